@@ -1,0 +1,29 @@
+# Everything a fresh clone needs: `make demo` and `make test` create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench,speed]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) samples/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+# Regenerate the field tables from the OpenAPI document (needs ../shared).
+schema: $(STAMP)
+	$(PY) -m importer.schema.generate ../shared/visma-openapi/customer-ledger.openapi.json
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

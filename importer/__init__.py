@@ -1,0 +1,45 @@
+"""Async, high-throughput batch importer for the Visma.net ERP customer ledger.
+
+    import importer
+
+    summary = importer.import_records_sync(
+        "samples/customers.csv", entity="customer",
+        base_url="http://127.0.0.1:8080", token="sandbox-token",
+    )
+    assert summary.ok, summary.outcomes
+"""
+
+__version__ = "0.1.0"
+
+from importer.api import build_client, import_records, import_records_sync
+from importer.client import (
+    ApiClient,
+    ClientCredentials,
+    Pacer,
+    Response,
+    RetryPolicy,
+    StaticToken,
+)
+from importer.entities import ENTITIES, Entity
+from importer.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    ImporterError,
+    RecordError,
+    SourceError,
+    UnknownColumnError,
+)
+from importer.options import ImportOptions
+from importer.results import read_results
+from importer.summary import Summary
+
+__all__ = [
+    "__version__",
+    "import_records", "import_records_sync", "build_client",
+    "ImportOptions", "Summary", "read_results",
+    "ApiClient", "ClientCredentials", "StaticToken", "RetryPolicy", "Pacer", "Response",
+    "Entity", "ENTITIES",
+    "ImporterError", "ConfigError", "UnknownColumnError", "SourceError", "RecordError",
+    "AuthError", "ApiError",
+]

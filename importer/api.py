@@ -1,0 +1,252 @@
+"""The Python entry points: ``import_records`` (async) and ``import_records_sync``.
+
+    summary = await importer.import_records(
+        "customers.csv", entity="customer",
+        base_url="http://127.0.0.1:8080", token="sandbox-token",
+    )
+    print(summary.outcomes, summary.calls_per_record)
+
+``source`` is a path (``-`` for stdin, ``.gz`` decompressed), a file object, or
+any iterable or async iterable of dict records (flat column names or API-shaped).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
+from importer.client.auth import DEFAULT_TOKEN_URL
+from importer.entities import ENTITIES
+from importer.errors import ConfigError, SourceError
+from importer.mapping import CoerceOptions, RecordMapper, Work
+from importer.options import ImportOptions
+from importer.pipeline import OutcomeCallback, Pipeline, ResultSink
+from importer.results import ResultsWriter, read_results
+from importer.sources import SourceOptions, open_source
+from importer.sources._open import ByteCounter, text_stream
+from importer.sources.base import SourceRecord
+from importer.sources.csv import CsvSource
+from importer.sources.ndjson import NdjsonSource
+from importer.summary import Summary
+
+__all__ = ["import_records", "import_records_sync", "build_client", "default_results_path"]
+
+Source = str | os.PathLike[str] | io.IOBase | Iterable[dict[str, Any]] | AsyncIterable[dict[str, Any]]
+
+
+def default_results_path(input_path: str, dry_run: bool = False) -> str:
+    return f"{input_path}.{'dry-run' if dry_run else 'results'}.ndjson"
+
+
+def build_client(options: ImportOptions) -> ApiClient:
+    """An ``ApiClient`` from the options' URL and credentials."""
+    auth: TokenSource | None
+    if options.token:
+        auth = StaticToken(options.token)
+    elif options.client_id and options.client_secret:
+        auth = ClientCredentials(
+            options.client_id, options.client_secret, options.tenant_id,
+            token_url=options.token_url or DEFAULT_TOKEN_URL, timeout=options.timeout,
+        )
+    else:
+        raise ConfigError(
+            "no credentials: pass --token (or VISMA_TOKEN), or set VISMA_CLIENT_ID, "
+            "VISMA_CLIENT_SECRET and VISMA_TENANT_ID"
+        )
+    return ApiClient(
+        options.base_url, auth,
+        concurrency=options.concurrency, rate=options.rate, timeout=options.timeout,
+        retry=RetryPolicy(max_attempts=options.max_attempts, base=options.retry_base),
+    )
+
+
+@contextmanager
+def _open_input(source: Any, options: ImportOptions) -> Iterator[tuple[Any, str, ByteCounter | None]]:
+    """(records, name, byte counter); records is a CSV/NDJSON source or an iterable."""
+    source_options = SourceOptions(options.format, options.delimiter, options.encoding)
+    if isinstance(source, str | os.PathLike):
+        with open_source(source, source_options) as opened:
+            yield opened, os.fspath(source), opened.progress
+        return
+    if hasattr(source, "read"):
+        name = str(getattr(source, "name", "<stream>"))
+        fmt = options.format or ("ndjson" if name.endswith((".ndjson", ".jsonl")) else "csv")
+        text = source if isinstance(source, io.TextIOBase) else text_stream(source, options.encoding)
+        counter = ByteCounter(None, None)
+        if fmt == "csv":
+            yield CsvSource(text, counter, delimiter=options.delimiter, name=name), name, counter
+        else:
+            yield NdjsonSource(text, counter, name=name), name, counter
+        return
+    yield source, "<records>", None
+
+
+async def _records(source: Any) -> AsyncIterator[SourceRecord]:
+    """SourceRecords from a reader, or numbered from an (async) iterable of dicts."""
+    if isinstance(source, CsvSource | NdjsonSource):
+        iterator = iter(source)
+        while True:
+            batch = []
+            for record in iterator:  # read a handful at a time, then let workers run
+                batch.append(record)
+                if len(batch) == 64:
+                    break
+            for record in batch:
+                yield record
+            if len(batch) < 64:
+                return
+            await anyio.lowlevel.checkpoint()
+    elif isinstance(source, AsyncIterable):
+        number = 0
+        async for data in source:
+            number += 1
+            yield _as_record(number, data)
+    else:
+        for number, data in enumerate(source, 1):
+            yield _as_record(number, data)
+            if number % 64 == 0:
+                await anyio.lowlevel.checkpoint()
+
+
+def _as_record(number: int, data: Any) -> SourceRecord:
+    if isinstance(data, SourceRecord):
+        return data
+    if not isinstance(data, dict):
+        return SourceRecord(number, {}, f"record is a {type(data).__name__}, not a mapping")
+    return SourceRecord(number, data)
+
+
+async def _works(mapper: RecordMapper, records: AsyncIterator[SourceRecord], summary: Summary) -> AsyncIterator[Work]:
+    try:
+        async for record in records:
+            for work in mapper.feed(record):
+                yield work
+    except SourceError as exc:
+        summary.error = str(exc)  # what was read still goes out; the run then fails
+    for work in mapper.finish():
+        yield work
+
+
+async def import_records(
+    source: Source,
+    *,
+    entity: str,
+    client: ApiClient | None = None,
+    on_outcome: OutcomeCallback | None = None,
+    options: ImportOptions | None = None,
+    handle_signals: bool = False,
+    progress: bool = False,
+    **option_values: Any,
+) -> Summary:
+    """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
+
+    Keyword options are the fields of :class:`ImportOptions` (``mode``,
+    ``concurrency``, ``rate``, ``results``, ``resume``, ``dry_run``, ...).
+    ``client``: an open :class:`ApiClient` to use (else one is built from the
+    options' ``base_url`` and credentials). ``on_outcome`` is called with every
+    final results line. ``handle_signals``: SIGINT/SIGTERM stop the run cleanly
+    (the first lets requests in flight finish for ``grace`` seconds, a second
+    stops at once); the summary then says ``interrupted``.
+    """
+    opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
+    ent = ENTITIES[opts.entity]
+    with ExitStack() as stack:
+        opened, name, counter = stack.enter_context(_open_input(source, opts))
+        delimiter = getattr(opened, "delimiter", None)
+        coerce = CoerceOptions(
+            decimal_comma=opts.decimal_comma if opts.decimal_comma is not None else delimiter == ";",
+            date_format=opts.date_format,
+        )
+        mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=getattr(opened, "columns", None))
+        results_path = opts.results
+        if results_path is None and isinstance(source, str | os.PathLike) and name != "-":
+            results_path = default_results_path(name, opts.dry_run)
+        if opts.resume and results_path is None:
+            raise ConfigError("--resume needs a results file (pass --results)")
+        resume = read_results(results_path) if opts.resume and results_path else None
+        owned = client is None and not opts.dry_run  # a client we build, we open and close
+        if owned:
+            client = build_client(opts)
+        writer = ResultsWriter(results_path, fsync=opts.fsync, append=opts.resume) if results_path else None
+        if writer is not None:
+            stack.callback(writer.close)
+        summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
+        pipeline = Pipeline(
+            ent, opts, client, ResultSink(writer, on_outcome), summary,
+            resume=resume, reference_prefix=Path(name).stem if name != "-" else "stdin",
+        )
+        display = None
+        if progress and sys.stderr.isatty():
+            from importer.progress import LiveProgress
+
+            display = stack.enter_context(LiveProgress(summary, counter, client))
+        try:
+            if owned:
+                async with client:  # type: ignore[union-attr]
+                    await _run(pipeline, mapper, opened, summary, opts, handle_signals)
+            else:
+                await _run(pipeline, mapper, opened, summary, opts, handle_signals)
+        finally:
+            summary.elapsed = time.monotonic() - summary.started_at
+            if client is not None:
+                summary.calls = client.stats.calls + client.token_calls
+                summary.token_calls = client.token_calls
+                summary.retries = client.stats.retries
+                summary.throttled = client.stats.throttled
+                summary.lookups += client.stats.lookups
+            if display is not None:
+                display.stop()
+    return summary
+
+
+async def _run(
+    pipeline: Pipeline, mapper: RecordMapper, opened: Any, summary: Summary,
+    opts: ImportOptions, handle_signals: bool,
+) -> None:
+    works = _works(mapper, _records(opened), summary)
+    if not handle_signals:
+        await pipeline.run(works)
+        return
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        summary.interrupted = True
+                        if pipeline.stopping:
+                            scope.cancel()  # a second signal: stop now
+                            return
+                        pipeline.stop()
+                        scope.deadline = anyio.current_time() + opts.grace
+
+            tg.start_soon(watch)
+            await pipeline.run(works)
+            tg.cancel_scope.cancel()
+
+
+def import_records_sync(source: Source, *, entity: str, **kwargs: Any) -> Summary:
+    """Blocking form of :func:`import_records`, for scripts."""
+
+    async def main() -> Summary:
+        return await import_records(source, entity=entity, **kwargs)
+
+    return anyio.run(main, backend_options=_backend_options())
+
+
+def _backend_options() -> dict[str, Any]:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return {}
+    return {"use_uvloop": True} if os.environ.get("IMPORTER_UVLOOP", "1") != "0" else {}

@@ -1,0 +1,10 @@
+"""Talking to the API: tokens, pacing by the server's rate-limit headers, retries."""
+
+from importer.client.auth import DEFAULT_TOKEN_URL, ClientCredentials, StaticToken, TokenSource
+from importer.client.http import ApiClient, Attempt, ClientStats, Response, RetryPolicy
+from importer.client.pacing import Pacer
+
+__all__ = [
+    "ApiClient", "Attempt", "ClientStats", "Response", "RetryPolicy", "Pacer",
+    "TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL",
+]

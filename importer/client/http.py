@@ -1,0 +1,267 @@
+"""One aiohttp session to the API: auth, pacing, retries and safe re-sends.
+
+Retries: connection errors, timeouts, 500/502/503/504 and 429, with exponential
+backoff and full jitter, honouring ``Retry-After``; other 4xx are final at once;
+a 401 renews the token once. A 429 never counts as a failed attempt.
+
+A write that may have reached the server before it failed (a timeout or reset
+after the body went out, or a 5xx to a POST) is *ambiguous*: before sending it
+again the caller's ``lookup`` asks the API whether the record is already there,
+so a retry never creates it twice. Without a lookup, such a write is not sent
+again and ends as failed with ``outcome unknown`` in its error.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import anyio
+import orjson
+from yarl import URL
+
+from importer.client.auth import TokenSource
+from importer.client.pacing import Pacer
+
+__all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lookup", "LookupUnavailable"]
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_NOT_SENT = (aiohttp.ClientConnectorError,)  # failed before a byte of the request went out
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return None
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    def error_text(self) -> str:
+        """The API's own error message, from either of its error shapes."""
+        data = self.json()
+        if isinstance(data, dict):
+            for name in ("ExceptionMessage", "message", "Message", "error_description", "error"):
+                if data.get(name):
+                    return str(data[name])
+        text = self.body[:500].decode("utf-8", "replace").strip()
+        return text or f"HTTP {self.status}"
+
+
+@dataclass(slots=True)
+class Attempt:
+    """How a request ended after all retries."""
+
+    response: Response | None  # None when no answer ever came
+    attempts: int  # requests sent for it, lookups excluded
+    error: str | None = None  # transport failure when ``response`` is None
+    found_by_lookup: bool = False  # an ambiguous failure turned out to have succeeded
+
+
+Lookup = Callable[[], Awaitable[Response | None]]
+
+
+class LookupUnavailable(Exception):
+    """A lookup could not tell whether the record exists; the write must not be repeated."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base: float = 0.5  # seconds; the n-th retry waits up to base * 2**(n-1)
+    cap: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+
+@dataclass(slots=True)
+class ClientStats:
+    calls: int = 0  # every HTTP request to the API, lookups included (tokens: see auth)
+    retries: int = 0
+    throttled: int = 0  # 429 answers
+    lookups: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+class ApiClient:
+    """``async with ApiClient(base_url, auth) as client: await client.request(...)``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: TokenSource | None = None,
+        *,
+        concurrency: int = 32,
+        rate: float | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.pacer = pacer or Pacer(rate)
+        self.stats = ClientStats()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> ApiClient:
+        connector = aiohttp.TCPConnector(limit=self.concurrency + 8, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            headers={"Accept": "application/json"},
+            skip_auto_headers=("User-Agent",),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("ApiClient is not open; use 'async with ApiClient(...)'")
+        return self._session
+
+    @property
+    def token_calls(self) -> int:
+        return self.auth.calls if self.auth is not None else 0
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        lookup: Lookup | None = None,
+        idempotent: bool | None = None,
+    ) -> Attempt:
+        """Send with retries; ``path`` starts with ``/v1`` and is already encoded."""
+        if idempotent is None:
+            idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        url = URL(self.base_url + path, encoded=True)
+        if params:
+            url = url.update_query(params)
+        sent = tries = 0
+        renewed = False
+        while True:
+            send_headers = {"Content-Type": "application/json"} if body is not None else {}
+            if headers:
+                send_headers.update(headers)
+            token = None
+            if self.auth is not None:
+                token = await self.auth.token(self.session)
+                send_headers["Authorization"] = f"Bearer {token}"
+            ticket = await self.pacer.acquire()
+            sent += 1
+            tries += 1
+            self.stats.calls += 1
+            try:
+                async with self.session.request(method, url, data=body, headers=send_headers) as resp:
+                    payload = await resp.read()
+                    response = Response(resp.status, resp.headers, payload)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                self.pacer.release(ticket, None)
+                error = _describe(exc)
+                ambiguous = not idempotent and not isinstance(exc, _NOT_SENT)
+                outcome = await self._after_failure(tries, sent, error, ambiguous, lookup, None)
+                if outcome is not None:
+                    return outcome
+                continue
+            status = response.status
+            self.pacer.release(ticket, response.headers, status)
+            self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+            if status == 429:
+                self.stats.throttled += 1
+                self.stats.retries += 1
+                tries -= 1  # throttling never makes a record fail
+                continue  # the pacer holds every request back for Retry-After
+            if status == 401 and token is not None and not renewed and self.auth.invalidate(token):  # type: ignore[union-attr]
+                renewed = True
+                tries -= 1
+                self.stats.retries += 1
+                continue
+            if status in RETRY_STATUSES:
+                retry_after = _retry_after(response.headers)
+                outcome = await self._after_failure(
+                    tries, sent, None, not idempotent, lookup, response, retry_after
+                )
+                if outcome is not None:
+                    return outcome
+                continue
+            return Attempt(response, sent)
+
+    async def _after_failure(
+        self,
+        tries: int,
+        sent: int,
+        error: str | None,
+        ambiguous: bool,
+        lookup: Lookup | None,
+        response: Response | None,
+        retry_after: float | None = None,
+    ) -> Attempt | None:
+        """An ``Attempt`` to stop with, or None to send again after the backoff."""
+        if ambiguous:
+            if lookup is None:
+                reason = error if response is None else f"HTTP {response.status}"
+                return Attempt(
+                    response, sent,
+                    f"outcome unknown ({reason}); not sent again, to avoid a duplicate",
+                )
+            self.stats.lookups += 1
+            try:
+                found = await lookup()
+            except LookupUnavailable as exc:
+                return Attempt(response, sent, f"outcome unknown: {exc}")
+            if found is not None:
+                return Attempt(found, sent, None, found_by_lookup=True)
+        if tries >= self.retry.max_attempts:
+            return Attempt(response, sent, error)
+        self.stats.retries += 1
+        await anyio.sleep(self.retry.delay(tries, retry_after))
+        return None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out waiting for the API"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed by the server before it answered"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"connection error: {exc.strerror or type(exc).__name__}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,59 @@
+"""The API's customer-ledger entities as data: one row per entity, no class per entity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Entity", "ENTITIES", "entity"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    name: str  # the CLI name, e.g. "credit-note"
+    path: str  # collection path under the base URL, e.g. "/v1/customerCreditNote"
+    schema: str  # request body schema in importer.schema
+    key_field: str | None  # field that names a record ("number", "referenceNumber")
+    line_field: str | None  # array field holding document lines, if any
+    action: str | None = None  # for action entities: POST {path}/{key}/action/{action}
+    action_key_field: str | None = None  # column giving the path key of an action
+    releasable: bool = False  # has POST {path}/{key}/action/release
+
+    @property
+    def is_action(self) -> bool:
+        return self.action is not None
+
+    @property
+    def is_document(self) -> bool:
+        return self.line_field is not None
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity("customer", "/v1/customer", "CustomerUpdateDto", "number", None),
+        Entity(
+            "invoice", "/v1/customerinvoice", "CustomerInvoiceUpdateDto",
+            "referenceNumber", "invoiceLines", releasable=True,
+        ),
+        Entity(
+            "credit-note", "/v1/customerCreditNote", "CustomerCreditNoteUpdateDto",
+            "referenceNumber", "lines", releasable=True,
+        ),
+        Entity(
+            "debit-note", "/v1/customerDebitNote", "CustomerDebitNoteUpdateDto",
+            "referenceNumber", "lines", releasable=True,
+        ),
+        Entity(
+            "dunning-letter", "/v1/customer", "CreateDunningLetterActionDto", None, None,
+            action="createDunningLetter", action_key_field="customerNumber",
+        ),
+    )
+}
+
+
+def entity(name: str) -> Entity:
+    """Look an entity up by its CLI name; raises KeyError naming the valid ones."""
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        raise KeyError(f"unknown entity {name!r}; expected one of {', '.join(ENTITIES)}") from None

@@ -1,0 +1,133 @@
+"""Column names → schema paths, compiled once per header.
+
+A column is the API field path, dotted for nested objects (``mainAddress.postalCode``).
+``line.<field>`` columns belong to a document's lines. ``documentKey`` groups the
+rows of an auto-numbered document and is never sent. For dunning letters the
+``customerNumber`` column names the customer in the URL.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from importer.entities import Entity
+from importer.errors import RecordError, UnknownColumnError
+from importer.mapping.coerce import CoerceOptions, coercer_for
+from importer.schema import Field, fields
+
+__all__ = ["Column", "ColumnPlan", "compile_columns", "valid_columns", "put", "LINE_PREFIX", "DOCUMENT_KEY"]
+
+LINE_PREFIX = "line."
+DOCUMENT_KEY = "documentKey"
+# The deepest dotted path a flat column may name.
+_MAX_DEPTH = 4
+
+Segments = tuple[tuple[str, bool], ...]  # (field name, wrapped) from the root to the leaf
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str  # as in the header
+    target: str  # "header" | "line" | "key" (path key, not sent) | "group" (documentKey)
+    segments: Segments
+    coerce: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    entity: Entity
+    columns: tuple[Column, ...]
+    has_lines: bool
+
+    def column(self, name: str) -> Column | None:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+
+def _resolve(schema: str, path: list[str]) -> tuple[Segments, Field] | None:
+    segments: list[tuple[str, bool]] = []
+    table = fields(schema)
+    for i, part in enumerate(path):
+        field = table.get(part)
+        if field is None:
+            return None
+        segments.append((part, field.wrapped))
+        last = i == len(path) - 1
+        if field.kind == "scalar":
+            return (tuple(segments), field) if last else None
+        if field.kind != "object" or last or field.ref is None:
+            return None  # arrays and maps are not addressable from a flat column
+        table = fields(field.ref)
+    return None
+
+
+@cache
+def valid_columns(entity: Entity) -> tuple[str, ...]:
+    """Every flat column name the entity accepts, for error messages and docs."""
+
+    def walk(schema: str, prefix: str, depth: int) -> Iterable[str]:
+        for name, field in fields(schema).items():
+            if field.kind == "scalar":
+                yield prefix + name
+            elif field.kind == "object" and field.ref and depth < _MAX_DEPTH:
+                yield from walk(field.ref, f"{prefix}{name}.", depth + 1)
+
+    names = list(walk(entity.schema, "", 1))
+    if entity.line_field:
+        line_schema = fields(entity.schema)[entity.line_field].ref
+        assert line_schema is not None
+        names += walk(line_schema, LINE_PREFIX, 1)
+        names.append(DOCUMENT_KEY)
+    if entity.action_key_field:
+        names.append(entity.action_key_field)
+    return tuple(names)
+
+
+def _compile_one(entity: Entity, name: str, options: CoerceOptions) -> Column:
+    if entity.action_key_field and name == entity.action_key_field:
+        return Column(name, "key", ((name, False),), _text)
+    if entity.line_field and name == DOCUMENT_KEY:
+        return Column(name, "group", ((name, False),), _text)
+    schema, path, target = entity.schema, name.split("."), "header"
+    if entity.line_field and name.startswith(LINE_PREFIX):
+        line_schema = fields(entity.schema)[entity.line_field].ref
+        assert line_schema is not None
+        schema, path, target = line_schema, name[len(LINE_PREFIX):].split("."), "line"
+    resolved = _resolve(schema, path)
+    if resolved is None:
+        close = difflib.get_close_matches(name, valid_columns(entity), n=1, cutoff=0.6)
+        raise UnknownColumnError(name, entity.name, close[0] if close else None)
+    segments, field = resolved
+    return Column(name, target, segments, coercer_for(field, options))
+
+
+def compile_columns(entity: Entity, names: Iterable[str], options: CoerceOptions) -> ColumnPlan:
+    """Compile a header; raises ``UnknownColumnError`` on the first unknown column."""
+    columns = tuple(_compile_one(entity, name, options) for name in names)
+    return ColumnPlan(entity, columns, any(c.target == "line" for c in columns))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict | list | bool) or value is None:
+        raise RecordError("expected text")
+    return value if isinstance(value, str) else str(value)
+
+
+def put(target: dict[str, Any], segments: Segments, value: Any) -> None:
+    """Set ``value`` at ``segments`` in ``target``, creating wrapped parents on the way."""
+    for name, wrapped in segments[:-1]:
+        node = target.get(name)
+        if node is None:
+            node = {}
+            target[name] = {"value": node} if wrapped else node
+        elif wrapped:
+            node = node["value"]
+        target = node
+    name, wrapped = segments[-1]
+    target[name] = {"value": value} if wrapped else value

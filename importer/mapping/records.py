@@ -1,0 +1,240 @@
+"""Source records → units of work: one API payload per customer, document or action.
+
+Consecutive rows that share a document's ``referenceNumber`` (or ``documentKey``)
+become one document whose rows are its lines. A record that cannot be mapped
+becomes a ``Work`` with ``error`` set; it still reaches the results file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.entities import Entity
+from importer.errors import RecordError, UnknownColumnError
+from importer.mapping.coerce import CoerceOptions
+from importer.mapping.columns import ColumnPlan, compile_columns
+from importer.mapping.columns import put as _put
+from importer.schema import fields
+from importer.sources.base import SourceRecord
+
+__all__ = ["Work", "RecordMapper"]
+
+
+@dataclass(slots=True)
+class Work:
+    """What one request sends, and which source records it stands for."""
+
+    records: list[int]
+    key: str | None  # number / referenceNumber / customerNumber (actions); None if auto-numbered
+    payload: dict[str, Any] | None
+    error: str | None = None  # set: the records are invalid and nothing is sent
+    group: str | None = None  # the documentKey of an auto-numbered document
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the source rows, as read
+
+
+@dataclass(slots=True)
+class _Row:
+    number: int
+    data: dict[str, Any]
+    header: dict[str, Any]
+    line: dict[str, Any] | None
+    key: str | None
+    group: str | None
+
+
+class RecordMapper:
+    """Maps records of one entity. ``columns`` is the CSV header, checked at once."""
+
+    def __init__(
+        self,
+        entity: Entity,
+        *,
+        mode: str = "create",
+        options: CoerceOptions | None = None,
+        columns: list[str] | None = None,
+    ) -> None:
+        self.entity = entity
+        self.mode = mode
+        self.options = options or CoerceOptions()
+        self._plans: dict[tuple[str, ...], ColumnPlan] = {}
+        self._top = fields(entity.schema)
+        self._pending: list[_Row] = []  # rows of the document in progress
+        self._failed: Work | None = None  # set when that document already has a bad row
+        self._current: str | None = None  # its referenceNumber or documentKey
+        if columns is not None:
+            self._plan(tuple(columns))  # raises UnknownColumnError before anything is sent
+
+    # -- one record -------------------------------------------------------------
+
+    def _plan(self, names: tuple[str, ...]) -> ColumnPlan:
+        plan = self._plans.get(names)
+        if plan is None:
+            plan = compile_columns(self.entity, names, self.options)
+            if len(self._plans) < 256:  # NDJSON key sets vary; keep the cache bounded
+                self._plans[names] = plan
+        return plan
+
+    def _map(self, record: SourceRecord) -> _Row:
+        data = record.data
+        if any(isinstance(v, dict | list) for v in data.values()):
+            return self._map_shaped(record)
+        try:
+            plan = self._plan(tuple(data))
+        except UnknownColumnError as exc:
+            raise RecordError(str(exc)) from None
+        header: dict[str, Any] = {}
+        line: dict[str, Any] | None = {} if plan.has_lines else None
+        key = group = None
+        for column in plan.columns:
+            raw = data[column.name]
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue  # an empty cell omits the field
+            try:
+                value = column.coerce(raw)
+            except RecordError as exc:
+                raise RecordError(exc.reason, column.name) from None
+            match column.target:
+                case "header":
+                    _put(header, column.segments, value)
+                case "line":
+                    _put(line, column.segments, value)  # type: ignore[arg-type]
+                case "key":
+                    key = value
+                case "group":
+                    group = value
+        if self.entity.key_field:
+            key = _unwrap(header.get(self.entity.key_field))
+        return _Row(record.number, data, header, line or None, key, group)
+
+    def _map_shaped(self, record: SourceRecord) -> _Row:
+        """An NDJSON record already in the API's shape: checked, not rebuilt."""
+        payload = dict(record.data)
+        key = None
+        if self.entity.action_key_field:
+            key = _unwrap(payload.pop(self.entity.action_key_field, None))
+        for name in payload:
+            if name not in self._top:
+                raise RecordError(f"{name!r} is not a field of {self.entity.name}", name)
+        if self.entity.key_field:
+            key = _unwrap(payload.get(self.entity.key_field))
+        if self.entity.line_field:
+            for line in payload.get(self.entity.line_field) or ():
+                if isinstance(line, dict):
+                    line.setdefault("operation", "Insert")
+        return _Row(record.number, record.data, payload, None, key, None)
+
+    # -- a stream of records ----------------------------------------------------
+
+    def works(self, records: Iterable[SourceRecord]) -> Iterator[Work]:
+        """Map a whole stream; see :meth:`feed` for the push-style form."""
+        for record in records:
+            yield from self.feed(record)
+        yield from self.finish()
+
+    def feed(self, record: SourceRecord) -> Iterator[Work]:
+        """Take one record; yields the work it completes (none while a document grows).
+
+        Only the document in progress is held in memory.
+        """
+        if not self.entity.line_field:
+            yield self._single(record)
+            return
+        row = error = None
+        if record.error is None:
+            try:
+                row = self._map(record)
+            except RecordError as exc:
+                error = f"record {record.number}: {exc}"
+        else:
+            error = f"record {record.number}: {record.error}"
+        group = (row.key or row.group) if row else self._group_of(record.data)
+        if self._pending or self._failed:
+            if group is not None and group == self._current:
+                if error and self._failed is None:
+                    self._failed = self._invalid(self._pending, error)
+                if self._failed is not None:
+                    self._failed.records.append(record.number)
+                    self._failed.rows.append(record.data)
+                else:
+                    self._pending.append(row)  # type: ignore[arg-type]
+                return
+            yield from self.finish()
+        self._current = group
+        if error:
+            self._failed = Work([record.number], group, None, error, rows=[record.data])
+        else:
+            self._pending.append(row)  # type: ignore[arg-type]
+        if group is None:  # no key and no documentKey: the row is a document alone
+            yield from self.finish()
+
+    def finish(self) -> Iterator[Work]:
+        """Yield the document in progress, if any (at the end of the input)."""
+        if self._failed is not None:
+            yield self._failed
+        elif self._pending:
+            yield self._document(self._pending)
+        self._pending, self._failed, self._current = [], None, None
+
+    def _single(self, record: SourceRecord) -> Work:
+        if record.error is not None:
+            return Work([record.number], None, None, record.error, rows=[record.data])
+        try:
+            row = self._map(record)
+        except RecordError as exc:
+            return Work([record.number], None, None, str(exc), rows=[record.data])
+        return self._finish(Work([row.number], row.key, row.header, rows=[row.data]))
+
+    def _group_of(self, data: dict[str, Any]) -> str | None:
+        for name in (self.entity.key_field, "documentKey"):
+            value = data.get(name) if name else None
+            if isinstance(value, str) and value.strip():
+                return value
+        return None
+
+    @staticmethod
+    def _invalid(rows: list[_Row], error: str) -> Work:
+        return Work([r.number for r in rows], rows[0].key if rows else None, None, error,
+                    rows=[r.data for r in rows])
+
+    def _document(self, rows: list[_Row]) -> Work:
+        first = rows[0]
+        header = first.header
+        for row in rows[1:]:
+            for name, value in row.header.items():
+                seen = header.get(name)
+                if seen is None:
+                    header[name] = value
+                elif seen != value:
+                    return self._invalid(
+                        rows,
+                        f"record {row.number}: {name} is {_unwrap(value)!r} but record "
+                        f"{first.number} of the same document has {_unwrap(seen)!r}",
+                    )
+        lines = [row.line for row in rows if row.line]
+        if lines:
+            for line in lines:
+                line.setdefault("operation", "Insert")
+            header[self.entity.line_field] = lines  # type: ignore[index]
+        work = Work([r.number for r in rows], first.key, header, rows=[r.data for r in rows], group=first.group)
+        return self._finish(work)
+
+    def _finish(self, work: Work) -> Work:
+        """Checks that need the whole unit: a key where the mode or action needs one."""
+        needs_key = self.mode == "update" or self.entity.is_action
+        if needs_key and not work.key:
+            column = self.entity.action_key_field or self.entity.key_field
+            work.error = f"record {work.records[0]}: {column}: a value is required for {self._verb}"
+            work.payload = None
+        return work
+
+    @property
+    def _verb(self) -> str:
+        return "a dunning letter" if self.entity.is_action else "--mode update"
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value

@@ -1,0 +1,70 @@
+"""Everything a run can be told, in one dataclass shared by the CLI and the Python API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from importer.entities import ENTITIES
+from importer.errors import ConfigError
+
+__all__ = ["ImportOptions", "MODES", "DEFAULT_BASE_URL"]
+
+MODES = ("create", "update")
+DEFAULT_BASE_URL = "https://api.finance.visma.net"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    entity: str
+    mode: str = "create"
+    # where to send, and as whom
+    base_url: str = DEFAULT_BASE_URL
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    tenant_id: str | None = None
+    token_url: str | None = None
+    # how fast
+    concurrency: int = 32
+    rate: float | None = None  # requests per second, an explicit ceiling
+    timeout: float = 60.0
+    max_attempts: int = 5
+    retry_base: float = 0.5
+    # input
+    format: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    decimal_comma: bool | None = None  # None: on when the delimiter is ';'
+    date_format: str | None = None
+    # output and state
+    results: str | None = None  # default <input>.results.ndjson (.dry-run.ndjson for --dry-run)
+    fsync: bool = False
+    resume: bool = False
+    retry_failed: bool = False
+    dry_run: bool = False
+    set_external_reference: bool = True  # for auto-numbered documents, so they can be found again
+    grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
+
+    def __post_init__(self) -> None:
+        if self.entity not in ENTITIES:
+            raise ConfigError(f"unknown entity {self.entity!r}; expected one of {', '.join(ENTITIES)}")
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
+        if self.mode == "update" and ENTITIES[self.entity].is_action:
+            raise ConfigError("dunning letters are actions: --mode update does not apply")
+        if self.concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
+        if self.rate is not None and self.rate <= 0:
+            raise ConfigError("--rate must be positive")
+        if self.max_attempts < 1:
+            raise ConfigError("--max-attempts must be at least 1")
+        if self.retry_failed and not self.resume:
+            object.__setattr__(self, "resume", True)  # --retry-failed implies --resume
+
+    def with_(self, **changes: Any) -> ImportOptions:
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)

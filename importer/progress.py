@@ -1,0 +1,75 @@
+"""The live progress line on a terminal: records/s, done, failed, ETA when the size is known."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from importer.sources import ByteCounter
+from importer.summary import Summary
+
+__all__ = ["LiveProgress"]
+
+
+class LiveProgress:
+    """Redraws from the summary's counters four times a second, on stderr."""
+
+    def __init__(self, summary: Summary, counter: ByteCounter | None, client: Any = None) -> None:
+        self.summary = summary
+        self.counter = counter
+        self.client = client
+        self._live = Live(
+            get_renderable=self._render, console=Console(stderr=True),
+            refresh_per_second=4, transient=True,
+        )
+
+    def __enter__(self) -> LiveProgress:
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._live.stop()
+
+    def _render(self) -> Text:
+        s = self.summary
+        o = s.outcomes
+        done = sum(o.values())
+        ok = o["created"] + o["updated"] + o["done"]
+        elapsed = time.monotonic() - s.started_at
+        rate = done / elapsed if elapsed > 0 else 0.0
+        text = Text()
+        text.append(f"{s.entity} ", style="bold")
+        text.append(f"{done:,} records  ")
+        text.append(f"{ok:,} ok  ", style="green")
+        if o["failed"] or o["invalid"]:
+            text.append(f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", style="red")
+        text.append(f"{rate:,.0f} rec/s")
+        if self.client is not None:
+            text.append(f"  {self.client.stats.calls:,} calls")
+            blocked = self.client.pacer.blocked_for
+            if blocked:
+                text.append(f"  throttled {blocked:.0f}s", style="yellow")
+        counter = self.counter
+        if counter is not None and counter.total and counter.done:
+            fraction = min(counter.done / counter.total, 1.0)
+            text.append(f"  {fraction:.0%}")
+            if 0 < fraction < 1 and elapsed > 1:
+                eta = elapsed * (1 - fraction) / fraction
+                text.append(f"  ETA {_duration(eta)}")
+        return text
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

@@ -1,0 +1,89 @@
+"""The numbers a run ends with: outcomes, calls, speed. Also what the progress display reads."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.results import OUTCOMES
+
+__all__ = ["Summary"]
+
+
+@dataclass
+class Summary:
+    entity: str
+    mode: str
+    input: str
+    results_path: str | None
+    dry_run: bool = False
+    records: int = 0  # records read from the input
+    units: int = 0  # results lines with a final outcome written by this run
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))  # per record
+    already_done: int = 0  # records a --resume found finished and did not send
+    earlier_failed: int = 0  # of those, records whose earlier outcome was failed or invalid
+    not_processed: int = 0  # records a stop left for --resume
+    calls: int = 0  # HTTP calls to the API, lookups and token calls included
+    token_calls: int = 0
+    retries: int = 0
+    throttled: int = 0  # 429 answers
+    lookups: int = 0
+    interrupted: bool = False
+    error: str | None = None  # why the run ended early, if it did
+    started_at: float = field(default_factory=time.monotonic)
+    elapsed: float = 0.0
+
+    sent_units: int = 0  # units that went to the API (invalid and dry-run ones do not)
+
+    @property
+    def calls_per_record(self) -> float:
+        """HTTP calls per customer, document or action sent (a plain create costs 1.0)."""
+        return self.calls / self.sent_units if self.sent_units else 0.0
+
+    @property
+    def records_per_second(self) -> float:
+        elapsed = self.elapsed or (time.monotonic() - self.started_at)
+        done = sum(self.outcomes.values())
+        return done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.interrupted
+            and self.error is None
+            and self.outcomes["failed"] == 0
+            and self.outcomes["invalid"] == 0
+            and self.earlier_failed == 0
+        )
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "mode": self.mode,
+            "input": self.input,
+            "results": self.results_path,
+            "dry_run": self.dry_run,
+            "records": self.records,
+            "outcomes": dict(self.outcomes),
+            "already_done": self.already_done,
+            "earlier_failed": self.earlier_failed,
+            "not_processed": self.not_processed,
+            "calls": self.calls,
+            "token_calls": self.token_calls,
+            "calls_per_record": round(self.calls_per_record, 4),
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "lookups": self.lookups,
+            "elapsed_s": round(self.elapsed, 3),
+            "records_per_s": round(self.records_per_second, 1),
+            "interrupted": self.interrupted,
+            "error": self.error,
+            "exit_code": self.exit_code,
+        }

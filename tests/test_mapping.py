@@ -1,0 +1,130 @@
+import pytest
+
+from importer.entities import ENTITIES
+from importer.errors import UnknownColumnError
+from importer.mapping import CoerceOptions, RecordMapper, valid_columns
+from importer.sources.base import SourceRecord
+
+
+def records(*rows):
+    return [SourceRecord(i, row) for i, row in enumerate(rows, 1)]
+
+
+def test_guide_customer_payload_from_a_flat_row():
+    mapper = RecordMapper(ENTITIES["customer"])
+    [work] = mapper.works(records({
+        "name": "NewCustomer", "number": "10000", "overrideWithClassValues": "true",
+        "customerClassId": "1", "mainAddress.addressLine1": "TestRoad 13",
+        "mainAddress.postalCode": "0101", "mainAddress.countryId": "NO",
+    }))
+    assert work.error is None
+    assert work.key == "10000"
+    assert work.payload == {
+        "name": {"value": "NewCustomer"}, "number": {"value": "10000"},
+        "overrideWithClassValues": True, "customerClassId": {"value": "1"},
+        "mainAddress": {"value": {
+            "addressLine1": {"value": "TestRoad 13"}, "postalCode": {"value": "0101"},
+            "countryId": {"value": "NO"},
+        }},
+    }
+
+
+def test_empty_cells_are_omitted():
+    mapper = RecordMapper(ENTITIES["customer"])
+    [work] = mapper.works(records({"number": "1", "name": "A", "creditLimit": "", "note": "  "}))
+    assert work.payload == {"number": {"value": "1"}, "name": {"value": "A"}}
+
+
+def test_unknown_column_is_a_config_error_with_a_suggestion():
+    with pytest.raises(UnknownColumnError) as info:
+        RecordMapper(ENTITIES["customer"], columns=["number", "mainAdress.city"])
+    assert info.value.column == "mainAdress.city"
+    assert info.value.suggestion == "mainAddress.city"
+
+
+def test_consecutive_rows_with_one_reference_form_one_invoice():
+    mapper = RecordMapper(ENTITIES["invoice"])
+    works = list(mapper.works(records(
+        {"referenceNumber": "1", "customerNumber": "10000", "line.inventoryNumber": "A", "line.quantity": "2"},
+        {"referenceNumber": "1", "customerNumber": "", "line.inventoryNumber": "B", "line.quantity": "3"},
+        {"referenceNumber": "2", "customerNumber": "10000", "line.inventoryNumber": "C", "line.quantity": "1"},
+    )))
+    assert [w.records for w in works] == [[1, 2], [3]]
+    lines = works[0].payload["invoiceLines"]
+    assert [line["inventoryNumber"]["value"] for line in lines] == ["A", "B"]
+    assert all(line["operation"] == "Insert" for line in lines)
+
+
+def test_notes_use_lines_and_document_key_groups_auto_numbered_documents():
+    mapper = RecordMapper(ENTITIES["credit-note"])
+    works = list(mapper.works(records(
+        {"documentKey": "k1", "customerNumber": "1", "line.description": "a"},
+        {"documentKey": "k1", "customerNumber": "1", "line.description": "b"},
+        {"documentKey": "k2", "customerNumber": "1", "line.description": "c"},
+    )))
+    assert [w.records for w in works] == [[1, 2], [3]]
+    assert "documentKey" not in works[0].payload
+    assert len(works[0].payload["lines"]) == 2
+    assert works[0].key is None and works[0].group == "k1"
+
+
+def test_header_fields_that_disagree_make_the_document_invalid():
+    mapper = RecordMapper(ENTITIES["invoice"])
+    [work] = mapper.works(records(
+        {"referenceNumber": "1", "customerNumber": "10000", "line.description": "a"},
+        {"referenceNumber": "1", "customerNumber": "10001", "line.description": "b"},
+    ))
+    assert work.records == [1, 2]
+    assert work.payload is None
+    assert "customerNumber" in work.error and "record 2" in work.error
+
+
+def test_a_bad_value_names_record_and_column_and_the_file_goes_on():
+    mapper = RecordMapper(ENTITIES["invoice"])
+    works = list(mapper.works(records(
+        {"referenceNumber": "1", "customerNumber": "1", "line.quantity": "mange"},
+        {"referenceNumber": "1", "customerNumber": "1", "line.quantity": "1"},
+        {"referenceNumber": "2", "customerNumber": "1", "line.quantity": "1"},
+    )))
+    assert works[0].records == [1, 2]
+    assert works[0].error.startswith("record 1: line.quantity: 'mange' is not a number")
+    assert works[1].error is None and works[1].records == [3]
+
+
+def test_update_mode_needs_the_key():
+    mapper = RecordMapper(ENTITIES["customer"], mode="update")
+    [work] = mapper.works(records({"number": "", "name": "x"}))
+    assert "number" in work.error and "--mode update" in work.error
+
+
+def test_dunning_letter_takes_the_customer_from_its_column():
+    mapper = RecordMapper(ENTITIES["dunning-letter"], columns=["customerNumber", "dunningLetterDate", "levelFrom", "levelTo"])
+    [work] = mapper.works(records({
+        "customerNumber": "10000", "dunningLetterDate": "2020-01-21T09:39:48.538Z",
+        "levelFrom": "1", "levelTo": "2",
+    }))
+    assert work.key == "10000"
+    assert work.payload == {"dunningLetterDate": "2020-01-21T09:39:48.538Z", "levelFrom": 1, "levelTo": 2}
+
+
+def test_api_shaped_ndjson_passes_through_and_is_checked():
+    mapper = RecordMapper(ENTITIES["credit-note"])
+    shaped = {"customerNumber": {"value": "1"}, "referenceNumber": {"value": "9"},
+              "lines": [{"inventoryNumber": {"value": "6"}}]}
+    bad = {"customerNumber": {"value": "1"}, "bogus": {"value": 1}}
+    works = list(mapper.works(records(shaped, bad)))
+    assert works[0].key == "9" and works[0].payload["lines"][0]["operation"] == "Insert"
+    assert "bogus" in works[1].error
+
+
+def test_decimal_comma_option_reaches_the_payload():
+    mapper = RecordMapper(ENTITIES["customer"], options=CoerceOptions(decimal_comma=True))
+    [work] = mapper.works(records({"number": "1", "name": "x", "creditLimit": "12 500,50"}))
+    assert work.payload["creditLimit"] == {"value": 12500.5}
+
+
+def test_valid_columns_lists_nested_and_line_fields():
+    names = valid_columns(ENTITIES["invoice"])
+    assert "billingAddress.city" in names
+    assert "line.unitPriceInCurrency" in names
+    assert "documentKey" in names

@@ -1,0 +1,118 @@
+import gzip
+import io
+
+import pytest
+
+from importer.errors import ConfigError, SourceError
+from importer.sources import SourceOptions, open_source
+
+
+def read(path, **options):
+    with open_source(path, SourceOptions(**options)) as source:
+        return source, list(source)
+
+
+def test_csv_comma_with_bom(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes("\ufeffnumber,name\n1,Ærlig AS\n".encode("utf-8"))
+    source, rows = read(path)
+    assert source.columns == ["number", "name"]
+    assert rows[0].data == {"number": "1", "name": "Ærlig AS"}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_delimiter_is_sniffed(tmp_path, delimiter):
+    path = tmp_path / "c.csv"
+    path.write_text(f"number{delimiter}name\n1{delimiter}A, B og C\n", encoding="utf-8")
+    source, rows = read(path)
+    assert source.delimiter == delimiter
+    assert rows[0].data["name"] == "A, B og C"
+
+
+def test_cp1252_input(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes("number;name\n1;Blåbær Øl\n".encode("cp1252"))
+    _, rows = read(path, encoding="cp1252")
+    assert rows[0].data["name"] == "Blåbær Øl"
+
+
+def test_undecodable_bytes_raise_a_clear_error(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes("number;name\n1;ok\n2;Bl\xe5b\xe6r\n".encode("latin-1"))
+    with pytest.raises(SourceError, match="--encoding cp1252"):
+        read(path)
+
+
+def test_gzip_and_truncated_gzip(tmp_path):
+    body = "number,name\n" + "".join(f"{i},Kunde {i}\n" for i in range(1, 5001))
+    path = tmp_path / "c.csv.gz"
+    path.write_bytes(gzip.compress(body.encode()))
+    _, rows = read(path)
+    assert len(rows) == 5000 and rows[-1].number == 5000
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    records = []
+    with pytest.raises(SourceError, match="stopped being readable"):
+        with open_source(cut) as source:
+            for record in source:
+                records.append(record)
+    assert records and records[-1].number == len(records)
+
+
+def test_rows_with_the_wrong_width_are_kept_with_an_error(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number,name\n1,A\n2\n3,C,extra\n\n4,D\n", encoding="utf-8")
+    _, rows = read(path)
+    assert [r.number for r in rows] == [1, 2, 3, 4]
+    assert rows[1].error == "row has 1 fields, the header has 2"
+    assert rows[2].error is not None and rows[3].error is None
+
+
+def test_a_csv_cut_mid_row_keeps_the_partial_row_as_invalid(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('number,name,note\n1,A,x\n2,"B', encoding="utf-8")
+    _, rows = read(path)
+    assert rows[0].error is None
+    assert rows[-1].number == 2 and rows[-1].error is not None
+
+
+def test_a_10_mb_field_is_read(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number,note\n1," + "x" * 10_000_000 + "\n", encoding="utf-8")
+    _, rows = read(path)
+    assert len(rows[0].data["note"]) == 10_000_000
+
+
+def test_empty_file_and_header_only(tmp_path):
+    empty = tmp_path / "e.csv"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="empty"):
+        read(empty)
+    header = tmp_path / "h.csv"
+    header.write_text("number,name\n")
+    _, rows = read(header)
+    assert rows == []
+
+
+def test_ndjson_flat_shaped_and_broken_lines(tmp_path):
+    path = tmp_path / "r.ndjson"
+    path.write_text('{"number": "1"}\n\n{"name": {"value": "x"}}\nnot json\n[1]\n', encoding="utf-8")
+    _, rows = read(path)
+    assert [r.number for r in rows] == [1, 2, 3, 4]
+    assert rows[0].data == {"number": "1"}
+    assert "not valid JSON" in rows[2].error
+    assert "list" in rows[3].error
+
+
+def test_format_by_extension_and_unknown(tmp_path):
+    path = tmp_path / "r.dat"
+    path.write_text("a,b\n")
+    with pytest.raises(ConfigError, match="--format"):
+        read(path)
+    _, rows = read(path, format="csv")
+    assert rows == []
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        read(tmp_path / "nope.csv")
