@@ -213,6 +213,8 @@ async def _run(
     pipeline: Pipeline, mapper: RecordMapper, opened: Any, summary: Summary,
     opts: ImportOptions, handle_signals: bool,
 ) -> None:
+    if pipeline.client is not None and not opts.dry_run:
+        await pipeline.client.authenticate()
     works = _works(mapper, _records(opened), summary)
     if not handle_signals:
         await pipeline.run(works)

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         from importer.sandbox import main as sandbox_main
 
-        return sandbox_main(args)
+        return sandbox_main(argv[argv.index("sandbox") + 1:])
     try:
         summary = anyio.run(_run, args, backend_options=_backend_options())
     except KeyboardInterrupt:

@@ -64,7 +64,7 @@ def main() -> int:
                 name, entity, str(s["records"]), str(o["created"] + o["updated"] + o["done"]),
                 str(o["failed"]), str(o["invalid"]), f"{s['calls_per_record']:.2f}", str(code),
             )
-        Console().print(table)
+        Console(width=120).print(table)
         print(f"results files in {OUT}")
         return worst
     finally:

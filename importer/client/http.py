@@ -25,6 +25,7 @@ from yarl import URL
 
 from importer.client.auth import TokenSource
 from importer.client.pacing import Pacer
+from importer.errors import AuthError
 
 __all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lookup", "LookupUnavailable"]
 
@@ -143,6 +144,11 @@ class ApiClient:
             raise RuntimeError("ApiClient is not open; use 'async with ApiClient(...)'")
         return self._session
 
+    async def authenticate(self) -> None:
+        """Get a token now, so bad credentials fail before anything is sent."""
+        if self.auth is not None:
+            await self.auth.token(self.session)
+
     @property
     def token_calls(self) -> int:
         return self.auth.calls if self.auth is not None else 0
@@ -172,7 +178,10 @@ class ApiClient:
                 send_headers.update(headers)
             token = None
             if self.auth is not None:
-                token = await self.auth.token(self.session)
+                try:
+                    token = await self.auth.token(self.session)
+                except AuthError as exc:  # renewal failed mid-run: this record fails, the run goes on
+                    return Attempt(None, sent, str(exc))
                 send_headers["Authorization"] = f"Bearer {token}"
             ticket = await self.pacer.acquire()
             sent += 1

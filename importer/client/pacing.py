@@ -108,7 +108,8 @@ class Pacer:
             return
         if status == 429:
             self.throttled += 1
-            retry_after = _int_header(headers, "Retry-After") or 1
+            retry_after = _int_header(headers, "Retry-After")
+            retry_after = 1 if retry_after is None else max(retry_after, 0)
             self._blocked_until = max(self._blocked_until, time.monotonic() + retry_after)
             self._budget, self._window_end = None, None
             self._notify()
