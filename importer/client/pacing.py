@@ -4,12 +4,14 @@ The API counts calls in a fixed window per client and tells, on every response,
 ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (whole seconds until the
 window turns). The pacer spends exactly that allowance and no more:
 
-* a response says R calls remain; requests sent *after* it was sent and still in
-  flight may not be counted yet, so the budget is R minus those;
+* Remaining only falls within a window, so the lowest value seen is the freshest;
+  every request still in flight may not be counted in it yet, so the budget is
+  that lowest Remaining minus the requests in flight (exact once they land);
 * once the budget is spent, everyone waits for the window to turn (the earliest
   of ``arrival + Reset`` over the responses seen, which bounds the true end from
-  above however the server rounds), then a single probe request learns the new
-  window before the rest follow, so a turn costs no burst of 429s;
+  above however the server rounds); then, with nothing in flight, a single probe
+  request opens the new window and its answer lets the rest follow, so a turn
+  costs no burst of 429s and no stale answer from the old window counts;
 * a 429 blocks all sending for ``Retry-After``;
 * an endpoint that sends no such headers is not paced at all.
 
@@ -18,7 +20,7 @@ window turns). The pacer spends exactly that allowance and no more:
     pacer = Pacer(rate=None)
     ticket = await pacer.acquire()
     ... send the request ...
-    pacer.release(ticket, response.headers)
+    pacer.release(ticket, response.headers, response.status)
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ class Pacer:
             self._limiter = AsyncLimiter(1, 1.0 / rate)
         self._seq = 0
         self._in_flight: set[int] = set()
-        self._budget: int | None = None  # None: unknown until a response tells
-        self._budget_seq = -1  # the request whose response set the budget
+        self._budget: int | None = None  # None: unknown until the window's probe answers
+        self._remaining = 0  # lowest X-RateLimit-Remaining seen in this window
         self._window_end: float | None = None
-        self._blocked_until = 0.0
+        self._opener = 0  # ticket of the probe that opened the current window
         self._probing = False
+        self._blocked_until = 0.0
         self._unpaced = False
         self._changed = anyio.Event()
         self.limit: int | None = None
@@ -76,6 +79,7 @@ class Pacer:
         """Wait for a slot in the window; returns the ticket to pass to ``release``."""
         if self._limiter is not None:
             await self._limiter.acquire()
+        opener = False
         while True:
             now = time.monotonic()
             if self._blocked_until > now:
@@ -86,10 +90,10 @@ class Pacer:
             if self._window_end is not None and now >= self._window_end:
                 self._budget, self._window_end = None, None  # the window turned
             if self._budget is None:
-                if self._probing:
+                if self._probing or self._in_flight:
                     await self._wait(None)
                     continue
-                self._probing = True
+                self._probing = opener = True
                 break
             if self._budget > 0:
                 self._budget -= 1
@@ -97,14 +101,22 @@ class Pacer:
             await self._wait(self._window_end)
         self._seq += 1
         self._in_flight.add(self._seq)
+        if opener:
+            self._opener = self._seq
         return self._seq
 
     def release(self, ticket: int, headers: Mapping[str, str] | None, status: int | None = None) -> None:
         """Learn from a response's headers (``None``: no response came)."""
         self._in_flight.discard(ticket)
-        self._probing = False
-        if headers is None:
+        if ticket == self._opener:
+            self._probing = False
+        try:
+            self._learn(ticket, headers, status)
+        finally:
             self._notify()
+
+    def _learn(self, ticket: int, headers: Mapping[str, str] | None, status: int | None) -> None:
+        if headers is None:
             return
         if status == 429:
             self.throttled += 1
@@ -112,27 +124,23 @@ class Pacer:
             retry_after = 1 if retry_after is None else max(retry_after, 0)
             self._blocked_until = max(self._blocked_until, time.monotonic() + retry_after)
             self._budget, self._window_end = None, None
-            self._notify()
             return
         remaining = _int_header(headers, "X-RateLimit-Remaining")
         reset = _int_header(headers, "X-RateLimit-Reset")
         if remaining is None or reset is None:
             if status is not None and status < 500 and self.limit is None:
                 self._unpaced = True  # the endpoint does not count: nothing to pace
-            self._notify()
             return
+        if ticket < self._opener:
+            return  # sent before this window was opened: its numbers may be the old window's
         self.limit = _int_header(headers, "X-RateLimit-Limit") or self.limit
         end = time.monotonic() + reset
-        if self._window_end is None or end > self._window_end + 1.0:
-            self._window_end = end  # first news of a new window
-            self._budget_seq = -1
+        if ticket == self._opener or self._window_end is None:
+            self._remaining, self._window_end = remaining, end
         else:
+            self._remaining = min(self._remaining, remaining)
             self._window_end = min(self._window_end, end)
-        if ticket >= self._budget_seq:  # newest news wins; older responses are stale
-            self._budget_seq = ticket
-            uncounted = sum(1 for t in self._in_flight if t > ticket)
-            self._budget = remaining - uncounted
-        self._notify()
+        self._budget = self._remaining - len(self._in_flight)
 
     @property
     def blocked_for(self) -> float:

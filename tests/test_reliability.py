@@ -1,0 +1,183 @@
+"""Never lose a record, never create one twice: pacing, faults, kill -9 and resume, signals."""
+
+import asyncio
+import os
+import random
+import signal
+import sys
+from collections import Counter
+
+import pytest
+
+import importer
+from conftest import TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines, run_cli
+
+
+def customers_csv(path, count: int, start: int = 1) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("number,name,mainAddress.city\n")
+        for i in range(start, start + count):
+            f.write(f"{i},Kunde {i} AS,Bødø\n")
+
+
+async def stored_numbers(sandbox_url: str) -> Counter:
+    return Counter(c["number"] for c in await get_json(f"{sandbox_url}/sandbox/records/customer"))
+
+
+async def test_pacing_spends_a_short_window_without_a_429(start_sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    customers_csv(path, 75)
+    async with start_sandbox(rate_limit=25, rate_window=1) as sb:
+        summary = await importer.import_records(
+            path, entity="customer", base_url=sb.url, token=TOKEN, concurrency=16,
+        )
+        stats = await get_json(f"{sb.url}/sandbox/stats")
+    assert summary.outcomes["created"] == 75 and summary.ok
+    assert stats["throttled"] == 0 and summary.throttled == 0
+    assert summary.calls == 75  # not one call more than the records
+    assert summary.elapsed >= 2.0  # 75 calls at 25 per window need three windows
+
+
+async def test_429s_from_an_overspent_window_never_fail_a_record(start_sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    customers_csv(path, 30)
+    async with start_sandbox(rate_limit=10, rate_window=1) as sb:
+        # Another client of the same company spends most of the window behind our back.
+        pacer = importer.Pacer()
+        async with importer.ApiClient(sb.url, importer.StaticToken(TOKEN), pacer=pacer) as other:
+            for _ in range(8):
+                await other.request("GET", "/v1/customer")
+        summary = await importer.import_records(path, entity="customer", base_url=sb.url, token=TOKEN)
+    assert summary.outcomes["created"] == 30 and summary.ok
+
+
+async def test_faults_end_every_record_and_create_no_duplicates(start_sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    count = 5000
+    customers_csv(path, count)
+    async with start_sandbox(fault_rate=0.05, seed=7) as sb:
+        summary = await importer.import_records(
+            path, entity="customer", base_url=sb.url, token=TOKEN,
+            concurrency=32, retry_base=0.01, max_attempts=8,
+        )
+        numbers = await stored_numbers(sb.url)
+        stats = await get_json(f"{sb.url}/sandbox/stats")
+    assert sum(stats["faults"].values()) > 100  # the faults really happened
+    assert stats["faults"].get("store-then-fail", 0) > 0
+    finals = assert_one_final_line_per_record(f"{path}.results.ndjson", count)
+    assert summary.outcomes["created"] == count, Counter(line["outcome"] for line in finals)
+    assert len(numbers) == count and max(numbers.values()) == 1  # every record, once
+    assert any(line.get("recovered") for line in finals)  # store-then-fail was found, not resent
+
+
+async def test_auto_numbered_documents_are_found_by_external_reference_after_a_fault(start_sandbox, tmp_path):
+    path = tmp_path / "i.csv"
+    with open(path, "w") as f:
+        f.write("documentKey,customerNumber,line.description,line.quantity\n")
+        for i in range(1, 301):
+            f.write(f"d{i},10000,Linje,1\n")
+    async with start_sandbox(fault_rate=0.2, faults=("store-then-fail",), seed=3) as sb:
+        await importer.import_records([{"number": "10000", "name": "Kunde"}], entity="customer",
+                                      base_url=sb.url, token=TOKEN)
+        summary = await importer.import_records(path, entity="invoice", base_url=sb.url, token=TOKEN,
+                                                retry_base=0.01)
+        invoices = await get_json(f"{sb.url}/sandbox/records/invoice")
+    assert summary.outcomes["created"] == 300
+    refs = Counter(inv["externalReference"] for inv in invoices)
+    assert len(refs) == 300 and max(refs.values()) == 1
+
+
+async def _start_sandbox_process(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "importer.sandbox", "--port", "0", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+    assert line.startswith("Sandbox listening on "), line
+    return proc, line.removeprefix("Sandbox listening on ")
+
+
+async def test_kill_9_at_random_moments_then_resume_creates_each_record_once(tmp_path):
+    count = 1500  # about 4 s of work at this latency, so every kill lands mid-run
+    path = tmp_path / "c.csv"
+    customers_csv(path, count)
+    results = tmp_path / "r.ndjson"
+    sandbox, url = await _start_sandbox_process("--latency-ms", "20", "--jitter-ms", "10",
+                                                "--fault-rate", "0.05", "--seed", "11")
+    rng = random.Random(5)
+    try:
+        args = [sys.executable, "-m", "importer", "run", str(path), "--entity", "customer",
+                "--base-url", url, "--token", TOKEN, "--results", str(results), "--concurrency", "8"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "IMPORTER_"))}
+        kills = 0
+        for round_ in range(12):
+            resume = ["--resume"] if round_ else []
+            proc = await asyncio.create_subprocess_exec(
+                *args, *resume, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env)
+            if kills < 5:
+                await asyncio.sleep(rng.uniform(0.8, 1.4))
+                if proc.returncode is None:
+                    proc.kill()
+                    kills += 1
+            code = await asyncio.wait_for(proc.wait(), 60)
+            if code == 0:
+                break
+        assert kills == 5, "every kill must have hit a running import"
+        assert code == 0
+        numbers = Counter(c["number"] for c in await get_json(f"{url}/sandbox/records/customer"))
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(sandbox.wait(), 10)
+    assert len(numbers) == count and max(numbers.values()) == 1
+    state = importer.read_results(results)
+    assert state.succeeded(range(1, count + 1))
+
+
+async def test_sigint_lets_in_flight_finish_and_prints_the_resume_command(tmp_path):
+    count = 400
+    path = tmp_path / "c.csv"
+    customers_csv(path, count)
+    results = tmp_path / "r.ndjson"
+    sandbox, url = await _start_sandbox_process("--latency-ms", "50")
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "IMPORTER_"))}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "importer", "run", str(path), "--entity", "customer",
+            "--base-url", url, "--token", TOKEN, "--results", str(results), "--concurrency", "8",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        await asyncio.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 130, err.decode()
+        assert "--resume" in err.decode()
+        lines = read_lines(results)
+        started = Counter(r for line in lines if line["outcome"] == "started" for r in line["records"])
+        finished = Counter(r for line in lines if line["outcome"] != "started" for r in line["records"])
+        assert started and started.keys() == finished.keys()  # nothing left in flight
+        assert len(finished) < count
+        code, _, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", url,
+                                     "--token", TOKEN, "--results", str(results), "--resume")
+        assert code == 0, err
+        numbers = Counter(c["number"] for c in await get_json(f"{url}/sandbox/records/customer"))
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(sandbox.wait(), 10)
+    assert len(numbers) == count and max(numbers.values()) == 1
+
+
+async def test_resume_skips_done_and_retry_failed_sends_failed_again(sandbox, tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_text("referenceNumber,customerNumber,line.description\n1,10000,a\n2,10001,b\n")
+    await importer.import_records([{"number": "10000", "name": "A"}], entity="customer",
+                                  base_url=sandbox.url, token=TOKEN)
+    first = await importer.import_records(path, entity="invoice", base_url=sandbox.url, token=TOKEN)
+    assert first.outcomes["created"] == 1 and first.outcomes["failed"] == 1
+    again = await importer.import_records(path, entity="invoice", base_url=sandbox.url, token=TOKEN, resume=True)
+    assert again.calls == 0 and again.already_done == 2 and again.exit_code == 1
+    await importer.import_records([{"number": "10001", "name": "B"}], entity="customer",
+                                  base_url=sandbox.url, token=TOKEN)
+    fixed = await importer.import_records(path, entity="invoice", base_url=sandbox.url, token=TOKEN,
+                                          retry_failed=True)
+    assert fixed.outcomes["created"] == 1 and fixed.already_done == 1 and fixed.ok
+    state = importer.read_results(f"{path}.results.ndjson")
+    assert state.succeeded([1, 2])
