@@ -1,0 +1,31 @@
+"""A local simulation of the Visma.net ERP customer-ledger API, for rehearsals and tests.
+
+``serve(config)`` runs it on a real socket; ``create_app(config)`` gives the bare aiohttp
+application; ``python -m importer.sandbox`` (or ``importer sandbox``) runs it in a process
+of its own. It simulates, against the generated schema tables in ``importer.schema``:
+
+- POST/PUT/GET on customer, customerinvoice, customerCreditNote, customerDebitNote (paths
+  case-insensitive, keys plain or ``b64(...)``), list GETs with the API's filters and
+  page-number pagination, the release and createDunningLetter actions, and the
+  background API (``erp-api-background`` -> 202, ``/v1/background/{id}[/content]``);
+- strict request validation with the API's error shapes, naming the offending field;
+- OAuth2 client credentials at ``/connect/token`` plus a static token;
+- a fixed-window rate limit per client with ``X-RateLimit-*`` headers and 429s;
+- seeded faults (500, 502, 503, connection reset, slow, store-then-fail) and latency;
+- state in memory or in SQLite (``state_path``), and ``/sandbox/stats``,
+  ``/sandbox/records/{entity}``, ``POST /sandbox/reset`` for inspection.
+
+Where it answers differently from the live API, on purpose: GET returns the record with the
+*request* field names, unwrapped (``{"number": "10000", "name": "X", "mainAddress":
+{...}, "invoiceLines": [{"lineNumber": 1, ...}]}``) plus ``createdDateTime``,
+``lastModifiedDateTime``, ``status`` and, for documents, ``released``, ``attachments`` and
+``taxDetails``, rather than the full response DTO. See each module for the details of
+its part.
+"""
+
+from importer.sandbox.app import create_app
+from importer.sandbox.cli import add_arguments, main, run
+from importer.sandbox.config import SandboxConfig
+from importer.sandbox.server import RunningSandbox, serve
+
+__all__ = ["SandboxConfig", "create_app", "serve", "RunningSandbox", "add_arguments", "run", "main"]

@@ -1,0 +1,331 @@
+"""The aiohttp application: one catch-all route and a small dispatch table built from ENTITIES.
+
+aiohttp's router is case-sensitive and the API's paths are not, so every request goes to
+``Sandbox.handle``, which lower-cases the path's fixed segments (never the keys) and
+dispatches itself. Order of work on a /v1 request, as the live API stacks it:
+latency -> token check (401, no rate headers) -> rate window (429) -> fault on writes
+-> routing -> background queueing or execution -> the ``X-RateLimit-*`` headers on the answer.
+
+The hot path (POST /v1/customer with a small body) does no logging, no schema walks and
+allocates little: one orjson parse, one compiled validation, one dict store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from aiohttp import web
+
+from importer.entities import ENTITIES
+from importer.keys import decode_key
+from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
+from importer.sandbox.auth import Auth
+from importer.sandbox.background import BackgroundJobs
+from importer.sandbox.config import SandboxConfig
+from importer.sandbox.faults import FaultInjector
+from importer.sandbox.ledger import Ledger, Rules, not_found
+from importer.sandbox.store import Store
+from importer.sandbox.throttle import FixedWindow
+
+__all__ = ["create_app", "Sandbox", "SANDBOX"]
+
+log = logging.getLogger("importer.sandbox")
+
+_JSON = "application/json; charset=utf-8"
+_FAULT_MESSAGES = {
+    "500": "An error has occurred.",
+    "502": "Bad Gateway: the upstream server sent an invalid response.",
+    "503": "Service Unavailable: the server is temporarily unable to handle the request.",
+}
+_MAX_BODY = 64 * 1024 * 1024
+
+
+def _method_not_allowed(method: str) -> ApiError:
+    return message_error(405, f"The requested resource does not support http method '{method}'.")
+
+
+def _path_key(segment: str) -> str:
+    """A key from its raw path segment: percent-decoded, then ``b64(...)``-decoded."""
+    if "%" in segment:
+        segment = unquote(segment)
+    if segment.startswith("b64("):
+        try:
+            return decode_key(segment)
+        except (ValueError, UnicodeDecodeError):
+            raise ipp_error(f"The key '{segment}' is not valid base64url.") from None
+    return segment
+
+
+class Sandbox:
+    """Every component of one sandbox; ``handle`` is the app's only route."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.seed = config.seed if config.seed is not None else random.randrange(2**32)
+        self.store = Store(ENTITIES, config.state_path)
+        self.stats = self.store.stats
+        self.ledger = Ledger(self.store, config.max_page_size)
+        self.auth = Auth(config.clients, config.static_token, config.token_ttl, config.clock)
+        self.throttle = FixedWindow(config.rate_limit, config.rate_window, config.clock)
+        self.faults = FaultInjector(
+            self.seed, config.fault_rate, config.faults,
+            config.latency_ms, config.jitter_ms, config.slow_ms,
+        )
+        self.jobs = BackgroundJobs(config.background_delay_ms)
+        # Dispatch tables, keyed by the lower-cased path segments.
+        self._collections: dict[str, Rules] = {}
+        self._actions: dict[tuple[str, str], tuple[str, Rules]] = {}
+        for rules in self.ledger.rules.values():
+            e = rules.entity
+            if not e.is_action:
+                segment = e.path.rsplit("/", 1)[1].lower()
+                self._collections[segment] = rules
+                if e.releasable:
+                    self._actions[(segment, "release")] = ("release", rules)
+        for rules in self.ledger.rules.values():
+            e = rules.entity
+            if e.is_action:
+                segment = e.path.rsplit("/", 1)[1].lower()
+                self._actions[(segment, (e.action or "").lower())] = (e.name, rules)
+
+    # -- entry point --------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.raw_path
+        try:
+            if path[:4].lower() == "/v1/":
+                return await self._v1(request, path)
+            low = path.lower().rstrip("/")
+            if low == "/connect/token":
+                return await self._token(request)
+            if low.startswith("/sandbox/"):
+                return await self._sandbox(request, low)
+            raise not_found(path)
+        except ApiError as exc:
+            return _response(exc.status, exc.body, dict(exc.headers or {}))
+        except ConnectionError:  # the client left while its body was being read
+            return _response(400, b"", {})  # never sent
+        except Exception:
+            log.exception("sandbox error on %s %s", request.method, path)
+            error = ipp_error("An internal error occurred in the sandbox.", status=500)
+            return _response(500, error.body, {})
+
+    # -- /v1 ------------------------------------------------------------------------------------
+
+    async def _v1(self, request: web.Request, path: str) -> web.StreamResponse:
+        stats = self.stats
+        stats.requests += 1
+        faults = self.faults
+        if faults.delays:
+            await asyncio.sleep(faults.delay())
+        try:
+            client = self.auth.client_of(request.headers.get("Authorization"))
+        except ApiError as exc:
+            return self._reply(exc.status, exc.body, dict(exc.headers or {}))
+        throttle = self.throttle
+        allowed, remaining, reset = throttle.hit(client)
+        headers = throttle.headers(remaining, reset)
+        if not allowed:
+            stats.throttled += 1
+            headers["Retry-After"] = str(reset)
+            body = orjson.dumps({"message": f"Rate limit is exceeded. Try again in {reset} seconds."})
+            return self._reply(429, body, headers)
+        method = request.method
+        fault: str | None = None
+        if faults.active and (method == "POST" or method == "PUT"):
+            fault = faults.pick()
+            if fault is not None:
+                stats.faults[fault] += 1
+                if fault == "reset":
+                    return _abort(request)
+                if fault == "slow":  # the request arrived whole; the answer is late
+                    await request.read()
+                    await asyncio.sleep(faults.slow)
+                elif fault != "store-then-fail":
+                    body = orjson.dumps({"message": _FAULT_MESSAGES[fault]})
+                    return self._reply(int(fault), body, headers)
+        try:
+            answer = await self._dispatch(request, path, method, client)
+        except ApiError as exc:
+            answer = exc.answer()
+        if fault == "store-then-fail":
+            if faults.store_then_fail_answer() == "reset":
+                return _abort(request)
+            answer = Answer(500, orjson.dumps({"message": _FAULT_MESSAGES["500"]}))
+        if answer.headers:
+            headers.update(answer.headers)
+        return self._reply(answer.status, answer.body, headers)
+
+    async def _dispatch(self, request: web.Request, path: str, method: str, client: str) -> Answer:
+        """Route a /v1 request and run it now, or queue it for the background API."""
+        parts = path.split("/")  # ["", "v1", collection, key?, "action"?, name?]
+        if len(parts) > 3 and parts[-1] == "":
+            parts.pop()  # a trailing slash
+        n = len(parts)
+        segment = parts[2].lower()
+        if segment == "background":
+            return self._background_state(request, parts, method, client)
+        rules = self._collections.get(segment)
+        if rules is None:
+            raise not_found(path)
+        ledger = self.ledger
+        run: Callable[..., Answer]
+        args: tuple[Any, ...]
+        body = b""
+        if n == 3:
+            if method == "POST":
+                body = await request.read()
+                run, args = ledger.create, (rules, body, _base(request))
+            elif method == "GET":
+                run, args = ledger.list, (rules, request.rel_url.query)
+            else:
+                raise _method_not_allowed(method)
+        elif n == 4:
+            key = _path_key(parts[3])
+            if method == "PUT":
+                body = await request.read()
+                run, args = ledger.update, (rules, key, body)
+            elif method == "GET":
+                run, args = ledger.get, (rules, key, request.rel_url.query)
+            else:
+                raise _method_not_allowed(method)
+        elif n == 6 and parts[4].lower() == "action":
+            found = self._actions.get((segment, parts[5].lower()))
+            if found is None:
+                raise not_found(path)
+            if method != "POST":
+                raise _method_not_allowed(method)
+            kind, action_rules = found
+            key = _path_key(parts[3])
+            if kind == "release":
+                run, args = ledger.release, (action_rules, key)
+            else:
+                body = await request.read()
+                run, args = ledger.run_action, (action_rules, rules, key, body)
+        else:
+            raise not_found(path)
+        webhook = request.headers.get("erp-api-background")
+        if webhook:
+            return self._queue(request, client, webhook, bool(body), run, args)
+        return run(*args)
+
+    def _queue(
+        self, request: web.Request, client: str, webhook: str, has_body: bool,
+        run: Callable[..., Answer], args: tuple[Any, ...],
+    ) -> Answer:
+        """Accept a request for the background API: 202 with the job's state location."""
+        job = self.jobs.submit(client, str(request.url), webhook, has_body, lambda: run(*args))
+        state = f"{_base(request)}/v1/background/{job.id}"
+        return json_answer(202, {"id": job.id, "stateLocation": state})
+
+    def _background_state(self, request: web.Request, parts: list[str], method: str, client: str) -> Answer:
+        """GET /v1/background/{id} and /v1/background/{id}/content."""
+        n = len(parts)
+        if n == 4 or (n == 5 and parts[4].lower() == "content"):
+            if method != "GET":
+                raise _method_not_allowed(method)
+            job_id = unquote(parts[3])
+            if n == 5:
+                return self.jobs.content(job_id, client)
+            return json_answer(200, self.jobs.find(job_id, client).state(_base(request)))
+        raise not_found(request.rel_url.raw_path)
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> web.Response:
+        by_status = self.stats.by_status
+        by_status[status] = by_status.get(status, 0) + 1
+        return _response(status, body, headers)
+
+    # -- /connect/token -----------------------------------------------------------------------
+
+    async def _token(self, request: web.Request) -> web.Response:
+        if request.method != "POST":
+            raise _method_not_allowed(request.method)
+        form = await request.post()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        status, data = self.auth.issue(fields, request.headers.get("Authorization"))
+        if status == 200:
+            self.stats.tokens_issued += 1
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        return _response(status, orjson.dumps(data), headers)
+
+    # -- /sandbox/* ---------------------------------------------------------------------------
+
+    async def _sandbox(self, request: web.Request, low: str) -> web.Response:
+        """Inspection and reset; no token needed, no faults, not counted."""
+        method = request.method
+        if low == "/sandbox/stats":
+            if method != "GET":
+                raise _method_not_allowed(method)
+            return _response(200, orjson.dumps(self.stats_json()), {})
+        if low.startswith("/sandbox/records/"):
+            if method != "GET":
+                raise _method_not_allowed(method)
+            name = unquote(low[len("/sandbox/records/"):])
+            table = self.store.records.get(name)
+            if table is None:
+                raise message_error(404, f"Unknown entity '{name}'; expected one of {', '.join(ENTITIES)}.")
+            return _response(200, orjson.dumps(list(table.values())), {})
+        if low == "/sandbox/reset":
+            if method != "POST":
+                raise _method_not_allowed(method)
+            self.reset()
+            return _response(204, b"", {})
+        raise not_found(request.rel_url.raw_path)
+
+    def stats_json(self) -> dict[str, Any]:
+        """The /sandbox/stats document."""
+        return {
+            "records": {name: len(table) for name, table in self.store.records.items()},
+            **self.stats.to_json(),
+            "seed": self.seed,
+        }
+
+    def reset(self) -> None:
+        """Forget records, sequences, counters, background jobs and rate windows (not tokens)."""
+        self.store.reset()
+        self.jobs.clear()
+        self.throttle.reset()
+
+    async def close(self, app: web.Application | None = None) -> None:
+        """App cleanup: stop background work, flush and close the state file."""
+        await self.jobs.close()
+        self.store.close()
+
+
+def _base(request: web.Request) -> str:
+    """The absolute base URL the client used (for Location and stateLocation)."""
+    return f"{request.scheme}://{request.host}"
+
+
+def _response(status: int, body: bytes, headers: dict[str, str]) -> web.Response:
+    if body:
+        headers["Content-Type"] = _JSON
+        return web.Response(status=status, body=body, headers=headers)
+    return web.Response(status=status, headers=headers)
+
+
+def _abort(request: web.Request) -> web.Response:
+    """Drop the connection without an answer (the client sees a reset/disconnect)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return web.Response(status=500)  # never sent: the transport is gone
+
+
+SANDBOX: web.AppKey[Sandbox] = web.AppKey("sandbox", Sandbox)
+
+
+def create_app(config: SandboxConfig | None = None) -> web.Application:
+    """A ready aiohttp application simulating the API (state file, if any, already loaded)."""
+    sandbox = Sandbox(config or SandboxConfig())
+    app = web.Application(client_max_size=_MAX_BODY)
+    app[SANDBOX] = sandbox
+    app.router.add_route("*", "/{tail:.*}", sandbox.handle)
+    app.on_cleanup.append(sandbox.close)
+    return app

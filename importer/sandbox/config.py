@@ -1,0 +1,79 @@
+"""Every knob of the sandbox in one dataclass, so the CLI, ``serve()`` and tests share one shape."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["SandboxConfig", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "parse_rate_limit"]
+
+# Every fault the sandbox can inject, in a stable order (the seeded RNG picks by index).
+FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "reset", "slow", "store-then-fail")
+# "slow" is left out by default: it holds a request for ``slow_ms`` (30 s), longer than a
+# client's timeout, which makes an ordinary rehearsal crawl. Ask for it explicitly.
+DEFAULT_FAULTS: tuple[str, ...] = ("500", "502", "503", "reset", "store-then-fail")
+DEFAULT_CLIENTS: dict[str, str] = {"sandbox": "sandbox-secret"}
+DEFAULT_STATIC_TOKEN = "sandbox-token"
+
+
+@dataclass(slots=True)
+class SandboxConfig:
+    """Options of one sandbox server. Defaults suit a newcomer's local rehearsal."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = any free port (serve() reports the real one)
+    rate_limit: int = 15000  # requests per window and client
+    rate_window: float = 3600.0  # seconds
+    seed: int | None = None  # None = pick one at random (reported by /sandbox/stats)
+    latency_ms: float = 0.0  # added to every /v1 request
+    jitter_ms: float = 0.0  # uniform +/- around latency_ms
+    fault_rate: float = 0.0  # share of POST/PUT requests that get a fault, 0..1
+    faults: tuple[str, ...] = DEFAULT_FAULTS  # kinds the RNG picks from
+    slow_ms: float = 30000.0  # how long a "slow" fault holds the request
+    state_path: str | None = None  # SQLite file; None keeps everything in memory
+    token_ttl: float = 3600.0  # seconds a token from /connect/token lives
+    clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
+    static_token: str | None = DEFAULT_STATIC_TOKEN  # never expires; None or "" disables it
+    max_page_size: int = 1000
+    background_delay_ms: float = 50.0  # pause before a queued background request runs
+    verbose: bool = False  # access log on
+    # Monotonic clock behind token expiry and rate windows; tests may swap in a fake one.
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.faults if k not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown fault kind(s) {', '.join(unknown)}; expected some of {', '.join(FAULT_KINDS)}"
+            )
+        self.faults = tuple(dict.fromkeys(self.faults))  # drop repeats, keep order
+        if self.rate_limit < 1:
+            raise ValueError("rate_limit must be at least 1")
+        if self.rate_window <= 0:
+            raise ValueError("rate_window must be positive")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError("fault_rate must be between 0 and 1")
+        if self.fault_rate > 0 and not self.faults:
+            raise ValueError("fault_rate > 0 needs at least one fault kind")
+        if self.max_page_size < 1:
+            raise ValueError("max_page_size must be at least 1")
+        for name in ("latency_ms", "jitter_ms", "slow_ms", "background_delay_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.token_ttl <= 0:
+            raise ValueError("token_ttl must be positive")
+
+
+def parse_rate_limit(text: str) -> tuple[int, float]:
+    """``"15000/3600"`` -> ``(15000, 3600.0)``: N requests per SECONDS."""
+    count, sep, window = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        limit, seconds = int(count), float(window)
+    except ValueError:
+        raise ValueError(f"rate limit {text!r} is not N/SECONDS, e.g. 15000/3600") from None
+    if limit < 1 or seconds <= 0:
+        raise ValueError(f"rate limit {text!r} needs N >= 1 and SECONDS > 0")
+    return limit, seconds

@@ -1,0 +1,292 @@
+"""The customer ledger's business rules: create, update, read, list, release, dunning letters.
+
+Everything here is driven by ``importer.entities.ENTITIES``: customers (an entity with a
+key and no lines), documents (an entity with lines) and action entities are told apart by
+the table's columns, never by one class per entity.
+
+Records are stored the way the request spelled them, minus the ``{"value": ...}``
+wrappers, plus ``createdDateTime``, ``lastModifiedDateTime`` and ``status`` (and
+``released`` for documents). The sandbox answers GETs with that shape, not with the full
+response DTO of the live API (whose field names differ, e.g. ``customer`` vs
+``customerNumber``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+
+from importer.entities import ENTITIES, Entity
+from importer.keys import encode_key
+from importer.schema import fields
+from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
+from importer.sandbox.dates import now_iso
+from importer.sandbox.listing import ListQuery, parse_bool
+from importer.sandbox.store import Record, Store
+from importer.sandbox.validation import Validator, parse_body, validator
+
+__all__ = ["Ledger", "Rules"]
+
+_CUSTOMER = "customer"  # the entity documents point at through customerNumber
+_FINANCIAL_PERIOD = re.compile(r"\d{4}(0[1-9]|1[0-2])\Z")  # YYYYMM
+_POST_PERIOD = re.compile(r"(0[1-9]|1[0-2])\d{4}\Z")  # MMYYYY
+_NO_CONTENT = Answer(204)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the ledger needs to know about one entity, worked out once."""
+
+    entity: Entity
+    validate: Validator
+    label: str  # for messages: "Customer", "Credit note"
+    tax_field: str | None  # the document's tax-detail array ("taxDetails" / "taxDetailLines")
+    periods: tuple[str, ...]  # period fields present in the schema
+    listing: ListQuery | None
+
+    @classmethod
+    def of(cls, entity: Entity, max_page_size: int) -> Rules:
+        table = fields(entity.schema)
+        tax = next((f.name for f in table.values() if f.kind == "array" and f.ref == "TaxDetailUpdateDto"), None)
+        return cls(
+            entity=entity,
+            validate=validator(entity.schema),
+            label=entity.name.replace("-", " ").capitalize(),
+            tax_field=tax,
+            periods=tuple(p for p in ("financialPeriod", "postPeriod") if p in table),
+            listing=None if entity.is_action else ListQuery(entity, max_page_size),
+        )
+
+
+def _key_of(record: Record, key_field: str) -> str | None:
+    """The record's key as sent (trimmed), or None when absent or blank (auto-number)."""
+    value = record.get(key_field)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _merge(base: Record, changes: Record) -> Record:
+    """A copy of ``base`` with ``changes`` applied; nested objects merge, the rest replaces."""
+    out = dict(base)
+    for name, value in changes.items():
+        old = out.get(name)
+        if type(value) is dict and type(old) is dict:
+            out[name] = _merge(old, value)
+        else:
+            out[name] = value
+    return out
+
+
+def _apply_lines(current: list[Record], ops: list[Record], field: str) -> list[Record]:
+    """Document lines after Insert/Update/Delete operations (operation defaults to Insert).
+
+    Insert appends with the next line number (a number sent with it is ignored); Update
+    merges into the line with the sent ``lineNumber``; Delete removes it.
+    """
+    lines = list(current)
+    next_number = max((line.get("lineNumber") or 0 for line in lines), default=0) + 1
+    for i, op in enumerate(ops):
+        kind = op.pop("operation", "Insert")
+        if kind == "Insert":
+            op["lineNumber"] = next_number
+            next_number += 1
+            lines.append(op)
+            continue
+        number = op.get("lineNumber")
+        if number is None:
+            raise ipp_error(f"'{field}[{i}].lineNumber' is required for operation {kind}.")
+        index = next((j for j, line in enumerate(lines) if line.get("lineNumber") == number), None)
+        if index is None:
+            raise ipp_error(f"'{field}[{i}].lineNumber': the document has no line {number} to {kind.lower()}.")
+        if kind == "Update":
+            lines[index] = _merge(lines[index], op)
+        else:
+            del lines[index]
+    return lines
+
+
+class Ledger:
+    """The API's operations over a Store; each returns an Answer or raises ApiError."""
+
+    def __init__(self, store: Store, max_page_size: int) -> None:
+        self.store = store
+        self.max_page_size = max_page_size
+        self.rules: dict[str, Rules] = {name: Rules.of(e, max_page_size) for name, e in ENTITIES.items()}
+        self._customers = store.records[_CUSTOMER]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def create(self, rules: Rules, body: bytes, base: str) -> Answer:
+        """POST on a collection: 201 with the new resource's Location."""
+        entity = rules.entity
+        record = rules.validate(parse_body(body))
+        key_field = entity.key_field or ""
+        table = self.store.records[entity.name]
+        key = _key_of(record, key_field)
+        if key is not None and key in table:
+            self.store.stats.duplicates_refused += 1
+            raise ipp_error(f"{rules.label} '{key}' already exists ({key_field} must be unique).")
+        if entity.is_document:
+            self._check_document(rules, record, creating=True)
+            line_field = entity.line_field or ""
+            record[line_field] = _apply_lines([], record.get(line_field) or [], line_field)
+            record["status"] = "Hold" if record.get("hold") else "Balanced"
+            record["released"] = False
+        else:
+            name = record.get("name")
+            if name is None or not name.strip():
+                raise ipp_error(f"'name' is required to create a {rules.label.lower()}.")
+            if record.get("status") is None:
+                record["status"] = "Active"
+        if key is None:
+            key = self.store.next_number(entity.name)
+        record[key_field] = key
+        record["createdDateTime"] = record["lastModifiedDateTime"] = now_iso()
+        self.store.put(entity.name, key, record)
+        return Answer(201, b"", {"Location": f"{base}{entity.path}/{encode_key(key)}"})
+
+    def update(self, rules: Rules, key: str, body: bytes) -> Answer:
+        """PUT on a resource: only the fields sent change; 204."""
+        entity = rules.entity
+        current = self._existing(rules, key)
+        changes = rules.validate(parse_body(body))
+        key_field = entity.key_field or ""
+        if key_field in changes:
+            sent = _key_of(changes, key_field)
+            if sent is not None and sent != key:
+                raise ipp_error(f"'{key_field}' cannot be changed: the URL names '{key}', the body '{sent}'.")
+            del changes[key_field]
+        if entity.is_document:
+            if current.get("released"):
+                raise ipp_error(f"{rules.label} '{key}' is released and can no longer be changed.")
+            self._check_document(rules, changes, creating=False)
+            line_field = entity.line_field or ""
+            ops = changes.pop(line_field, None)
+            record = _merge(current, changes)
+            if ops is not None:
+                record[line_field] = _apply_lines(current.get(line_field) or [], ops, line_field)
+            if "hold" in changes:
+                record["status"] = "Hold" if changes["hold"] else "Balanced"
+        else:
+            if "name" in changes and not (changes["name"] or "").strip():
+                raise ipp_error(f"'name' cannot be emptied on a {rules.label.lower()}.")
+            record = _merge(current, changes)
+        record["lastModifiedDateTime"] = now_iso()
+        self.store.put(entity.name, key, record)
+        return _NO_CONTENT
+
+    def release(self, rules: Rules, key: str) -> Answer:
+        """POST .../action/release: a Balanced document becomes Open (released)."""
+        current = self._existing(rules, key)
+        if current.get("released"):
+            raise ipp_error(f"{rules.label} '{key}' is already released.")
+        if current.get("status") == "Hold":
+            raise ipp_error(f"{rules.label} '{key}' is on hold; take it off hold before releasing it.")
+        record = {**current, "released": True, "status": "Open", "lastModifiedDateTime": now_iso()}
+        self.store.put(rules.entity.name, key, record)
+        return json_answer(200, {"actionId": str(uuid.uuid4()), "actionResult": "Done"})
+
+    def run_action(self, rules: Rules, parent: Rules, key: str, body: bytes) -> Answer:
+        """POST {parent}/{key}/action/{action} of an action entity (createDunningLetter).
+
+        The parent record must exist; the action is stored as a record of its own (keyed by
+        its action id, listable under /sandbox/records) and answers 200 ``Done``.
+        """
+        if key not in self.store.records[parent.entity.name]:
+            raise message_error(404, f"{parent.label} '{key}' was not found.")
+        data = rules.validate(parse_body(body))
+        # Level range checks (createDunningLetter's fields; absent fields are skipped).
+        low, high = data.get("levelFrom"), data.get("levelTo")
+        for name, level in (("levelFrom", low), ("levelTo", high)):
+            if level is not None and level < 1:
+                raise ipp_error(f"'{name}' must be 1 or more, got {level}.")
+        if low is not None and high is not None and low > high:
+            raise ipp_error(f"'levelFrom' ({low}) must not be greater than 'levelTo' ({high}).")
+        action_id = str(uuid.uuid4())
+        now = now_iso()
+        record = {
+            "actionId": action_id, rules.entity.action_key_field or "key": key, **data,
+            "actionResult": "Done", "createdDateTime": now, "lastModifiedDateTime": now,
+        }
+        self.store.put(rules.entity.name, action_id, record)
+        return json_answer(200, {"actionId": action_id, "actionResult": "Done"})
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, rules: Rules, key: str, query: Mapping[str, str]) -> Answer:
+        """GET on a resource: the stored record, unwrapped."""
+        record = self._existing(rules, key)
+        if not rules.entity.is_document:
+            return Answer(200, orjson.dumps(record))
+        attachments, tax = self._expand(query)
+        return Answer(200, orjson.dumps(self._document_view(rules, record, attachments, tax)))
+
+    def list(self, rules: Rules, query: Mapping[str, str]) -> Answer:
+        """GET on a collection: a JSON array whose items each carry the paging metadata."""
+        listing = rules.listing
+        if listing is None:
+            raise message_error(405, "The requested resource does not support http method 'GET'.")
+        is_document = rules.entity.is_document
+        attachments, tax = self._expand(query) if is_document else (False, False)
+        page, total = listing.select(self.store.records[rules.entity.name].values(), query)
+        meta = {"totalCount": total, "maxPageSize": self.max_page_size}
+        if is_document:
+            items = [{**self._document_view(rules, r, attachments, tax), "metadata": meta} for r in page]
+        else:
+            items = [{**r, "metadata": meta} for r in page]
+        return Answer(200, orjson.dumps(items))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _existing(self, rules: Rules, key: str) -> Record:
+        record = self.store.records[rules.entity.name].get(key)
+        if record is None:
+            raise message_error(404, f"{rules.label} '{key}' was not found.")
+        return record
+
+    def _check_document(self, rules: Rules, record: Record, *, creating: bool) -> None:
+        """A document names an existing customer, and its periods are well formed."""
+        if creating or "customerNumber" in record:
+            customer = (record.get("customerNumber") or "").strip()
+            if not customer:
+                raise ipp_error(f"'customerNumber' is required for a {rules.label.lower()}.")
+            if customer not in self._customers:
+                raise ipp_error(f"'customerNumber': customer '{customer}' does not exist.")
+            record["customerNumber"] = customer
+        for name in rules.periods:
+            value = record.get(name)
+            if value is None:
+                continue
+            pattern, shape = (_FINANCIAL_PERIOD, "YYYYMM") if name == "financialPeriod" else (_POST_PERIOD, "MMYYYY")
+            if not pattern.match(value):
+                raise ipp_error(f"Invalid value for '{name}': expected a period as {shape}, got '{value}'.")
+
+    @staticmethod
+    def _expand(query: Mapping[str, str]) -> tuple[bool, bool]:
+        return parse_bool(query, "expandAttachments", True), parse_bool(query, "expandTaxDetails", True)
+
+    @staticmethod
+    def _document_view(rules: Rules, record: Record, attachments: bool, tax: bool) -> Record:
+        """A document as answered: ``attachments`` and ``taxDetails`` included or left out."""
+        out = dict(record)
+        tax_field = rules.tax_field
+        if tax:
+            out["taxDetails"] = (record.get(tax_field) or []) if tax_field else []
+        else:
+            out.pop("taxDetails", None)
+            if tax_field:
+                out.pop(tax_field, None)
+        if attachments:
+            out["attachments"] = []
+        return out
+
+
+def not_found(path: str) -> ApiError:
+    """404 for a URL no route matches, in the API's words."""
+    return message_error(404, f"No HTTP resource was found that matches the request URI '{path}'.")

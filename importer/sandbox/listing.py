@@ -1,0 +1,206 @@
+"""GET on a collection: the API's query filters, expand flags and page-number pagination.
+
+Filters are compiled per entity from a small table, once. Each list request turns its query
+parameters into predicates; a value the API would refuse (an unparseable date, an unknown
+condition or enum value, a non-numeric page) is a 400 naming the parameter. Parameters the
+sandbox does not simulate (deprecated paging, ``attributes``, other ``expand*`` flags) are
+ignored, as the API ignores parameters it does not know.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from importer.entities import Entity
+from importer.schema import fields
+from importer.sandbox.answers import ApiError, ipp_error
+from importer.sandbox.dates import parse_datetime, parse_filter_datetime, to_iso
+
+__all__ = ["ListQuery", "DOCUMENT_STATUSES", "parse_bool"]
+
+Record = dict[str, Any]
+Predicate = Callable[[Record], bool]
+
+# The response DTOs' status enum for documents (request schemas have none).
+DOCUMENT_STATUSES = (
+    "Hold", "Balanced", "Voided", "Scheduled", "Open", "Closed",
+    "PendingPrint", "PendingEmail", "CreditHold", "CcHold", "Reserved",
+)
+_CONDITIONS: dict[str, Callable[[Any, Any], bool]] = {
+    ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
+}
+_PERIOD = re.compile(r"\d{4}(0[1-9]|1[0-2])\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Equals:
+    param: str
+    path: tuple[str, ...]  # where the value sits in a stored record
+
+
+@dataclass(frozen=True, slots=True)
+class _Enum:
+    param: str
+    field: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Since:
+    """A date-time filter with its ``...Condition`` companion."""
+
+    param: str
+    field: str
+    system: bool  # a timestamp the sandbox wrote (fixed-width, compared as text)
+
+
+def _filters(entity: Entity) -> list[_Equals | _Enum | _Since]:
+    common: list[_Equals | _Enum | _Since] = [
+        _Since("lastModifiedDateTime", "lastModifiedDateTime", True),
+        _Since("createdDateTime", "createdDateTime", True),
+    ]
+    if entity.is_document:
+        return common + [
+            _Equals("financialPeriod", ("financialPeriod",)),
+            _Enum("status", "status", DOCUMENT_STATUSES),
+            _Equals("project", ("project",)),
+            _Equals("customer", ("customerNumber",)),
+            _Equals("externalReference", ("externalReference",)),
+            _Equals("customerRefNumber", ("customerRefNumber",)),
+            _Equals("paymentReference", ("paymentReference",)),
+            _Equals("branch", ("branchNumber",)),
+            _Since("documentDate", "documentDate", False),
+            _Since("documentDueDate", "documentDueDate", False),
+        ]
+    statuses = fields(entity.schema)["status"].enum or ()
+    return common + [
+        _Equals("name", ("name",)),
+        _Enum("status", "status", statuses),
+        _Equals("corporateId", ("corporateId",)),
+        _Equals("vatRegistrationId", ("vatRegistrationId",)),
+        _Equals("email", ("mainContact", "email")),
+        _Equals("phone", ("mainContact", "phone1")),
+    ]
+
+
+def _bad(param: str, reason: str) -> ApiError:
+    return ipp_error(f"Invalid value for query parameter '{param}': {reason}.")
+
+
+def parse_bool(query: Mapping[str, str], param: str, default: bool) -> bool:
+    """An ``expand*``-style flag: true/false (any case) or 1/0."""
+    text = query.get(param)
+    if text is None or text == "":
+        return default
+    low = text.lower()
+    if low in ("true", "1"):
+        return True
+    if low in ("false", "0"):
+        return False
+    raise _bad(param, f"expected true or false, got {text!r}")
+
+
+def _positive_int(query: Mapping[str, str], param: str) -> int | None:
+    text = query.get(param)
+    if text is None or text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(param, f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise _bad(param, "must be 1 or more")
+    return value
+
+
+def _lookup(record: Record, path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for part in path:
+        if type(value) is not dict:
+            return None
+        value = value.get(part)
+    return value
+
+
+class ListQuery:
+    """The filters of one entity; ``select()`` answers one list request."""
+
+    def __init__(self, entity: Entity, max_page_size: int) -> None:
+        self.entity = entity
+        self.max_page_size = max_page_size
+        self._filters = _filters(entity)
+
+    def _predicates(self, query: Mapping[str, str]) -> list[Predicate]:
+        preds: list[Predicate] = []
+        for f in self._filters:
+            if isinstance(f, _Since):
+                pred = _since(f, query)
+                if pred is not None:
+                    preds.append(pred)
+                continue
+            text = query.get(f.param)
+            if text is None or text == "":
+                continue
+            if isinstance(f, _Enum):
+                canonical = {v.casefold(): v for v in f.values}.get(text.casefold())
+                if canonical is None:
+                    raise _bad(f.param, f"expected one of {', '.join(f.values)}, got {text!r}")
+                preds.append(lambda r, field=f.field, want=canonical: r.get(field) == want)
+                continue
+            if f.param == "financialPeriod" and not _PERIOD.match(text):
+                raise _bad(f.param, f"expected a period as YYYYMM, got {text!r}")
+            preds.append(lambda r, path=f.path, want=text: _lookup(r, path) == want)
+        released = query.get("released") if self.entity.is_document else None
+        if released:
+            if released not in ("0", "1"):
+                raise _bad("released", f"expected 0 or 1, got {released!r}")
+            preds.append(lambda r, want=released == "1": bool(r.get("released")) is want)
+        return preds
+
+    def select(self, records: Iterable[Record], query: Mapping[str, str]) -> tuple[list[Record], int]:
+        """The requested page of matching records and the number of matches in all."""
+        preds = self._predicates(query)
+        page_number = _positive_int(query, "pageNumber") or 1
+        page_size = min(_positive_int(query, "pageSize") or self.max_page_size, self.max_page_size)
+        if preds:
+            matches = [r for r in records if all(p(r) for p in preds)]
+        else:
+            matches = list(records)
+        start = (page_number - 1) * page_size
+        return matches[start:start + page_size], len(matches)
+
+
+def _since(f: _Since, query: Mapping[str, str]) -> Predicate | None:
+    """The predicate of a date filter, or None when neither half of the pair was sent."""
+    cond_param = f.param + "Condition"
+    text, cond = query.get(f.param), query.get(cond_param)
+    if not text and not cond:
+        return None
+    if not text:
+        raise _bad(f.param, f"required together with '{cond_param}'")
+    if not cond:
+        raise _bad(cond_param, f"required together with '{f.param}' (one of >, <, >=, <=)")
+    compare = _CONDITIONS.get(cond.strip())
+    if compare is None:
+        raise _bad(cond_param, f"expected one of >, <, >=, <=, got {cond!r}")
+    when = parse_filter_datetime(text)
+    if when is None:
+        raise _bad(
+            f.param,
+            f"expected yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or yyyy-MM-dd HH:mm:ss.FFF, got {text!r}",
+        )
+    field = f.field
+    if f.system:
+        bound = to_iso(when)
+        return lambda r: (v := r.get(field)) is not None and compare(v, bound)
+
+    def pred(r: Record) -> bool:
+        v = r.get(field)
+        parsed = parse_datetime(v) if type(v) is str else None
+        return parsed is not None and compare(parsed, when)
+
+    return pred
