@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticTok
 from importer.client.auth import DEFAULT_TOKEN_URL
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
+from importer.failed import FailedRecords, default_failed_path
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.options import ImportOptions
 from importer.pipeline import OutcomeCallback, Pipeline, ResultSink
@@ -38,6 +39,7 @@ from importer.sources.base import SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
 from importer.summary import Summary
+from importer.upsert import count_records, prefetch_keys
 
 __all__ = ["import_records", "import_records_sync", "build_client", "default_results_path"]
 
@@ -146,6 +148,7 @@ async def import_records(
     options: ImportOptions | None = None,
     handle_signals: bool = False,
     progress: bool = False,
+    skip_customers: Mapping[str, str] | None = None,
     **option_values: Any,
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
@@ -156,7 +159,9 @@ async def import_records(
     options' ``base_url`` and credentials). ``on_outcome`` is called with every
     final results line. ``handle_signals``: SIGINT/SIGTERM stop the run cleanly
     (the first lets requests in flight finish for ``grace`` seconds, a second
-    stops at once); the summary then says ``interrupted``.
+    stops at once); the summary then says ``interrupted``. ``skip_customers``
+    maps customer numbers to a reason: documents for them are not sent but
+    ``skipped`` with that reason (plans use it for customers that failed).
     """
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
     ent = ENTITIES[opts.entity]
@@ -180,10 +185,22 @@ async def import_records(
         writer = ResultsWriter(results_path, fsync=opts.fsync, append=opts.resume) if results_path else None
         if writer is not None:
             stack.callback(writer.close)
+        failed_path = opts.failed
+        if failed_path is None and isinstance(source, str | os.PathLike) and name != "-":
+            failed_path = default_failed_path(name, getattr(opened, "format", "csv"))
+        failed = None
+        if failed_path is not None:
+            failed = FailedRecords(
+                failed_path, columns=getattr(opened, "columns", None), delimiter=delimiter,
+                encoding=opts.encoding if opts.encoding.lower() not in ("utf-8", "utf8") else "utf-8",
+                append=opts.resume,
+            )
+            stack.callback(failed.close)
         summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
         pipeline = Pipeline(
-            ent, opts, client, ResultSink(writer, on_outcome), summary,
+            ent, opts, client, ResultSink(writer, on_outcome, failed), summary,
             resume=resume, reference_prefix=Path(name).stem if name != "-" else "stdin",
+            skip_customers=skip_customers,
         )
         display = None
         if progress and sys.stderr.isatty():
@@ -197,6 +214,8 @@ async def import_records(
             else:
                 await _run(pipeline, mapper, opened, summary, opts, handle_signals)
         finally:
+            if failed is not None and failed.count:
+                summary.failed_path = str(failed.path)
             summary.elapsed = time.monotonic() - summary.started_at
             if client is not None:
                 summary.calls = client.stats.calls + client.token_calls
@@ -215,6 +234,11 @@ async def _run(
 ) -> None:
     if pipeline.client is not None and not opts.dry_run:
         await pipeline.client.authenticate()
+        if opts.mode == "upsert":
+            path = summary.input if summary.input not in ("-", "<records>", "<stream>") else None
+            pipeline.existing_keys = await prefetch_keys(
+                pipeline.client, pipeline.entity, count_records(path) if path else None
+            )
     works = _works(mapper, _records(opened), summary)
     if not handle_signals:
         await pipeline.run(works)

@@ -44,7 +44,13 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="CSV or NDJSON file (.gz decompressed), or - for stdin")
     p.add_argument("--entity", "-e", required=True, choices=list(ENTITIES))
     p.add_argument("--mode", choices=MODES, default=_env("IMPORTER_MODE", "create"),
-                   help="create: POST each record; update: PUT each record by its key (default: create)")
+                   help="create: POST each record; update: PUT each by its key; upsert: PUT when the "
+                        "key exists, else POST (keys prefetched in pages) (default: create)")
+    p.add_argument("--release", action="store_true",
+                   help="release each invoice, credit note or debit note after it is created or updated")
+    p.add_argument("--background", action="store_true",
+                   help="queue each request with erp-api-background and poll until it is done "
+                        "(for requests the API takes minutes over)")
     conn = p.add_argument_group("connection")
     conn.add_argument("--base-url", default=_env("VISMA_BASE_URL", DEFAULT_BASE_URL),
                       help="everything before /v1 (env VISMA_BASE_URL; default %(default)s)")
@@ -77,6 +83,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     out = p.add_argument_group("results")
     out.add_argument("--results", "-o", default=_env("IMPORTER_RESULTS"),
                      help="results file (default INPUT.results.ndjson)")
+    out.add_argument("--failed", metavar="PATH",
+                     help="failed-records file: the failed rows with an error column, to fix and "
+                          "import again (default INPUT.failed.csv, or .ndjson for NDJSON input)")
     out.add_argument("--resume", action="store_true",
                      help="continue a run: skip records the results file has finished")
     out.add_argument("--retry-failed", action="store_true",
@@ -142,6 +151,7 @@ async def _run(args: argparse.Namespace) -> Summary:
         encoding=args.encoding, decimal_comma=args.decimal_comma, date_format=args.date_format,
         results=args.results, resume=args.resume or args.retry_failed,
         retry_failed=args.retry_failed, fsync=args.fsync, dry_run=args.dry_run,
+        release=args.release, background=args.background, failed=args.failed,
         token=args.token or _env("VISMA_TOKEN"),
         client_id=_env("VISMA_CLIENT_ID"), client_secret=_env("VISMA_CLIENT_SECRET"),
         tenant_id=_env("VISMA_TENANT_ID"), token_url=args.token_url or _env("VISMA_TOKEN_URL"),
@@ -171,10 +181,11 @@ def _report(summary: Summary, args: argparse.Namespace, argv: list[str]) -> None
             with open(args.summary_json, "wb") as f:
                 f.write(blob)
     _print_summary(summary, sys.stderr if to_stdout else sys.stdout)
-    if summary.interrupted:
-        again = list(argv)
-        if "--resume" not in again:
-            again.append("--resume")
+    if summary.interrupted or summary.api_down:
+        again = [a for a in argv if a not in ("--resume", "--retry-failed")]
+        again.append("--resume")
+        if summary.api_down:
+            again.append("--retry-failed")  # the records that got no answer failed on the way
         print(f"Stopped. Resume with:\n  importer {shlex.join(again)}", file=sys.stderr)
 
 
@@ -183,11 +194,15 @@ def _print_summary(summary: Summary, stream: Any) -> None:
     from rich.table import Table
 
     table = Table(title=f"{summary.entity} — {summary.input}", show_header=False, box=None)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")  # paths are never cut short
     o = summary.outcomes
     rows = [
         ("records read", f"{summary.records:,}"),
         *((name, f"{count:,}") for name, count in o.items() if count),
     ]
+    if summary.released or summary.release_failed:
+        rows.append(("released", f"{summary.released:,} ({summary.release_failed:,} failed)"))
     if summary.already_done:
         rows.append(("already done (resume)", f"{summary.already_done:,}"))
     if summary.not_processed:
@@ -201,8 +216,13 @@ def _print_summary(summary: Summary, stream: Any) -> None:
         ("elapsed", f"{summary.elapsed:.1f} s ({summary.records_per_second:,.0f} records/s)"),
         ("results", summary.results_path or "-"),
     ]
+    if summary.failed_path:
+        rows.append(("failed records", f"{summary.failed_path} (fix and import this file)"))
     if summary.error:
         rows.append(("error", summary.error))
     for name, value in rows:
         table.add_row(name, value)
-    Console(file=stream, soft_wrap=True).print(table)
+    console = Console(file=stream)
+    if not console.is_terminal:
+        console.width = 200  # a log file or a pipe: keep each row on one line
+    console.print(table)

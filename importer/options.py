@@ -10,7 +10,7 @@ from importer.errors import ConfigError
 
 __all__ = ["ImportOptions", "MODES", "DEFAULT_BASE_URL"]
 
-MODES = ("create", "update")
+MODES = ("create", "update", "upsert")
 DEFAULT_BASE_URL = "https://api.finance.visma.net"
 
 
@@ -44,6 +44,10 @@ class ImportOptions:
     retry_failed: bool = False
     dry_run: bool = False
     set_external_reference: bool = True  # for auto-numbered documents, so they can be found again
+    release: bool = False  # release each document after it is created or updated
+    background: bool = False  # send with erp-api-background and poll for the outcome
+    map: str | None = None  # a TOML mapping file (source columns -> API columns)
+    failed: str | None = None  # failed-records file (default <input>.failed.csv / .ndjson)
     grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
 
     def __post_init__(self) -> None:
@@ -51,8 +55,10 @@ class ImportOptions:
             raise ConfigError(f"unknown entity {self.entity!r}; expected one of {', '.join(ENTITIES)}")
         if self.mode not in MODES:
             raise ConfigError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
-        if self.mode == "update" and ENTITIES[self.entity].is_action:
-            raise ConfigError("dunning letters are actions: --mode update does not apply")
+        if self.mode != "create" and ENTITIES[self.entity].is_action:
+            raise ConfigError(f"dunning letters are actions: --mode {self.mode} does not apply")
+        if self.release and not ENTITIES[self.entity].releasable:
+            raise ConfigError(f"--release applies to invoices, credit notes and debit notes, not {self.entity}")
         if self.concurrency < 1:
             raise ConfigError("--concurrency must be at least 1")
         if self.rate is not None and self.rate <= 0:

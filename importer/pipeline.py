@@ -2,23 +2,25 @@
 
 The producer (``run``) pulls mapped work and hands it to ``concurrency`` workers
 over a bounded anyio memory stream, so reading never runs ahead of sending by
-more than a few items. Invalid work and, on ``--dry-run``, all work is answered
-by the producer itself without a request. Each worker writes a ``started`` line
-before it sends and the final line after, so a crash at any moment leaves a
-file that ``--resume`` can finish.
+more than a few items. Invalid work, work skipped because its customer failed
+in an earlier step and, on ``--dry-run``, all work is answered by the producer
+itself without a request. Each worker writes a ``started`` line before it sends
+and the final line after, so a crash at any moment leaves a file that
+``--resume`` can finish.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from importer.client.http import ApiClient, Attempt, LookupUnavailable, Response
+from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, Response
 from importer.entities import Entity
 from importer.keys import decode_key, encode_key
 from importer.mapping import Work
@@ -29,24 +31,40 @@ from importer.summary import Summary
 __all__ = ["Pipeline", "OutcomeCallback", "ResultSink"]
 
 OutcomeCallback = Callable[[dict[str, Any]], None]
+# After this many records in a row got no answer at all, the API is taken to be down.
+_DEAD_AFTER = 50
 
 
 class ResultSink:
-    """Where result lines go: the results file (if any) and the caller's callback."""
+    """Where result lines go: the results file, the failed-records file, the callback."""
 
-    def __init__(self, writer: Any | None, on_outcome: OutcomeCallback | None) -> None:
+    def __init__(self, writer: Any | None, on_outcome: OutcomeCallback | None, failed: Any | None = None) -> None:
         self.writer = writer
         self.on_outcome = on_outcome
+        self.failed = failed
 
     def started(self, records: list[int], entity: str, key: str | None, action: str) -> None:
         if self.writer is not None:
             self.writer.started(records, entity, key, action)
 
-    def final(self, line: dict[str, Any]) -> None:
+    def final(self, line: dict[str, Any], work: Work) -> None:
         if self.writer is not None:
             self.writer.write(line)
+        if self.failed is not None and line["outcome"] in ("failed", "invalid"):
+            self.failed.add(work.rows, line["error"])
         if self.on_outcome is not None:
             self.on_outcome(line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request a unit of work turns into."""
+
+    action: str  # "create" | "update" | "action": the results line's action
+    method: str
+    path: str
+    body: bytes
+    idempotent: bool  # sending it twice does no harm
 
 
 class Pipeline:
@@ -60,6 +78,8 @@ class Pipeline:
         *,
         resume: ResultsState | None = None,
         reference_prefix: str = "import",
+        existing_keys: set[str] | None = None,
+        skip_customers: Mapping[str, str] | None = None,
     ) -> None:
         self.entity = entity
         self.options = options
@@ -68,8 +88,10 @@ class Pipeline:
         self.summary = summary
         self.resume = resume
         self.reference_prefix = reference_prefix[:24]
-        self.action = "action" if entity.is_action else options.mode
+        self.existing_keys = existing_keys  # upsert: keys the API holds (None: ask per record)
+        self.skip_customers = skip_customers or {}  # customer number -> why its documents wait
         self._stopping = False
+        self._no_answer_in_a_row = 0
 
     @property
     def stopping(self) -> bool:
@@ -98,7 +120,9 @@ class Pipeline:
                     if self._already_final(work):
                         continue
                     if work.error is not None:
-                        self._write_invalid(work)
+                        self._final(work, self._line(work, "invalid", self._action(), error=work.error))
+                    elif (reason := self._waiting_on_customer(work)) is not None:
+                        self._final(work, self._line(work, "skipped", self._action(), error=reason))
                     elif self.options.dry_run:
                         self._write_dry_run(work)
                     else:
@@ -117,6 +141,12 @@ class Pipeline:
             return True
         return False
 
+    def _waiting_on_customer(self, work: Work) -> str | None:
+        if not self.skip_customers or self.entity.name == "customer":
+            return None
+        customer = work.key if self.entity.is_action else _value((work.payload or {}).get("customerNumber"))
+        return self.skip_customers.get(str(customer)) if customer is not None else None
+
     # -- workers -----------------------------------------------------------------
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Work]) -> None:
@@ -129,23 +159,46 @@ class Pipeline:
 
     async def _send(self, work: Work) -> None:
         assert self.client is not None
-        method, path, body, idempotent = self._request(work)
-        lookup = self._lookup(work)
-        self.sink.started(work.records, self.entity.name, work.key, self.action)
         started = time.perf_counter()
+        call = await self._call(work)
+        if isinstance(call, dict):  # upsert could not tell whether the record exists
+            self._final(work, call)
+            return
+        lookup = self._lookup(work, call)
+        self.sink.started(work.records, self.entity.name, work.key, call.action)
         attempt: Attempt | None = None
         if self.resume is not None and self.resume.in_flight(work.records):
-            attempt = await self._recheck(work, lookup, idempotent)
+            attempt = await self._recheck(lookup, call)
         if attempt is None:
             attempt = await self.client.request(
-                method, path, body, lookup=lookup, idempotent=idempotent
+                call.method, call.path, call.body, lookup=lookup, idempotent=call.idempotent,
+                background=self.options.background,
             )
-        self._write_attempt(work, attempt, started)
+        line = self._outcome(work, call, attempt)
+        if self.options.release and self.entity.releasable and line["outcome"] in ("created", "updated"):
+            line["release"] = await self._release(line["key"])
+        line["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        self._final(work, line)
+        self._watch_for_a_dead_api(attempt)
 
-    async def _recheck(self, work: Work, lookup: Any, idempotent: bool) -> Attempt | None:
+    def _watch_for_a_dead_api(self, attempt: Attempt) -> None:
+        """Stop early when nothing answers any more, instead of failing every record."""
+        if attempt.response is not None:
+            self._no_answer_in_a_row = 0
+            return
+        self._no_answer_in_a_row += 1
+        if self._no_answer_in_a_row >= _DEAD_AFTER and not self._stopping:
+            self.summary.error = (
+                f"the API stopped answering ({self._no_answer_in_a_row} records in a row got no "
+                "response); stopped so the rest can be sent later"
+            )
+            self.summary.api_down = True
+            self.stop()
+
+    async def _recheck(self, lookup: Lookup | None, call: _Call) -> Attempt | None:
         """A record in flight when the last run died: is it already in the API?"""
         if lookup is None:
-            if idempotent:
+            if call.idempotent:
                 return None  # sending it again does no harm
             return Attempt(
                 None, 0,
@@ -159,18 +212,36 @@ class Pipeline:
             return Attempt(None, 0, f"outcome unknown: {exc}")
         return Attempt(found, 0, None, found_by_lookup=True) if found is not None else None
 
-    def _request(self, work: Work) -> tuple[str, str, bytes, bool]:
-        """Method, path, body and whether sending it twice is harmless."""
+    # -- what to send ---------------------------------------------------------------
+
+    def _action(self) -> str:
+        return "action" if self.entity.is_action else self.options.mode
+
+    async def _call(self, work: Work) -> _Call | dict[str, Any]:
+        """The request for ``work``; in upsert mode, POST or PUT by whether the key exists.
+
+        A dict instead is the failed line of a record whose existence could not be told.
+        """
+        mode = self.options.mode
+        if mode == "upsert" and not self.entity.is_action:
+            exists = await self._exists(work)
+            if isinstance(exists, str):
+                return self._line(work, "failed", "create", error=exists)
+            mode = "update" if exists else "create"
+        return self._build_call(work, mode)
+
+    def _build_call(self, work: Work, mode: str) -> _Call:
         entity, payload = self.entity, work.payload
         assert payload is not None
         if entity.is_action:
             path = f"{entity.path}/{encode_key(work.key or '')}/action/{entity.action}"
-            return "POST", path, orjson.dumps(payload), False
-        if self.options.mode == "update":
+            return _Call("action", "POST", path, orjson.dumps(payload), False)
+        if mode == "update":
             body = {k: v for k, v in payload.items() if k != entity.key_field}
             lines = body.get(entity.line_field) if entity.line_field else None
             inserts = any(line.get("operation") == "Insert" for line in lines or ())
-            return "PUT", f"{entity.path}/{encode_key(work.key or '')}", orjson.dumps(body), not inserts
+            path = f"{entity.path}/{encode_key(work.key or '')}"
+            return _Call("update", "PUT", path, orjson.dumps(body), not inserts)
         if (
             entity.is_document
             and work.key is None
@@ -178,15 +249,28 @@ class Pipeline:
             and "externalReference" not in payload
         ):
             payload["externalReference"] = {"value": self._reference(work)}
-        return "POST", entity.path, orjson.dumps(payload), False
+        return _Call("create", "POST", entity.path, orjson.dumps(payload), False)
+
+    async def _exists(self, work: Work) -> bool | str:
+        """Upsert: does the API hold ``work.key``? A string says why it cannot tell."""
+        if not work.key:
+            return False  # auto-numbered: always a new record
+        if self.existing_keys is not None:
+            return work.key in self.existing_keys
+        assert self.client is not None
+        attempt = await self.client.request("GET", f"{self.entity.path}/{encode_key(work.key)}")
+        if attempt.response is not None and attempt.response.status in (200, 404):
+            return attempt.response.status == 200
+        reason = attempt.error or (attempt.response.error_text() if attempt.response else "no answer")
+        return f"could not tell whether {work.key} exists: {reason}"
 
     def _reference(self, work: Work) -> str:
         """A stable externalReference for an auto-numbered document: found again on a rerun."""
         return f"{self.reference_prefix}:{work.group or work.records[0]}"
 
-    def _lookup(self, work: Work) -> Any:
-        """A coroutine function telling whether ``work`` is already in the API, or None."""
-        if self.entity.is_action or self.options.mode != "create":
+    def _lookup(self, work: Work, call: _Call) -> Lookup | None:
+        """A coroutine function telling whether a create already went through, or None."""
+        if call.action != "create":
             return None
         client, entity = self.client, self.entity
         assert client is not None
@@ -194,31 +278,46 @@ class Pipeline:
             path = f"{entity.path}/{encode_key(work.key)}"
 
             async def by_key() -> Response | None:
-                attempt = await client.request("GET", path)
-                return _found(attempt, lambda data: True)
+                return _found(await client.request("GET", path), lambda data: True)
 
             return by_key
-        payload = work.payload or {}
-        reference = (payload.get("externalReference") or {}).get("value")
+        reference = _value((work.payload or {}).get("externalReference"))
         if entity.is_document and reference:
 
             async def by_reference() -> Response | None:
-                attempt = await client.request(
-                    "GET", entity.path, params={"externalReference": reference}
-                )
+                attempt = await client.request("GET", entity.path, params={"externalReference": reference})
                 return _found(attempt, lambda data: isinstance(data, list) and bool(data))
 
             return by_reference
         return None
 
+    async def _release(self, key: str | None) -> dict[str, Any]:
+        """``--release``: release a document just created or updated; its own outcome."""
+        assert self.client is not None
+        if not key:
+            return {"outcome": "failed", "http_status": None, "error": "no document number to release"}
+        path = f"{self.entity.path}/{encode_key(key)}/action/release"
+        attempt = await self.client.request("POST", path, b"{}", background=self.options.background)
+        response = attempt.response
+        data = response.json() if response is not None else None
+        if response is not None and 200 <= response.status < 300 and attempt.error is None:
+            if not (isinstance(data, dict) and data.get("actionResult") == "Failed"):
+                self.summary.released += 1
+                return {"outcome": "done", "http_status": response.status, "error": None}
+        error = attempt.error or (
+            data.get("errorInfo") if isinstance(data, dict) and data.get("errorInfo") else None
+        ) or (response.error_text() if response is not None else "no answer")
+        self.summary.release_failed += 1
+        return {"outcome": "failed", "http_status": response.status if response else None, "error": error}
+
     # -- result lines --------------------------------------------------------------
 
-    def _line(self, work: Work, outcome: str, **fields: Any) -> dict[str, Any]:
+    def _line(self, work: Work, outcome: str, action: str, **fields: Any) -> dict[str, Any]:
         line = {
             "records": work.records,
             "entity": self.entity.name,
             "key": work.key,
-            "action": self.action,
+            "action": action,
             "outcome": outcome,
             "http_status": None,
             "attempts": 0,
@@ -227,32 +326,31 @@ class Pipeline:
             "elapsed_ms": 0.0,
         }
         line.update(fields)
-        self.summary.outcomes[outcome] += len(work.records)
-        self.summary.units += 1
         return line
 
-    def _write_invalid(self, work: Work) -> None:
-        self.sink.final(self._line(work, "invalid", error=work.error))
+    def _final(self, work: Work, line: dict[str, Any]) -> None:
+        self.summary.outcomes[line["outcome"]] += len(work.records)
+        self.summary.units += 1
+        self.sink.final(line, work)
 
     def _write_dry_run(self, work: Work) -> None:
-        method, path, body, _ = self._request(work)
-        self.sink.final(
-            self._line(
-                work, "skipped", error="dry run: not sent",
-                request=f"{method} {path}", payload=orjson.loads(body),
-            )
-        )
+        mode = self.options.mode
+        if mode == "upsert":  # without asking the API, say what each would be at most
+            mode = "update" if work.key and self.existing_keys and work.key in self.existing_keys else "create"
+        call = self._build_call(work, mode)
+        self._final(work, self._line(
+            work, "skipped", call.action, error="dry run: not sent",
+            request=f"{call.method} {call.path}", payload=orjson.loads(call.body),
+        ))
 
-    def _write_attempt(self, work: Work, attempt: Attempt, started: float) -> None:
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    def _outcome(self, work: Work, call: _Call, attempt: Attempt) -> dict[str, Any]:
         response = attempt.response
         self.summary.sent_units += 1
-        fields: dict[str, Any] = {"attempts": attempt.attempts, "elapsed_ms": elapsed_ms}
+        fields: dict[str, Any] = {"attempts": attempt.attempts}
         if response is None or attempt.error is not None:
             if response is not None:
                 fields["http_status"] = response.status
-            self.sink.final(self._line(work, "failed", error=attempt.error, **fields))
-            return
+            return self._line(work, "failed", call.action, error=attempt.error, **fields)
         fields["http_status"] = response.status
         if attempt.found_by_lookup:
             fields["recovered"] = True  # an ambiguous failure had in fact gone through
@@ -260,28 +358,25 @@ class Pipeline:
             fields["key"] = key
             if key:
                 fields["location"] = f"{self.client.base_url}{self.entity.path}/{encode_key(key)}"  # type: ignore[union-attr]
-            self.sink.final(self._line(work, "created", **fields))
-            return
-        status = response.status
-        if 200 <= status < 300:
-            if self.entity.is_action:
-                data = response.json() or {}
-                if isinstance(data, dict) and data.get("actionResult") == "Failed":
-                    error = data.get("errorInfo") or "the action failed"
-                    self.sink.final(self._line(work, "failed", error=error, **fields))
-                    return
-                self.sink.final(self._line(work, "done", **fields))
-                return
-            if self.options.mode == "update":
-                self.sink.final(self._line(work, "updated", **fields))
-                return
-            location = response.location
-            fields["location"] = location
-            if work.key is None and location:
-                fields["key"] = decode_key(location.rstrip("/").rsplit("/", 1)[-1])
-            self.sink.final(self._line(work, "created", **fields))
-            return
-        self.sink.final(self._line(work, "failed", error=response.error_text(), **fields))
+            return self._line(work, "created", call.action, **fields)
+        if not 200 <= response.status < 300:
+            return self._line(work, "failed", call.action, error=response.error_text(), **fields)
+        if call.action == "action":
+            data = response.json()
+            if isinstance(data, dict) and data.get("actionResult") == "Failed":
+                return self._line(work, "failed", call.action, error=data.get("errorInfo") or "the action failed", **fields)
+            return self._line(work, "done", call.action, **fields)
+        if call.action == "update":
+            return self._line(work, "updated", call.action, **fields)
+        location = response.location
+        fields["location"] = location
+        if work.key is None and location:
+            fields["key"] = decode_key(location.rstrip("/").rsplit("/", 1)[-1])
+        return self._line(work, "created", call.action, **fields)
+
+
+def _value(field: Any) -> Any:
+    return field.get("value") if isinstance(field, dict) else field
 
 
 def _found(attempt: Attempt, matches: Callable[[Any], bool]) -> Response | None:
@@ -300,8 +395,6 @@ def _key_from_list(response: Response, key_field: str | None) -> str | None:
     if isinstance(data, list) and data:
         data = data[0]
     if isinstance(data, dict) and key_field:
-        value = data.get(key_field)
-        if isinstance(value, dict):
-            value = value.get("value")
+        value = _value(data.get(key_field))
         return str(value) if value is not None else None
     return None

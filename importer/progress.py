@@ -53,9 +53,9 @@ class LiveProgress:
         text.append(f"{rate:,.0f} rec/s")
         if self.client is not None:
             text.append(f"  {self.client.stats.calls:,} calls")
-            blocked = self.client.pacer.blocked_for
-            if blocked:
-                text.append(f"  throttled {blocked:.0f}s", style="yellow")
+            waiting = self.client.pacer.waiting_for
+            if waiting > 1:
+                text.append(f"  rate limit: window turns in {_duration(waiting)}", style="yellow")
         counter = self.counter
         if counter is not None and counter.total and counter.done:
             fraction = min(counter.done / counter.total, 1.0)

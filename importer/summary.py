@@ -18,6 +18,7 @@ class Summary:
     input: str
     results_path: str | None
     dry_run: bool = False
+    failed_path: str | None = None  # the failed-records file, when anything failed
     records: int = 0  # records read from the input
     units: int = 0  # results lines with a final outcome written by this run
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))  # per record
@@ -29,6 +30,9 @@ class Summary:
     retries: int = 0
     throttled: int = 0  # 429 answers
     lookups: int = 0
+    released: int = 0  # documents released (--release)
+    release_failed: int = 0
+    api_down: bool = False  # stopped because nothing answered any more
     interrupted: bool = False
     error: str | None = None  # why the run ended early, if it did
     started_at: float = field(default_factory=time.monotonic)
@@ -55,6 +59,7 @@ class Summary:
             and self.outcomes["failed"] == 0
             and self.outcomes["invalid"] == 0
             and self.earlier_failed == 0
+            and self.release_failed == 0
         )
 
     @property
@@ -69,6 +74,7 @@ class Summary:
             "mode": self.mode,
             "input": self.input,
             "results": self.results_path,
+            "failed_records": self.failed_path,
             "dry_run": self.dry_run,
             "records": self.records,
             "outcomes": dict(self.outcomes),
@@ -81,6 +87,8 @@ class Summary:
             "retries": self.retries,
             "throttled": self.throttled,
             "lookups": self.lookups,
+            "released": self.released,
+            "release_failed": self.release_failed,
             "elapsed_s": round(self.elapsed, 3),
             "records_per_s": round(self.records_per_second, 1),
             "interrupted": self.interrupted,

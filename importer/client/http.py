@@ -21,10 +21,12 @@ from typing import Any
 import aiohttp
 import anyio
 import orjson
+from multidict import CIMultiDict
 from yarl import URL
 
 from importer.client.auth import TokenSource
 from importer.client.pacing import Pacer
+from importer.keys import encode_key
 from importer.errors import AuthError
 
 __all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lookup", "LookupUnavailable"]
@@ -163,8 +165,13 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         lookup: Lookup | None = None,
         idempotent: bool | None = None,
+        background: bool = False,
     ) -> Attempt:
-        """Send with retries; ``path`` starts with ``/v1`` and is already encoded."""
+        """Send with retries; ``path`` starts with ``/v1`` and is already encoded.
+
+        ``background``: queue it with ``erp-api-background: none`` and poll the job
+        until it is done; the answer is then the job's own status, headers and body.
+        """
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         url = URL(self.base_url + path, encoded=True)
@@ -176,6 +183,8 @@ class ApiClient:
             send_headers = {"Content-Type": "application/json"} if body is not None else {}
             if headers:
                 send_headers.update(headers)
+            if background:
+                send_headers["erp-api-background"] = "none"
             token = None
             if self.auth is not None:
                 try:
@@ -199,8 +208,10 @@ class ApiClient:
                 if outcome is not None:
                     return outcome
                 continue
+            self.pacer.release(ticket, response.headers, response.status)
+            if background and response.status == 202:
+                response = await self._await_background(response)
             status = response.status
-            self.pacer.release(ticket, response.headers, status)
             self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
             if status == 429:
                 self.stats.throttled += 1
@@ -221,6 +232,34 @@ class ApiClient:
                     return outcome
                 continue
             return Attempt(response, sent)
+
+    async def _await_background(self, accepted: Response) -> Response:
+        """Poll a queued background job until it finishes; its result as a Response."""
+        data = accepted.json() or {}
+        job = data.get("id") if isinstance(data, dict) else None
+        if not job:
+            return accepted
+        state_path = f"/v1/background/{encode_key(str(job))}"
+        delay = 0.2
+        while True:
+            await anyio.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+            attempt = await self.request("GET", state_path)
+            state = attempt.response.json() if attempt.response is not None else None
+            if not isinstance(state, dict):
+                # No readable state: report the job as a server error, retried like one.
+                return Response(503, {}, orjson.dumps({"message": f"background job {job}: state unavailable"}))
+            if state.get("status") not in ("Finished", "Failed"):
+                continue
+            status = int(state.get("statusCode") or (500 if state.get("status") == "Failed" else 200))
+            body = b""
+            if state.get("hasResponseContent"):
+                content = await self.request("GET", f"{state_path}/content")
+                if content.response is not None and content.response.status == 200:
+                    body = content.response.body
+            if not body and state.get("errorMessage"):
+                body = orjson.dumps({"message": state["errorMessage"]})
+            return Response(status, CIMultiDict(state.get("responseHeaders") or {}), body)
 
     async def _after_failure(
         self,

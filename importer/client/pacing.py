@@ -143,5 +143,10 @@ class Pacer:
         self._budget = self._remaining - len(self._in_flight)
 
     @property
-    def blocked_for(self) -> float:
-        return max(self._blocked_until - time.monotonic(), 0.0)
+    def waiting_for(self) -> float:
+        """Seconds until sending may go on, when the allowance is spent (else 0)."""
+        now = time.monotonic()
+        wait = self._blocked_until - now
+        if self._budget is not None and self._budget <= 0 and self._window_end is not None:
+            wait = max(wait, self._window_end - now)
+        return max(wait, 0.0)

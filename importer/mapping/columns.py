@@ -19,10 +19,15 @@ from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.coerce import CoerceOptions, coercer_for
 from importer.schema import Field, fields
 
-__all__ = ["Column", "ColumnPlan", "compile_columns", "valid_columns", "put", "LINE_PREFIX", "DOCUMENT_KEY"]
+__all__ = [
+    "Column", "ColumnPlan", "compile_columns", "valid_columns", "put",
+    "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN",
+]
 
 LINE_PREFIX = "line."
 DOCUMENT_KEY = "documentKey"
+# The failed-records file's reason column: read back in, it is ignored.
+ERROR_COLUMN = "error"
 # The deepest dotted path a flat column may name.
 _MAX_DEPTH = 4
 
@@ -109,7 +114,7 @@ def _compile_one(entity: Entity, name: str, options: CoerceOptions) -> Column:
 
 def compile_columns(entity: Entity, names: Iterable[str], options: CoerceOptions) -> ColumnPlan:
     """Compile a header; raises ``UnknownColumnError`` on the first unknown column."""
-    columns = tuple(_compile_one(entity, name, options) for name in names)
+    columns = tuple(_compile_one(entity, name, options) for name in names if name != ERROR_COLUMN)
     return ColumnPlan(entity, columns, any(c.target == "line" for c in columns))
 
 

@@ -1,0 +1,136 @@
+"""Migration workflows against the sandbox: upsert, release, background, failed records."""
+
+import csv
+
+import importer
+from conftest import TOKEN, final_lines, get_json, run_cli
+
+
+def write_customers(path, numbers, name="Kunde") -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("number,name\n")
+        for n in numbers:
+            f.write(f"{n},{name} {n}\n")
+
+
+async def test_upsert_prefetches_keys_in_pages_and_costs_about_one_call_per_record(start_sandbox, tmp_path):
+    async with start_sandbox(max_page_size=5) as sb:
+        await importer.import_records(
+            [{"number": str(n), "name": f"Gammel {n}"} for n in range(1, 21)],
+            entity="customer", base_url=sb.url, token=TOKEN,
+        )
+        path = tmp_path / "c.csv"
+        write_customers(path, range(11, 41), name="Ny")  # 10 exist already, 20 are new
+        summary = await importer.import_records(path, entity="customer", mode="upsert",
+                                                base_url=sb.url, token=TOKEN)
+        stored = {c["number"]: c["name"] for c in await get_json(f"{sb.url}/sandbox/records/customer")}
+    assert summary.outcomes["updated"] == 10 and summary.outcomes["created"] == 20
+    assert summary.calls == 30 + 4  # the records, plus 4 pages of 5 existing keys
+    assert stored["11"] == "Ny 11" and stored["1"] == "Gammel 1" and stored["40"] == "Ny 40"
+    actions = {line["records"][0]: line["action"] for line in final_lines(f"{path}.results.ndjson")}
+    assert actions[1] == "update" and actions[30] == "create"
+
+
+async def test_upsert_of_a_small_file_asks_per_record(start_sandbox, tmp_path):
+    async with start_sandbox(max_page_size=5) as sb:
+        await importer.import_records(
+            [{"number": str(n), "name": "x"} for n in range(1, 41)],
+            entity="customer", base_url=sb.url, token=TOKEN,
+        )
+        path = tmp_path / "c.csv"
+        write_customers(path, ["3", "99"])
+        summary = await importer.import_records(path, entity="customer", mode="upsert",
+                                                base_url=sb.url, token=TOKEN)
+    assert summary.outcomes["updated"] == 1 and summary.outcomes["created"] == 1
+    assert summary.calls == 1 + 2 * 2  # one page to learn the size, then GET + write per record
+
+
+async def test_release_after_create(sandbox, tmp_path):
+    await importer.import_records([{"number": "10000", "name": "A"}], entity="customer",
+                                  base_url=sandbox.url, token=TOKEN)
+    path = tmp_path / "i.csv"
+    path.write_text("referenceNumber,customerNumber,line.description,line.quantity\n"
+                    "1,10000,a,1\n1,10000,b,2\n2,10000,c,1\n")
+    code, out, err = await run_cli("run", str(path), "--entity", "invoice", "--release",
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 0, err
+    lines = final_lines(f"{path}.results.ndjson")
+    assert [line["release"]["outcome"] for line in lines] == ["done", "done"]
+    invoices = await get_json(f"{sandbox.url}/sandbox/records/invoice")
+    assert all(inv["released"] and inv["status"] == "Open" for inv in invoices)
+    assert "released" in out
+
+
+async def test_release_that_fails_is_reported_and_fails_the_run(sandbox, tmp_path):
+    await importer.import_records([{"number": "10000", "name": "A"}], entity="customer",
+                                  base_url=sandbox.url, token=TOKEN)
+    rows = [{"referenceNumber": "7", "customerNumber": "10000", "hold": "true", "line.description": "x"}]
+    summary = await importer.import_records(rows, entity="invoice", base_url=sandbox.url, token=TOKEN,
+                                            release=True, results=str(tmp_path / "r.ndjson"))
+    [line] = final_lines(tmp_path / "r.ndjson")
+    assert line["outcome"] == "created" and line["release"]["outcome"] == "failed"
+    assert line["release"]["error"]
+    assert summary.release_failed == 1 and summary.exit_code == 1
+
+
+async def test_background_requests_are_polled_to_their_outcome(start_sandbox, tmp_path):
+    async with start_sandbox(background_delay_ms=20) as sb:
+        path = tmp_path / "c.csv"
+        write_customers(path, ["1", "2", "2"])
+        summary = await importer.import_records(path, entity="customer", background=True,
+                                                base_url=sb.url, token=TOKEN)
+        stored = await get_json(f"{sb.url}/sandbox/records/customer")
+    lines = final_lines(f"{path}.results.ndjson")
+    assert [line["outcome"] for line in lines] == ["created", "created", "failed"]
+    assert lines[0]["http_status"] == 201 and lines[0]["location"].endswith("/v1/customer/1")
+    assert lines[2]["http_status"] == 400 and "2" in lines[2]["error"]
+    assert len(stored) == 2 and summary.calls > 3  # polls are calls too
+
+
+async def test_failed_records_file_can_be_fixed_and_imported_again(sandbox, tmp_path):
+    path = tmp_path / "kunder.csv"
+    path.write_text("number;name;creditLimit\n1;Ærlig AS;100\n2;Blåbær AS;mye\n3;Ok AS;5\n3;Dobbel AS;7\n",
+                    encoding="utf-8")
+    code, out, _ = await run_cli("run", str(path), "--entity", "customer",
+                                 "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1
+    failed = tmp_path / "kunder.failed.csv"
+    assert str(failed) in out
+    with open(failed, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    assert [r["number"] for r in rows] == ["2", "3"]
+    assert rows[0]["name"] == "Blåbær AS" and "creditLimit" in rows[0]["error"]
+    assert "already" in rows[1]["error"].lower() or "exist" in rows[1]["error"].lower()
+    # The user fixes the two rows in a spreadsheet and imports the failed file itself.
+    rows[0]["creditLimit"] = "250"
+    rows[1]["number"] = "4"
+    with open(failed, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    code, _, err = await run_cli("run", str(failed), "--entity", "customer",
+                                 "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 0, err
+    numbers = sorted(c["number"] for c in await get_json(f"{sandbox.url}/sandbox/records/customer"))
+    assert numbers == ["1", "2", "3", "4"]
+
+
+async def test_a_dead_api_stops_the_run_early_and_leaves_it_resumable(tmp_path):
+    path = tmp_path / "c.csv"
+    write_customers(path, range(1, 1001))
+    # Nothing listens on this loopback port: every connection is refused at once.
+    summary = await importer.import_records(path, entity="customer", base_url="http://127.0.0.1:9",
+                                            token=TOKEN, max_attempts=1, concurrency=4,
+                                            retry_base=0.001)
+    assert summary.api_down and "stopped answering" in summary.error
+    assert summary.outcomes["failed"] >= 50 and summary.not_processed > 0
+    assert summary.outcomes["failed"] + summary.not_processed == 1000
+
+
+async def test_upsert_and_release_refuse_what_does_not_apply(tmp_path):
+    import pytest
+
+    with pytest.raises(importer.ConfigError, match="--mode upsert"):
+        await importer.import_records([], entity="dunning-letter", mode="upsert", dry_run=True)
+    with pytest.raises(importer.ConfigError, match="--release"):
+        await importer.import_records([], entity="customer", release=True, dry_run=True)
