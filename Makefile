@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,bench,speed]'
 	touch $(STAMP)
 
+# Every sample, in order, into the embedded sandbox: a rehearsal of a whole migration.
 demo: $(STAMP)
-	$(PY) samples/demo.py
+	$(VENV)/bin/importer plan samples/migration.toml --sandbox --results-dir build/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

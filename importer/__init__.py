@@ -11,6 +11,11 @@
 
 __version__ = "0.1.0"
 
+import logging as _logging
+
+# A library logs only where its user says: the CLI sets handlers up (-v, --log-format).
+_logging.getLogger("importer").addHandler(_logging.NullHandler())
+
 from importer.api import build_client, import_records, import_records_sync
 from importer.client import (
     ApiClient,

@@ -1,5 +1,10 @@
 """``importer`` on the command line: a thin layer over :func:`importer.import_records`.
 
+Settings come from, in order of precedence: the command line; the environment
+(``IMPORTER_<FLAG>``, e.g. ``IMPORTER_CONCURRENCY=64``, and ``VISMA_*`` for the
+connection); a TOML config file (``--config``, ``$IMPORTER_CONFIG``, else
+``./importer.toml`` when present: keys are the flag names); the defaults.
+
 Exit codes: 0 every record succeeded; 1 some failed or were invalid; 2 usage or
 configuration error, nothing sent; 130 interrupted (the results file is resumable).
 """
@@ -10,7 +15,9 @@ import argparse
 import os
 import shlex
 import sys
+import tomllib
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,6 +27,7 @@ from importer import __version__
 from importer.api import _backend_options, import_records
 from importer.entities import ENTITIES, entity
 from importer.errors import AuthError, ConfigError, ImporterError
+from importer.logs import setup_logging
 from importer.mapping import valid_columns
 from importer.options import DEFAULT_BASE_URL, MODES
 from importer.summary import Summary
@@ -28,9 +36,10 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-
-def _env(name: str, default: Any = None) -> Any:
-    return os.environ.get(name, default)
+# Flags whose environment variable is VISMA_* rather than IMPORTER_*.
+_VISMA_ENV = {"base_url": "VISMA_BASE_URL", "token": "VISMA_TOKEN", "token_url": "VISMA_TOKEN_URL"}
+# Never shown as a default in --help, never read from a config file.
+_SECRET = {"token"}
 
 
 def _positive_float(text: str) -> float:
@@ -40,10 +49,48 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", help="CSV or NDJSON file (.gz decompressed), or - for stdin")
-    p.add_argument("--entity", "-e", required=True, choices=list(ENTITIES))
-    p.add_argument("--mode", choices=MODES, default=_env("IMPORTER_MODE", "create"),
+def _add_connection(p: argparse.ArgumentParser) -> None:
+    conn = p.add_argument_group("connection")
+    conn.add_argument("--base-url", default=None,
+                      help=f"everything before /v1 (env VISMA_BASE_URL; default {DEFAULT_BASE_URL})")
+    conn.add_argument("--token", default=None,
+                      help="Bearer token (env VISMA_TOKEN); else client credentials from "
+                           "VISMA_CLIENT_ID, VISMA_CLIENT_SECRET, VISMA_TENANT_ID")
+    conn.add_argument("--token-url", default=None, help="token endpoint (env VISMA_TOKEN_URL)")
+    conn.add_argument("--sandbox", action="store_true",
+                      help="start the embedded sandbox in this process and send to it")
+
+
+def _add_speed(p: argparse.ArgumentParser) -> None:
+    speed = p.add_argument_group("speed")
+    speed.add_argument("--concurrency", "-c", type=int, default=32,
+                       help="requests in flight (default %(default)s)")
+    speed.add_argument("--rate", type=_positive_float, default=None,
+                       help="ceiling in requests per second; the API's own headers pace the run anyway")
+    speed.add_argument("--timeout", type=_positive_float, default=60.0,
+                       help="seconds one request may take (default %(default)s)")
+    speed.add_argument("--max-attempts", type=int, default=5,
+                       help="tries per record for network errors and 5xx (default %(default)s)")
+
+
+def _add_input(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("input")
+    src.add_argument("--format", choices=("csv", "ndjson"), default=None,
+                     help="input format (default: by file extension)")
+    src.add_argument("--delimiter", default=None,
+                     help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
+    src.add_argument("--encoding", default="utf-8",
+                     help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not)")
+    src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
+                     help="read 1234,50 as a number (default: on when the delimiter is ;)")
+    src.add_argument("--date-format", default=None,
+                     help="strptime layout of dates, e.g. %%d.%%m.%%Y (default ISO 8601)")
+    src.add_argument("--map", metavar="FILE.toml", default=None,
+                     help="mapping file: rename source columns, constants, formats, value maps")
+
+
+def _add_behaviour(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=MODES, default="create",
                    help="create: POST each record; update: PUT each by its key; upsert: PUT when the "
                         "key exists, else POST (keys prefetched in pages) (default: create)")
     p.add_argument("--release", action="store_true",
@@ -51,51 +98,39 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background", action="store_true",
                    help="queue each request with erp-api-background and poll until it is done "
                         "(for requests the API takes minutes over)")
-    conn = p.add_argument_group("connection")
-    conn.add_argument("--base-url", default=_env("VISMA_BASE_URL", DEFAULT_BASE_URL),
-                      help="everything before /v1 (env VISMA_BASE_URL; default %(default)s)")
-    conn.add_argument("--token", default=None,
-                      help="Bearer token (env VISMA_TOKEN); else client credentials from "
-                           "VISMA_CLIENT_ID, VISMA_CLIENT_SECRET, VISMA_TENANT_ID")
-    conn.add_argument("--token-url", default=None, help="token endpoint (env VISMA_TOKEN_URL)")
-    conn.add_argument("--sandbox", action="store_true",
-                      help="start the embedded sandbox in this process and import into it")
-    speed = p.add_argument_group("speed")
-    speed.add_argument("--concurrency", "-c", type=int, default=int(_env("IMPORTER_CONCURRENCY", 32)),
-                       help="requests in flight (default %(default)s)")
-    speed.add_argument("--rate", type=_positive_float, default=_env("IMPORTER_RATE"),
-                       help="ceiling in requests per second; the API's own headers pace the run anyway")
-    speed.add_argument("--timeout", type=_positive_float, default=float(_env("IMPORTER_TIMEOUT", 60)),
-                       help="seconds one request may take (default %(default)s)")
-    speed.add_argument("--max-attempts", type=int, default=int(_env("IMPORTER_MAX_ATTEMPTS", 5)),
-                       help="tries per record for network errors and 5xx (default %(default)s)")
-    src = p.add_argument_group("input")
-    src.add_argument("--format", choices=("csv", "ndjson"), default=_env("IMPORTER_FORMAT"),
-                     help="input format (default: by file extension)")
-    src.add_argument("--delimiter", default=_env("IMPORTER_DELIMITER"),
-                     help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
-    src.add_argument("--encoding", default=_env("IMPORTER_ENCODING", "utf-8"),
-                     help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not)")
-    src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
-                     help="read 1234,50 as a number (default: on when the delimiter is ;)")
-    src.add_argument("--date-format", default=_env("IMPORTER_DATE_FORMAT"),
-                     help="strptime layout of dates, e.g. %%d.%%m.%%Y (default ISO 8601)")
-    out = p.add_argument_group("results")
-    out.add_argument("--results", "-o", default=_env("IMPORTER_RESULTS"),
-                     help="results file (default INPUT.results.ndjson)")
-    out.add_argument("--failed", metavar="PATH",
-                     help="failed-records file: the failed rows with an error column, to fix and "
-                          "import again (default INPUT.failed.csv, or .ndjson for NDJSON input)")
+
+
+def _add_state(p: argparse.ArgumentParser, *, per_file: bool) -> None:
+    out = p.add_argument_group("results and state")
+    if per_file:
+        out.add_argument("--results", "-o", default=None,
+                         help="results file (default INPUT.results.ndjson)")
+        out.add_argument("--failed", metavar="PATH", default=None,
+                         help="failed-records file: the failed rows with an error column, to fix and "
+                              "import again (default INPUT.failed.csv, or .ndjson for NDJSON input)")
+    else:
+        out.add_argument("--results-dir", default=None,
+                         help="where each step's results and failed-records files go (default: beside each input)")
     out.add_argument("--resume", action="store_true",
-                     help="continue a run: skip records the results file has finished")
+                     help="continue: skip records the results file has finished")
     out.add_argument("--retry-failed", action="store_true",
                      help="with --resume, send the failed records again")
     out.add_argument("--fsync", action="store_true",
                      help="force every results line to disk (survives power loss; slower)")
     out.add_argument("--dry-run", action="store_true",
                      help="map and validate everything, write the payloads to INPUT.dry-run.ndjson, send nothing")
-    out.add_argument("--summary-json", metavar="PATH",
+    out.add_argument("--summary-json", metavar="PATH", default=None,
                      help="write the summary as JSON to PATH (- for stdout)")
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    log = p.add_argument_group("logging")
+    log.add_argument("-v", "--verbose", action="count", default=0,
+                     help="-v: one line per failed record and per retry; -vv: every request")
+    log.add_argument("--log-format", choices=("text", "json"), default="text",
+                     help="json: one JSON object per line, for log collectors")
+    log.add_argument("--config", default=None, metavar="FILE.toml",
+                     help="config file (default $IMPORTER_CONFIG, else ./importer.toml if present)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,10 +140,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"importer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     run = sub.add_parser("run", help="import a file", description="Import a CSV or NDJSON file.")
-    _add_run_arguments(run)
+    run.add_argument("input", help="CSV or NDJSON file (.gz decompressed), or - for stdin")
+    run.add_argument("--entity", "-e", required=True, choices=list(ENTITIES))
+    _add_behaviour(run)
+    _add_connection(run)
+    _add_speed(run)
+    _add_input(run)
+    _add_state(run, per_file=True)
+    _add_output(run)
+
+    plan = sub.add_parser("plan", help="run a migration plan (TOML): ordered steps",
+                          description="Run the steps of a plan file in order.")
+    plan.add_argument("plan", help="plan file (TOML)")
+    _add_connection(plan)
+    _add_state(plan, per_file=False)
+    _add_output(plan)
+
     columns = sub.add_parser("columns", help="list the columns an entity accepts")
     columns.add_argument("entity", choices=list(ENTITIES))
+
     from importer.sandbox import add_arguments
 
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox API",
@@ -117,9 +169,79 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# -- configuration: environment and config file under the command line ----------------------
+
+
+def _config_file(argv: list[str]) -> dict[str, Any]:
+    probe = argparse.ArgumentParser(add_help=False)
+    probe.add_argument("--config")
+    known, _ = probe.parse_known_args(argv)
+    path = known.config or os.environ.get("IMPORTER_CONFIG")
+    if path is None:
+        if not Path("importer.toml").exists():
+            return {}
+        path = "importer.toml"
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def _apply_defaults(parser: argparse.ArgumentParser, config: dict[str, Any]) -> None:
+    """Set each subcommand's defaults from the environment, else the config file."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        if name in ("sandbox", "columns"):
+            continue
+        defaults: dict[str, Any] = {}
+        for action in sub._actions:
+            dest = action.dest
+            if not action.option_strings or dest in ("help", "config"):
+                continue
+            env = _VISMA_ENV.get(dest, f"IMPORTER_{dest.upper()}")
+            if env in os.environ:
+                defaults[dest] = _from_text(action, os.environ[env], env)
+            elif dest in config and dest not in _SECRET:
+                defaults[dest] = config[dest]
+        sub.set_defaults(**defaults)
+    unknown = set(config) - _known_dests(subparsers)
+    if unknown:
+        raise ConfigError(f"config file: unknown setting(s) {', '.join(sorted(unknown))}")
+
+
+def _known_dests(subparsers: argparse._SubParsersAction) -> set[str]:
+    return {a.dest for sub in subparsers.choices.values() for a in sub._actions if a.option_strings}
+
+
+def _from_text(action: argparse.Action, text: str, env: str) -> Any:
+    if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(action, argparse._CountAction):
+        return int(text)
+    if action.type is not None:
+        try:
+            return action.type(text)  # type: ignore[misc,operator]
+        except (ValueError, argparse.ArgumentTypeError):
+            raise ConfigError(f"{env}={text!r} is not a valid value") from None
+    if action.choices is not None and text not in action.choices:
+        raise ConfigError(f"{env}={text!r}: expected one of {', '.join(map(str, action.choices))}")
+    return text
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
+    try:
+        _apply_defaults(parser, _config_file(argv))
+    except ConfigError as exc:
+        print(f"importer: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if args.command == "columns":
         print("\n".join(valid_columns(entity(args.entity))))
@@ -128,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         from importer.sandbox import main as sandbox_main
 
         return sandbox_main(argv[argv.index("sandbox") + 1:])
+    setup_logging(args.verbose, args.log_format)
+    command = _run if args.command == "run" else _plan
     try:
-        summary = anyio.run(_run, args, backend_options=_backend_options())
+        code = anyio.run(command, args, argv, backend_options=_backend_options())
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except (ConfigError, AuthError) as exc:
@@ -138,59 +262,134 @@ def main(argv: list[str] | None = None) -> int:
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    _report(summary, args, argv)
-    return summary.exit_code
+    return code
 
 
-async def _run(args: argparse.Namespace) -> Summary:
-    options: dict[str, Any] = dict(
-        mode=args.mode, base_url=args.base_url, concurrency=args.concurrency,
-        rate=float(args.rate) if args.rate else None, timeout=args.timeout,
+def _common_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options the run and plan commands share: connection and state."""
+    return dict(
+        base_url=args.base_url,
+        token=args.token,
+        client_id=os.environ.get("VISMA_CLIENT_ID"),
+        client_secret=os.environ.get("VISMA_CLIENT_SECRET"),
+        tenant_id=os.environ.get("VISMA_TENANT_ID"),
+        token_url=args.token_url,
+        resume=args.resume or args.retry_failed,
+        retry_failed=args.retry_failed,
+        fsync=args.fsync,
+        dry_run=args.dry_run,
+    )
+
+
+async def _with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options: dict[str, Any]) -> None:
+    if args.sandbox:
+        from importer.sandbox import SandboxConfig, serve
+
+        config = SandboxConfig()
+        running = await stack.enter_async_context(serve(config))
+        options.update(base_url=running.url, token=config.static_token, client_id=None, client_secret=None)
+
+
+async def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    options = _common_options(args)
+    options.update(
+        mode=args.mode, concurrency=args.concurrency, rate=args.rate, timeout=args.timeout,
         max_attempts=args.max_attempts, format=args.format,
         delimiter="\t" if args.delimiter in ("\\t", "TAB", "tab") else args.delimiter,
         encoding=args.encoding, decimal_comma=args.decimal_comma, date_format=args.date_format,
-        results=args.results, resume=args.resume or args.retry_failed,
-        retry_failed=args.retry_failed, fsync=args.fsync, dry_run=args.dry_run,
-        release=args.release, background=args.background, failed=args.failed,
-        token=args.token or _env("VISMA_TOKEN"),
-        client_id=_env("VISMA_CLIENT_ID"), client_secret=_env("VISMA_CLIENT_SECRET"),
-        tenant_id=_env("VISMA_TENANT_ID"), token_url=args.token_url or _env("VISMA_TOKEN_URL"),
+        results=args.results, failed=args.failed, release=args.release,
+        background=args.background, map=args.map,
     )
+    options = {k: v for k, v in options.items() if v is not None}  # None: the option's default
     async with AsyncExitStack() as stack:
-        if args.sandbox:
-            from importer.sandbox import SandboxConfig, serve
-
-            running = await stack.enter_async_context(serve(SandboxConfig()))
-            options.update(base_url=running.url, token=SandboxConfig().static_token,
-                           client_id=None, client_secret=None)
-        return await import_records(
+        await _with_sandbox(stack, args, options)
+        summary = await import_records(
             args.input, entity=args.entity, handle_signals=True, progress=True, **options
         )
-    raise AssertionError("unreachable")
+    _report([summary], args, argv)
+    return summary.exit_code
 
 
-def _report(summary: Summary, args: argparse.Namespace, argv: list[str]) -> None:
-    data = summary.to_dict()
+async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.plan import load_plan, run_plan
+
+    plan = load_plan(args.plan)
+    overrides = {k: v for k, v in _common_options(args).items() if v not in (None, False)}
+    async with AsyncExitStack() as stack:
+        await _with_sandbox(stack, args, overrides)
+        done = await run_plan(
+            plan, overrides=overrides, results_dir=args.results_dir,
+            handle_signals=True, progress=True,
+        )
+    summaries = [summary for _, summary in done]
+    _report(summaries, args, argv, names=[step.name for step, _ in done])
+    if len(done) < len(plan.steps):
+        print(f"{len(plan.steps) - len(done)} step(s) not run.", file=sys.stderr)
+    codes = [s.exit_code for s in summaries]
+    return 130 if 130 in codes else max(codes, default=0)
+
+
+# -- reporting -----------------------------------------------------------------------------
+
+
+def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
+            names: list[str] | None = None) -> None:
     to_stdout = args.summary_json == "-"
     if args.summary_json:
+        data: Any = summaries[0].to_dict() if names is None else [
+            {"step": name, **s.to_dict()} for name, s in zip(names, summaries)
+        ]
         blob = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
         if to_stdout:
             sys.stdout.buffer.write(blob)
             sys.stdout.flush()
         else:
-            with open(args.summary_json, "wb") as f:
-                f.write(blob)
-    _print_summary(summary, sys.stderr if to_stdout else sys.stdout)
-    if summary.interrupted or summary.api_down:
+            Path(args.summary_json).write_bytes(blob)
+    stream = sys.stderr if to_stdout else sys.stdout
+    if names is None:
+        _print_summary(summaries[0], stream)
+    else:
+        _print_steps(names, summaries, stream)
+    if any(s.interrupted or s.api_down for s in summaries):
         again = [a for a in argv if a not in ("--resume", "--retry-failed")]
         again.append("--resume")
-        if summary.api_down:
+        if any(s.api_down for s in summaries):
             again.append("--retry-failed")  # the records that got no answer failed on the way
         print(f"Stopped. Resume with:\n  importer {shlex.join(again)}", file=sys.stderr)
 
 
-def _print_summary(summary: Summary, stream: Any) -> None:
+def _console(stream: Any) -> Any:
     from rich.console import Console
+
+    console = Console(file=stream)
+    if not console.is_terminal:
+        console.width = 200  # a log file or a pipe: keep each row on one line
+    return console
+
+
+def _print_steps(names: list[str], summaries: list[Summary], stream: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="plan")
+    for column in ("step", "entity", "records", "ok", "failed", "invalid", "skipped",
+                   "calls/record", "elapsed", "results"):
+        table.add_column(column, overflow="fold")
+    for name, s in zip(names, summaries):
+        o = s.outcomes
+        table.add_row(
+            name, s.entity, f"{s.records:,}", f"{o['created'] + o['updated'] + o['done']:,}",
+            f"{o['failed']:,}", f"{o['invalid']:,}", f"{o['skipped']:,}",
+            "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
+        )
+    _console(stream).print(table)
+    for s in summaries:
+        if s.failed_path:
+            print(f"failed records: {s.failed_path} (fix and import this file)", file=stream)
+        if s.error:
+            print(f"{s.input}: {s.error}", file=stream)
+
+
+def _print_summary(summary: Summary, stream: Any) -> None:
     from rich.table import Table
 
     table = Table(title=f"{summary.entity} — {summary.input}", show_header=False, box=None)
@@ -222,7 +421,4 @@ def _print_summary(summary: Summary, stream: Any) -> None:
         rows.append(("error", summary.error))
     for name, value in rows:
         table.add_row(name, value)
-    console = Console(file=stream)
-    if not console.is_terminal:
-        console.width = 200  # a log file or a pipe: keep each row on one line
-    console.print(table)
+    _console(stream).print(table)

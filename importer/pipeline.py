@@ -11,6 +11,7 @@ and the final line after, so a crash at any moment leaves a file that
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from importer.results import ResultsState
 from importer.summary import Summary
 
 __all__ = ["Pipeline", "OutcomeCallback", "ResultSink"]
+
+log = logging.getLogger("importer.pipeline")
 
 OutcomeCallback = Callable[[dict[str, Any]], None]
 # After this many records in a row got no answer at all, the API is taken to be down.
@@ -329,6 +332,12 @@ class Pipeline:
         return line
 
     def _final(self, work: Work, line: dict[str, Any]) -> None:
+        if line["outcome"] in ("failed", "invalid") and log.isEnabledFor(logging.WARNING):
+            log.warning(
+                "records %s (%s): %s: %s", work.records, line["key"], line["outcome"], line["error"],
+                extra={k: line.get(k) for k in ("records", "key", "entity", "action", "outcome", "error")}
+                | {"status": line.get("http_status")},
+            )
         self.summary.outcomes[line["outcome"]] += len(work.records)
         self.summary.units += 1
         self.sink.final(line, work)

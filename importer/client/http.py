@@ -13,6 +13,7 @@ again and ends as failed with ``outcome unknown`` in its error.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from importer.client.auth import TokenSource
 from importer.client.pacing import Pacer
 from importer.keys import encode_key
 from importer.errors import AuthError
+
+log = logging.getLogger("importer.client")
 
 __all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lookup", "LookupUnavailable"]
 
@@ -213,7 +216,12 @@ class ApiClient:
                 response = await self._await_background(response)
             status = response.status
             self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s -> %s", method, path, status,
+                          extra={"method": method, "path": path, "status": status, "attempt": sent})
             if status == 429:
+                log.info("429 on %s %s: waiting for the rate-limit window", method, path,
+                         extra={"method": method, "path": path, "status": 429, "attempt": sent})
                 self.stats.throttled += 1
                 self.stats.retries += 1
                 tries -= 1  # throttling never makes a record fail
@@ -289,6 +297,9 @@ class ApiClient:
         if tries >= self.retry.max_attempts:
             return Attempt(response, sent, error)
         self.stats.retries += 1
+        status = response.status if response is not None else None
+        log.info("retrying after %s", error or f"HTTP {status}",
+                 extra={"status": status, "attempt": sent, "error": error})
         await anyio.sleep(self.retry.delay(tries, retry_after))
         return None
 

@@ -179,12 +179,18 @@ class RecordMapper:
 
     def _single(self, record: SourceRecord) -> Work:
         if record.error is not None:
-            return Work([record.number], None, None, record.error, rows=[record.data])
+            return Work([record.number], self._raw_key(record.data), None, record.error, rows=[record.data])
         try:
             row = self._map(record)
         except RecordError as exc:
-            return Work([record.number], None, None, str(exc), rows=[record.data])
+            return Work([record.number], self._raw_key(record.data), None, str(exc), rows=[record.data])
         return self._finish(Work([row.number], row.key, row.header, rows=[row.data]))
+
+    def _raw_key(self, data: dict[str, Any]) -> str | None:
+        """The key as written in a record that could not be mapped, to name it in results."""
+        name = self.entity.key_field or self.entity.action_key_field
+        value = _unwrap(data.get(name)) if name else None
+        return value.strip() or None if isinstance(value, str) else None
 
     def _group_of(self, data: dict[str, Any]) -> str | None:
         for name in (self.entity.key_field, "documentKey"):

@@ -1,0 +1,121 @@
+"""The Python API as a nightly job would use it, and the CLI's machine-readable output."""
+
+import io
+import json
+import os
+
+import importer
+from conftest import TOKEN, get_json, run_cli
+
+
+async def test_path_input_with_callback_and_summary_fields(sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number,name\n1,A\n2,B\n3,\n", encoding="utf-8")
+    seen = []
+    summary = await importer.import_records(
+        path, entity="customer", base_url=sandbox.url, token=TOKEN, on_outcome=seen.append,
+    )
+    assert [line["outcome"] for line in seen] == ["created", "created", "failed"]
+    data = summary.to_dict()
+    for field in ("outcomes", "calls", "calls_per_record", "throttled", "retries", "elapsed_s",
+                  "records_per_s", "results", "exit_code"):
+        assert field in data
+    assert data["outcomes"]["created"] == 2 and data["calls"] == 3 and data["calls_per_record"] == 1.0
+    assert data["results"] == f"{path}.results.ndjson" and summary.exit_code == 1
+
+
+async def test_file_object_input(sandbox):
+    stream = io.BytesIO("number;name;creditLimit\n1;Ærlig AS;12,5\n".encode("utf-8"))
+    summary = await importer.import_records(stream, entity="customer", base_url=sandbox.url, token=TOKEN)
+    assert summary.ok
+    [customer] = await get_json(f"{sandbox.url}/sandbox/records/customer")
+    assert customer["creditLimit"] == 12.5 and customer["name"] == "Ærlig AS"
+
+
+async def test_async_iterable_input(sandbox, tmp_path):
+    async def records():
+        for i in range(1, 4):
+            yield {"number": str(i), "name": f"Kunde {i}"}
+
+    summary = await importer.import_records(records(), entity="customer", base_url=sandbox.url,
+                                            token=TOKEN, results=str(tmp_path / "r.ndjson"))
+    assert summary.outcomes["created"] == 3
+    assert importer.read_results(tmp_path / "r.ndjson").succeeded([1, 2, 3])
+
+
+def test_sync_wrapper_with_the_embedded_sandbox_in_a_thread(tmp_path):
+    import threading
+
+    import anyio
+
+    from importer.sandbox import SandboxConfig, serve
+
+    ready = threading.Event()
+    stop = threading.Event()
+    url = []
+
+    async def serve_until_stopped():
+        async with serve(SandboxConfig()) as sb:
+            url.append(sb.url)
+            ready.set()
+            while not stop.is_set():
+                await anyio.sleep(0.02)
+
+    thread = threading.Thread(target=anyio.run, args=(serve_until_stopped,))
+    thread.start()
+    try:
+        assert ready.wait(10)
+        summary = importer.import_records_sync(
+            [{"number": "1", "name": "A"}], entity="customer", base_url=url[0], token=TOKEN,
+        )
+    finally:
+        stop.set()
+        thread.join(10)
+    assert summary.ok and summary.calls == 1
+
+
+async def test_summary_json_on_stdout_and_json_logs(sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number,name,creditLimit\n1,A,1\n2,B,mye\n", encoding="utf-8")
+    code, out, err = await run_cli("run", str(path), "--entity", "customer", "--summary-json", "-",
+                                   "-vv", "--log-format", "json",
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1
+    summary = json.loads(out)
+    assert summary["outcomes"] == {"created": 1, "updated": 0, "done": 0, "failed": 0, "invalid": 1, "skipped": 0}
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    invalid = [entry for entry in logs if entry.get("outcome") == "invalid"]
+    assert invalid and invalid[0]["records"] == [2] and "creditLimit" in invalid[0]["error"]
+    requests = [entry for entry in logs if entry.get("method") == "POST"]
+    assert requests and requests[0]["status"] == 201
+    assert TOKEN not in err  # never the token
+
+
+async def test_quiet_by_default(sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number,name,creditLimit\n2,B,mye\n", encoding="utf-8")
+    code, out, err = await run_cli("run", str(path), "--entity", "customer",
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1 and err.strip() == ""  # not a terminal: no progress, no logs
+
+
+async def test_environment_and_config_file_precedence(sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number|name\n1|A\n", encoding="utf-8")
+    config = tmp_path / "importer.toml"
+    config.write_text(f'base-url = "{sandbox.url}"\nconcurrency = 3\nresults = "from-config.ndjson"\n')
+    env = {"VISMA_TOKEN": TOKEN, "IMPORTER_RESULTS": str(tmp_path / "from-env.ndjson")}
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", env=env, cwd=str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "from-env.ndjson").exists()  # the environment beats the config file
+    assert not (tmp_path / "from-config.ndjson").exists()
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", "--mode", "update",
+                                 "--results", str(tmp_path / "flag.ndjson"), env=env, cwd=str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "flag.ndjson").exists()  # the flag beats both
+    bad = dict(env, IMPORTER_CONCURRENCY="mange")
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", env=bad, cwd=str(tmp_path))
+    assert code == 2 and "IMPORTER_CONCURRENCY" in err
+    config.write_text("speed = 3\n")
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", env=env, cwd=str(tmp_path))
+    assert code == 2 and "speed" in err

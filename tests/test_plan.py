@@ -1,0 +1,102 @@
+"""Plans: ordered steps, documents of failed customers skipped, resume for a whole plan."""
+
+import json
+
+import pytest
+
+from conftest import SAMPLES, TOKEN, final_lines, get_json, run_cli
+from importer.errors import ConfigError
+from importer.plan import load_plan
+
+
+def write_plan(tmp_path, text: str):
+    path = tmp_path / "plan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+PLAN = """
+[defaults]
+concurrency = 8
+
+[[step]]
+name = "customers"
+input = "customers.csv"
+entity = "customer"
+
+[[step]]
+name = "invoices"
+input = "invoices.csv"
+entity = "invoice"
+release = true
+
+[[step]]
+name = "dunning"
+input = "dunning.csv"
+entity = "dunning-letter"
+"""
+
+
+def write_migration(tmp_path) -> None:
+    (tmp_path / "customers.csv").write_text(
+        "number,name,creditLimit\n1,Ærlig AS,100\n2,Blåbær AS,mye\n3,Ok AS,5\n", encoding="utf-8")
+    (tmp_path / "invoices.csv").write_text(
+        "referenceNumber,customerNumber,line.description,line.quantity\n"
+        "100,1,a,1\n100,1,b,2\n200,2,c,1\n300,3,d,1\n", encoding="utf-8")
+    (tmp_path / "dunning.csv").write_text(
+        "customerNumber,dunningLetterDate,levelFrom,levelTo\n1,2020-01-21,1,2\n2,2020-01-21,1,2\n",
+        encoding="utf-8")
+
+
+async def test_a_plan_skips_documents_whose_customer_failed(sandbox, tmp_path):
+    write_migration(tmp_path)
+    plan = write_plan(tmp_path, PLAN)
+    code, out, err = await run_cli("plan", str(plan), "--base-url", sandbox.url, "--token", TOKEN,
+                                   "--summary-json", str(tmp_path / "s.json"))
+    assert code == 1, err  # customer 2 is invalid
+    steps = json.loads((tmp_path / "s.json").read_text())
+    assert [s["step"] for s in steps] == ["customers", "invoices", "dunning"]
+    invoices = {line["key"]: line for line in final_lines(tmp_path / "invoices.csv.results.ndjson")}
+    assert invoices["100"]["outcome"] == "created" and invoices["100"]["release"]["outcome"] == "done"
+    assert invoices["200"]["outcome"] == "skipped"
+    assert "customer 2 invalid in step 'customers'" in invoices["200"]["error"]
+    dunning = final_lines(tmp_path / "dunning.csv.results.ndjson")
+    assert {line["records"][0]: line["outcome"] for line in dunning} == {1: "done", 2: "skipped"}
+    assert len(await get_json(f"{sandbox.url}/sandbox/records/invoice")) == 2
+
+
+async def test_fixing_the_customer_and_resuming_the_plan_sends_what_waited(sandbox, tmp_path):
+    write_migration(tmp_path)
+    plan = write_plan(tmp_path, PLAN)
+    await run_cli("plan", str(plan), "--base-url", sandbox.url, "--token", TOKEN)
+    (tmp_path / "customers.csv").write_text(
+        "number,name,creditLimit\n1,Ærlig AS,100\n2,Blåbær AS,250\n3,Ok AS,5\n", encoding="utf-8")
+    code, _, err = await run_cli("plan", str(plan), "--base-url", sandbox.url, "--token", TOKEN,
+                                 "--resume", "--retry-failed")
+    assert code == 0, err
+    stats = await get_json(f"{sandbox.url}/sandbox/stats")
+    assert stats["records"]["customer"] == 3 and stats["records"]["invoice"] == 3
+    assert stats["records"]["dunning-letter"] == 2
+
+
+async def test_the_sample_migration_plan_runs_on_the_embedded_sandbox(tmp_path):
+    code, out, err = await run_cli("plan", str(SAMPLES / "migration.toml"), "--sandbox",
+                                   "--results-dir", str(tmp_path), "--summary-json", "-")
+    assert code == 0, err
+    steps = json.loads(out)
+    assert len(steps) == 7 and all(s["exit_code"] == 0 for s in steps)
+    assert sum(s["records"] for s in steps) == 23
+    assert (tmp_path / "invoices.csv.results.ndjson").exists()
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[[step]]\ninput = 'a.csv'\n", "entity is required"),
+    ("[[step]]\ninput = 'a.csv'\nentity = 'kunde'\n", "unknown entity"),
+    ("[[step]]\ninput = 'a.csv'\nentity = 'customer'\nspeed = 3\n", "unknown option 'speed'"),
+    ("[[step]]\ninput = 'a.csv'\nentity = 'customer'\ntoken = 'x'\n", "does not belong"),
+    ("[defaults]\n", r"no \[\[step\]\]"),
+    ("[[step]\n", "not valid TOML"),
+])
+def test_plan_mistakes_are_named(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_plan(write_plan(tmp_path, text))
