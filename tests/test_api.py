@@ -119,3 +119,34 @@ async def test_environment_and_config_file_precedence(sandbox, tmp_path):
     config.write_text("speed = 3\n")
     code, _, err = await run_cli("run", str(path), "--entity", "customer", env=env, cwd=str(tmp_path))
     assert code == 2 and "speed" in err
+
+
+async def test_the_nightly_sample_sends_nothing_twice(sandbox, tmp_path):
+    import asyncio
+    import sys
+
+    from conftest import ROOT, SAMPLES
+
+    await importer.import_records([{"number": "10000", "name": "A"}], entity="customer",
+                                  base_url=sandbox.url, token=TOKEN)
+    (tmp_path / "invoices-2026-11-23.csv").write_text(
+        "referenceNumber,customerNumber,line.description,line.quantity\n1,10000,a,1\n2,10000,b,1\n",
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "IMPORTER_"))}
+    env.update(VISMA_BASE_URL=sandbox.url, VISMA_TOKEN=TOKEN)
+
+    async def nightly() -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(SAMPLES / "nightly.py"), str(tmp_path), "--date", "2026-11-23",
+            env=env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        return await asyncio.wait_for(proc.wait(), 60)
+
+    assert await nightly() == 0
+    assert await nightly() == 0  # the same night again
+    summary = json.loads((tmp_path / "invoices-2026-11-23.summary.json").read_text())
+    assert summary["already_done"] == 2 and summary["calls"] == 0
+    assert len(await get_json(f"{sandbox.url}/sandbox/records/invoice")) == 2
+    proc_missing = await asyncio.create_subprocess_exec(
+        sys.executable, str(SAMPLES / "nightly.py"), str(tmp_path), "--date", "2026-11-24", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    assert await asyncio.wait_for(proc_missing.wait(), 60) == 2
