@@ -13,6 +13,7 @@ any iterable or async iterable of dict records (flat column names or API-shaped)
 from __future__ import annotations
 
 import io
+import logging
 import os
 import signal
 import sys
@@ -30,6 +31,7 @@ from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
 from importer.failed import FailedRecords, default_failed_path
 from importer.mapping import CoerceOptions, RecordMapper, Work
+from importer.mapping.mapfile import BoundMap, load_map
 from importer.options import ImportOptions
 from importer.pipeline import OutcomeCallback, Pipeline, ResultSink
 from importer.results import ResultsWriter, read_results
@@ -40,6 +42,8 @@ from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
 from importer.summary import Summary
 from importer.upsert import count_records, prefetch_keys
+
+log = logging.getLogger("importer")
 
 __all__ = ["import_records", "import_records_sync", "build_client", "default_results_path"]
 
@@ -128,9 +132,13 @@ def _as_record(number: int, data: Any) -> SourceRecord:
     return SourceRecord(number, data)
 
 
-async def _works(mapper: RecordMapper, records: AsyncIterator[SourceRecord], summary: Summary) -> AsyncIterator[Work]:
+async def _works(
+    mapper: RecordMapper, records: AsyncIterator[SourceRecord], summary: Summary, bound: BoundMap | None
+) -> AsyncIterator[Work]:
     try:
         async for record in records:
+            if bound is not None:  # --map: source columns -> API columns, first
+                record = bound.map_record(record)
             for work in mapper.feed(record):
                 yield work
     except SourceError as exc:
@@ -165,6 +173,7 @@ async def import_records(
     """
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
     ent = ENTITIES[opts.entity]
+    column_map = load_map(opts.map, ent) if opts.map else None  # its mistakes, before the input opens
     with ExitStack() as stack:
         opened, name, counter = stack.enter_context(_open_input(source, opts))
         delimiter = getattr(opened, "delimiter", None)
@@ -172,7 +181,14 @@ async def import_records(
             decimal_comma=opts.decimal_comma if opts.decimal_comma is not None else delimiter == ";",
             date_format=opts.date_format,
         )
-        mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=getattr(opened, "columns", None))
+        columns = getattr(opened, "columns", None)
+        bound = None
+        if column_map is not None:
+            bound = column_map.bind(columns, coerce)  # unmapped CSV columns: ConfigError, nothing sent
+            coerce, columns = bound.options, bound.columns  # the map already made values canonical
+            for missing in bound.missing:
+                log.warning("mapping file names column %r, which %s does not have", missing, name)
+        mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
         results_path = opts.results
         if results_path is None and isinstance(source, str | os.PathLike) and name != "-":
             results_path = default_results_path(name, opts.dry_run)
@@ -210,9 +226,9 @@ async def import_records(
         try:
             if owned:
                 async with client:  # type: ignore[union-attr]
-                    await _run(pipeline, mapper, opened, summary, opts, handle_signals)
+                    await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals)
             else:
-                await _run(pipeline, mapper, opened, summary, opts, handle_signals)
+                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals)
         finally:
             if failed is not None and failed.count:
                 summary.failed_path = str(failed.path)
@@ -229,8 +245,8 @@ async def import_records(
 
 
 async def _run(
-    pipeline: Pipeline, mapper: RecordMapper, opened: Any, summary: Summary,
-    opts: ImportOptions, handle_signals: bool,
+    pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Any,
+    summary: Summary, opts: ImportOptions, handle_signals: bool,
 ) -> None:
     if pipeline.client is not None and not opts.dry_run:
         await pipeline.client.authenticate()
@@ -239,7 +255,7 @@ async def _run(
             pipeline.existing_keys = await prefetch_keys(
                 pipeline.client, pipeline.entity, count_records(path) if path else None
             )
-    works = _works(mapper, _records(opened), summary)
+    works = _works(mapper, _records(opened), summary, bound)
     if not handle_signals:
         await pipeline.run(works)
         return

@@ -72,6 +72,7 @@ class FailedRecords:
         """Write the source rows of one failed unit (a document has several)."""
         f = self._open()
         for row in rows or [{}]:
+            row = getattr(row, "source", row)  # a --map'ped row: keep the layout it came in
             if self._csv is not None:
                 self._csv.writerow({**row, ERROR_COLUMN: error or ""})
             else:

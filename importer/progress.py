@@ -51,6 +51,7 @@ class LiveProgress:
         if o["failed"] or o["invalid"]:
             text.append(f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", style="red")
         text.append(f"{rate:,.0f} rec/s")
+        waiting = 0.0
         if self.client is not None:
             text.append(f"  {self.client.stats.calls:,} calls")
             waiting = self.client.pacer.waiting_for
@@ -61,7 +62,7 @@ class LiveProgress:
             fraction = min(counter.done / counter.total, 1.0)
             text.append(f"  {fraction:.0%}")
             if 0 < fraction < 1 and elapsed > 1:
-                eta = elapsed * (1 - fraction) / fraction
+                eta = max(elapsed * (1 - fraction) / fraction, waiting)  # a spent window waits first
                 text.append(f"  ETA {_duration(eta)}")
         return text
 

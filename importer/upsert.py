@@ -60,10 +60,10 @@ async def prefetch_keys(client: ApiClient, entity: Entity, records_hint: int | N
                 keys.add(str(value))
         if page == 1 and items:
             meta = items[0].get("metadata") if isinstance(items[0], dict) else None
-            total = int((meta or {}).get("totalCount") or len(items))
+            count = (meta or {}).get("totalCount")
+            total = int(count) if count else None  # unknown: page on until a short page
             page_size = min(page_size, int((meta or {}).get("maxPageSize") or page_size), len(items))
-            pages = math.ceil(total / page_size)
-            if records_hint is not None and pages > records_hint + 1:
+            if total is not None and records_hint is not None and math.ceil(total / page_size) > records_hint + 1:
                 return None  # fewer records than pages: GET each record's key instead
         if len(items) < page_size or not items or (total is not None and page * page_size >= total):
             return keys

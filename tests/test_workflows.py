@@ -134,3 +134,42 @@ async def test_upsert_and_release_refuse_what_does_not_apply(tmp_path):
         await importer.import_records([], entity="dunning-letter", mode="upsert", dry_run=True)
     with pytest.raises(importer.ConfigError, match="--release"):
         await importer.import_records([], entity="customer", release=True, dry_run=True)
+
+
+async def test_legacy_export_with_a_mapping_file_through_the_cli(sandbox, tmp_path):
+    import shutil
+
+    from conftest import SAMPLES
+
+    legacy = SAMPLES / "legacy"
+    for name, entity in (("kunder", "customer"), ("fakturaer", "invoice")):
+        code, out, err = await run_cli(
+            "run", str(legacy / f"{name}.csv"), "--entity", entity, "--map", str(legacy / f"{name}.map.toml"),
+            "--results", str(tmp_path / f"{name}.ndjson"), "--failed", str(tmp_path / f"{name}.failed.csv"),
+            "--base-url", sandbox.url, "--token", TOKEN)
+        assert code == 0, (name, out, err)
+    customers = {c["number"]: c for c in await get_json(f"{sandbox.url}/sandbox/records/customer")}
+    assert customers["20001"]["mainAddress"]["countryId"] == "NO"
+    assert customers["20001"]["creditLimit"] == 150000.0 and customers["20001"]["customerClassId"] == "1"
+    # A bad value in the legacy file: the failed file keeps the legacy columns, ready to fix.
+    bad = tmp_path / "kunder.csv"
+    text = (legacy / "kunder.csv").read_text(encoding="utf-8").replace("Norge", "Atlantis", 1)
+    bad.write_text(text.replace("20001;", "29001;", 1), encoding="utf-8")
+    shutil.copy(legacy / "kunder.map.toml", tmp_path)
+    code, _, _ = await run_cli("run", str(bad), "--entity", "customer", "--map", str(tmp_path / "kunder.map.toml"),
+                               "--mode", "upsert", "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1
+    with open(tmp_path / "kunder.failed.csv", encoding="utf-8", newline="") as f:
+        [row] = list(csv.DictReader(f, delimiter=";"))
+    assert row["Kundenr"] == "29001" and row["Land"] == "Atlantis" and "Atlantis" in row["error"]
+
+
+async def test_an_unmapped_legacy_column_stops_before_sending(sandbox, tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("Kundenr;Navn;Fritekst\n1;A;x\n", encoding="utf-8")
+    mapping = tmp_path / "k.map.toml"
+    mapping.write_text('[columns]\n"Kundenr" = "number"\n"Navn" = "name"\n', encoding="utf-8")
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", "--map", str(mapping),
+                                 "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 2 and "Fritekst" in err
+    assert (await get_json(f"{sandbox.url}/sandbox/stats"))["requests"] == 0
