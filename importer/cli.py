@@ -73,7 +73,7 @@ def _add_speed(p: argparse.ArgumentParser) -> None:
                        help="tries per record for network errors and 5xx (default %(default)s)")
 
 
-def _add_input(p: argparse.ArgumentParser) -> None:
+def _add_input(p: argparse.ArgumentParser, *, mapping: bool = True) -> None:
     src = p.add_argument_group("input")
     src.add_argument("--format", choices=("csv", "ndjson"), default=None,
                      help="input format (default: by file extension)")
@@ -85,8 +85,9 @@ def _add_input(p: argparse.ArgumentParser) -> None:
                      help="read 1234,50 as a number (default: on when the delimiter is ;)")
     src.add_argument("--date-format", default=None,
                      help="strptime layout of dates, e.g. %%d.%%m.%%Y (default ISO 8601)")
-    src.add_argument("--map", metavar="FILE.toml", default=None,
-                     help="mapping file: rename source columns, constants, formats, value maps")
+    if mapping:
+        src.add_argument("--map", metavar="FILE.toml", default=None,
+                         help="mapping file: rename source columns, constants, formats, value maps")
 
 
 def _add_behaviour(p: argparse.ArgumentParser) -> None:
@@ -157,6 +158,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection(plan)
     _add_state(plan, per_file=False)
     _add_output(plan)
+
+    export = sub.add_parser("export", help="stream what the API holds to NDJSON or CSV",
+                            description="Export records, flat in the import's column convention.")
+    export.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
+    export.add_argument("--output", "-o", default="-", help="file (.gz compressed) or - for stdout (default)")
+    export.add_argument("--format", choices=("csv", "ndjson"), default=None,
+                        help="default: by the output's extension, else ndjson")
+    export.add_argument("--delimiter", default=",", help="CSV delimiter (default ,)")
+    export.add_argument("--all-columns", action="store_true",
+                        help="CSV: every column the entity has, not only those the first page fills")
+    export.add_argument("--page-size", type=int, default=None, help="records per list call (default: the API's maximum)")
+    filters = export.add_argument_group("filters")
+    filters.add_argument("--last-modified", metavar="COND DATE", default=None,
+                         help="e.g. '>=2020-01-14' or '<2020-01-14 13:13:13' (conditions > < >= <=)")
+    filters.add_argument("--financial-period", metavar="YYYYMM", default=None)
+    filters.add_argument("--status", default=None, help="e.g. balanced, open; customers: active, onhold")
+    filters.add_argument("--project", default=None)
+    filters.add_argument("--expand-attachments", action="store_true")
+    filters.add_argument("--expand-tax-details", action="store_true")
+    _add_connection(export)
+    _add_speed(export)
+    _add_output(export)
+
+    verify = sub.add_parser("verify", help="compare a file with what the API holds",
+                            description="Report records of INPUT missing from the API, or with fields that differ.")
+    verify.add_argument("input", help="the file that was imported")
+    verify.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
+    verify.add_argument("--report", default=None, help="report file (default INPUT.verify.ndjson)")
+    verify.add_argument("--strategy", choices=("auto", "get", "list"), default="auto",
+                        help="get: one GET per record; list: page through the API's list; "
+                             "auto: whichever costs fewer calls (default)")
+    _add_connection(verify)
+    _add_speed(verify)
+    _add_input(verify, mapping=False)  # verify compares files in the API's own columns
+    _add_output(verify)
 
     columns = sub.add_parser("columns", help="list the columns an entity accepts")
     columns.add_argument("entity", choices=list(ENTITIES))
@@ -251,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[argv.index("sandbox") + 1:])
     setup_logging(args.verbose, args.log_format)
-    command = _run if args.command == "run" else _plan
+    command = {"run": _run, "plan": _plan, "export": _export, "verify": _verify}[args.command]
     try:
         code = anyio.run(command, args, argv, backend_options=_backend_options())
     except KeyboardInterrupt:
@@ -265,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _common_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Options the run and plan commands share: connection and state."""
+def _connection_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where to send and as whom; None where the flag was not given."""
     return dict(
         base_url=args.base_url,
         token=args.token,
@@ -274,6 +310,13 @@ def _common_options(args: argparse.Namespace) -> dict[str, Any]:
         client_secret=os.environ.get("VISMA_CLIENT_SECRET"),
         tenant_id=os.environ.get("VISMA_TENANT_ID"),
         token_url=args.token_url,
+    )
+
+
+def _common_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options the run and plan commands share: connection and state."""
+    return dict(
+        **_connection_options(args),
         resume=args.resume or args.retry_failed,
         retry_failed=args.retry_failed,
         fsync=args.fsync,
@@ -327,6 +370,55 @@ async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"{len(plan.steps) - len(done)} step(s) not run.", file=sys.stderr)
     codes = [s.exit_code for s in summaries]
     return 130 if 130 in codes else max(codes, default=0)
+
+
+async def _client_for(args: argparse.Namespace, stack: AsyncExitStack) -> Any:
+    """An open ApiClient from the connection and speed flags."""
+    from importer.api import build_client
+    from importer.options import ImportOptions
+
+    options = {k: v for k, v in _connection_options(args).items() if v is not None}
+    await _with_sandbox(stack, args, options)
+    opts = ImportOptions(entity=args.entity, concurrency=args.concurrency, rate=args.rate,
+                         timeout=args.timeout, max_attempts=args.max_attempts, **options)
+    client = await stack.enter_async_context(build_client(opts))
+    await client.authenticate()
+    return client
+
+
+async def _export(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.export import ExportFilters, export_records
+
+    filters = ExportFilters(
+        last_modified=args.last_modified, financial_period=args.financial_period, status=args.status,
+        project=args.project, expand_attachments=args.expand_attachments,
+        expand_tax_details=args.expand_tax_details,
+    )
+    async with AsyncExitStack() as stack:
+        client = await _client_for(args, stack)
+        out: Any = sys.stdout.buffer if args.output == "-" else args.output
+        summary = await export_records(
+            client, args.entity, out, format=args.format, filters=filters, page_size=args.page_size,
+            columns="all" if args.all_columns else "seen", delimiter=args.delimiter,
+        )
+    _print_fields(f"export {args.entity}", summary.to_dict(), sys.stderr if args.output == "-" else sys.stdout)
+    return summary.exit_code
+
+
+async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.sources import SourceOptions
+    from importer.verify import default_report_path, verify_records
+
+    async with AsyncExitStack() as stack:
+        client = await _client_for(args, stack)
+        summary = await verify_records(
+            client, args.input, args.entity, args.report or default_report_path(args.input),
+            source_options=SourceOptions(args.format, args.delimiter, args.encoding),
+            decimal_comma=args.decimal_comma, date_format=args.date_format,
+            concurrency=args.concurrency, strategy=args.strategy,
+        )
+    _print_fields(f"verify {args.entity} — {args.input}", summary.to_dict(), sys.stdout)
+    return summary.exit_code
 
 
 # -- reporting -----------------------------------------------------------------------------
@@ -387,6 +479,18 @@ def _print_steps(names: list[str], summaries: list[Summary], stream: Any) -> Non
             print(f"failed records: {s.failed_path} (fix and import this file)", file=stream)
         if s.error:
             print(f"{s.input}: {s.error}", file=stream)
+
+
+def _print_fields(title: str, data: dict[str, Any], stream: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, box=None)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name, value in data.items():
+        if value not in (None, [], {}, ""):
+            table.add_row(name.replace("_", " "), value if isinstance(value, str) else orjson.dumps(value).decode())
+    _console(stream).print(table)
 
 
 def _print_summary(summary: Summary, stream: Any) -> None:

@@ -1,0 +1,272 @@
+"""API records → flat rows in the importer's column convention (the inverse of ``columns``).
+
+``export`` writes these rows so that an export can be edited and imported again, and
+``verify`` flattens both sides of a comparison with them. A record arrives in one of two
+shapes and both are handled:
+
+- the sandbox's: the *request* field names, unwrapped (``customerClassId``,
+  ``mainAddress.countryId``, ``invoiceLines[].vatCodeId``);
+- the live API's response DTOs (``CustomerDto``, ``CustomerInvoiceDto``, ...), whose
+  references are objects (``customerClass: {id, description}``, ``vatCode: {id}``,
+  ``customer: {number, name}``). :data:`DTO_RENAMES` and :data:`LINE_RENAMES` turn those
+  paths into import columns.
+
+How the rename tables were derived (once, by hand, from
+``customer-ledger.openapi.json``): every *Dto was flattened to dotted paths and set against
+the flattened *UpdateDto of the same entity (the columns of ``valid_columns``). Paths with
+the same name need no entry. For each import column left without a DTO path, the DTO path
+holding the same thing was looked up: a reference object's identifier (``id`` or
+``number``) where the request takes ``<name>Id`` / ``<name>Number`` / the bare name, the
+invoice's ``invoiceAddress`` that the request calls ``billingAddress``, and fields the two
+schemas' descriptions name alike (``isRotRutDeductible`` is the "Domestic services
+deductible document" check box). Read-only DTO fields (totals, balances, ``status`` of a
+document, descriptions of references) have no entry: the import cannot send them. Only the
+fields that really map are listed; ``tests/test_export_verify.py`` checks every target
+against ``valid_columns`` and, when the OpenAPI document is at hand, every source path
+against the DTO schemas.
+
+:data:`WRITE_ONLY` lists, from the same comparison, the import columns no response DTO
+returns (``overrideWithClassValues``, ``line.operation``, ...): ``verify`` cannot check
+them against the live API and counts them as unchecked instead of as differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from importer.entities import Entity
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
+from importer.schema import Field, fields
+
+__all__ = [
+    "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "FlatRecord",
+    "RecordFlattener", "flatten_object", "unwrap", "field_of",
+]
+
+# -- the rename tables: response-DTO path -> import column ---------------------------------
+
+_ADDRESS_PARTS = ("addressLine1", "addressLine2", "addressLine3", "postalCode", "city")
+_GL_ACCOUNTS = (
+    "customerLedgerAccount", "salesAccount", "salesNonTaxableAccount", "salesEuAccount",
+    "salesExportAccount", "discountAccount", "freightAccount", "cashDiscountAccount",
+    "prepaymentAccount",
+)
+
+_CUSTOMER: dict[str, str] = {
+    "customerClass.id": "customerClassId",
+    "creditTerms.id": "creditTermsId",
+    "parentRecord.number": "parentRecordNumber",
+    "priceClass.id": "priceClassId",
+    "vatZone.id": "vatZoneId",
+    "defaultPaymentMethodId": "defaultPaymentMethod.paymentMethodId",
+    # AddressDto: country {id, name} and county {id, name} vs countryId and county strings
+    **{f"{a}.country.id": f"{a}.countryId" for a in ("mainAddress", "invoiceAddress", "deliveryAddress")},
+    **{f"{a}.county.id": f"{a}.county" for a in ("mainAddress", "invoiceAddress", "deliveryAddress")},
+    # AccountNumberTypeDescriptionDto {type, number, description} vs the account number
+    **{f"glAccounts.{a}.number": f"glAccounts.{a}" for a in _GL_ACCOUNTS},
+}
+
+# Header fields every customer document (invoice, credit note, debit note) shares.
+_DOCUMENT: dict[str, str] = {
+    "customer.number": "customerNumber",
+    "contact.id": "contact",
+    "customerVatZone.id": "customerVatZoneId",
+    "childRecord.number": "childCustomerNumber",
+    "salesPerson.id": "salesperson",
+    "location.id": "locationId",
+    "branchNumber.number": "branchNumber",
+    "invoiceContact.businessName": "invoiceContact.name",
+}
+
+DTO_RENAMES: dict[str, dict[str, str]] = {
+    "customer": _CUSTOMER,
+    "invoice": {
+        **_DOCUMENT,
+        "creditTerms.id": "creditTermsId",
+        "paymentMethod.id": "paymentMethodId",
+        "project.id": "project",
+        "isRotRutDeductible": "domesticServicesDeductibleDocument",
+        "directDebitMandate.id": "directDebitMandateId",
+        "debtCollection.caseNumber": "debtCollectionCaseNbr",
+        "debtCollection.caseType": "debtCollectionCaseType",
+        "debtCollection.caseStatus": "debtCollectionCaseStatus",
+        "debtCollection.caseUrl": "debtCollectionCaseUrl",
+        # CustomerInvoiceDto answers invoiceAddress; CustomerInvoiceUpdateDto takes billingAddress.
+        **{f"invoiceAddress.{p}": f"billingAddress.{p}" for p in (*_ADDRESS_PARTS, "overrideAddress")},
+        "invoiceAddress.country.id": "billingAddress.countryId",
+        "invoiceAddress.county.id": "billingAddress.county",
+    },
+    "credit-note": {
+        **_DOCUMENT,
+        "project.id": "project",
+        "invoiceAddress.country.id": "invoiceAddress.countryId",
+        "invoiceAddress.county.id": "invoiceAddress.county",
+    },
+    "debit-note": {
+        **_DOCUMENT,
+        "creditTerms.id": "creditTermsId",
+        "paymentMethod.id": "paymentMethodId",
+        "isRotRutDeductible": "domesticServicesDeductibleDocument",
+        "invoiceAddress.country.id": "invoiceAddress.countryId",
+        "invoiceAddress.county.id": "invoiceAddress.county",
+    },
+}
+
+# Document lines: line DTO path -> line column (without the ``line.`` prefix).
+_LINE: dict[str, str] = {
+    "account.number": "accountNumber",
+    "vatCode.id": "vatCodeId",
+    "branchNumber.number": "branchNumber",
+    "seller.id": "salesperson",  # the DTO's own ``salesperson`` is deprecated in favour of seller
+}
+LINE_RENAMES: dict[str, dict[str, str]] = {
+    "invoice": {**_LINE, "projectTask.id": "taskId", "isRotRutDeductible": "domesticServicesDeductible"},
+    "credit-note": {**_LINE, "projectTask.id": "taskId"},
+    "debit-note": {**_LINE, "isRotRutDeductible": "domesticServicesDeductible"},
+}
+
+# Import columns no response DTO carries: sent, never answered.
+_ROT_RUT = tuple(f"rotRutDetails.{p}" for p in ("appartment", "distributedAutomaticaly", "estate", "organizationNbr", "type"))
+WRITE_ONLY: dict[str, frozenset[str]] = {
+    "customer": frozenset({"note", "overrideNumberSeries", "overrideWithClassValues", "defaultPaymentMethod.isDefault"}),
+    "invoice": frozenset({"consolidateInvoices", "overrideNumberSeries", *_ROT_RUT, "line.operation", "line.typeOfWork"}),
+    "credit-note": frozenset({"consolidateInvoices", "overrideNumberSeries", "line.operation"}),
+    "debit-note": frozenset({"consolidateInvoices", "overrideNumberSeries", *_ROT_RUT, "line.operation", "line.typeOfWork"}),
+}
+
+# Fields of an answer that are never data: paging info on every list item.
+SKIPPED_FIELDS = frozenset({"metadata"})
+
+
+# -- flattening ------------------------------------------------------------------------------
+
+
+def unwrap(value: Any) -> Any:
+    """``value`` with every ``{"value": x}`` wrapper replaced by ``x``, at any depth."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "value" in value:
+            return unwrap(value["value"])
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def flatten_object(obj: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted path, value)`` for every leaf; a list is a leaf (it has no flat column)."""
+    for name, value in obj.items():
+        if isinstance(value, dict):
+            if len(value) == 1 and "value" in value:  # a request-style wrapper
+                value = value["value"]
+                if not isinstance(value, dict):
+                    yield prefix + name, value
+                    continue
+            yield from flatten_object(value, f"{prefix}{name}.")
+        else:
+            yield prefix + name, value
+
+
+def _has_data(value: Any) -> bool:
+    return value is not None and value != [] and value != {} and value != ""
+
+
+@dataclass(slots=True)
+class FlatRecord:
+    """One record as import columns: header columns, and the lines' (``line.``-prefixed)."""
+
+    key: str | None
+    header: dict[str, Any]
+    lines: list[dict[str, Any]] | None  # None: the entity has no lines
+    left_out: list[str] = field(default_factory=list)  # source paths holding data no column takes
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """The CSV convention: one row per line with the header repeated; one row without lines."""
+        if not self.lines:
+            yield dict(self.header)
+            return
+        for line in self.lines:
+            yield {**self.header, **line}
+
+
+class RecordFlattener:
+    """Flattens records of one entity, sandbox- or DTO-shaped, to the columns it accepts."""
+
+    def __init__(self, entity: Entity) -> None:
+        if entity.is_action:
+            raise ValueError(f"{entity.name} is an action: it has no records to flatten")
+        self.entity = entity
+        columns = valid_columns(entity)
+        self.header_columns = frozenset(c for c in columns if not c.startswith(LINE_PREFIX) and c != DOCUMENT_KEY)
+        self.line_columns = frozenset(c[len(LINE_PREFIX):] for c in columns if c.startswith(LINE_PREFIX))
+        self.renames = DTO_RENAMES.get(entity.name, {})
+        self.line_renames = LINE_RENAMES.get(entity.name, {})
+
+    def flatten(self, record: Mapping[str, Any]) -> FlatRecord:
+        line_field = self.entity.line_field
+        left_out: list[str] = []
+        header_source = {k: v for k, v in record.items() if k != line_field and k not in SKIPPED_FIELDS}
+        header = self._columns(header_source, self.header_columns, self.renames, "", left_out)
+        lines: list[dict[str, Any]] | None = None
+        if line_field:
+            lines = []
+            for line in unwrap(record.get(line_field)) or ():
+                if not isinstance(line, dict):
+                    continue
+                flat = self._columns(line, self.line_columns, self.line_renames, f"{line_field}[].", left_out)
+                flat.pop("operation", None)  # an answer's lines are stored lines, not operations
+                lines.append({LINE_PREFIX + k: v for k, v in flat.items()})
+        key = None
+        if self.entity.key_field:
+            value = header.get(self.entity.key_field)
+            key = None if value is None else str(value)
+        return FlatRecord(key, header, lines, list(dict.fromkeys(left_out)))
+
+    @staticmethod
+    def _columns(
+        source: Mapping[str, Any], accepted: frozenset[str], renames: Mapping[str, str],
+        where: str, left_out: list[str],
+    ) -> dict[str, Any]:
+        """Columns from one object: same-named paths first, renamed DTO paths fill the gaps."""
+        out: dict[str, Any] = {}
+        renamed: list[tuple[str, str, Any]] = []
+        for path, value in flatten_object(source):
+            if value is None:
+                continue
+            target = renames.get(path)
+            if target is not None:
+                renamed.append((path, target, value))
+            elif path in accepted and not isinstance(value, list | dict):
+                out[path] = value
+            elif _has_data(value):
+                left_out.append(where + path)
+        for path, target, value in renamed:
+            if target in accepted and target not in out and not isinstance(value, list | dict):
+                out[target] = value
+            elif _has_data(value) and out.get(target) != value:
+                left_out.append(where + path)
+        return out
+
+
+@cache
+def field_of(entity: Entity, column: str) -> Field | None:
+    """The schema field behind a flat column (``mainAddress.city``, ``line.quantity``)."""
+    schema = entity.schema
+    path = column
+    if entity.line_field and column.startswith(LINE_PREFIX):
+        schema = fields(entity.schema)[entity.line_field].ref or ""
+        path = column[len(LINE_PREFIX):]
+    table = fields(schema)
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        found = table.get(part)
+        if found is None:
+            return None
+        if i == len(parts) - 1:
+            return found if found.kind == "scalar" else None
+        if found.kind != "object" or found.ref is None:
+            return None
+        table = fields(found.ref)
+    return None
