@@ -1,6 +1,7 @@
 """Never lose a record, never create one twice: pacing, faults, kill -9 and resume, signals."""
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -181,3 +182,51 @@ async def test_resume_skips_done_and_retry_failed_sends_failed_again(sandbox, tm
     assert fixed.outcomes["created"] == 1 and fixed.already_done == 1 and fixed.ok
     state = importer.read_results(f"{path}.results.ndjson")
     assert state.succeeded([1, 2])
+
+
+@pytest.mark.parametrize("case", ["truncated-gzip", "cut-mid-row", "undecodable", "big-field", "header-only", "empty"])
+async def test_bad_input_files_end_clearly_and_account_for_every_record_read(sandbox, tmp_path, case):
+    import gzip
+
+    rows = "".join(f"{i},Kunde {i}\n" for i in range(1, 3001))
+    if case == "truncated-gzip":
+        path = tmp_path / "c.csv.gz"
+        whole = gzip.compress(("number,name\n" + rows).encode())
+        path.write_bytes(whole[: len(whole) // 2])
+    elif case == "cut-mid-row":
+        path = tmp_path / "c.csv"
+        path.write_text('number,name\n1,A\n2,"B', encoding="utf-8")
+    elif case == "undecodable":
+        path = tmp_path / "c.csv"
+        path.write_bytes(b"number,name\n1,A\n2,Bl\xe5b\xe6r\n3,C\n")
+    elif case == "big-field":
+        path = tmp_path / "c.csv"
+        path.write_text("number,name\n1," + "x" * 10_000_000 + "\n2,B\n", encoding="utf-8")
+    elif case == "header-only":
+        path = tmp_path / "c.csv"
+        path.write_text("number,name\n", encoding="utf-8")
+    else:
+        path = tmp_path / "c.csv"
+        path.write_text("", encoding="utf-8")
+    results = tmp_path / "r.ndjson"
+    code, out, err = await run_cli("run", str(path), "--entity", "customer", "--results", str(results),
+                                   "--base-url", sandbox.url, "--token", TOKEN, "--summary-json", "-")
+    if case == "empty":
+        assert code == 2 and "empty" in err
+        return
+    summary = json.loads(out)
+    read = summary["records"]
+    finals = assert_one_final_line_per_record(results, read)
+    if case == "header-only":
+        assert code == 0 and read == 0
+    elif case == "big-field":
+        # read whole; the API decides about a 10 MB name, and says so in that record's line
+        assert read == 2 and finals
+    elif case == "truncated-gzip":
+        assert code == 1 and "stopped being readable" in summary["error"]
+        assert 0 < read < 3000
+    else:  # the bad record is invalid, with the reason; the others go in
+        assert code == 1 and summary["outcomes"]["invalid"] == 1
+        [invalid] = [line for line in finals if line["outcome"] == "invalid"]
+        assert invalid["records"] == [2]
+        assert "--encoding" in invalid["error"] if case == "undecodable" else "CSV" in invalid["error"]

@@ -36,11 +36,16 @@ def test_cp1252_input(tmp_path):
     assert rows[0].data["name"] == "Blåbær Øl"
 
 
-def test_undecodable_bytes_raise_a_clear_error(tmp_path):
+def test_undecodable_bytes_spoil_only_their_record(tmp_path):
     path = tmp_path / "c.csv"
-    path.write_bytes("number;name\n1;ok\n2;Bl\xe5b\xe6r\n".encode("latin-1"))
-    with pytest.raises(SourceError, match="--encoding cp1252"):
-        read(path)
+    path.write_bytes("number;name\n1;ok\n2;Bl\xe5b\xe6r\n3;ok\n".encode("latin-1"))
+    _, rows = read(path)
+    assert [r.error is None for r in rows] == [True, False, True]
+    assert "line 3" in rows[1].error and "--encoding cp1252" in rows[1].error
+    ndjson = tmp_path / "r.ndjson"
+    ndjson.write_bytes(b'{"number": "1"}\n{"name": "Bl\xe5"}\n{"number": "3"}\n')
+    _, rows = read(ndjson)
+    assert [r.error is None for r in rows] == [True, False, True]
 
 
 def test_gzip_and_truncated_gzip(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
@@ -66,11 +67,58 @@ def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> 
     raise ConfigError(f"cannot tell the format of {name}; pass --format csv or --format ndjson")
 
 
-def text_stream(binary: BinaryIO, encoding: str) -> io.TextIOWrapper:
-    # utf-8-sig drops a BOM when there is one and reads plain UTF-8 otherwise.
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"
-    try:
-        return io.TextIOWrapper(binary, encoding=encoding, errors="strict", newline="")
-    except LookupError:
-        raise ConfigError(f"unknown encoding {encoding!r}") from None
+class DecodedLines:
+    """Text lines from a binary stream, each decoded on its own.
+
+    A wrong byte then spoils one line, which its record reports as invalid, instead
+    of a whole decoded chunk: the records around it still go in. ``errors`` holds
+    the message for each line that did not decode, until the reader takes it.
+    """
+
+    def __init__(self, binary: BinaryIO, encoding: str) -> None:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise ConfigError(f"unknown encoding {encoding!r}") from None
+        if "\n".encode(name) != b"\n":
+            raise ConfigError(f"encoding {encoding!r} is not supported: lines must end in a single newline byte")
+        self.encoding = name
+        self._lines = iter(binary)
+        self._bom = name == "utf-8"  # a UTF-8 BOM at the start is dropped
+        self.line = 0
+        self.errors: dict[int, str] = {}
+
+    def __iter__(self) -> DecodedLines:
+        return self
+
+    def __next__(self) -> str:
+        raw = next(self._lines)
+        self.line += 1
+        if self._bom:
+            self._bom = False
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            return raw.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            self.errors[self.line] = (
+                f"line {self.line} has bytes that are not valid {self.encoding} "
+                f"(0x{exc.object[exc.start]:02x} at byte {exc.start + 1}); pass --encoding cp1252 "
+                "or --encoding latin-1 if the file came from a Windows program"
+            )
+            return raw.decode(self.encoding, "replace")
+
+    def readline(self) -> str:
+        return next(self, "")
+
+    def take_error(self) -> str | None:
+        """The decoding error of the lines read since the last call, if any."""
+        if not self.errors:
+            return None
+        message = next(iter(self.errors.values()))
+        self.errors.clear()
+        return message
+
+
+def text_stream(binary: BinaryIO, encoding: str) -> DecodedLines:
+    return DecodedLines(binary, encoding)

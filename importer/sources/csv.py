@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 
 from importer.errors import ConfigError, SourceError
-from importer.sources._open import ByteCounter
+from importer.sources._open import ByteCounter, DecodedLines
 from importer.sources.base import SourceRecord
 
 __all__ = ["CsvSource", "DELIMITERS", "sniff_delimiter"]
@@ -28,15 +28,13 @@ class CsvSource:
     format = "csv"
 
     def __init__(
-        self, text: io.TextIOBase, progress: ByteCounter, *, delimiter: str | None, name: str
+        self, text: io.TextIOBase | DecodedLines, progress: ByteCounter, *, delimiter: str | None, name: str
     ) -> None:
         self.name = name
         self.progress = progress
         self._text = text
         try:
             header_line = text.readline()
-        except UnicodeDecodeError as exc:
-            raise SourceError(_decode_message(exc, text)) from None
         except (EOFError, OSError) as exc:
             raise SourceError(f"cannot read {name}: {exc}") from None
         if not header_line.strip():
@@ -57,14 +55,13 @@ class CsvSource:
         columns = self.columns
         width = len(columns)
         reader = csv.reader(self._text, delimiter=self.delimiter, strict=True)
+        take_error = getattr(self._text, "take_error", lambda: None)
         number = 0
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as exc:
-                raise SourceError(_decode_message(exc, self._text), number) from None
             except csv.Error as exc:
                 number += 1
                 yield SourceRecord(number, {}, f"row cannot be parsed as CSV: {exc}")
@@ -75,6 +72,10 @@ class CsvSource:
             if not row:  # a blank line holds no record
                 number -= 1
                 continue
+            undecodable = take_error()
+            if undecodable is not None:
+                yield SourceRecord(number, dict(zip(columns, row)), undecodable)
+                continue
             if len(row) != width:
                 data = dict(zip(columns, row))
                 yield SourceRecord(
@@ -83,11 +84,3 @@ class CsvSource:
                 )
                 continue
             yield SourceRecord(number, dict(zip(columns, row)))
-
-
-def _decode_message(exc: UnicodeDecodeError, text: io.TextIOBase) -> str:
-    encoding = getattr(text, "encoding", "?")
-    return (
-        f"input is not valid {encoding} (byte 0x{exc.object[exc.start]:02x}); "
-        "pass --encoding cp1252 or --encoding latin-1 if it came from a Windows program"
-    )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import orjson
 
 from importer.errors import SourceError
-from importer.sources._open import ByteCounter
+from importer.sources._open import ByteCounter, DecodedLines
 from importer.sources.base import SourceRecord
 
 __all__ = ["NdjsonSource"]
@@ -19,7 +19,7 @@ class NdjsonSource:
     columns = None
     delimiter = None
 
-    def __init__(self, text: io.TextIOBase, progress: ByteCounter, *, name: str) -> None:
+    def __init__(self, text: io.TextIOBase | DecodedLines, progress: ByteCounter, *, name: str) -> None:
         self.name = name
         self.progress = progress
         self._text = text
@@ -27,21 +27,21 @@ class NdjsonSource:
     def __iter__(self) -> Iterator[SourceRecord]:
         number = 0
         lines = iter(self._text)
+        take_error = getattr(self._text, "take_error", lambda: None)
         while True:
             try:
                 line = next(lines)
             except StopIteration:
                 return
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"input is not valid {self._text.encoding} (byte 0x{exc.object[exc.start]:02x})",
-                    number,
-                ) from None
             except (EOFError, OSError) as exc:
                 raise SourceError(f"input stopped being readable ({exc})", number) from None
             if not line.strip():
                 continue
             number += 1
+            undecodable = take_error()
+            if undecodable is not None:
+                yield SourceRecord(number, {}, undecodable)
+                continue
             try:
                 data = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
