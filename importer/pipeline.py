@@ -129,7 +129,10 @@ class Pipeline:
                     elif self.options.dry_run:
                         self._write_dry_run(work)
                     else:
-                        await send.send(work)
+                        try:
+                            send.send_nowait(work)  # room in the buffer: no need to yield
+                        except anyio.WouldBlock:
+                            await send.send(work)
 
     def _already_final(self, work: Work) -> bool:
         state = self.resume
@@ -154,11 +157,18 @@ class Pipeline:
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Work]) -> None:
         async with receive:
-            async for work in receive:
-                if self._stopping:  # not started: no line, so --resume sends it
-                    self.summary.not_processed += len(work.records)
-                    continue
-                await self._send(work)
+            try:
+                while True:
+                    try:
+                        work = receive.receive_nowait()  # skip the checkpoint when work is waiting
+                    except anyio.WouldBlock:
+                        work = await receive.receive()
+                    if self._stopping:  # not started: no line, so --resume sends it
+                        self.summary.not_processed += len(work.records)
+                        continue
+                    await self._send(work)
+            except anyio.EndOfStream:
+                return
 
     async def _send(self, work: Work) -> None:
         assert self.client is not None

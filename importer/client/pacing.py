@@ -58,16 +58,19 @@ class Pacer:
         self._probing = False
         self._blocked_until = 0.0
         self._unpaced = False
-        self._changed = anyio.Event()
+        self._changed: anyio.Event | None = None  # made only while someone waits
         self.limit: int | None = None
         self.throttled = 0
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:  # nobody waiting: nothing to wake (the common case)
+            self._changed.set()
+            self._changed = None
 
     async def _wait(self, until: float | None) -> None:
         """Sleep until ``until`` (monotonic) or until the pacer's state changes."""
+        if self._changed is None:
+            self._changed = anyio.Event()
         changed = self._changed
         if until is None:
             await changed.wait()

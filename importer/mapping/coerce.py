@@ -123,6 +123,8 @@ def _uuid(value: Any) -> str:
 
 
 def _string(value: Any) -> str:
+    if type(value) is str:  # noqa: E721 - the hot path: CSV cells are always str
+        return value
     if isinstance(value, dict | list):
         raise RecordError("expected text, got a JSON " + type(value).__name__)
     if isinstance(value, bool):

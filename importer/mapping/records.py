@@ -63,6 +63,7 @@ class RecordMapper:
         self._pending: list[_Row] = []  # rows of the document in progress
         self._failed: Work | None = None  # set when that document already has a bad row
         self._current: str | None = None  # its referenceNumber or documentKey
+        self._text_only = columns is not None  # a header means CSV: every value is a string
         if columns is not None:
             self._plan(tuple(columns))  # raises UnknownColumnError before anything is sent
 
@@ -78,7 +79,8 @@ class RecordMapper:
 
     def _map(self, record: SourceRecord) -> _Row:
         data = record.data
-        if any(isinstance(v, dict | list) for v in data.values()):
+        # A CSV row holds only text; NDJSON may already be in the API's shape.
+        if not self._text_only and any(isinstance(v, dict | list) for v in data.values()):
             return self._map_shaped(record)
         try:
             plan = self._plan(tuple(data))
