@@ -1,0 +1,19 @@
+"""Benchmarks a-e of the issue, one module each; ``BENCHES`` maps the letter to its runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..report import BenchResult
+from . import headroom, latency, memory, throttled, unthrottled
+from .common import Context
+
+__all__ = ["BENCHES", "Context"]
+
+BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
+    "a": (unthrottled.TITLE, unthrottled.run),
+    "b": (latency.TITLE, latency.run),
+    "c": (throttled.TITLE, throttled.run),
+    "d": (memory.TITLE, memory.run),
+    "e": (headroom.TITLE, headroom.run),
+}

@@ -1,0 +1,177 @@
+"""Rows with their targets, and the three renderings: rich table, markdown, JSON.
+
+A ``Row`` holds the measured number itself (never a pre-formatted guess), so the
+verdict and the margin to the target are computed in one place for every output.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = [
+    "Target", "Row", "BenchResult", "median", "console_width", "render_table", "render_markdown", "write_json",
+]
+
+
+def console_width(stream: object) -> int | None:
+    """The terminal's width, or a wide table when the output goes to a file or a pipe."""
+    return None if getattr(stream, "isatty", lambda: False)() else 180
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    op: Literal[">=", "<="]
+    limit: float
+    unit: str = ""
+
+    def met(self, value: float) -> bool:
+        return value >= self.limit if self.op == ">=" else value <= self.limit
+
+    def describe(self) -> str:
+        return f"{'≥' if self.op == '>=' else '≤'} {self.limit:g}{self.unit}"
+
+    def margin(self, value: float) -> str:
+        """How far past (+) or short of (−) the target: relative to it, or in percentage
+        points when the target is itself a percentage."""
+        better = (value - self.limit) if self.op == ">=" else (self.limit - value)
+        if self.unit == "%":
+            return f"{better:+.1f} pp"
+        if self.limit == 0:
+            return f"{better:+g}{self.unit}"
+        return f"{100.0 * better / abs(self.limit):+.1f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    bench: str  # "a" .. "e"
+    measure: str
+    value: float | None
+    shown: str  # the value as printed, with its unit
+    target: Target | None = None
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        if self.value is None:
+            return "n/a"
+        return "PASS" if self.target.met(self.value) else "MISS"
+
+    @property
+    def margin(self) -> str:
+        if self.target is None or self.value is None:
+            return ""
+        return self.target.margin(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bench": self.bench, "measure": self.measure, "value": self.value, "shown": self.shown,
+            "target": asdict(self.target) if self.target else None,
+            "verdict": self.verdict or None, "margin": self.margin or None, "note": self.note,
+        }
+
+
+@dataclass(slots=True)
+class BenchResult:
+    key: str
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # definitions and caveats, printed under the table
+    data: dict[str, Any] = field(default_factory=dict)  # every raw number, for the JSON file
+    error: str | None = None  # the benchmark could not finish: why
+
+
+_HEADER = ("", "measure", "result", "target", "verdict", "margin", "note")
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    return (row.bench, row.measure, row.shown, row.target.describe() if row.target else "",
+            row.verdict, row.margin, row.note)
+
+
+def _all_notes(results: Iterable[BenchResult], run_notes: Sequence[str] = ()) -> list[str]:
+    notes = list(run_notes)
+    for r in results:
+        notes += [f"({r.key}) {n}" for n in r.notes]
+        if r.error:
+            notes.append(f"({r.key}) DID NOT FINISH: {r.error}")
+    return notes
+
+
+def render_table(
+    results: Sequence[BenchResult], title: str, console: Console, run_notes: Sequence[str] = ()
+) -> None:
+    """The one table of the run, then its notes."""
+    table = Table(title=title, show_lines=False, title_justify="left")
+    for name in _HEADER:
+        table.add_column(name, overflow="fold", no_wrap=name in ("verdict", "margin"))
+    for i, result in enumerate(results):
+        if i:
+            table.add_section()
+        for row in result.rows:
+            style = {"PASS": "green", "MISS": "bold red", "n/a": "yellow"}.get(row.verdict)
+            cells = list(_cells(row))
+            if style:
+                cells[4] = f"[{style}]{cells[4]}[/]"
+            table.add_row(*cells)
+    console.print(table)
+    notes = _all_notes(results, run_notes)
+    if notes:
+        console.print("Notes:", style="bold")
+        for note in notes:
+            console.print(f"  • {note}", highlight=False)
+
+
+def render_markdown(
+    results: Sequence[BenchResult], title: str, machine: dict[str, Any], run_notes: Sequence[str] = ()
+) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"# {title}", "", "| " + " | ".join(h or "bench" for h in _HEADER) + " |",
+             "|" + "---|" * len(_HEADER)]
+    for result in results:
+        lines += ["| " + " | ".join(esc(c) for c in _cells(row)) + " |" for row in result.rows]
+    notes = _all_notes(results, run_notes)
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {esc(n)}" for n in notes]
+    lines += ["", "## Machine", ""] + [f"- {k}: {v}" for k, v in _flatten(machine)]
+    return "\n".join(lines) + "\n"
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def write_json(
+    path: Path, results: Sequence[BenchResult], machine: dict[str, Any], options: dict[str, Any],
+    run_notes: Sequence[str] = (),
+) -> None:
+    doc = {
+        "machine": machine,
+        "options": options,
+        "notes": list(run_notes),
+        "benchmarks": {
+            r.key: {"title": r.title, "rows": [row.to_dict() for row in r.rows], "notes": r.notes,
+                    "error": r.error, "data": r.data}
+            for r in results
+        },
+    }
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
