@@ -100,3 +100,27 @@ async def test_the_sample_migration_plan_runs_on_the_embedded_sandbox(tmp_path):
 def test_plan_mistakes_are_named(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_plan(write_plan(tmp_path, text))
+
+
+async def test_plan_steps_take_a_mapping_file_relative_to_the_plan(sandbox, tmp_path):
+    import shutil
+
+    for name in ("kunder.csv", "kunder.map.toml", "fakturaer.csv", "fakturaer.map.toml"):
+        shutil.copy(SAMPLES / "legacy" / name, tmp_path / name)
+    plan = write_plan(tmp_path, """
+[[step]]
+name = "kunder"
+input = "kunder.csv"
+entity = "customer"
+map = "kunder.map.toml"
+
+[[step]]
+name = "fakturaer"
+input = "fakturaer.csv"
+entity = "invoice"
+map = "fakturaer.map.toml"
+""")
+    code, out, err = await run_cli("plan", str(plan), "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 0, (out, err)
+    stats = await get_json(f"{sandbox.url}/sandbox/stats")
+    assert stats["records"]["customer"] == 8 and stats["records"]["invoice"] == 4
