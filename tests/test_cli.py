@@ -3,9 +3,6 @@
 import gzip
 import json
 
-import orjson
-import pytest
-
 from conftest import (
     SAMPLES, TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines, run_cli,
 )

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 import importer
-from conftest import TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines, run_cli
+from conftest import TOKEN, assert_one_final_line_per_record, get_json, read_lines, run_cli
 
 
 def customers_csv(path, count: int, start: int = 1) -> None:

@@ -20,7 +20,7 @@ from importer.mapping.coerce import CoerceOptions, coercer_for
 from importer.schema import Field, fields
 
 __all__ = [
-    "Column", "ColumnPlan", "compile_columns", "valid_columns", "put",
+    "Column", "ColumnPlan", "compile_columns", "valid_columns", "field_for_column", "put",
     "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN",
 ]
 
@@ -70,6 +70,17 @@ def _resolve(schema: str, path: list[str]) -> tuple[Segments, Field] | None:
             return None  # arrays and maps are not addressable from a flat column
         table = fields(field.ref)
     return None
+
+
+@cache
+def field_for_column(entity: Entity, column: str) -> Field | None:
+    """The scalar schema field a flat column names (``mainAddress.city``, ``line.quantity``)."""
+    schema, path = entity.schema, column
+    if entity.line_field and column.startswith(LINE_PREFIX):
+        schema = fields(entity.schema)[entity.line_field].ref or ""
+        path = column[len(LINE_PREFIX):]
+    resolved = _resolve(schema, path.split("."))
+    return resolved[1] if resolved is not None else None
 
 
 @cache

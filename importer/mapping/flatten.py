@@ -34,12 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from importer.entities import Entity
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
-from importer.schema import Field, fields
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
 
 __all__ = [
     "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "FlatRecord",
@@ -250,23 +248,4 @@ class RecordFlattener:
         return out
 
 
-@cache
-def field_of(entity: Entity, column: str) -> Field | None:
-    """The schema field behind a flat column (``mainAddress.city``, ``line.quantity``)."""
-    schema = entity.schema
-    path = column
-    if entity.line_field and column.startswith(LINE_PREFIX):
-        schema = fields(entity.schema)[entity.line_field].ref or ""
-        path = column[len(LINE_PREFIX):]
-    table = fields(schema)
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        found = table.get(part)
-        if found is None:
-            return None
-        if i == len(parts) - 1:
-            return found if found.kind == "scalar" else None
-        if found.kind != "object" or found.ref is None:
-            return None
-        table = fields(found.ref)
-    return None
+field_of = field_for_column  # the schema field behind a flat column

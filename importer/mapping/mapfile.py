@@ -114,8 +114,7 @@ from typing import Any
 from importer.entities import ENTITIES, Entity
 from importer.errors import ConfigError, RecordError, UnknownColumnError
 from importer.mapping.coerce import CoerceOptions
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, compile_columns, valid_columns
-from importer.schema import Field, fields
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, compile_columns, field_for_column, valid_columns
 from importer.sources.base import SourceRecord
 
 __all__ = ["ColumnMap", "BoundMap", "MapError", "MappedRow", "ValueMap", "ColumnFormat", "load_map", "parse_map"]
@@ -730,7 +729,7 @@ class _Loader:
                             fallback = api
                     continue
                 if not folded:
-                    self.problem(entry, f"an empty source value never matches; use [defaults] for empty cells")
+                    self.problem(entry, "an empty source value never matches; use [defaults] for empty cells")
                     continue
                 if folded in seen:
                     self.problem(entry, "listed twice (keys match regardless of case and spaces)")
@@ -785,25 +784,7 @@ def _flatten(
             yield path, value
 
 
-def _field(entity: Entity, column: str) -> Field | None:
-    """The schema field a column names (None for keys that are not fields)."""
-    schema, path = entity.schema, column
-    if entity.line_field and column.startswith(LINE_PREFIX):
-        ref = fields(entity.schema)[entity.line_field].ref
-        assert ref is not None
-        schema, path = ref, column[len(LINE_PREFIX):]
-    table = fields(schema)
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        found = table.get(part)
-        if found is None:
-            return None
-        if i == len(parts) - 1:
-            return found
-        if found.ref is None:
-            return None
-        table = fields(found.ref)
-    return None
+_field = field_for_column
 
 
 def _kind(entity: Entity, column: str) -> str:
