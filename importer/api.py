@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -99,29 +99,20 @@ def _open_input(source: Any, options: ImportOptions) -> Iterator[tuple[Any, str,
 
 async def _records(source: Any) -> AsyncIterator[SourceRecord]:
     """SourceRecords from a reader, or numbered from an (async) iterable of dicts."""
-    if isinstance(source, CsvSource | NdjsonSource):
-        iterator = iter(source)
-        while True:
-            batch = []
-            for record in iterator:  # read a handful at a time, then let workers run
-                batch.append(record)
-                if len(batch) == 64:
-                    break
-            for record in batch:
-                yield record
-            if len(batch) < 64:
-                return
-            await anyio.lowlevel.checkpoint()
-    elif isinstance(source, AsyncIterable):
+    if isinstance(source, AsyncIterable):
         number = 0
         async for data in source:
             number += 1
             yield _as_record(number, data)
+        return
+    if isinstance(source, CsvSource | NdjsonSource):
+        records: Iterable[SourceRecord] = source
     else:
-        for number, data in enumerate(source, 1):
-            yield _as_record(number, data)
-            if number % 64 == 0:
-                await anyio.lowlevel.checkpoint()
+        records = (_as_record(number, data) for number, data in enumerate(source, 1))
+    for count, record in enumerate(records, 1):
+        yield record
+        if count % 64 == 0:  # reading is synchronous: let the workers run now and then
+            await anyio.lowlevel.checkpoint()
 
 
 def _as_record(number: int, data: Any) -> SourceRecord:
@@ -189,8 +180,9 @@ async def import_records(
             for missing in bound.missing:
                 log.warning("mapping file names column %r, which %s does not have", missing, name)
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
+        from_file = isinstance(source, str | os.PathLike) and name != "-"  # default file names apply
         results_path = opts.results
-        if results_path is None and isinstance(source, str | os.PathLike) and name != "-":
+        if results_path is None and from_file:
             results_path = default_results_path(name, opts.dry_run)
         if opts.resume and results_path is None:
             raise ConfigError("--resume needs a results file (pass --results)")
@@ -202,14 +194,13 @@ async def import_records(
         if writer is not None:
             stack.callback(writer.close)
         failed_path = opts.failed
-        if failed_path is None and isinstance(source, str | os.PathLike) and name != "-":
+        if failed_path is None and from_file:
             failed_path = default_failed_path(name, getattr(opened, "format", "csv"))
         failed = None
         if failed_path is not None:
             failed = FailedRecords(
                 failed_path, columns=getattr(opened, "columns", None), delimiter=delimiter,
-                encoding=opts.encoding if opts.encoding.lower() not in ("utf-8", "utf8") else "utf-8",
-                append=opts.resume,
+                encoding=opts.encoding, append=opts.resume,
             )
             stack.callback(failed.close)
         summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
@@ -224,10 +215,7 @@ async def import_records(
 
             display = stack.enter_context(LiveProgress(summary, counter, client))
         try:
-            if owned:
-                async with client:  # type: ignore[union-attr]
-                    await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals)
-            else:
+            async with client if owned else nullcontext():  # type: ignore[union-attr]
                 await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals)
         finally:
             if failed is not None and failed.count:
@@ -283,10 +271,11 @@ def import_records_sync(source: Source, *, entity: str, **kwargs: Any) -> Summar
     async def main() -> Summary:
         return await import_records(source, entity=entity, **kwargs)
 
-    return anyio.run(main, backend_options=_backend_options())
+    return anyio.run(main, backend_options=event_loop_options())
 
 
-def _backend_options() -> dict[str, Any]:
+def event_loop_options() -> dict[str, Any]:
+    """anyio backend options: uvloop when installed, unless IMPORTER_UVLOOP=0."""
     try:
         import uvloop  # noqa: F401
     except ImportError:

@@ -24,7 +24,7 @@ import anyio
 import orjson
 
 from importer import __version__
-from importer.api import _backend_options, import_records
+from importer.api import event_loop_options, import_records
 from importer.entities import ENTITIES, entity
 from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import setup_logging
@@ -49,7 +49,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _add_connection(p: argparse.ArgumentParser) -> None:
+def _add_connection(p: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
     conn = p.add_argument_group("connection")
     conn.add_argument("--base-url", default=None,
                       help=f"everything before /v1 (env VISMA_BASE_URL; default {DEFAULT_BASE_URL})")
@@ -57,8 +57,9 @@ def _add_connection(p: argparse.ArgumentParser) -> None:
                       help="Bearer token (env VISMA_TOKEN); else client credentials from "
                            "VISMA_CLIENT_ID, VISMA_CLIENT_SECRET, VISMA_TENANT_ID")
     conn.add_argument("--token-url", default=None, help="token endpoint (env VISMA_TOKEN_URL)")
-    conn.add_argument("--sandbox", action="store_true",
-                      help="start the embedded sandbox in this process and send to it")
+    if sandbox:  # for commands that send; an empty sandbox has nothing to export or verify
+        conn.add_argument("--sandbox", action="store_true",
+                          help="start the embedded sandbox in this process and send to it")
 
 
 def _add_speed(p: argparse.ArgumentParser) -> None:
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     filters.add_argument("--project", default=None)
     filters.add_argument("--expand-attachments", action="store_true")
     filters.add_argument("--expand-tax-details", action="store_true")
-    _add_connection(export)
+    _add_connection(export, sandbox=False)
     _add_speed(export)
     _add_output(export)
 
@@ -189,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--strategy", choices=("auto", "get", "list"), default="auto",
                         help="get: one GET per record; list: page through the API's list; "
                              "auto: whichever costs fewer calls (default)")
-    _add_connection(verify)
+    _add_connection(verify, sandbox=False)
     _add_speed(verify)
     _add_input(verify, mapping=False)  # verify compares files in the API's own columns
     _add_output(verify)
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose, args.log_format)
     command = {"run": _run, "plan": _plan, "export": _export, "verify": _verify}[args.command]
     try:
-        code = anyio.run(command, args, argv, backend_options=_backend_options())
+        code = anyio.run(command, args, argv, backend_options=event_loop_options())
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except (ConfigError, AuthError) as exc:
@@ -378,7 +379,6 @@ async def _client_for(args: argparse.Namespace, stack: AsyncExitStack) -> Any:
     from importer.options import ImportOptions
 
     options = {k: v for k, v in _connection_options(args).items() if v is not None}
-    await _with_sandbox(stack, args, options)
     opts = ImportOptions(entity=args.entity, concurrency=args.concurrency, rate=args.rate,
                          timeout=args.timeout, max_attempts=args.max_attempts, **options)
     client = await stack.enter_async_context(build_client(opts))

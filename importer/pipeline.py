@@ -353,9 +353,8 @@ class Pipeline:
         self.sink.final(line, work)
 
     def _write_dry_run(self, work: Work) -> None:
-        mode = self.options.mode
-        if mode == "upsert":  # without asking the API, say what each would be at most
-            mode = "update" if work.key and self.existing_keys and work.key in self.existing_keys else "create"
+        # A dry run asks the API nothing, so an upsert shows the POST it would send if new.
+        mode = "create" if self.options.mode == "upsert" else self.options.mode
         call = self._build_call(work, mode)
         self._final(work, self._line(
             work, "skipped", call.action, error="dry run: not sent",

@@ -44,26 +44,24 @@ def _build(m: re.Match[str]) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def parse_datetime(text: str) -> datetime | None:
-    """A body date-time as UTC, or None when it is not one. Naive values count as UTC."""
-    m = _BODY.match(text)
+def _parse(pattern: re.Pattern[str], text: str) -> datetime | None:
+    m = pattern.match(text)
     if m is None:
         return None
     try:
         return _build(m)
-    except ValueError:
+    except ValueError:  # the right shape, but not a real date (2020-02-30)
         return None
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """A body date-time as UTC, or None when it is not one. Naive values count as UTC."""
+    return _parse(_BODY, text)
 
 
 def parse_filter_datetime(text: str) -> datetime | None:
     """A query-filter date-time as UTC, or None when it is in none of the accepted forms."""
-    m = _FILTER.match(text.strip())
-    if m is None:
-        return None
-    try:
-        return _build(m)
-    except ValueError:
-        return None
+    return _parse(_FILTER, text.strip())
 
 
 def to_iso(value: datetime) -> str:
