@@ -59,7 +59,7 @@ class ResultSink:
             self.on_outcome(line)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Call:
     """One request a unit of work turns into."""
 
@@ -95,6 +95,9 @@ class Pipeline:
         self.skip_customers = skip_customers or {}  # customer number -> why its documents wait
         self._stopping = False
         self._no_answer_in_a_row = 0
+        # Decided once, not per record:
+        self._asks_first = options.mode == "upsert" and not entity.is_action  # POST or PUT?
+        self._releases = options.release and entity.releasable
 
     @property
     def stopping(self) -> bool:
@@ -173,10 +176,13 @@ class Pipeline:
     async def _send(self, work: Work) -> None:
         assert self.client is not None
         started = time.perf_counter()
-        call = await self._call(work)
-        if isinstance(call, dict):  # upsert could not tell whether the record exists
-            self._final(work, call)
-            return
+        if self._asks_first:
+            call = await self._call(work)
+            if isinstance(call, dict):  # upsert could not tell whether the record exists
+                self._final(work, call)
+                return
+        else:
+            call = self._build_call(work, self.options.mode)
         lookup = self._lookup(work, call)
         self.sink.started(work.records, self.entity.name, work.key, call.action)
         attempt: Attempt | None = None
@@ -188,11 +194,12 @@ class Pipeline:
                 background=self.options.background,
             )
         line = self._outcome(work, call, attempt)
-        if self.options.release and self.entity.releasable and line["outcome"] in ("created", "updated"):
+        if self._releases and line["outcome"] in ("created", "updated"):
             line["release"] = await self._release(line["key"])
         line["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
         self._final(work, line)
-        self._watch_for_a_dead_api(attempt)
+        if attempt.response is None or self._no_answer_in_a_row:
+            self._watch_for_a_dead_api(attempt)
 
     def _watch_for_a_dead_api(self, attempt: Attempt) -> None:
         """Stop early when nothing answers any more, instead of failing every record."""
@@ -282,16 +289,20 @@ class Pipeline:
         return f"{self.reference_prefix}:{work.group or work.records[0]}"
 
     def _lookup(self, work: Work, call: _Call) -> Lookup | None:
-        """A coroutine function telling whether a create already went through, or None."""
+        """A coroutine function telling whether a create already went through, or None.
+
+        Made for every create but run only after an ambiguous failure, so the work of
+        building its request is left to the call.
+        """
         if call.action != "create":
             return None
         client, entity = self.client, self.entity
         assert client is not None
         if work.key:
-            path = f"{entity.path}/{encode_key(work.key)}"
+            key = work.key
 
             async def by_key() -> Response | None:
-                return _found(await client.request("GET", path), lambda data: True)
+                return _found(await client.request("GET", f"{entity.path}/{encode_key(key)}"), lambda data: True)
 
             return by_key
         reference = _value((work.payload or {}).get("externalReference"))
@@ -338,7 +349,8 @@ class Pipeline:
             "error": None,
             "elapsed_ms": 0.0,
         }
-        line.update(fields)
+        if fields:
+            line.update(fields)
         return line
 
     def _final(self, work: Work, line: dict[str, Any]) -> None:
@@ -364,33 +376,33 @@ class Pipeline:
     def _outcome(self, work: Work, call: _Call, attempt: Attempt) -> dict[str, Any]:
         response = attempt.response
         self.summary.sent_units += 1
-        fields: dict[str, Any] = {"attempts": attempt.attempts}
+        action = call.action
         if response is None or attempt.error is not None:
-            if response is not None:
-                fields["http_status"] = response.status
-            return self._line(work, "failed", call.action, error=attempt.error, **fields)
-        fields["http_status"] = response.status
-        if attempt.found_by_lookup:
-            fields["recovered"] = True  # an ambiguous failure had in fact gone through
-            key = work.key or _key_from_list(response, self.entity.key_field)
-            fields["key"] = key
+            line = self._line(work, "failed", action, error=attempt.error)
+        elif attempt.found_by_lookup:
+            line = self._line(work, "created", action, recovered=True)  # an ambiguous failure had gone through
+            key = line["key"] = work.key or _key_from_list(response, self.entity.key_field)
             if key:
-                fields["location"] = f"{self.client.base_url}{self.entity.path}/{encode_key(key)}"  # type: ignore[union-attr]
-            return self._line(work, "created", call.action, **fields)
-        if not 200 <= response.status < 300:
-            return self._line(work, "failed", call.action, error=response.error_text(), **fields)
-        if call.action == "action":
+                line["location"] = f"{self.client.base_url}{self.entity.path}/{encode_key(key)}"  # type: ignore[union-attr]
+        elif not 200 <= response.status < 300:
+            line = self._line(work, "failed", action, error=response.error_text())
+        elif action == "create":
+            location = response.location
+            line = self._line(work, "created", action, location=location)
+            if work.key is None and location:
+                line["key"] = decode_key(location.rstrip("/").rsplit("/", 1)[-1])
+        elif action == "update":
+            line = self._line(work, "updated", action)
+        else:
             data = response.json()
             if isinstance(data, dict) and data.get("actionResult") == "Failed":
-                return self._line(work, "failed", call.action, error=data.get("errorInfo") or "the action failed", **fields)
-            return self._line(work, "done", call.action, **fields)
-        if call.action == "update":
-            return self._line(work, "updated", call.action, **fields)
-        location = response.location
-        fields["location"] = location
-        if work.key is None and location:
-            fields["key"] = decode_key(location.rstrip("/").rsplit("/", 1)[-1])
-        return self._line(work, "created", call.action, **fields)
+                line = self._line(work, "failed", action, error=data.get("errorInfo") or "the action failed")
+            else:
+                line = self._line(work, "done", action)
+        line["attempts"] = attempt.attempts
+        if response is not None:
+            line["http_status"] = response.status
+        return line
 
 
 def _value(field: Any) -> Any:

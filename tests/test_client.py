@@ -143,3 +143,14 @@ async def test_pacer_spends_the_window_then_waits_for_it_to_turn():
     pacer.release(b, limit_headers(remaining=0, reset=1, limit=3), 201)
     with anyio.fail_after(3):
         await pacer.acquire()  # after the turn, a single probe may go
+
+
+async def test_try_acquire_gives_a_ticket_only_when_nothing_needs_waiting_for():
+    pacer = Pacer()
+    probe = pacer.try_acquire()
+    assert probe is not None
+    assert pacer.try_acquire() is None  # the window's probe is out: the rest wait for its answer
+    pacer.release(probe, limit_headers(remaining=1, reset=10), 201)
+    assert pacer.try_acquire() is not None
+    assert pacer.try_acquire() is None  # Remaining was 1 and that call is in flight
+    assert Pacer(rate=5).try_acquire() is None  # a --rate ceiling is always awaited

@@ -27,8 +27,11 @@ def test_decimal_point_and_integers():
     assert number("12.5") == 12.5
     assert number("500") == 500 and isinstance(number("500"), int)
     assert number(" 1 234.5 ") == 1234.5
+    assert number("0155") == 155
     with pytest.raises(RecordError, match="--decimal-comma"):
         number("12,5")
+    with pytest.raises(RecordError, match="not a number"):
+        number("²")  # a digit to str.isdigit, not to a number parser
 
 
 def test_decimal_comma():

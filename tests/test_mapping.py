@@ -128,3 +128,42 @@ def test_valid_columns_lists_nested_and_line_fields():
     assert "billingAddress.city" in names
     assert "line.unitPriceInCurrency" in names
     assert "documentKey" in names
+
+
+def test_a_nested_object_comes_with_its_first_filled_cell_and_not_at_all_when_empty():
+    columns = ["mainAddress.city", "number", "name", "mainAddress.postalCode", "mainContact.email"]
+    mapper = RecordMapper(ENTITIES["customer"], columns=columns)
+    first, second = mapper.works(records(
+        {"mainAddress.city": "", "number": "1", "name": "A", "mainAddress.postalCode": "0155", "mainContact.email": " "},
+        {"mainAddress.city": "Oslo", "number": "2", "name": "B", "mainAddress.postalCode": "", "mainContact.email": ""},
+    ))
+    assert list(first.payload) == ["number", "name", "mainAddress"]
+    assert first.payload["mainAddress"] == {"value": {"postalCode": {"value": "0155"}}}
+    assert list(second.payload) == ["mainAddress", "number", "name"]
+    assert second.payload["mainAddress"] == {"value": {"city": {"value": "Oslo"}}}
+
+
+def test_python_values_are_taken_as_they_are_and_none_leaves_the_field_out():
+    mapper = RecordMapper(ENTITIES["customer"])
+    [work] = mapper.works(records({
+        "number": 7, "name": "A", "creditLimit": 1500.5, "overrideWithClassValues": False, "note": None,
+    }))
+    assert work.key == "7"
+    assert work.payload == {
+        "number": {"value": "7"}, "name": {"value": "A"}, "creditLimit": {"value": 1500.5},
+        "overrideWithClassValues": False,
+    }
+
+
+def test_a_record_in_the_api_shape_under_flat_names_passes_through():
+    mapper = RecordMapper(ENTITIES["customer"])
+    [work] = mapper.works(records({"number": {"value": "5"}, "name": {"value": "A"}}))
+    assert work.error is None and work.key == "5"
+    assert work.payload == {"number": {"value": "5"}, "name": {"value": "A"}}
+
+
+def test_a_bad_line_value_names_the_record_and_the_dotted_column():
+    mapper = RecordMapper(ENTITIES["invoice"])
+    [work] = mapper.works(records({"referenceNumber": "1", "customerNumber": "1", "line.quantity": "two"}))
+    assert work.payload is None
+    assert work.error == "record 1: line.quantity: 'two' is not a number"

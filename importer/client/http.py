@@ -25,6 +25,7 @@ import orjson
 from multidict import CIMultiDict
 from yarl import URL
 
+from importer import __version__
 from importer.client.auth import TokenSource
 from importer.client.pacing import Pacer
 from importer.keys import encode_key
@@ -34,6 +35,7 @@ log = logging.getLogger("importer.client")
 
 __all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lookup", "LookupUnavailable"]
 
+USER_AGENT = f"importer/{__version__}"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _NOT_SENT = (aiohttp.ClientConnectorError,)  # failed before a byte of the request went out
 
@@ -127,14 +129,16 @@ class ApiClient:
         self.pacer = pacer or Pacer(rate)
         self.stats = ClientStats()
         self._session: aiohttp.ClientSession | None = None
+        self._cached_token = getattr(auth, "cached", None)  # a token without awaiting, if the source can
+        self._urls: dict[str, URL] = {}
+        self._header_sets: dict[tuple[str | None, bool, bool], dict[str, str]] = {}
 
     async def __aenter__(self) -> ApiClient:
         connector = aiohttp.TCPConnector(limit=self.concurrency + 8, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.timeout),
-            headers={"Accept": "application/json"},
-            skip_auto_headers=("User-Agent",),
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )
         return self
 
@@ -177,25 +181,20 @@ class ApiClient:
         """
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
-        url = URL(self.base_url + path, encoded=True)
-        if params:
-            url = url.update_query(params)
+        url = self._url(path) if not params else self._url(path).update_query(params)
         sent = tries = 0
         renewed = False
         while True:
-            send_headers = {"Content-Type": "application/json"} if body is not None else {}
-            if headers:
-                send_headers.update(headers)
-            if background:
-                send_headers["erp-api-background"] = "none"
             token = None
             if self.auth is not None:
-                try:
-                    token = await self.auth.token(self.session)
-                except AuthError as exc:  # renewal failed mid-run: this record fails, the run goes on
-                    return Attempt(None, sent, str(exc))
-                send_headers["Authorization"] = f"Bearer {token}"
-            ticket = await self.pacer.acquire()
+                token = self._cached_token() if self._cached_token is not None else None
+                if token is None:
+                    try:
+                        token = await self.auth.token(self.session)
+                    except AuthError as exc:  # renewal failed mid-run: this record fails, the run goes on
+                        return Attempt(None, sent, str(exc))
+            send_headers = self._headers(token, body is not None, background, headers)
+            ticket = self.pacer.try_acquire() or await self.pacer.acquire()
             sent += 1
             tries += 1
             self.stats.calls += 1
@@ -240,6 +239,35 @@ class ApiClient:
                     return outcome
                 continue
             return Attempt(response, sent)
+
+    def _url(self, path: str) -> URL:
+        """The URL of ``path``, parsed once (most requests go to the same few paths)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = URL(self.base_url + path, encoded=True)
+            if len(self._urls) < 1024:
+                self._urls[path] = url
+        return url
+
+    def _headers(
+        self, token: str | None, has_body: bool, background: bool, extra: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        """A request's own headers; the common sets are built once (aiohttp copies them)."""
+        key = (token, has_body, background)
+        headers = self._header_sets.get(key) if extra is None else None
+        if headers is None:
+            headers = {"Content-Type": "application/json"} if has_body else {}
+            if extra:
+                headers.update(extra)
+            if background:
+                headers["erp-api-background"] = "none"
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
+            if extra is None:
+                if len(self._header_sets) >= 16:  # tokens are renewed: drop the old sets
+                    self._header_sets.clear()
+                self._header_sets[key] = headers
+        return headers
 
     async def _await_background(self, accepted: Response) -> Response:
         """Poll a queued background job until it finishes; its result as a Response."""

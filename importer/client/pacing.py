@@ -18,7 +18,7 @@ window turns). The pacer spends exactly that allowance and no more:
 ``--rate`` adds an explicit ceiling in requests per second through aiolimiter.
 
     pacer = Pacer(rate=None)
-    ticket = await pacer.acquire()
+    ticket = pacer.try_acquire() or await pacer.acquire()
     ... send the request ...
     pacer.release(ticket, response.headers, response.status)
 """
@@ -38,6 +38,10 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     if value is None:
         return None
+    try:
+        return int(value)
+    except ValueError:
+        pass
     try:
         return int(float(value))
     except ValueError:
@@ -82,31 +86,42 @@ class Pacer:
         """Wait for a slot in the window; returns the ticket to pass to ``release``."""
         if self._limiter is not None:
             await self._limiter.acquire()
+        while (ticket := self._take()) is None:
+            await self._wait(self._wake_at())
+        return ticket
+
+    def try_acquire(self) -> int | None:
+        """A ticket at once if a request may go now, else None (then ``await acquire()``)."""
+        return self._take() if self._limiter is None else None
+
+    def _take(self) -> int | None:
+        """A ticket if the window allows a request now; None if it must wait."""
+        now = time.monotonic()
+        if self._blocked_until > now:
+            return None
         opener = False
-        while True:
-            now = time.monotonic()
-            if self._blocked_until > now:
-                await self._wait(self._blocked_until)
-                continue
-            if self._unpaced:
-                break
+        if not self._unpaced:
             if self._window_end is not None and now >= self._window_end:
                 self._budget, self._window_end = None, None  # the window turned
             if self._budget is None:
                 if self._probing or self._in_flight:
-                    await self._wait(None)
-                    continue
+                    return None  # the probe, or the old window's last answers, are out
                 self._probing = opener = True
-                break
-            if self._budget > 0:
+            elif self._budget > 0:
                 self._budget -= 1
-                break
-            await self._wait(self._window_end)
+            else:
+                return None
         self._seq += 1
         self._in_flight.add(self._seq)
         if opener:
             self._opener = self._seq
         return self._seq
+
+    def _wake_at(self) -> float | None:
+        """When a waiting request should look again (None: when the state changes)."""
+        if self._blocked_until > time.monotonic():
+            return self._blocked_until
+        return None if self._budget is None else self._window_end
 
     def release(self, ticket: int, headers: Mapping[str, str] | None, status: int | None = None) -> None:
         """Learn from a response's headers (``None``: no response came)."""

@@ -17,7 +17,7 @@ from typing import Any
 from importer.errors import RecordError
 from importer.schema import Field
 
-__all__ = ["CoerceOptions", "coercer_for", "parse_bool"]
+__all__ = ["CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer"]
 
 Coercer = Callable[[Any], Any]
 
@@ -62,6 +62,8 @@ def _integer(value: Any) -> int:
 
 def _number(decimal_comma: bool) -> Coercer:
     def coerce(value: Any) -> float | int:
+        if value.__class__ is str and value.isdigit() and value.isascii():
+            return int(value)  # the common cell, "50000": no separators, sign or decimals
         if isinstance(value, bool):
             raise RecordError(f"{value!r} is not a number")
         if isinstance(value, int | float):
@@ -130,6 +132,11 @@ def _string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else str(value)
+
+
+def is_text_coercer(coerce: Coercer) -> bool:
+    """True for the plain-text coercer, which returns a ``str`` unchanged."""
+    return coerce is _string
 
 
 def _period(name: str) -> Coercer:

@@ -16,11 +16,12 @@ from typing import Any
 
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
+from importer.mapping.assemble import Assembled, assemble
 from importer.mapping.coerce import CoerceOptions, coercer_for
 from importer.schema import Field, fields
 
 __all__ = [
-    "Column", "ColumnPlan", "compile_columns", "valid_columns", "field_for_column", "put",
+    "Column", "ColumnPlan", "compile_columns", "valid_columns", "field_for_column",
     "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN",
 ]
 
@@ -47,6 +48,7 @@ class ColumnPlan:
     entity: Entity
     columns: tuple[Column, ...]
     has_lines: bool
+    build: Callable[[dict[str, Any]], Assembled]  # data -> (header, line, key, group)
 
     def column(self, name: str) -> Column | None:
         for column in self.columns:
@@ -126,24 +128,11 @@ def _compile_one(entity: Entity, name: str, options: CoerceOptions) -> Column:
 def compile_columns(entity: Entity, names: Iterable[str], options: CoerceOptions) -> ColumnPlan:
     """Compile a header; raises ``UnknownColumnError`` on the first unknown column."""
     columns = tuple(_compile_one(entity, name, options) for name in names if name != ERROR_COLUMN)
-    return ColumnPlan(entity, columns, any(c.target == "line" for c in columns))
+    has_lines = any(c.target == "line" for c in columns)
+    return ColumnPlan(entity, columns, has_lines, assemble(columns, entity.key_field))
 
 
 def _text(value: Any) -> str:
     if isinstance(value, dict | list | bool) or value is None:
         raise RecordError("expected text")
     return value if isinstance(value, str) else str(value)
-
-
-def put(target: dict[str, Any], segments: Segments, value: Any) -> None:
-    """Set ``value`` at ``segments`` in ``target``, creating wrapped parents on the way."""
-    for name, wrapped in segments[:-1]:
-        node = target.get(name)
-        if node is None:
-            node = {}
-            target[name] = {"value": node} if wrapped else node
-        elif wrapped:
-            node = node["value"]
-        target = node
-    name, wrapped = segments[-1]
-    target[name] = {"value": value} if wrapped else value

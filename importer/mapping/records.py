@@ -14,8 +14,8 @@ from typing import Any
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.coerce import CoerceOptions
+from importer.mapping.assemble import ShapedRecord
 from importer.mapping.columns import ColumnPlan, compile_columns
-from importer.mapping.columns import put as _put
 from importer.schema import fields
 from importer.sources.base import SourceRecord
 
@@ -64,6 +64,7 @@ class RecordMapper:
         self._failed: Work | None = None  # set when that document already has a bad row
         self._current: str | None = None  # its referenceNumber or documentKey
         self._text_only = columns is not None  # a header means CSV: every value is a string
+        self._needs_key = mode == "update" or entity.is_action
         if columns is not None:
             self._plan(tuple(columns))  # raises UnknownColumnError before anything is sent
 
@@ -79,36 +80,16 @@ class RecordMapper:
 
     def _map(self, record: SourceRecord) -> _Row:
         data = record.data
-        # A CSV row holds only text; NDJSON may already be in the API's shape.
-        if not self._text_only and any(isinstance(v, dict | list) for v in data.values()):
-            return self._map_shaped(record)
         try:
-            plan = self._plan(tuple(data))
+            header, line, key, group = self._plan(tuple(data)).build(data)
         except UnknownColumnError as exc:
+            # A record already in the API's shape names objects, not dotted columns.
+            if not self._text_only and any(isinstance(v, dict | list) for v in data.values()):
+                return self._map_shaped(record)
             raise RecordError(str(exc)) from None
-        header: dict[str, Any] = {}
-        line: dict[str, Any] | None = {} if plan.has_lines else None
-        key = group = None
-        for column in plan.columns:
-            raw = data[column.name]
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                continue  # an empty cell omits the field
-            try:
-                value = column.coerce(raw)
-            except RecordError as exc:
-                raise RecordError(exc.reason, column.name) from None
-            match column.target:
-                case "header":
-                    _put(header, column.segments, value)
-                case "line":
-                    _put(line, column.segments, value)  # type: ignore[arg-type]
-                case "key":
-                    key = value
-                case "group":
-                    group = value
-        if self.entity.key_field:
-            key = _unwrap(header.get(self.entity.key_field))
-        return _Row(record.number, data, header, line or None, key, group)
+        except ShapedRecord:
+            return self._map_shaped(record)
+        return _Row(record.number, data, header, line, key, group)
 
     def _map_shaped(self, record: SourceRecord) -> _Row:
         """An NDJSON record already in the API's shape: checked, not rebuilt."""
@@ -186,7 +167,8 @@ class RecordMapper:
             row = self._map(record)
         except RecordError as exc:
             return Work([record.number], self._raw_key(record.data), None, str(exc), rows=[record.data])
-        return self._finish(Work([row.number], row.key, row.header, rows=[row.data]))
+        work = Work([row.number], row.key, row.header, rows=[row.data])
+        return self._finish(work) if self._needs_key else work
 
     def _raw_key(self, data: dict[str, Any]) -> str | None:
         """The key as written in a record that could not be mapped, to name it in results."""
@@ -230,8 +212,7 @@ class RecordMapper:
 
     def _finish(self, work: Work) -> Work:
         """Checks that need the whole unit: a key where the mode or action needs one."""
-        needs_key = self.mode == "update" or self.entity.is_action
-        if needs_key and not work.key:
+        if self._needs_key and not work.key:
             column = self.entity.action_key_field or self.entity.key_field
             work.error = f"record {work.records[0]}: {column}: a value is required for {self._verb}"
             work.payload = None
