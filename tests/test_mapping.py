@@ -167,3 +167,10 @@ def test_a_bad_line_value_names_the_record_and_the_dotted_column():
     [work] = mapper.works(records({"referenceNumber": "1", "customerNumber": "1", "line.quantity": "two"}))
     assert work.payload is None
     assert work.error == "record 1: line.quantity: 'two' is not a number"
+
+
+def test_with_a_header_a_json_object_in_a_cell_is_an_error_not_a_shape():
+    mapper = RecordMapper(ENTITIES["customer"], columns=["number", "name"])
+    [work] = mapper.works(records({"number": "1", "name": {"value": "A"}}))
+    assert work.payload is None
+    assert work.error == "name: expected text, got a JSON dict"

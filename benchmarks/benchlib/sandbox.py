@@ -22,7 +22,7 @@ from typing import Any
 from .paths import PYTHON, REPO, child_env
 from .procs import cpu_seconds
 
-__all__ = ["UNTHROTTLED", "TOKEN", "SandboxProcess", "running_sandbox"]
+__all__ = ["UNTHROTTLED", "TOKEN", "SandboxProcess", "running_sandbox", "running_floor"]
 
 UNTHROTTLED = "1000000000/3600"  # far above anything a run can send
 TOKEN = "sandbox-token"  # the sandbox's static token
@@ -70,16 +70,30 @@ def running_sandbox(
     startup_timeout: float = 30.0,
 ) -> Iterator[SandboxProcess]:
     """A sandbox subprocess for the duration of the block; its output goes to ``workdir``."""
-    log = workdir / f"sandbox-{time.time_ns()}.log"
     cmd = [
         PYTHON, "-m", "importer.sandbox", "--port", "0", "--seed", str(seed),
         "--rate-limit", rate_limit, "--latency-ms", str(latency_ms),
     ]
+    with _running(cmd, workdir, startup_timeout) as proc_url:
+        yield SandboxProcess(proc_url[1], proc_url[0], rate_limit, latency_ms)
+
+
+@contextmanager
+def running_floor(workdir: Path, *, startup_timeout: float = 30.0) -> Iterator[SandboxProcess]:
+    """The bare aiohttp.web server of ``floor`` in a subprocess, driven like a sandbox."""
+    with _running([PYTHON, "-m", "benchmarks.benchlib.floor"], workdir, startup_timeout) as proc_url:
+        yield SandboxProcess(proc_url[1], proc_url[0], "none", 0.0)
+
+
+@contextmanager
+def _running(
+    cmd: list[str], workdir: Path, startup_timeout: float
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    log = workdir / f"server-{time.time_ns()}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=child_env())
     try:
-        url = _wait_for_url(proc, log, startup_timeout)
-        yield SandboxProcess(url, proc, rate_limit, latency_ms)
+        yield proc, _wait_for_url(proc, log, startup_timeout)
     finally:
         _stop(proc)
 

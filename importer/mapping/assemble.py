@@ -32,11 +32,14 @@ class ShapedRecord(Exception):
     """A cell holds a JSON object or array: the record is in the API's shape already."""
 
 
-def assemble(columns: Sequence[Column], key_field: str | None) -> Callable[[dict[str, Any]], Assembled]:
+def assemble(
+    columns: Sequence[Column], key_field: str | None, *, shaped: bool = True
+) -> Callable[[dict[str, Any]], Assembled]:
     """Compile ``columns`` into ``build(data) -> (header, line, key, group)``.
 
-    Raises ``RecordError`` naming the column when a cell cannot be coerced, and
-    ``ShapedRecord`` when a cell holds a dict or list.
+    Raises ``RecordError`` naming the column when a cell cannot be coerced. With
+    ``shaped``, a cell holding a dict or list raises ``ShapedRecord`` instead (the
+    caller takes the record as API-shaped); without, its coercer refuses it.
     """
     from importer.mapping.coerce import is_text_coercer
 
@@ -69,8 +72,9 @@ def assemble(columns: Sequence[Column], key_field: str | None) -> Callable[[dict
         body.append("        present = raw and not raw.isspace()")
         body.append("    elif raw is None:")
         body.append("        present = False")
-        body.append("    elif isinstance(raw, (dict, list)):")
-        body.append("        raise ShapedRecord")
+        if shaped:
+            body.append("    elif isinstance(raw, (dict, list)):")
+            body.append("        raise ShapedRecord")
         body.append("    else:")
         body.append("        present = True")
         body.append("    if present:")

@@ -125,11 +125,17 @@ def _compile_one(entity: Entity, name: str, options: CoerceOptions) -> Column:
     return Column(name, target, segments, coercer_for(field, options))
 
 
-def compile_columns(entity: Entity, names: Iterable[str], options: CoerceOptions) -> ColumnPlan:
-    """Compile a header; raises ``UnknownColumnError`` on the first unknown column."""
+def compile_columns(
+    entity: Entity, names: Iterable[str], options: CoerceOptions, *, shaped: bool = True
+) -> ColumnPlan:
+    """Compile a header; raises ``UnknownColumnError`` on the first unknown column.
+
+    ``shaped``: a JSON object or array in a cell marks the record as API-shaped
+    (``ShapedRecord``); False for text sources, where such a cell is an error.
+    """
     columns = tuple(_compile_one(entity, name, options) for name in names if name != ERROR_COLUMN)
     has_lines = any(c.target == "line" for c in columns)
-    return ColumnPlan(entity, columns, has_lines, assemble(columns, entity.key_field))
+    return ColumnPlan(entity, columns, has_lines, assemble(columns, entity.key_field, shaped=shaped))
 
 
 def _text(value: Any) -> str:

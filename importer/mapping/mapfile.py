@@ -112,9 +112,9 @@ from pathlib import Path
 from typing import Any
 
 from importer.entities import ENTITIES, Entity
-from importer.errors import ConfigError, RecordError, UnknownColumnError
-from importer.mapping.coerce import CoerceOptions
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, compile_columns, field_for_column, valid_columns
+from importer.errors import ConfigError, RecordError
+from importer.mapping.coerce import CoerceOptions, coercer_for
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
 from importer.sources.base import SourceRecord
 
 __all__ = ["ColumnMap", "BoundMap", "MapError", "MappedRow", "ValueMap", "ColumnFormat", "load_map", "parse_map"]
@@ -798,10 +798,10 @@ def _article(kind: str) -> str:
 
 
 def _coercer(entity: Entity, column: str, options: CoerceOptions) -> Callable[[Any], Any]:
-    try:
-        return compile_columns(entity, [column], options).columns[0].coerce
-    except UnknownColumnError:  # pragma: no cover - columns are checked before
-        raise ConfigError(f"column {column!r} is not a field of {entity.name}") from None
+    found = field_for_column(entity, column)
+    if found is None:  # pragma: no cover - columns are checked before
+        raise ConfigError(f"column {column!r} is not a field of {entity.name}")
+    return coercer_for(found, options)
 
 
 def _value_converter(vmap: ValueMap, coerce: Callable[[Any], Any] | None, map_name: str) -> Callable[[Any], Any]:

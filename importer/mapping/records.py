@@ -73,7 +73,7 @@ class RecordMapper:
     def _plan(self, names: tuple[str, ...]) -> ColumnPlan:
         plan = self._plans.get(names)
         if plan is None:
-            plan = compile_columns(self.entity, names, self.options)
+            plan = compile_columns(self.entity, names, self.options, shaped=not self._text_only)
             if len(self._plans) < 256:  # NDJSON key sets vary; keep the cache bounded
                 self._plans[names] = plan
         return plan

@@ -6,6 +6,10 @@ request than the server: the raw-protocol generator of ``loadgen`` (always) and
 ``wrk`` (when it is on PATH). Both post fresh customers over ``concurrency`` keep-alive
 connections. The sandbox's CPU% during the run shows whether it was the bottleneck
 (near 100% of its one core) or the generator was; the generator's own CPU% is shown too.
+
+The same generator then drives ``floor``, an aiohttp.web server that only reads each
+body and answers 201: the ceiling of the HTTP stack itself, which no sandbox built on
+it can pass.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import asdict
 
 from ..procs import CpuMeter
 from ..report import BenchResult, Row, Target
-from ..sandbox import SandboxProcess, running_sandbox
+from ..sandbox import SandboxProcess, running_floor, running_sandbox
 from ..wrk import available, run_wrk
 from . import unthrottled
 from .common import Context, Sample, median_of, rate_text, run_worker, spread, warm_up, warn_suspect
@@ -35,6 +39,14 @@ def run(ctx: Context) -> BenchResult:
             if "wrk" in generators:
                 generators["wrk"].append(_wrk_once(ctx, sandbox, seconds))
         importer_rate, source = _importer_rate(ctx, sandbox)
+    # The same generator against a server that only reads and answers: the HTTP stack's share.
+    floor_samples: list[Sample] = []
+    with running_floor(ctx.scratch) as floor:
+        for _ in range(runs):
+            if "wrk" in generators:
+                floor_samples.append(_wrk_once(ctx, floor, seconds))
+            else:
+                floor_samples.append(run_worker(ctx, floor, "loadgen", count=requests))
     labels = {
         "python loadgen": f"sandbox max, python raw-HTTP loadgen ({requests:,} req, c={ctx.concurrency})",
         "wrk": f"sandbox max, wrk -t1 -c{ctx.concurrency} ({seconds:g} s runs)",
@@ -54,6 +66,14 @@ def run(ctx: Context) -> BenchResult:
         f"×{headroom:.2f} ({ceilings[used]:,.0f} / {importer_rate:,.0f})", TARGET,
         note=f"ceiling by {used}; importer rate from {source}",
     ))
+    floor_rate = median_of(floor_samples, "rate")
+    floor_by = "wrk" if "wrk" in generators else "python loadgen"
+    result.rows.append(Row(
+        "e", "aiohttp.web floor: reads the body, answers 201 (no checks, no storage)", floor_rate,
+        f"{rate_text(floor_rate, 'req/s')} = ×{floor_rate / importer_rate:.2f} the importer",
+        note=f"{spread(floor_samples)}; by {floor_by}; server CPU {median_of(floor_samples, 'sandbox_cpu_pct'):.0f}%; "
+             f"the most any one-process aiohttp sandbox could serve here",
+    ))
     if "wrk" not in generators:
         result.notes.append("wrk is not on PATH: the python load generator alone measured the sandbox")
     result.notes.append(
@@ -68,6 +88,8 @@ def run(ctx: Context) -> BenchResult:
                        for name, samples in generators.items()},
         "ceilings": ceilings, "ceiling_by": used, "importer_rate": importer_rate,
         "importer_rate_source": source, "headroom": headroom,
+        "floor": [s.raw | {"rate": s.rate, "server_cpu_pct": s.sandbox_cpu_pct} for s in floor_samples],
+        "floor_rate": floor_rate,
     }
     return result
 
