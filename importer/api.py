@@ -41,7 +41,7 @@ from importer.sources.base import SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
 from importer.summary import Summary
-from importer.upsert import count_records, prefetch_keys
+from importer.upsert import prefetch_keys
 
 log = logging.getLogger("importer")
 
@@ -186,6 +186,8 @@ async def import_records(
             results_path = default_results_path(name, opts.dry_run)
         if opts.resume and results_path is None:
             raise ConfigError("--resume needs a results file (pass --results)")
+        if name == "-" and results_path is None:  # outcomes would be seen by no one
+            raise ConfigError("reading stdin needs --results PATH: each record's outcome goes there")
         resume = read_results(results_path) if opts.resume and results_path else None
         owned = client is None and not opts.dry_run  # a client we build, we open and close
         if owned:
@@ -209,14 +211,14 @@ async def import_records(
             resume=resume, reference_prefix=Path(name).stem if name != "-" else "stdin",
             skip_customers=skip_customers,
         )
-        display = None
         if progress and sys.stderr.isatty():
             from importer.progress import LiveProgress
 
-            display = stack.enter_context(LiveProgress(summary, counter, client))
+            stack.enter_context(LiveProgress(summary, counter, client))  # stopped with the stack
         try:
             async with client if owned else nullcontext():  # type: ignore[union-attr]
-                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals)
+                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals,
+                           input_path=name if from_file else None)
         finally:
             if failed is not None and failed.count:
                 summary.failed_path = str(failed.path)
@@ -227,22 +229,17 @@ async def import_records(
                 summary.retries = client.stats.retries
                 summary.throttled = client.stats.throttled
                 summary.lookups += client.stats.lookups
-            if display is not None:
-                display.stop()
     return summary
 
 
 async def _run(
     pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Any,
-    summary: Summary, opts: ImportOptions, handle_signals: bool,
+    summary: Summary, opts: ImportOptions, handle_signals: bool, *, input_path: str | None,
 ) -> None:
     if pipeline.client is not None and not opts.dry_run:
         await pipeline.client.authenticate()
         if opts.mode == "upsert":
-            path = summary.input if summary.input not in ("-", "<records>", "<stream>") else None
-            pipeline.existing_keys = await prefetch_keys(
-                pipeline.client, pipeline.entity, count_records(path) if path else None
-            )
+            pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
     works = _works(mapper, _records(opened), summary, bound)
     if not handle_signals:
         await pipeline.run(works)

@@ -40,6 +40,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _VISMA_ENV = {"base_url": "VISMA_BASE_URL", "token": "VISMA_TOKEN", "token_url": "VISMA_TOKEN_URL"}
 # Never shown as a default in --help, never read from a config file.
 _SECRET = {"token"}
+_NO_CONFIG = ("sandbox", "columns")  # commands that read neither IMPORTER_* nor importer.toml
 
 
 def _positive_float(text: str) -> float:
@@ -74,11 +75,16 @@ def _add_speed(p: argparse.ArgumentParser) -> None:
                        help="tries per record for network errors and 5xx (default %(default)s)")
 
 
+def _delimiter(text: str) -> str:
+    """``--delimiter``: one character; ``\\t`` or ``TAB`` for a tab."""
+    return "\t" if text in ("\\t", "TAB", "tab") else text
+
+
 def _add_input(p: argparse.ArgumentParser, *, mapping: bool = True) -> None:
     src = p.add_argument_group("input")
     src.add_argument("--format", choices=("csv", "ndjson"), default=None,
                      help="input format (default: by file extension)")
-    src.add_argument("--delimiter", default=None,
+    src.add_argument("--delimiter", default=None, type=_delimiter,
                      help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
     src.add_argument("--encoding", default="utf-8",
                      help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not)")
@@ -116,7 +122,7 @@ def _add_state(p: argparse.ArgumentParser, *, per_file: bool) -> None:
     out.add_argument("--resume", action="store_true",
                      help="continue: skip records the results file has finished")
     out.add_argument("--retry-failed", action="store_true",
-                     help="with --resume, send the failed records again")
+                     help="resume, and send the failed and invalid records again (implies --resume)")
     out.add_argument("--fsync", action="store_true",
                      help="force every results line to disk (survives power loss; slower)")
     out.add_argument("--dry-run", action="store_true",
@@ -165,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
     export.add_argument("--output", "-o", default="-", help="file (.gz compressed) or - for stdout (default)")
     export.add_argument("--format", choices=("csv", "ndjson"), default=None,
-                        help="default: by the output's extension, else ndjson")
-    export.add_argument("--delimiter", default=",", help="CSV delimiter (default ,)")
+                        help="default: by the output's extension (required for stdout)")
+    export.add_argument("--delimiter", default=",", type=_delimiter, help="CSV delimiter (default ,); use \\t for TAB")
     export.add_argument("--all-columns", action="store_true",
                         help="CSV: every column the entity has, not only those the first page fills")
     export.add_argument("--page-size", type=int, default=None, help="records per list call (default: the API's maximum)")
@@ -231,7 +237,7 @@ def _apply_defaults(parser: argparse.ArgumentParser, config: dict[str, Any]) -> 
     """Set each subcommand's defaults from the environment, else the config file."""
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, sub in subparsers.choices.items():
-        if name in ("sandbox", "columns"):
+        if name in _NO_CONFIG:
             continue
         defaults: dict[str, Any] = {}
         for action in sub._actions:
@@ -241,16 +247,22 @@ def _apply_defaults(parser: argparse.ArgumentParser, config: dict[str, Any]) -> 
             env = _VISMA_ENV.get(dest, f"IMPORTER_{dest.upper()}")
             if env in os.environ:
                 defaults[dest] = _from_text(action, os.environ[env], env)
-            elif dest in config and dest not in _SECRET:
+            elif dest in config:
                 defaults[dest] = config[dest]
         sub.set_defaults(**defaults)
+    secret = set(config) & _SECRET
+    if secret:
+        raise ConfigError(f"config file: {', '.join(sorted(secret))} may not be kept in a file; "
+                          "use the environment (VISMA_TOKEN) or the command line")
     unknown = set(config) - _known_dests(subparsers)
     if unknown:
         raise ConfigError(f"config file: unknown setting(s) {', '.join(sorted(unknown))}")
 
 
 def _known_dests(subparsers: argparse._SubParsersAction) -> set[str]:
-    return {a.dest for sub in subparsers.choices.values() for a in sub._actions if a.option_strings}
+    """The settings a config file may hold: the flags of the commands that read it."""
+    return {a.dest for name, sub in subparsers.choices.items() if name not in _NO_CONFIG
+            for a in sub._actions if a.option_strings}
 
 
 def _from_text(action: argparse.Action, text: str, env: str) -> Any:
@@ -318,7 +330,7 @@ def _common_options(args: argparse.Namespace) -> dict[str, Any]:
     """Options the run and plan commands share: connection and state."""
     return dict(
         **_connection_options(args),
-        resume=args.resume or args.retry_failed,
+        resume=args.resume,
         retry_failed=args.retry_failed,
         fsync=args.fsync,
         dry_run=args.dry_run,
@@ -339,7 +351,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
     options.update(
         mode=args.mode, concurrency=args.concurrency, rate=args.rate, timeout=args.timeout,
         max_attempts=args.max_attempts, format=args.format,
-        delimiter="\t" if args.delimiter in ("\\t", "TAB", "tab") else args.delimiter,
+        delimiter=args.delimiter,
         encoding=args.encoding, decimal_comma=args.decimal_comma, date_format=args.date_format,
         results=args.results, failed=args.failed, release=args.release,
         background=args.background, map=args.map,
@@ -407,18 +419,29 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
 
 async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.sources import SourceOptions
-    from importer.verify import default_report_path, verify_records
+    from importer.verify import verify_records
 
+    report = _report_path(args)  # before connecting: a mistake costs no call
     async with AsyncExitStack() as stack:
         client = await _client_for(args, stack)
         summary = await verify_records(
-            client, args.input, args.entity, args.report or default_report_path(args.input),
+            client, args.input, args.entity, report,
             source_options=SourceOptions(args.format, args.delimiter, args.encoding),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
             concurrency=args.concurrency, strategy=args.strategy,
         )
     _print_fields(f"verify {args.entity} — {args.input}", summary.to_dict(), sys.stdout)
     return summary.exit_code
+
+
+def _report_path(args: argparse.Namespace) -> str:
+    from importer.verify import default_report_path
+
+    if args.report:
+        return str(args.report)
+    if args.input == "-":
+        raise ConfigError("verifying stdin needs --report PATH: the comparison goes there")
+    return default_report_path(args.input)
 
 
 # -- reporting -----------------------------------------------------------------------------
@@ -443,11 +466,28 @@ def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
     else:
         _print_steps(names, summaries, stream)
     if any(s.interrupted or s.api_down for s in summaries):
-        again = [a for a in argv if a not in ("--resume", "--retry-failed")]
+        again, secret = _without_secrets([a for a in argv if a != "--resume"])
         again.append("--resume")
-        if any(s.api_down for s in summaries):
+        if any(s.api_down for s in summaries) and "--retry-failed" not in again:
             again.append("--retry-failed")  # the records that got no answer failed on the way
-        print(f"Stopped. Resume with:\n  importer {shlex.join(again)}", file=sys.stderr)
+        hint = " (with the token again: --token or VISMA_TOKEN)" if secret else ""
+        print(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", file=sys.stderr)
+
+
+def _without_secrets(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` less ``--token VALUE`` / ``--token=VALUE``, and whether there was one."""
+    kept: list[str] = []
+    found = skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--token":
+            found = skip = True
+        elif arg.startswith("--token="):
+            found = True
+        else:
+            kept.append(arg)
+    return kept, found
 
 
 def _console(stream: Any) -> Any:
@@ -469,7 +509,7 @@ def _print_steps(names: list[str], summaries: list[Summary], stream: Any) -> Non
     for name, s in zip(names, summaries):
         o = s.outcomes
         table.add_row(
-            name, s.entity, f"{s.records:,}", f"{o['created'] + o['updated'] + o['done']:,}",
+            name, s.entity, f"{s.records:,}", f"{s.succeeded:,}",
             f"{o['failed']:,}", f"{o['invalid']:,}", f"{o['skipped']:,}",
             "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from importer.errors import ConfigError
+
 __all__ = ["Entity", "ENTITIES", "entity"]
 
 
@@ -51,9 +53,11 @@ ENTITIES: dict[str, Entity] = {
 }
 
 
-def entity(name: str) -> Entity:
-    """Look an entity up by its CLI name; raises KeyError naming the valid ones."""
+def entity(name: Entity | str) -> Entity:
+    """An ``Entity`` from itself or its CLI name; ``ConfigError`` names the valid ones."""
+    if isinstance(name, Entity):
+        return name
     try:
         return ENTITIES[name]
     except KeyError:
-        raise KeyError(f"unknown entity {name!r}; expected one of {', '.join(ENTITIES)}") from None
+        raise ConfigError(f"unknown entity {name!r}; expected one of {', '.join(ENTITIES)}") from None

@@ -41,7 +41,7 @@ import re
 import sys
 import time
 from contextlib import aclosing
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -49,7 +49,9 @@ from typing import IO, Any
 import orjson
 
 from importer.client import ApiClient
-from importer.entities import ENTITIES, Entity
+from importer.client.pages import ListError, list_pages
+from importer.entities import Entity
+from importer.entities import entity as resolve
 from importer.errors import ConfigError
 from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
 from importer.mapping.flatten import FlatRecord, RecordFlattener
@@ -58,13 +60,11 @@ from importer.sources import detect_format
 
 __all__ = [
     "ExportFilters", "ExportSummary", "export_records", "parse_last_modified",
-    "DOCUMENT_STATUSES", "ASK_PAGE_SIZE", "Page", "list_pages", "ListError", "resolve_entity",
+    "DOCUMENT_STATUSES",
 ]
 
 # What the first list request asks for; the API answers at most its maxPageSize (and says so
 # in every item's metadata), so asking big costs nothing and learns the ceiling in one call.
-ASK_PAGE_SIZE = 10_000
-
 # The ``status`` query enum of the document list endpoints (the OpenAPI document's
 # /v1/customerinvoice, /v1/customerCreditNote, /v1/customerDebitNote GET parameters); the
 # request schemas carry no document status, so it is kept here.
@@ -211,59 +211,6 @@ class ExportSummary:
         }
 
 
-# -- paging ----------------------------------------------------------------------------------
-
-
-class ListError(Exception):
-    """A list page could not be had (after the client's retries)."""
-
-
-@dataclass(slots=True)
-class Page:
-    number: int
-    items: list[dict[str, Any]]
-    page_size: int  # the size the next page is asked with
-    total_count: int | None  # from this page's metadata
-
-
-async def list_pages(
-    client: ApiClient, entity: Entity, params: Mapping[str, str], *, page_size: int | None = None,
-) -> AsyncIterator[Page]:
-    """Every page of ``entity``'s list GET, in order, until a short or empty page or totalCount.
-
-    The first request asks for ``page_size`` (default :data:`ASK_PAGE_SIZE`); the API clamps
-    it to its maximum and reports that maximum, which every later page then uses, so page N
-    starts exactly where page N-1 ended. Raises :class:`ListError` when a page fails.
-    """
-    asked = page_size or ASK_PAGE_SIZE
-    size, total, seen, number = asked, None, 0, 1
-    while True:
-        query = {**params, "pageNumber": str(number), "pageSize": str(size)}
-        attempt = await client.request("GET", entity.path, params=query)
-        response = attempt.response
-        if response is None:
-            raise ListError(f"page {number}: {attempt.error or 'no answer'}")
-        if response.status != 200:
-            raise ListError(f"page {number}: HTTP {response.status}: {response.error_text()}")
-        items = response.json()
-        if not isinstance(items, list):
-            raise ListError(f"page {number}: expected a JSON array, got {type(items).__name__}")
-        items = [item for item in items if isinstance(item, dict)]
-        meta = items[0].get("metadata") if items else None
-        if isinstance(meta, dict):
-            if isinstance(meta.get("totalCount"), int):
-                total = meta["totalCount"]
-            if number == 1 and isinstance(meta.get("maxPageSize"), int) and meta["maxPageSize"] > 0:
-                size = min(asked, meta["maxPageSize"])
-        if number == 1 and not isinstance(meta, dict) and 0 < len(items) < asked:
-            size = len(items)  # no metadata: the server may have clamped; an empty page will end it
-        seen += len(items)
-        yield Page(number, items, size, total)
-        if not items or len(items) < size or (total is not None and seen >= total):
-            return
-        number += 1
-
-
 # -- output ----------------------------------------------------------------------------------
 
 
@@ -377,16 +324,6 @@ def _header(entity: Entity, first: list[FlatRecord], columns: str | Sequence[str
     return chosen
 
 
-def resolve_entity(entity: Entity | str) -> Entity:
-    """An ``Entity`` from itself or its CLI name; ``ConfigError`` for an unknown name."""
-    if isinstance(entity, Entity):
-        return entity
-    try:
-        return ENTITIES[entity]
-    except KeyError:
-        raise ConfigError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}") from None
-
-
 # -- the export ------------------------------------------------------------------------------
 
 
@@ -411,7 +348,7 @@ async def export_records(
     API failure mid-way ends the export with ``summary.error`` set (the file stays
     ``PATH.partial``).
     """
-    ent = resolve_entity(entity)
+    ent = resolve(entity)
     if ent.is_action:
         raise ConfigError(f"{ent.name} is an action, not a list: it cannot be exported")
     filters = filters or ExportFilters()

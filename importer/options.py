@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from importer.entities import ENTITIES
+from importer.entities import entity as find_entity
 from importer.errors import ConfigError
 
 __all__ = ["ImportOptions", "MODES", "DEFAULT_BASE_URL"]
@@ -51,13 +51,12 @@ class ImportOptions:
     grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
 
     def __post_init__(self) -> None:
-        if self.entity not in ENTITIES:
-            raise ConfigError(f"unknown entity {self.entity!r}; expected one of {', '.join(ENTITIES)}")
+        ent = find_entity(self.entity)  # ConfigError for an unknown name
         if self.mode not in MODES:
             raise ConfigError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
-        if self.mode != "create" and ENTITIES[self.entity].is_action:
+        if self.mode != "create" and ent.is_action:
             raise ConfigError(f"dunning letters are actions: --mode {self.mode} does not apply")
-        if self.release and not ENTITIES[self.entity].releasable:
+        if self.release and not ent.releasable:
             raise ConfigError(f"--release applies to invoices, credit notes and debit notes, not {self.entity}")
         if self.concurrency < 1:
             raise ConfigError("--concurrency must be at least 1")

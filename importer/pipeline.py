@@ -27,6 +27,7 @@ from importer.keys import decode_key, encode_key
 from importer.mapping import Work
 from importer.options import ImportOptions
 from importer.results import ResultsState
+from importer.schema import unwrap_value
 from importer.summary import Summary
 
 __all__ = ["Pipeline", "OutcomeCallback", "ResultSink"]
@@ -81,7 +82,6 @@ class Pipeline:
         *,
         resume: ResultsState | None = None,
         reference_prefix: str = "import",
-        existing_keys: set[str] | None = None,
         skip_customers: Mapping[str, str] | None = None,
     ) -> None:
         self.entity = entity
@@ -91,7 +91,7 @@ class Pipeline:
         self.summary = summary
         self.resume = resume
         self.reference_prefix = reference_prefix[:24]
-        self.existing_keys = existing_keys  # upsert: keys the API holds (None: ask per record)
+        self.existing_keys: set[str] | None = None  # upsert: keys the API holds (None: ask per record)
         self.skip_customers = skip_customers or {}  # customer number -> why its documents wait
         self._stopping = False
         self._no_answer_in_a_row = 0
@@ -153,7 +153,7 @@ class Pipeline:
     def _waiting_on_customer(self, work: Work) -> str | None:
         if not self.skip_customers or self.entity.name == "customer":
             return None
-        customer = work.key if self.entity.is_action else _value((work.payload or {}).get("customerNumber"))
+        customer = work.key if self.entity.is_action else unwrap_value((work.payload or {}).get("customerNumber"))
         return self.skip_customers.get(str(customer)) if customer is not None else None
 
     # -- workers -----------------------------------------------------------------
@@ -174,15 +174,24 @@ class Pipeline:
                 return
 
     async def _send(self, work: Work) -> None:
-        assert self.client is not None
         started = time.perf_counter()
-        if self._asks_first:
-            call = await self._call(work)
-            if isinstance(call, dict):  # upsert could not tell whether the record exists
-                self._final(work, call)
-                return
-        else:
-            call = self._build_call(work, self.options.mode)
+        attempt, line = await self._attempt(work)
+        if self._releases and line["outcome"] in ("created", "updated"):
+            line["release"] = await self._release(line["key"])
+        line["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        self._final(work, line)
+        self._watch_for_a_dead_api(attempt)
+
+    async def _attempt(self, work: Work) -> tuple[Attempt, dict[str, Any]]:
+        """Send ``work`` (after its ``started`` line); how it went, and its results line."""
+        assert self.client is not None
+        mode = self.options.mode
+        if self._asks_first:  # upsert: POST or PUT by whether the key exists
+            exists = await self._exists(work)
+            if isinstance(exists, Attempt):  # could not tell: nothing is written
+                return exists, self._outcome(work, "create", exists, f"could not tell whether {work.key} exists")
+            mode = "update" if exists else "create"
+        call = self._build_call(work, mode)
         lookup = self._lookup(work, call)
         self.sink.started(work.records, self.entity.name, work.key, call.action)
         attempt: Attempt | None = None
@@ -193,13 +202,7 @@ class Pipeline:
                 call.method, call.path, call.body, lookup=lookup, idempotent=call.idempotent,
                 background=self.options.background,
             )
-        line = self._outcome(work, call, attempt)
-        if self._releases and line["outcome"] in ("created", "updated"):
-            line["release"] = await self._release(line["key"])
-        line["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        self._final(work, line)
-        if attempt.response is None or self._no_answer_in_a_row:
-            self._watch_for_a_dead_api(attempt)
+        return attempt, self._outcome(work, call.action, attempt)
 
     def _watch_for_a_dead_api(self, attempt: Attempt) -> None:
         """Stop early when nothing answers any more, instead of failing every record."""
@@ -235,20 +238,10 @@ class Pipeline:
     # -- what to send ---------------------------------------------------------------
 
     def _action(self) -> str:
-        return "action" if self.entity.is_action else self.options.mode
-
-    async def _call(self, work: Work) -> _Call | dict[str, Any]:
-        """The request for ``work``; in upsert mode, POST or PUT by whether the key exists.
-
-        A dict instead is the failed line of a record whose existence could not be told.
-        """
-        mode = self.options.mode
-        if mode == "upsert" and not self.entity.is_action:
-            exists = await self._exists(work)
-            if isinstance(exists, str):
-                return self._line(work, "failed", "create", error=exists)
-            mode = "update" if exists else "create"
-        return self._build_call(work, mode)
+        """The results line's action for work answered without a request."""
+        if self.entity.is_action:
+            return "action"
+        return "update" if self.options.mode == "update" else "create"
 
     def _build_call(self, work: Work, mode: str) -> _Call:
         entity, payload = self.entity, work.payload
@@ -271,18 +264,18 @@ class Pipeline:
             payload["externalReference"] = {"value": self._reference(work)}
         return _Call("create", "POST", entity.path, orjson.dumps(payload), False)
 
-    async def _exists(self, work: Work) -> bool | str:
-        """Upsert: does the API hold ``work.key``? A string says why it cannot tell."""
+    async def _exists(self, work: Work) -> bool | Attempt:
+        """Upsert: does the API hold ``work.key``? The GET's Attempt when it cannot tell."""
         if not work.key:
             return False  # auto-numbered: always a new record
         if self.existing_keys is not None:
             return work.key in self.existing_keys
         assert self.client is not None
         attempt = await self.client.request("GET", f"{self.entity.path}/{encode_key(work.key)}")
-        if attempt.response is not None and attempt.response.status in (200, 404):
-            return attempt.response.status == 200
-        reason = attempt.error or (attempt.response.error_text() if attempt.response else "no answer")
-        return f"could not tell whether {work.key} exists: {reason}"
+        response = attempt.response
+        if response is not None and attempt.error is None and response.status in (200, 404):
+            return response.status == 200
+        return attempt
 
     def _reference(self, work: Work) -> str:
         """A stable externalReference for an auto-numbered document: found again on a rerun."""
@@ -305,7 +298,7 @@ class Pipeline:
                 return _found(await client.request("GET", f"{entity.path}/{encode_key(key)}"), lambda data: True)
 
             return by_key
-        reference = _value((work.payload or {}).get("externalReference"))
+        reference = unwrap_value((work.payload or {}).get("externalReference"))
         if entity.is_document and reference:
 
             async def by_reference() -> Response | None:
@@ -323,14 +316,10 @@ class Pipeline:
         path = f"{self.entity.path}/{encode_key(key)}/action/release"
         attempt = await self.client.request("POST", path, b"{}", background=self.options.background)
         response = attempt.response
-        data = response.json() if response is not None else None
-        if response is not None and 200 <= response.status < 300 and attempt.error is None:
-            if not (isinstance(data, dict) and data.get("actionResult") == "Failed"):
-                self.summary.released += 1
-                return {"outcome": "done", "http_status": response.status, "error": None}
-        error = attempt.error or (
-            data.get("errorInfo") if isinstance(data, dict) and data.get("errorInfo") else None
-        ) or (response.error_text() if response is not None else "no answer")
+        error = _failure(attempt) or _action_error(response)  # type: ignore[arg-type]
+        if error is None:
+            self.summary.released += 1
+            return {"outcome": "done", "http_status": response.status, "error": None}  # type: ignore[union-attr]
         self.summary.release_failed += 1
         return {"outcome": "failed", "http_status": response.status if response else None, "error": error}
 
@@ -361,7 +350,6 @@ class Pipeline:
                 | {"status": line.get("http_status")},
             )
         self.summary.outcomes[line["outcome"]] += len(work.records)
-        self.summary.units += 1
         self.sink.final(line, work)
 
     def _write_dry_run(self, work: Work) -> None:
@@ -373,40 +361,51 @@ class Pipeline:
             request=f"{call.method} {call.path}", payload=orjson.loads(call.body),
         ))
 
-    def _outcome(self, work: Work, call: _Call, attempt: Attempt) -> dict[str, Any]:
+    def _outcome(self, work: Work, action: str, attempt: Attempt, context: str | None = None) -> dict[str, Any]:
+        """The results line of a request that was sent; ``context`` prefixes its error."""
         response = attempt.response
         self.summary.sent_units += 1
-        action = call.action
-        if response is None or attempt.error is not None:
-            line = self._line(work, "failed", action, error=attempt.error)
+        error = _failure(attempt)
+        if error is not None:
+            line = self._line(work, "failed", action, error=f"{context}: {error}" if context else error)
         elif attempt.found_by_lookup:
             line = self._line(work, "created", action, recovered=True)  # an ambiguous failure had gone through
-            key = line["key"] = work.key or _key_from_list(response, self.entity.key_field)
+            key = line["key"] = work.key or _key_from_list(response, self.entity.key_field)  # type: ignore[arg-type]
             if key:
                 line["location"] = f"{self.client.base_url}{self.entity.path}/{encode_key(key)}"  # type: ignore[union-attr]
-        elif not 200 <= response.status < 300:
-            line = self._line(work, "failed", action, error=response.error_text())
         elif action == "create":
-            location = response.location
+            location = response.location  # type: ignore[union-attr]
             line = self._line(work, "created", action, location=location)
             if work.key is None and location:
                 line["key"] = decode_key(location.rstrip("/").rsplit("/", 1)[-1])
         elif action == "update":
             line = self._line(work, "updated", action)
+        elif (error := _action_error(response)) is not None:  # type: ignore[arg-type]
+            line = self._line(work, "failed", action, error=error)
         else:
-            data = response.json()
-            if isinstance(data, dict) and data.get("actionResult") == "Failed":
-                line = self._line(work, "failed", action, error=data.get("errorInfo") or "the action failed")
-            else:
-                line = self._line(work, "done", action)
+            line = self._line(work, "done", action)
         line["attempts"] = attempt.attempts
         if response is not None:
             line["http_status"] = response.status
         return line
 
 
-def _value(field: Any) -> Any:
-    return field.get("value") if isinstance(field, dict) else field
+def _failure(attempt: Attempt) -> str | None:
+    """Why a request failed (no answer, or a non-2xx one); None if it succeeded."""
+    response = attempt.response
+    if attempt.error is not None or response is None:
+        return attempt.error or "no answer"
+    if not 200 <= response.status < 300 and not attempt.found_by_lookup:
+        return response.error_text()
+    return None
+
+
+def _action_error(response: Response) -> str | None:
+    """An action answered 2xx that did not run (``actionResult: Failed``): why; else None."""
+    data = response.json()
+    if isinstance(data, dict) and data.get("actionResult") == "Failed":
+        return str(data.get("errorInfo") or "the action failed")
+    return None
 
 
 def _found(attempt: Attempt, matches: Callable[[Any], bool]) -> Response | None:
@@ -425,6 +424,6 @@ def _key_from_list(response: Response, key_field: str | None) -> str | None:
     if isinstance(data, list) and data:
         data = data[0]
     if isinstance(data, dict) and key_field:
-        value = _value(data.get(key_field))
+        value = unwrap_value(data.get(key_field))
         return str(value) if value is not None else None
     return None

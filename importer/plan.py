@@ -33,11 +33,13 @@ from typing import Any
 import orjson
 
 from importer.api import default_results_path, import_records
+from importer.failed import default_failed_path
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
 from importer.options import ImportOptions
 from importer.results import SUCCESS
 from importer.summary import Summary
+from importer.sources import detect_format
 
 __all__ = ["Plan", "Step", "load_plan", "run_plan", "customer_outcomes"]
 
@@ -52,10 +54,6 @@ class Step:
     input: str  # resolved against the plan file's folder
     entity: str
     options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def results(self) -> str:
-        return self.options.get("results") or default_results_path(self.input, self.options.get("dry_run", False))
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,7 @@ def _update_waiting(waiting: dict[str, str], results_path: str, step: str) -> No
     for key, (outcome, action, error) in customer_outcomes(results_path).items():
         if outcome in SUCCESS:
             waiting.pop(key, None)
-        elif outcome in ("failed", "invalid") and action in ("create", "upsert"):
+        elif outcome in ("failed", "invalid") and action == "create":
             waiting[key] = f"customer {key} {outcome} in step {step!r}" + (f": {error}" if error else "")
 
 
@@ -160,10 +158,10 @@ async def run_plan(
         options = {**step.options, **(overrides or {})}
         if results_dir is not None and "results" not in step.options:
             Path(results_dir).mkdir(parents=True, exist_ok=True)
-            base = Path(results_dir) / Path(step.input).name
-            kind = "dry-run" if options.get("dry_run") else "results"
-            options["results"] = f"{base}.{kind}.ndjson"
-            options.setdefault("failed", f"{base}.failed.{'ndjson' if base.suffix in ('.ndjson', '.jsonl') else 'csv'}")
+            base = str(Path(results_dir) / Path(step.input).name)  # the names a run beside the input uses
+            options["results"] = default_results_path(base, bool(options.get("dry_run")))
+            fmt = detect_format(step.input, options.get("format"))
+            options.setdefault("failed", default_failed_path(base, fmt))
         summary = await import_records(
             step.input, entity=step.entity, skip_customers=waiting,
             handle_signals=handle_signals, progress=progress, **options,

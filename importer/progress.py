@@ -32,25 +32,18 @@ class LiveProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
         self._live.stop()
 
     def _render(self) -> Text:
         s = self.summary
         o = s.outcomes
-        done = sum(o.values())
-        ok = o["created"] + o["updated"] + o["done"]
-        elapsed = time.monotonic() - s.started_at
-        rate = done / elapsed if elapsed > 0 else 0.0
         text = Text()
         text.append(f"{s.entity} ", style="bold")
-        text.append(f"{done:,} records  ")
-        text.append(f"{ok:,} ok  ", style="green")
+        text.append(f"{s.done:,} records  ")
+        text.append(f"{s.succeeded:,} ok  ", style="green")
         if o["failed"] or o["invalid"]:
             text.append(f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", style="red")
-        text.append(f"{rate:,.0f} rec/s")
+        text.append(f"{s.records_per_second:,.0f} rec/s")
         waiting = 0.0
         if self.client is not None:
             text.append(f"  {self.client.stats.calls:,} calls")
@@ -58,6 +51,7 @@ class LiveProgress:
             if waiting > 1:
                 text.append(f"  rate limit: window turns in {_duration(waiting)}", style="yellow")
         counter = self.counter
+        elapsed = time.monotonic() - s.started_at
         if counter is not None and counter.total and counter.done:
             fraction = min(counter.done / counter.total, 1.0)
             text.append(f"  {fraction:.0%}")

@@ -29,11 +29,10 @@ from importer.errors import ConfigError
 
 __all__ = [
     "ResultsWriter", "ResultsState", "read_results",
-    "SUCCESS", "FINAL", "OUTCOMES",
+    "SUCCESS", "OUTCOMES",
 ]
 
 SUCCESS = frozenset({"created", "updated", "done"})
-FINAL = SUCCESS | {"failed", "invalid", "skipped"}
 OUTCOMES = ("created", "updated", "done", "failed", "invalid", "skipped")
 
 # Per-record states kept by the resume reader, one byte per record number.
@@ -56,11 +55,9 @@ class ResultsWriter:
             )
         except OSError as exc:
             raise ConfigError(f"cannot write results file {self.path}: {exc.strerror}") from None
-        self.lines = 0
 
     def write(self, line: dict[str, Any], *, final: bool = True) -> None:
         os.write(self._fd, orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
-        self.lines += 1
         if final and self.fsync:
             os.fsync(self._fd)
 
@@ -110,7 +107,6 @@ class ResultsState:
     """What an earlier run recorded, per record number: for ``--resume``."""
 
     states: bytearray
-    lines: int
 
     def _get(self, record: int) -> int:
         return self.states[record] if record < len(self.states) else _NONE
@@ -128,10 +124,6 @@ class ResultsState:
     def seen(self, records: Iterable[int]) -> bool:
         return any(self._get(r) != _NONE for r in records)
 
-    def count(self, state: str) -> int:
-        code = _STATE_OF[state]
-        return sum(1 for s in self.states if s == code)
-
 
 def read_results(path: str | os.PathLike[str]) -> ResultsState:
     """Read a results file; a last line cut short by a crash is ignored."""
@@ -140,7 +132,7 @@ def read_results(path: str | os.PathLike[str]) -> ResultsState:
     try:
         f = open(path, "rb")
     except FileNotFoundError:
-        return ResultsState(states, 0)
+        return ResultsState(states)
     with f:
         for raw in f:
             if not raw.endswith(b"\n"):
@@ -159,4 +151,4 @@ def read_results(path: str | os.PathLike[str]) -> ResultsState:
                 # A success is final; a started after a failure (a retry) counts again.
                 if states[record] != _SUCCESS:
                     states[record] = state
-    return ResultsState(states, lines)
+    return ResultsState(states)

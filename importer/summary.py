@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer.results import OUTCOMES
+from importer.results import OUTCOMES, SUCCESS
 
 __all__ = ["Summary"]
 
@@ -20,7 +20,6 @@ class Summary:
     dry_run: bool = False
     failed_path: str | None = None  # the failed-records file, when anything failed
     records: int = 0  # records read from the input
-    units: int = 0  # results lines with a final outcome written by this run
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))  # per record
     already_done: int = 0  # records a --resume found finished and did not send
     earlier_failed: int = 0  # of those, records whose earlier outcome was failed or invalid
@@ -46,10 +45,20 @@ class Summary:
         return self.calls / self.sent_units if self.sent_units else 0.0
 
     @property
+    def done(self) -> int:
+        """Records with a final outcome in this run."""
+        return sum(self.outcomes.values())
+
+    @property
+    def succeeded(self) -> int:
+        """Records created, updated or done (an action run) in this run."""
+        return sum(self.outcomes[o] for o in SUCCESS)
+
+    @property
     def records_per_second(self) -> float:
+        """Final outcomes per second, over the whole run (so far, while it runs)."""
         elapsed = self.elapsed or (time.monotonic() - self.started_at)
-        done = sum(self.outcomes.values())
-        return done / elapsed if elapsed > 0 else 0.0
+        return self.done / elapsed if elapsed > 0 else 0.0
 
     @property
     def ok(self) -> bool:

@@ -54,13 +54,14 @@ import orjson
 
 from importer.client import ApiClient
 from importer.entities import Entity
+from importer.entities import entity as resolve
 from importer.errors import ConfigError, RecordError, SourceError
-from importer.export import ListError, list_pages, resolve_entity
+from importer.client.pages import ListError, list_pages
 from importer.keys import encode_key
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.coerce import parse_bool
-from importer.mapping.columns import LINE_PREFIX
-from importer.mapping.flatten import WRITE_ONLY, FlatRecord, RecordFlattener, field_of, flatten_object, unwrap
+from importer.mapping.columns import LINE_PREFIX, field_for_column
+from importer.mapping.flatten import WRITE_ONLY, FlatRecord, RecordFlattener, flatten_object, unwrap
 from importer.schema import Field
 from importer.sources import SourceOptions, open_source
 
@@ -231,7 +232,7 @@ class _Comparer:
             if isinstance(want, list | dict) or (got is _ABSENT and column in self.write_only):
                 self.unchecked[column] = self.unchecked.get(column, 0) + 1
                 continue
-            if got is _ABSENT or not _same(field_of(self.entity, column), want, got):
+            if got is _ABSENT or not _same(field_for_column(self.entity, column), want, got):
                 diff: dict[str, Any] = {"field": column}
                 if line is not None:
                     diff["line"] = line
@@ -302,7 +303,7 @@ async def verify_records(
     (default: the client's). ``strategy``: ``auto``, ``get`` or ``list`` (see the module doc).
     ``ConfigError`` (unknown column, bad arguments) is raised before any call.
     """
-    ent = resolve_entity(entity)
+    ent = resolve(entity)
     if ent.is_action or not ent.key_field:
         raise ConfigError(f"{ent.name} records have no key to look up: they cannot be verified")
     if strategy not in STRATEGIES:

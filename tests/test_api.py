@@ -119,6 +119,24 @@ async def test_environment_and_config_file_precedence(sandbox, tmp_path):
     config.write_text("speed = 3\n")
     code, _, err = await run_cli("run", str(path), "--entity", "customer", env=env, cwd=str(tmp_path))
     assert code == 2 and "speed" in err
+    config.write_text("port = 9999\n")  # a sandbox flag: the sandbox reads no config file
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", env=env, cwd=str(tmp_path))
+    assert code == 2 and "port" in err
+    config.write_text('token = "kept-in-a-file"\n')
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", env=env, cwd=str(tmp_path))
+    assert code == 2 and "token may not be kept in a file" in err and "kept-in-a-file" not in err
+
+
+async def test_a_tab_delimiter_can_be_named_in_the_environment(sandbox, tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("number\tname\n1\tA\n", encoding="utf-8")
+    env = {"VISMA_TOKEN": TOKEN, "IMPORTER_DELIMITER": "\\t"}
+    code, _, err = await run_cli("run", str(path), "--entity", "customer", "--format", "csv",
+                                 "--base-url", sandbox.url, env=env)
+    assert code == 0, err
+    code, out, err = await run_cli("verify", str(path), "--entity", "customer", "--format", "csv",
+                                   "--delimiter", "TAB", "--base-url", sandbox.url, env=env)
+    assert code == 0, err + out
 
 
 async def test_the_nightly_sample_sends_nothing_twice(sandbox, tmp_path):
@@ -150,3 +168,10 @@ async def test_the_nightly_sample_sends_nothing_twice(sandbox, tmp_path):
         sys.executable, str(SAMPLES / "nightly.py"), str(tmp_path), "--date", "2026-11-24", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     assert await asyncio.wait_for(proc_missing.wait(), 60) == 2
+
+
+async def test_stdin_without_a_results_file_is_refused_before_anything_is_sent(sandbox):
+    code, _, err = await run_cli("run", "-", "--format", "csv", "--entity", "customer",
+                                 "--base-url", sandbox.url, "--token", TOKEN, stdin=b"number,name\n1,A\n")
+    assert code == 2 and "--results" in err
+    assert sandbox.sandbox.stats.requests == 0

@@ -145,12 +145,34 @@ async def test_pacer_spends_the_window_then_waits_for_it_to_turn():
         await pacer.acquire()  # after the turn, a single probe may go
 
 
-async def test_try_acquire_gives_a_ticket_only_when_nothing_needs_waiting_for():
+
+async def test_a_new_window_lets_one_probe_go_and_the_rest_follow_its_answer():
+    import anyio
+
     pacer = Pacer()
-    probe = pacer.try_acquire()
-    assert probe is not None
-    assert pacer.try_acquire() is None  # the window's probe is out: the rest wait for its answer
+    probe = await pacer.acquire()
+    with anyio.move_on_after(0.1) as scope:
+        await pacer.acquire()  # nothing is known of the window until the probe answers
+    assert scope.cancelled_caught
     pacer.release(probe, limit_headers(remaining=1, reset=10), 201)
-    assert pacer.try_acquire() is not None
-    assert pacer.try_acquire() is None  # Remaining was 1 and that call is in flight
-    assert Pacer(rate=5).try_acquire() is None  # a --rate ceiling is always awaited
+    with anyio.fail_after(1):
+        await pacer.acquire()  # Remaining was 1: one more may go
+    with anyio.move_on_after(0.1) as scope:
+        await pacer.acquire()  # and that one is in flight, so the window is spent
+    assert scope.cancelled_caught
+
+
+async def test_answers_sent_before_a_429_do_not_reopen_the_window():
+    import anyio
+
+    pacer = Pacer()
+    probe = await pacer.acquire()
+    pacer.release(probe, limit_headers(remaining=3, reset=10), 201)
+    early, throttled = await pacer.acquire(), await pacer.acquire()
+    pacer.release(throttled, {"Retry-After": "0"}, 429)
+    pacer.release(early, limit_headers(remaining=2, reset=10), 201)  # counted in the old window
+    with anyio.fail_after(1):
+        await pacer.acquire()  # the new window's probe
+    with anyio.move_on_after(0.1) as scope:
+        await pacer.acquire()  # waits for the probe's answer, not for the stale Remaining
+    assert scope.cancelled_caught

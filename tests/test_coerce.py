@@ -72,8 +72,19 @@ def test_periods_stay_strings_and_are_checked():
     assert fin("202001") == "202001"
     assert post("012020") == "012020"
     assert fin(202001) == "202001"
-    with pytest.raises(RecordError, match="MMYYYY"):
-        post("12020")
+    assert fin("202012") == "202012" and post("122020") == "122020"
+    for bad in ("12020", "2020011", "20200a", "２０２００１"):
+        with pytest.raises(RecordError, match="MMYYYY"):
+            post(bad)
+        with pytest.raises(RecordError, match="YYYYMM"):
+            fin(bad)
+    # the month is checked where each layout puts it
+    for bad in ("202000", "202013", "202099", "012020", "122020"):
+        with pytest.raises(RecordError, match="format YYYYMM"):
+            fin(bad)
+    for bad in ("002020", "132020", "992020", "202001", "202012"):
+        with pytest.raises(RecordError, match="format MMYYYY"):
+            post(bad)
 
 
 def test_enum_is_canonicalised():

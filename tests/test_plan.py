@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import SAMPLES, TOKEN, final_lines, get_json, run_cli
+from conftest import SAMPLES, TOKEN, assert_one_final_line_per_record, final_lines, get_json, run_cli
 from importer.errors import ConfigError
 from importer.plan import load_plan
 
@@ -84,9 +84,16 @@ async def test_the_sample_migration_plan_runs_on_the_embedded_sandbox(tmp_path):
                                    "--results-dir", str(tmp_path), "--summary-json", "-")
     assert code == 0, err
     steps = json.loads(out)
-    assert len(steps) == 7 and all(s["exit_code"] == 0 for s in steps)
-    assert sum(s["records"] for s in steps) == 23
-    assert (tmp_path / "invoices.csv.results.ndjson").exists()
+    assert [s["records"] for s in steps] == [6, 3, 2, 5, 2, 3, 2]  # 23 records in all
+    for s in steps:
+        o = s["outcomes"]
+        assert s["exit_code"] == 0 and s["error"] is None, s
+        assert o["skipped"] == o["failed"] == o["invalid"] == 0, (s["step"], o)
+        assert o["created"] + o["updated"] + o["done"] == s["records"], (s["step"], o)
+        finals = assert_one_final_line_per_record(s["results"], s["records"])
+        assert all(line["outcome"] in ("created", "updated", "done") for line in finals), s["step"]
+    assert steps[2]["outcomes"]["updated"] == 2  # the address changes update, not create
+    assert steps[6]["outcomes"]["done"] == 2  # dunning letters are actions
 
 
 @pytest.mark.parametrize("text,message", [

@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import random
+import shlex
 import signal
 import sys
 from collections import Counter
@@ -162,15 +163,27 @@ async def test_sigint_lets_in_flight_finish_and_prints_the_resume_command(tmp_pa
         await asyncio.sleep(1.5)
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), 30)
-        assert proc.returncode == 130, err.decode()
-        assert "--resume" in err.decode()
+        out, err = out.decode(), err.decode()
+        assert proc.returncode == 130, err
+        # the summary (on stdout, no --summary-json) says what happened before the stop
+        assert f"customer — {path}" in out and "records read" in out, out
+        assert "not processed (stopped)" in out, out
+        # then the exact command to go on with: the same input, entity and results, plus --resume
+        assert TOKEN not in err  # the command shown never carries the secret
+        tail = err.split("Stopped. Resume with (with the token again: --token or VISMA_TOKEN):\n", 1)
+        assert len(tail) == 2, err
+        command = shlex.split(tail[1].strip().splitlines()[0])
+        assert "--token" not in command, command
+        assert command[:3] == ["importer", "run", str(path)], command
+        assert command[command.index("--entity") + 1] == "customer", command
+        assert command[command.index("--results") + 1] == str(results), command
+        assert command[-1] == "--resume" and command.count("--resume") == 1, command
         lines = read_lines(results)
         started = Counter(r for line in lines if line["outcome"] == "started" for r in line["records"])
         finished = Counter(r for line in lines if line["outcome"] != "started" for r in line["records"])
         assert started and started.keys() == finished.keys()  # nothing left in flight
         assert len(finished) < count
-        code, _, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", url,
-                                     "--token", TOKEN, "--results", str(results), "--resume")
+        code, _, err = await run_cli(*command[1:], env={"VISMA_TOKEN": TOKEN})  # run what was printed
         assert code == 0, err
         numbers = Counter(c["number"] for c in await get_json(f"{url}/sandbox/records/customer"))
     finally:
@@ -233,8 +246,14 @@ async def test_bad_input_files_end_clearly_and_account_for_every_record_read(san
     if case == "header-only":
         assert code == 0 and read == 0
     elif case == "big-field":
-        # read whole; the API decides about a 10 MB name, and says so in that record's line
-        assert read == 2 and finals
+        # read whole and sent whole: the sandbox takes a 10 MB name, so both records go in
+        assert code == 0 and read == 2, err
+        by_record = {line["records"][0]: line for line in finals}
+        assert by_record[1]["outcome"] == "created", by_record[1]
+        assert by_record[1]["attempts"] >= 1 and by_record[1]["http_status"] == 201
+        assert by_record[2]["outcome"] == "created", by_record[2]
+        stored = {c["number"]: c for c in await get_json(f"{sandbox.url}/sandbox/records/customer")}
+        assert len(stored["1"]["name"]) == 10_000_000 and stored["2"]["name"] == "B"
     elif case == "truncated-gzip":
         assert code == 1 and "stopped being readable" in summary["error"]
         assert 0 < read < 3000

@@ -41,8 +41,33 @@ def test_a_later_success_wins_over_an_earlier_failure(tmp_path):
     assert read_results(path).succeeded([1])
 
 
-def test_fsync_mode_writes_the_same_lines(tmp_path):
+def test_fsync_mode_writes_the_same_lines(tmp_path, monkeypatch):
+    import importer.results
+
+    real_fsync = importer.results.os.fsync
+    synced: list[int] = []  # the number of lines in the file at each fsync
+
+    def counting_fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append(len(path.read_bytes().splitlines()))
+
+    monkeypatch.setattr(importer.results.os, "fsync", counting_fsync)
     path = tmp_path / "r.ndjson"
-    with ResultsWriter(path, fsync=True) as writer:
+    with ResultsWriter(path) as writer:  # the default: no flushes at all
+        writer.started([1], "customer", "1", "create")
         writer.write({"records": [1], "outcome": "created"})
-    assert read_results(path).succeeded([1])
+    assert synced == []
+    with ResultsWriter(path, fsync=True) as writer:
+        writer.started([1], "customer", "1", "create")
+        assert synced == []  # a started line is not forced to disk
+        writer.write({"records": [1], "outcome": "created"})
+        assert synced == [2]  # the final line is, as soon as it is written
+        writer.started([2, 3], "invoice", "9", "create")
+        writer.write({"records": [2, 3], "outcome": "failed"})
+        writer.write({"records": [4], "outcome": "invalid"})
+        assert synced == [2, 4, 5]  # one per final line, none for the started lines
+    assert synced == [2, 4, 5, 5]  # and one more when the file is closed
+    state = read_results(path)
+    assert state.succeeded([1]) and state.failed([2, 3]) and state.failed([4])
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert [line["outcome"] for line in lines] == ["started", "created", "started", "failed", "invalid"]

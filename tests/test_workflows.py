@@ -1,6 +1,7 @@
 """Migration workflows against the sandbox: upsert, release, background, failed records."""
 
 import csv
+import io
 
 import importer
 from conftest import TOKEN, final_lines, get_json, run_cli
@@ -43,6 +44,14 @@ async def test_upsert_of_a_small_file_asks_per_record(start_sandbox, tmp_path):
                                                 base_url=sb.url, token=TOKEN)
     assert summary.outcomes["updated"] == 1 and summary.outcomes["created"] == 1
     assert summary.calls == 1 + 2 * 2  # one page to learn the size, then GET + write per record
+
+
+async def test_upsert_from_a_stream_works_without_a_file_to_count(sandbox):
+    stream = io.BytesIO(b"number,name\n1,A\n2,B\n")
+    stream.name = "<stdin>"  # what sys.stdin.buffer is called: not a file on disk
+    summary = await importer.import_records(stream, entity="customer", mode="upsert",
+                                            base_url=sandbox.url, token=TOKEN)
+    assert summary.outcomes["created"] == 2 and summary.error is None
 
 
 async def test_release_after_create(sandbox, tmp_path):

@@ -27,10 +27,6 @@ class TokenSource(Protocol):
 
     async def token(self, session: aiohttp.ClientSession) -> str: ...
 
-    def cached(self) -> str | None:
-        """A token that is still good, without any I/O; None when one must be fetched."""
-        ...
-
     def invalidate(self, token: str) -> bool:
         """Forget ``token`` after a 401; True if a fresh one can be fetched."""
         ...
@@ -45,9 +41,6 @@ class StaticToken:
         self._token = token
 
     async def token(self, session: aiohttp.ClientSession) -> str:
-        return self._token
-
-    def cached(self) -> str | None:
         return self._token
 
     def invalidate(self, token: str) -> bool:
@@ -84,14 +77,9 @@ class ClientCredentials:
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self.client_id!r}, client_secret=***)"
 
-    def cached(self) -> str | None:
+    async def token(self, session: aiohttp.ClientSession) -> str:
         if self._token is not None and time.monotonic() < self._renew_at:
             return self._token
-        return None
-
-    async def token(self, session: aiohttp.ClientSession) -> str:
-        if (token := self.cached()) is not None:
-            return token
         async with self._lock:  # one fetch, however many workers are waiting
             if self._token is None or time.monotonic() >= self._renew_at:
                 await self._fetch(session)

@@ -129,7 +129,6 @@ class ApiClient:
         self.pacer = pacer or Pacer(rate)
         self.stats = ClientStats()
         self._session: aiohttp.ClientSession | None = None
-        self._cached_token = getattr(auth, "cached", None)  # a token without awaiting, if the source can
         self._urls: dict[str, URL] = {}
         self._header_sets: dict[tuple[str | None, bool, bool], dict[str, str]] = {}
 
@@ -169,7 +168,6 @@ class ApiClient:
         body: bytes | None = None,
         *,
         params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
         lookup: Lookup | None = None,
         idempotent: bool | None = None,
         background: bool = False,
@@ -187,14 +185,12 @@ class ApiClient:
         while True:
             token = None
             if self.auth is not None:
-                token = self._cached_token() if self._cached_token is not None else None
-                if token is None:
-                    try:
-                        token = await self.auth.token(self.session)
-                    except AuthError as exc:  # renewal failed mid-run: this record fails, the run goes on
-                        return Attempt(None, sent, str(exc))
-            send_headers = self._headers(token, body is not None, background, headers)
-            ticket = self.pacer.try_acquire() or await self.pacer.acquire()
+                try:
+                    token = await self.auth.token(self.session)
+                except AuthError as exc:  # renewal failed mid-run: this record fails, the run goes on
+                    return Attempt(None, sent, str(exc))
+            send_headers = self._headers(token, body is not None, background)
+            ticket = await self.pacer.acquire()
             sent += 1
             tries += 1
             self.stats.calls += 1
@@ -249,24 +245,19 @@ class ApiClient:
                 self._urls[path] = url
         return url
 
-    def _headers(
-        self, token: str | None, has_body: bool, background: bool, extra: Mapping[str, str] | None
-    ) -> dict[str, str]:
-        """A request's own headers; the common sets are built once (aiohttp copies them)."""
+    def _headers(self, token: str | None, has_body: bool, background: bool) -> dict[str, str]:
+        """A request's own headers; each set is built once (aiohttp copies it per request)."""
         key = (token, has_body, background)
-        headers = self._header_sets.get(key) if extra is None else None
+        headers = self._header_sets.get(key)
         if headers is None:
             headers = {"Content-Type": "application/json"} if has_body else {}
-            if extra:
-                headers.update(extra)
             if background:
                 headers["erp-api-background"] = "none"
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
-            if extra is None:
-                if len(self._header_sets) >= 16:  # tokens are renewed: drop the old sets
-                    self._header_sets.clear()
-                self._header_sets[key] = headers
+            if len(self._header_sets) >= 16:  # tokens are renewed: drop the old sets
+                self._header_sets.clear()
+            self._header_sets[key] = headers
         return headers
 
     async def _await_background(self, accepted: Response) -> Response:

@@ -18,7 +18,7 @@ window turns). The pacer spends exactly that allowance and no more:
 ``--rate`` adds an explicit ceiling in requests per second through aiolimiter.
 
     pacer = Pacer(rate=None)
-    ticket = pacer.try_acquire() or await pacer.acquire()
+    ticket = await pacer.acquire()
     ... send the request ...
     pacer.release(ticket, response.headers, response.status)
 """
@@ -64,7 +64,6 @@ class Pacer:
         self._unpaced = False
         self._changed: anyio.Event | None = None  # made only while someone waits
         self.limit: int | None = None
-        self.throttled = 0
 
     def _notify(self) -> None:
         if self._changed is not None:  # nobody waiting: nothing to wake (the common case)
@@ -90,10 +89,6 @@ class Pacer:
             await self._wait(self._wake_at())
         return ticket
 
-    def try_acquire(self) -> int | None:
-        """A ticket at once if a request may go now, else None (then ``await acquire()``)."""
-        return self._take() if self._limiter is None else None
-
     def _take(self) -> int | None:
         """A ticket if the window allows a request now; None if it must wait."""
         now = time.monotonic()
@@ -102,7 +97,7 @@ class Pacer:
         opener = False
         if not self._unpaced:
             if self._window_end is not None and now >= self._window_end:
-                self._budget, self._window_end = None, None  # the window turned
+                self._forget_window()  # it turned
             if self._budget is None:
                 if self._probing or self._in_flight:
                     return None  # the probe, or the old window's last answers, are out
@@ -116,6 +111,11 @@ class Pacer:
         if opener:
             self._opener = self._seq
         return self._seq
+
+    def _forget_window(self) -> None:
+        """Wait for a new probe; answers to requests already sent may be the old window's."""
+        self._budget, self._window_end = None, None
+        self._opener = self._seq + 1  # the next ticket, the probe: anything before it is stale
 
     def _wake_at(self) -> float | None:
         """When a waiting request should look again (None: when the state changes)."""
@@ -137,11 +137,10 @@ class Pacer:
         if headers is None:
             return
         if status == 429:
-            self.throttled += 1
             retry_after = _int_header(headers, "Retry-After")
             retry_after = 1 if retry_after is None else max(retry_after, 0)
             self._blocked_until = max(self._blocked_until, time.monotonic() + retry_after)
-            self._budget, self._window_end = None, None
+            self._forget_window()
             return
         remaining = _int_header(headers, "X-RateLimit-Remaining")
         reset = _int_header(headers, "X-RateLimit-Reset")

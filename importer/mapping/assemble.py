@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from importer.errors import RecordError
+from importer.mapping.coerce import is_text_coercer
 
 if TYPE_CHECKING:
     from importer.mapping.columns import Column
@@ -41,8 +42,6 @@ def assemble(
     ``shaped``, a cell holding a dict or list raises ``ShapedRecord`` instead (the
     caller takes the record as API-shaped); without, its coercer refuses it.
     """
-    from importer.mapping.coerce import is_text_coercer
-
     scope: dict[str, Any] = {"RecordError": RecordError, "ShapedRecord": ShapedRecord}
     nodes: dict[tuple[str, tuple[str, ...]], str] = {}  # (root, parent path) -> local variable
     body: list[str] = []
@@ -98,7 +97,7 @@ def assemble(
         if root == "header" and len(column.segments) == 1 and leaf == key_field:
             body.append("        key = v")
 
-    head = ["def build(data):", "    header = {}", f"    line = {{}} if {has_lines} else None", "    key = group = None"]
+    head = ["def build(data):", "    header = {}", f"    line = {'{}' if has_lines else 'None'}", "    key = group = None"]
     head += [f"    {var} = None" for var in nodes.values()]
     tail = ["    return header, line or None, key, group"]
     source = "\n".join(head + body + tail) + "\n"

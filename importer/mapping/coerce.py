@@ -141,10 +141,12 @@ def is_text_coercer(coerce: Coercer) -> bool:
 
 def _period(name: str) -> Coercer:
     layout = _PERIOD_FORMATS[name]
+    month = slice(layout.index("MM"), layout.index("MM") + 2)  # where the month sits
 
     def coerce(value: Any) -> str:
         text = _string(value).strip()
-        if len(text) != 6 or not text.isdigit():
+        if (len(text) != 6 or not text.isdigit() or not text.isascii()
+                or not 1 <= int(text[month]) <= 12):
             raise RecordError(f"{value!r} is not a period in the format {layout}")
         return text
 

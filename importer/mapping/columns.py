@@ -21,7 +21,7 @@ from importer.mapping.coerce import CoerceOptions, coercer_for
 from importer.schema import Field, fields
 
 __all__ = [
-    "Column", "ColumnPlan", "compile_columns", "valid_columns", "field_for_column",
+    "Column", "Build", "compile_columns", "valid_columns", "field_for_column",
     "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN",
 ]
 
@@ -33,6 +33,7 @@ ERROR_COLUMN = "error"
 _MAX_DEPTH = 4
 
 Segments = tuple[tuple[str, bool], ...]  # (field name, wrapped) from the root to the leaf
+Build = Callable[[dict[str, Any]], Assembled]  # a record -> (header, line, key, group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +42,6 @@ class Column:
     target: str  # "header" | "line" | "key" (path key, not sent) | "group" (documentKey)
     segments: Segments
     coerce: Callable[[Any], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnPlan:
-    entity: Entity
-    columns: tuple[Column, ...]
-    has_lines: bool
-    build: Callable[[dict[str, Any]], Assembled]  # data -> (header, line, key, group)
-
-    def column(self, name: str) -> Column | None:
-        for column in self.columns:
-            if column.name == name:
-                return column
-        return None
 
 
 def _resolve(schema: str, path: list[str]) -> tuple[Segments, Field] | None:
@@ -74,15 +61,21 @@ def _resolve(schema: str, path: list[str]) -> tuple[Segments, Field] | None:
     return None
 
 
+def _locate(entity: Entity, column: str) -> tuple[str, Segments, Field] | None:
+    """(target "header" or "line", schema path, scalar field) of a flat column, or None."""
+    schema, path, target = entity.schema, column, "header"
+    if entity.line_field and column.startswith(LINE_PREFIX):
+        schema = fields(entity.schema)[entity.line_field].ref or ""
+        path, target = column[len(LINE_PREFIX):], "line"
+    resolved = _resolve(schema, path.split("."))
+    return (target, *resolved) if resolved is not None else None
+
+
 @cache
 def field_for_column(entity: Entity, column: str) -> Field | None:
     """The scalar schema field a flat column names (``mainAddress.city``, ``line.quantity``)."""
-    schema, path = entity.schema, column
-    if entity.line_field and column.startswith(LINE_PREFIX):
-        schema = fields(entity.schema)[entity.line_field].ref or ""
-        path = column[len(LINE_PREFIX):]
-    resolved = _resolve(schema, path.split("."))
-    return resolved[1] if resolved is not None else None
+    located = _locate(entity, column)
+    return located[2] if located is not None else None
 
 
 @cache
@@ -112,30 +105,25 @@ def _compile_one(entity: Entity, name: str, options: CoerceOptions) -> Column:
         return Column(name, "key", ((name, False),), _text)
     if entity.line_field and name == DOCUMENT_KEY:
         return Column(name, "group", ((name, False),), _text)
-    schema, path, target = entity.schema, name.split("."), "header"
-    if entity.line_field and name.startswith(LINE_PREFIX):
-        line_schema = fields(entity.schema)[entity.line_field].ref
-        assert line_schema is not None
-        schema, path, target = line_schema, name[len(LINE_PREFIX):].split("."), "line"
-    resolved = _resolve(schema, path)
-    if resolved is None:
+    located = _locate(entity, name)
+    if located is None:
         close = difflib.get_close_matches(name, valid_columns(entity), n=1, cutoff=0.6)
         raise UnknownColumnError(name, entity.name, close[0] if close else None)
-    segments, field = resolved
+    target, segments, field = located
     return Column(name, target, segments, coercer_for(field, options))
 
 
 def compile_columns(
     entity: Entity, names: Iterable[str], options: CoerceOptions, *, shaped: bool = True
-) -> ColumnPlan:
-    """Compile a header; raises ``UnknownColumnError`` on the first unknown column.
+) -> Build:
+    """Compile a header into the function that maps its records (see ``assemble``).
 
-    ``shaped``: a JSON object or array in a cell marks the record as API-shaped
-    (``ShapedRecord``); False for text sources, where such a cell is an error.
+    Raises ``UnknownColumnError`` on the first unknown column. ``shaped``: a JSON object
+    or array in a cell marks the record as API-shaped (``ShapedRecord``); False for text
+    sources, where such a cell is an error.
     """
     columns = tuple(_compile_one(entity, name, options) for name in names if name != ERROR_COLUMN)
-    has_lines = any(c.target == "line" for c in columns)
-    return ColumnPlan(entity, columns, has_lines, assemble(columns, entity.key_field, shaped=shaped))
+    return assemble(columns, entity.key_field, shaped=shaped)
 
 
 def _text(value: Any) -> str:

@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.entities import Entity
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
 
 __all__ = [
     "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "FlatRecord",
-    "RecordFlattener", "flatten_object", "unwrap", "field_of",
+    "RecordFlattener", "flatten_object", "unwrap",
 ]
 
 # -- the rename tables: response-DTO path -> import column ---------------------------------
@@ -246,6 +246,3 @@ class RecordFlattener:
             elif _has_data(value) and out.get(target) != value:
                 left_out.append(where + path)
         return out
-
-
-field_of = field_for_column  # the schema field behind a flat column

@@ -113,7 +113,7 @@ from typing import Any
 
 from importer.entities import ENTITIES, Entity
 from importer.errors import ConfigError, RecordError
-from importer.mapping.coerce import CoerceOptions, coercer_for
+from importer.mapping.coerce import CoerceOptions, coercer_for, is_text_coercer
 from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
 from importer.sources.base import SourceRecord
 
@@ -123,7 +123,6 @@ KEEP = "*"  # the value-map key for "any other value", and as its value: keep it
 _TOP_KEYS = ("entity", "description", "ignore", "unmapped", "columns", "constants", "defaults", "formats", "values")
 _FORMAT_KEYS = ("decimal_comma", "date_format")
 _UNMAPPED = ("error", "ignore")
-_PERIODS = ("financialPeriod", "postPeriod")
 _MISS = object()
 _PLAN_CACHE = 256  # NDJSON key sets per run, as RecordMapper keeps
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
@@ -161,10 +160,6 @@ class ValueMap:
     table: dict[str, Any]  # casefolded, trimmed source value -> API value
     fallback: Any  # _MISS: strict; KEEP: keep the value; else the API value for the rest
     shown: tuple[str, ...]  # the keys as written, for messages
-
-    @property
-    def strict(self) -> bool:
-        return self.fallback is _MISS
 
 
 @dataclass(frozen=True)
@@ -370,12 +365,11 @@ class BoundMap:
         except KeyError:
             pass
         cmap = self.map
-        field_ = _field(self.entity, dst)
         coerce: Callable[[Any], Any] | None = None
-        if field_ is not None and field_.kind == "scalar" and (
-            field_.type != "string" or field_.enum or field_.name in _PERIODS
-        ):
+        if field_for_column(self.entity, dst) is not None:
             coerce = _coercer(self.entity, dst, self._options_for(dst))
+            if is_text_coercer(coerce):
+                coerce = None  # text is taken as it is
         vmap = cmap.values.get(dst)
         convert = coerce if vmap is None else _value_converter(vmap, coerce, cmap.name)
         self._converters[dst] = convert
@@ -784,11 +778,8 @@ def _flatten(
             yield path, value
 
 
-_field = field_for_column
-
-
 def _kind(entity: Entity, column: str) -> str:
-    found = _field(entity, column)
+    found = field_for_column(entity, column)
     return (found.type or found.kind) if found is not None else "string"
 
 

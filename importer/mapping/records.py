@@ -15,8 +15,8 @@ from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.coerce import CoerceOptions
 from importer.mapping.assemble import ShapedRecord
-from importer.mapping.columns import ColumnPlan, compile_columns
-from importer.schema import fields
+from importer.mapping.columns import Build, compile_columns
+from importer.schema import fields, unwrap_value
 from importer.sources.base import SourceRecord
 
 __all__ = ["Work", "RecordMapper"]
@@ -58,35 +58,43 @@ class RecordMapper:
         self.entity = entity
         self.mode = mode
         self.options = options or CoerceOptions()
-        self._plans: dict[tuple[str, ...], ColumnPlan] = {}
+        self._plans: dict[tuple[str, ...], Build | str] = {}  # str: why those columns fail
         self._top = fields(entity.schema)
         self._pending: list[_Row] = []  # rows of the document in progress
         self._failed: Work | None = None  # set when that document already has a bad row
         self._current: str | None = None  # its referenceNumber or documentKey
         self._text_only = columns is not None  # a header means CSV: every value is a string
         self._needs_key = mode == "update" or entity.is_action
-        if columns is not None:
-            self._plan(tuple(columns))  # raises UnknownColumnError before anything is sent
+        if columns is not None:  # raises UnknownColumnError before anything is sent
+            self._plans[tuple(columns)] = compile_columns(entity, columns, self.options, shaped=False)
 
     # -- one record -------------------------------------------------------------
 
-    def _plan(self, names: tuple[str, ...]) -> ColumnPlan:
+    def _plan(self, names: tuple[str, ...]) -> Build | str:
+        """The compiled plan for a record's columns, or why they cannot be mapped.
+
+        Both are remembered: NDJSON records mostly share one key set, API-shaped ones too.
+        """
         plan = self._plans.get(names)
         if plan is None:
-            plan = compile_columns(self.entity, names, self.options, shaped=not self._text_only)
+            try:
+                plan = compile_columns(self.entity, names, self.options, shaped=not self._text_only)
+            except UnknownColumnError as exc:
+                plan = str(exc)
             if len(self._plans) < 256:  # NDJSON key sets vary; keep the cache bounded
                 self._plans[names] = plan
         return plan
 
     def _map(self, record: SourceRecord) -> _Row:
         data = record.data
-        try:
-            header, line, key, group = self._plan(tuple(data)).build(data)
-        except UnknownColumnError as exc:
+        plan = self._plan(tuple(data))
+        if isinstance(plan, str):
             # A record already in the API's shape names objects, not dotted columns.
             if not self._text_only and any(isinstance(v, dict | list) for v in data.values()):
                 return self._map_shaped(record)
-            raise RecordError(str(exc)) from None
+            raise RecordError(plan)
+        try:
+            header, line, key, group = plan(data)
         except ShapedRecord:
             return self._map_shaped(record)
         return _Row(record.number, data, header, line, key, group)
@@ -96,12 +104,12 @@ class RecordMapper:
         payload = dict(record.data)
         key = None
         if self.entity.action_key_field:
-            key = _unwrap(payload.pop(self.entity.action_key_field, None))
+            key = unwrap_value(payload.pop(self.entity.action_key_field, None))
         for name in payload:
             if name not in self._top:
                 raise RecordError(f"{name!r} is not a field of {self.entity.name}", name)
         if self.entity.key_field:
-            key = _unwrap(payload.get(self.entity.key_field))
+            key = unwrap_value(payload.get(self.entity.key_field))
         if self.entity.line_field:
             for line in payload.get(self.entity.line_field) or ():
                 if isinstance(line, dict):
@@ -167,13 +175,12 @@ class RecordMapper:
             row = self._map(record)
         except RecordError as exc:
             return Work([record.number], self._raw_key(record.data), None, str(exc), rows=[record.data])
-        work = Work([row.number], row.key, row.header, rows=[row.data])
-        return self._finish(work) if self._needs_key else work
+        return self._finish(Work([row.number], row.key, row.header, rows=[row.data]))
 
     def _raw_key(self, data: dict[str, Any]) -> str | None:
         """The key as written in a record that could not be mapped, to name it in results."""
         name = self.entity.key_field or self.entity.action_key_field
-        value = _unwrap(data.get(name)) if name else None
+        value = unwrap_value(data.get(name)) if name else None
         return value.strip() or None if isinstance(value, str) else None
 
     def _group_of(self, data: dict[str, Any]) -> str | None:
@@ -199,8 +206,8 @@ class RecordMapper:
                 elif seen != value:
                     return self._invalid(
                         rows,
-                        f"record {row.number}: {name} is {_unwrap(value)!r} but record "
-                        f"{first.number} of the same document has {_unwrap(seen)!r}",
+                        f"record {row.number}: {name} is {unwrap_value(value)!r} but record "
+                        f"{first.number} of the same document has {unwrap_value(seen)!r}",
                     )
         lines = [row.line for row in rows if row.line]
         if lines:
@@ -221,9 +228,3 @@ class RecordMapper:
     @property
     def _verb(self) -> str:
         return "a dunning letter" if self.entity.is_action else "--mode update"
-
-
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, dict) and "value" in value:
-        return value["value"]
-    return value

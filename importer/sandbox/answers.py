@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-__all__ = ["Answer", "ApiError", "ipp_error", "message_error", "json_answer", "VALIDATION_FAULT_CODE"]
+__all__ = ["Answer", "ApiError", "ipp_error", "message_error", "json_answer"]
 
-VALIDATION_FAULT_CODE = "12002"
+_VALIDATION_FAULT_CODE = "12002"  # carried by every IPPException the sandbox raises
 
 
 class Answer(NamedTuple):
@@ -43,13 +43,13 @@ class ApiError(Exception):
         return Answer(self.status, self.body, self.headers)
 
 
-def ipp_error(message: str, status: int = 400, code: str = VALIDATION_FAULT_CODE) -> ApiError:
+def ipp_error(message: str, status: int = 400) -> ApiError:
     """A validation/business error as the ERP answers it."""
     body = {
         "ExceptionType": "IPPException",
         "ExceptionMessage": message,
-        "ExceptionFaultCode": code,
-        "ExceptionMessageID": f"{code}_{uuid.uuid4()}",
+        "ExceptionFaultCode": _VALIDATION_FAULT_CODE,
+        "ExceptionMessageID": f"{_VALIDATION_FAULT_CODE}_{uuid.uuid4()}",
         "ExceptionDetails": "",
     }
     return ApiError(status, orjson.dumps(body))

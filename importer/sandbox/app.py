@@ -83,16 +83,13 @@ class Sandbox:
         self._actions: dict[tuple[str, str], tuple[str, Rules]] = {}
         for rules in self.ledger.rules.values():
             e = rules.entity
-            if not e.is_action:
-                segment = e.path.rsplit("/", 1)[1].lower()
-                self._collections[segment] = rules
-                if e.releasable:
-                    self._actions[(segment, "release")] = ("release", rules)
-        for rules in self.ledger.rules.values():
-            e = rules.entity
-            if e.is_action:
-                segment = e.path.rsplit("/", 1)[1].lower()
+            segment = e.path.rsplit("/", 1)[1].lower()
+            if e.is_action:  # an action entity's path is its parent collection's
                 self._actions[(segment, (e.action or "").lower())] = (e.name, rules)
+                continue
+            self._collections[segment] = rules
+            if e.releasable:
+                self._actions[(segment, "release")] = ("release", rules)
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -134,8 +131,8 @@ class Sandbox:
         if not allowed:
             stats.throttled += 1
             headers["Retry-After"] = str(reset)
-            body = orjson.dumps({"message": f"Rate limit is exceeded. Try again in {reset} seconds."})
-            return self._reply(429, body, headers)
+            error = message_error(429, f"Rate limit is exceeded. Try again in {reset} seconds.")
+            return self._reply(429, error.body, headers)
         method = request.method
         fault: str | None = None
         if faults.active and (method == "POST" or method == "PUT"):
@@ -148,8 +145,8 @@ class Sandbox:
                     await request.read()
                     await asyncio.sleep(faults.slow)
                 elif fault != "store-then-fail":
-                    body = orjson.dumps({"message": _FAULT_MESSAGES[fault]})
-                    return self._reply(int(fault), body, headers)
+                    error = message_error(int(fault), _FAULT_MESSAGES[fault])
+                    return self._reply(error.status, error.body, headers)
         try:
             answer = await self._dispatch(request, path, method, client)
         except ApiError as exc:
@@ -157,7 +154,7 @@ class Sandbox:
         if fault == "store-then-fail":
             if faults.store_then_fail_answer() == "reset":
                 return _abort(request)
-            answer = Answer(500, orjson.dumps({"message": _FAULT_MESSAGES["500"]}))
+            answer = message_error(500, _FAULT_MESSAGES["500"]).answer()
         if answer.headers:
             headers.update(answer.headers)
         return self._reply(answer.status, answer.body, headers)

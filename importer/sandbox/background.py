@@ -2,11 +2,12 @@
 
 A request with ``erp-api-background`` is accepted at once (202 with ``id`` and
 ``stateLocation``) and run after ``background_delay_ms`` by a task the app owns. Its state
-reads ``Started`` (statusCode 0) until then, ``Finished`` with the endpoint's status code
-afterwards (an endpoint error is still a finished operation; its body is the content), or
-``Failed`` if the sandbox itself broke. Jobs live in memory only and are dropped 24 hours
-after they finish, as the live API drops them. A webhook address is recorded and shown in
-the state, but no notification is posted to it.
+reads ``Started`` (statusCode 0) until it has run, with ``startedUtc`` null while it still
+waits; then ``Finished`` with the endpoint's status code (an endpoint error is still a
+finished operation; its body is the content), or ``Failed`` if the sandbox itself broke.
+Jobs live in memory only and are dropped 24 hours after they finish, as the live API drops
+them. A webhook address is recorded and shown in the state, but no notification is posted
+to it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Job:
     webhook: str
     has_request_content: bool
     received: str
-    started: str
+    started: str | None = None  # set when the delay is over and the request runs
     status: str = "Started"
     status_code: int = 0
     finished: str | None = None
@@ -81,8 +82,7 @@ class BackgroundJobs:
         """Queue ``run`` (the request, ready to execute) and return its job."""
         if len(self._jobs) % _SWEEP_EVERY == _SWEEP_EVERY - 1:
             self._sweep()
-        now = now_iso()
-        job = Job(str(uuid.uuid4()), client, original_uri, webhook, has_body, now, now)
+        job = Job(str(uuid.uuid4()), client, original_uri, webhook, has_body, now_iso())
         self._jobs[job.id] = job
         task = asyncio.get_running_loop().create_task(self._run(job, run))
         self._tasks.add(task)
@@ -91,6 +91,7 @@ class BackgroundJobs:
 
     async def _run(self, job: Job, run: Callable[[], Answer]) -> None:
         await asyncio.sleep(self._delay)
+        job.started = now_iso()
         answer: Answer | None
         try:
             answer = run()

@@ -1,9 +1,9 @@
 """Command line of the sandbox: ``importer sandbox ...`` and ``python -m importer.sandbox ...``.
 
 ``add_arguments(parser)`` adds the options to any parser (the importer's subcommand or a
-standalone one); ``await run(args)`` serves until SIGINT/SIGTERM; ``main(argv)`` does both
-in a fresh event loop (uvloop when installed). The first line printed is exactly
-``Sandbox listening on http://HOST:PORT``; parent processes parse it.
+standalone one); ``await run(config_from_args(args))`` serves until SIGINT/SIGTERM;
+``main(argv)`` does both in a fresh event loop (uvloop when installed). The first line
+printed is exactly ``Sandbox listening on http://HOST:PORT``; parent processes parse it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 from importer.sandbox.config import (
     DEFAULT_CLIENTS,
-    DEFAULT_FAULTS,
     DEFAULT_STATIC_TOKEN,
     FAULT_KINDS,
     SandboxConfig,
@@ -66,38 +65,49 @@ def _client(text: str) -> tuple[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the sandbox's options to ``parser``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    """Add the sandbox's options to ``parser``; their defaults are SandboxConfig's."""
+    defaults = SandboxConfig()
+    parser.add_argument("--host", default=defaults.host, help="address to bind (default: %(default)s)")
+    # A fixed port, unlike serve(): a server people point other tools at should stay put.
     parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument(
-        "--rate-limit", type=_rate_limit, default=(15000, 3600.0), metavar="N/SECONDS",
-        help="fixed window per client (default: 15000/3600, the production quota)",
+        "--rate-limit", type=_rate_limit, metavar="N/SECONDS",
+        default=(defaults.rate_limit, defaults.rate_window),
+        help=f"fixed window per client (default: {defaults.rate_limit}/{defaults.rate_window:g}, "
+             "the production quota)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="RNG seed for faults and jitter (default: random)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every /v1 request (default: 0)")
-    parser.add_argument("--jitter-ms", type=float, default=0.0, help="uniform +/- around the latency (default: 0)")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help="RNG seed for faults and jitter (default: random)")
+    parser.add_argument("--latency-ms", type=float, default=defaults.latency_ms,
+                        help="added to every /v1 request (default: %(default)g)")
+    parser.add_argument("--jitter-ms", type=float, default=defaults.jitter_ms,
+                        help="uniform +/- around the latency (default: %(default)g)")
     parser.add_argument(
-        "--fault-rate", type=_fraction, default=0.0, metavar="0..1",
-        help="share of POST/PUT requests that get a fault (default: 0)",
+        "--fault-rate", type=_fraction, default=defaults.fault_rate, metavar="0..1",
+        help="share of POST/PUT requests that get a fault (default: %(default)g)",
     )
     parser.add_argument(
-        "--faults", type=_faults, default=DEFAULT_FAULTS, metavar="KIND,...",
-        help=f"fault kinds to pick from, of {','.join(FAULT_KINDS)} (default: {','.join(DEFAULT_FAULTS)})",
+        "--faults", type=_faults, default=defaults.faults, metavar="KIND,...",
+        help=f"fault kinds to pick from, of {','.join(FAULT_KINDS)} (default: {','.join(defaults.faults)})",
     )
-    parser.add_argument("--slow-ms", type=float, default=30000.0, help="delay of a 'slow' fault (default: 30000)")
-    parser.add_argument("--state", metavar="PATH", default=None, help="keep state in this SQLite file (default: memory)")
-    parser.add_argument("--token-ttl", type=float, default=3600.0, help="token lifetime in seconds (default: 3600)")
-    parser.add_argument("--max-page-size", type=int, default=1000, help="largest list page (default: 1000)")
+    parser.add_argument("--slow-ms", type=float, default=defaults.slow_ms,
+                        help="delay of a 'slow' fault (default: %(default)g)")
+    parser.add_argument("--state", metavar="PATH", default=defaults.state_path,
+                        help="keep state in this SQLite file (default: memory)")
+    parser.add_argument("--token-ttl", type=float, default=defaults.token_ttl,
+                        help="token lifetime in seconds (default: %(default)g)")
+    parser.add_argument("--max-page-size", type=int, default=defaults.max_page_size,
+                        help="largest list page (default: %(default)s)")
     parser.add_argument(
-        "--background-delay-ms", type=float, default=50.0,
-        help="pause before a background request runs (default: 50)",
+        "--background-delay-ms", type=float, default=defaults.background_delay_ms,
+        help="pause before a background request runs (default: %(default)g)",
     )
     parser.add_argument(
         "--client", type=_client, action="append", default=None, metavar="ID:SECRET",
         help="an OAuth client; repeatable; replaces the default sandbox:sandbox-secret",
     )
     parser.add_argument(
-        "--static-token", default=DEFAULT_STATIC_TOKEN, metavar="TOKEN",
+        "--static-token", default=defaults.static_token, metavar="TOKEN",
         help="a bearer token that never expires; '' disables it (default: %(default)s)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request (access log)")
@@ -133,14 +143,13 @@ def _hint(url: str, config: SandboxConfig) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(config: SandboxConfig) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit status (0, or 1 if it cannot start).
 
     Meant to own its process (``importer sandbox``, ``python -m importer.sandbox``): it
     installs signal handlers and tunes the garbage collector for a server that keeps
     every record in memory. To embed a sandbox in another program, use ``serve()``.
     """
-    config = config_from_args(args)
     if config.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     loop = asyncio.get_running_loop()
@@ -193,13 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        config_from_args(args)
+        config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(run(args))
+        return asyncio.run(run(config))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(run(args))
+        return runner.run(run(config))
 

@@ -13,7 +13,6 @@ response DTO of the live API (whose field names differ, e.g. ``customer`` vs
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,14 +25,13 @@ from importer.schema import fields
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.dates import now_iso
 from importer.sandbox.listing import ListQuery, parse_bool
+from importer.sandbox.periods import PERIODS
 from importer.sandbox.store import Record, Store
-from importer.sandbox.validation import Validator, parse_body, validator
+from importer.sandbox.validation import Validator, parse_body
 
 __all__ = ["Ledger", "Rules"]
 
 _CUSTOMER = "customer"  # the entity documents point at through customerNumber
-_FINANCIAL_PERIOD = re.compile(r"\d{4}(0[1-9]|1[0-2])\Z")  # YYYYMM
-_POST_PERIOD = re.compile(r"(0[1-9]|1[0-2])\d{4}\Z")  # MMYYYY
 _NO_CONTENT = Answer(204)
 
 
@@ -54,10 +52,10 @@ class Rules:
         tax = next((f.name for f in table.values() if f.kind == "array" and f.ref == "TaxDetailUpdateDto"), None)
         return cls(
             entity=entity,
-            validate=validator(entity.schema),
+            validate=Validator(entity.schema),
             label=entity.name.replace("-", " ").capitalize(),
             tax_field=tax,
-            periods=tuple(p for p in ("financialPeriod", "postPeriod") if p in table),
+            periods=tuple(p for p in PERIODS if p in table),
             listing=None if entity.is_action else ListQuery(entity, max_page_size),
         )
 
@@ -230,8 +228,7 @@ class Ledger:
     def list(self, rules: Rules, query: Mapping[str, str]) -> Answer:
         """GET on a collection: a JSON array whose items each carry the paging metadata."""
         listing = rules.listing
-        if listing is None:
-            raise message_error(405, "The requested resource does not support http method 'GET'.")
+        assert listing is not None  # the app routes only collections here, never action entities
         is_document = rules.entity.is_document
         attachments, tax = self._expand(query) if is_document else (False, False)
         page, total = listing.select(self.store.records[rules.entity.name].values(), query)
@@ -263,9 +260,9 @@ class Ledger:
             value = record.get(name)
             if value is None:
                 continue
-            pattern, shape = (_FINANCIAL_PERIOD, "YYYYMM") if name == "financialPeriod" else (_POST_PERIOD, "MMYYYY")
-            if not pattern.match(value):
-                raise ipp_error(f"Invalid value for '{name}': expected a period as {shape}, got '{value}'.")
+            period = PERIODS[name]
+            if not period.pattern.match(value):
+                raise ipp_error(f"Invalid value for '{name}': expected a period as {period.shape}, got '{value}'.")
 
     @staticmethod
     def _expand(query: Mapping[str, str]) -> tuple[bool, bool]:

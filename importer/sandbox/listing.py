@@ -10,7 +10,6 @@ ignored, as the API ignores parameters it does not know.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +18,11 @@ from importer.entities import Entity
 from importer.schema import fields
 from importer.sandbox.answers import ApiError, ipp_error
 from importer.sandbox.dates import parse_datetime, parse_filter_datetime, to_iso
+from importer.sandbox.periods import PERIODS, Period
+from importer.sandbox.store import Record
 
 __all__ = ["ListQuery", "DOCUMENT_STATUSES", "parse_bool"]
 
-Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
 
 # The response DTOs' status enum for documents (request schemas have none).
@@ -33,53 +33,57 @@ DOCUMENT_STATUSES = (
 _CONDITIONS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
 }
-_PERIOD = re.compile(r"\d{4}(0[1-9]|1[0-2])\Z")
 
 
 @dataclass(frozen=True, slots=True)
 class _Equals:
     param: str
     path: tuple[str, ...]  # where the value sits in a stored record
+    period: Period | None = None  # the shape a period parameter must have
 
 
 @dataclass(frozen=True, slots=True)
 class _Enum:
+    """A filter on an enum field named like its parameter, matched without regard to case."""
+
     param: str
-    field: str
-    values: tuple[str, ...]
+    spellings: dict[str, str]  # casefolded -> the API's spelling
+
+
+def _enum(param: str, values: Iterable[str]) -> _Enum:
+    return _Enum(param, {v.casefold(): v for v in values})
 
 
 @dataclass(frozen=True, slots=True)
 class _Since:
-    """A date-time filter with its ``...Condition`` companion."""
+    """A date-time filter on the field of its name, with its ``...Condition`` companion."""
 
     param: str
-    field: str
     system: bool  # a timestamp the sandbox wrote (fixed-width, compared as text)
 
 
 def _filters(entity: Entity) -> list[_Equals | _Enum | _Since]:
     common: list[_Equals | _Enum | _Since] = [
-        _Since("lastModifiedDateTime", "lastModifiedDateTime", True),
-        _Since("createdDateTime", "createdDateTime", True),
+        _Since("lastModifiedDateTime", True),
+        _Since("createdDateTime", True),
     ]
     if entity.is_document:
         return common + [
-            _Equals("financialPeriod", ("financialPeriod",)),
-            _Enum("status", "status", DOCUMENT_STATUSES),
+            _Equals("financialPeriod", ("financialPeriod",), PERIODS["financialPeriod"]),
+            _enum("status", DOCUMENT_STATUSES),
             _Equals("project", ("project",)),
             _Equals("customer", ("customerNumber",)),
             _Equals("externalReference", ("externalReference",)),
             _Equals("customerRefNumber", ("customerRefNumber",)),
             _Equals("paymentReference", ("paymentReference",)),
             _Equals("branch", ("branchNumber",)),
-            _Since("documentDate", "documentDate", False),
-            _Since("documentDueDate", "documentDueDate", False),
+            _Since("documentDate", False),
+            _Since("documentDueDate", False),
         ]
     statuses = fields(entity.schema)["status"].enum or ()
     return common + [
         _Equals("name", ("name",)),
-        _Enum("status", "status", statuses),
+        _enum("status", statuses),
         _Equals("corporateId", ("corporateId",)),
         _Equals("vatRegistrationId", ("vatRegistrationId",)),
         _Equals("email", ("mainContact", "email")),
@@ -146,13 +150,13 @@ class ListQuery:
             if text is None or text == "":
                 continue
             if isinstance(f, _Enum):
-                canonical = {v.casefold(): v for v in f.values}.get(text.casefold())
+                canonical = f.spellings.get(text.casefold())
                 if canonical is None:
-                    raise _bad(f.param, f"expected one of {', '.join(f.values)}, got {text!r}")
-                preds.append(lambda r, field=f.field, want=canonical: r.get(field) == want)
+                    raise _bad(f.param, f"expected one of {', '.join(f.spellings.values())}, got {text!r}")
+                preds.append(lambda r, field=f.param, want=canonical: r.get(field) == want)
                 continue
-            if f.param == "financialPeriod" and not _PERIOD.match(text):
-                raise _bad(f.param, f"expected a period as YYYYMM, got {text!r}")
+            if f.period is not None and not f.period.pattern.match(text):
+                raise _bad(f.param, f"expected a period as {f.period.shape}, got {text!r}")
             preds.append(lambda r, path=f.path, want=text: _lookup(r, path) == want)
         released = query.get("released") if self.entity.is_document else None
         if released:
@@ -193,7 +197,7 @@ def _since(f: _Since, query: Mapping[str, str]) -> Predicate | None:
             f.param,
             f"expected yyyy-MM-dd, yyyy-MM-dd HH:mm:ss or yyyy-MM-dd HH:mm:ss.FFF, got {text!r}",
         )
-    field = f.field
+    field = f.param
     if f.system:
         bound = to_iso(when)
         return lambda r: (v := r.get(field)) is not None and compare(v, bound)

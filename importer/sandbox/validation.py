@@ -26,7 +26,7 @@ from importer.schema import Field, fields
 from importer.sandbox.dates import parse_datetime
 from importer.sandbox.answers import ApiError, ipp_error
 
-__all__ = ["Validator", "validator", "parse_body"]
+__all__ = ["Validator", "parse_body"]
 
 # (value, path prefix, field name) -> plain value; raises ApiError naming prefix + name.
 _Check = Callable[[Any, str, str], Any]
@@ -62,6 +62,17 @@ def _bad(prefix: str, name: str, expected: str, value: Any) -> ApiError:
     )
 
 
+def _exact(pytype: type, expected: str) -> _Check:
+    """A checker taking values of exactly ``pytype`` and nothing else (no conversions)."""
+
+    def check_exact(v: Any, prefix: str, name: str) -> Any:
+        if type(v) is pytype:
+            return v
+        raise _bad(prefix, name, expected, v)
+
+    return check_exact
+
+
 def _scalar_check(f: Field) -> _Check:
     """A checker for one scalar type (closures per type keep the hot path branch-free)."""
     if f.enum:
@@ -78,12 +89,7 @@ def _scalar_check(f: Field) -> _Check:
         return check_enum
     kind = f.type
     if kind == "string":
-        def check_string(v: Any, prefix: str, name: str) -> Any:
-            if type(v) is str:
-                return v
-            raise _bad(prefix, name, "a string", v)
-
-        return check_string
+        return _exact(str, "a string")
     if kind == "integer":
         def check_integer(v: Any, prefix: str, name: str) -> Any:
             t = type(v)
@@ -103,12 +109,7 @@ def _scalar_check(f: Field) -> _Check:
 
         return check_number
     if kind == "boolean":
-        def check_boolean(v: Any, prefix: str, name: str) -> Any:
-            if type(v) is bool:
-                return v
-            raise _bad(prefix, name, "true or false", v)
-
-        return check_boolean
+        return _exact(bool, "true or false")
     if kind == "datetime":
         def check_datetime(v: Any, prefix: str, name: str) -> Any:
             if type(v) is str and parse_datetime(v) is not None:
@@ -126,10 +127,7 @@ def _scalar_check(f: Field) -> _Check:
     raise ValueError(f"field {f.name}: unsupported scalar type {kind!r}")
 
 
-def _map_check(v: Any, prefix: str, name: str) -> Any:
-    if type(v) is dict:
-        return v
-    raise _bad(prefix, name, "an object", v)
+_map_check = _exact(dict, "an object")
 
 
 class _Compiler:
@@ -184,24 +182,9 @@ class _Compiler:
         if f.kind == "map":
             return _map_check
         if f.kind == "object":
-            nested = self.object(f.ref or "")
-
-            def check_nested(v: Any, prefix: str, name: str) -> Any:
-                if type(v) is dict:
-                    return nested(v, f"{prefix}{name}.")
-                raise _bad(prefix, name, "an object", v)
-
-            return check_nested
+            return self._nested(f.ref or "")
         if f.kind == "array":
-            if f.ref:
-                item_object = self.object(f.ref)
-
-                def item(v: Any, prefix: str, name: str) -> Any:
-                    if type(v) is dict:
-                        return item_object(v, prefix + name + ".")
-                    raise _bad(prefix, name, "an object", v)
-            else:
-                item = _scalar_check(f)
+            item = self._nested(f.ref) if f.ref else _scalar_check(f)
 
             def check_array(v: Any, prefix: str, name: str) -> Any:
                 if type(v) is not list:
@@ -211,12 +194,26 @@ class _Compiler:
             return check_array
         raise ValueError(f"field {f.name}: unsupported kind {f.kind!r}")
 
+    def _nested(self, schema: str) -> _Check:
+        """A checker for an object of ``schema`` (an object field, or one array item)."""
+        check_object = self.object(schema)
+
+        def check_nested(v: Any, prefix: str, name: str) -> Any:
+            if type(v) is dict:
+                return check_object(v, f"{prefix}{name}.")
+            raise _bad(prefix, name, "an object", v)
+
+        return check_nested
+
 
 _COMPILER = _Compiler()
 
 
 class Validator:
-    """A compiled request schema: ``validator(data)`` -> the unwrapped dict, or ApiError."""
+    """A compiled request schema: ``Validator(schema)(data)`` -> the unwrapped dict, or ApiError.
+
+    Cheap to build more than once: the compiler compiles each schema once and shares it.
+    """
 
     __slots__ = ("schema", "_check")
 
@@ -228,17 +225,6 @@ class Validator:
         if type(data) is not dict:
             raise ipp_error(f"The request body must be a JSON object ({self.schema}), got {_shown(data)}.")
         return self._check(data, "")
-
-
-_VALIDATORS: dict[str, Validator] = {}
-
-
-def validator(schema: str) -> Validator:
-    """The compiled validator of ``schema`` (compiled on first use, then shared)."""
-    found = _VALIDATORS.get(schema)
-    if found is None:
-        found = _VALIDATORS[schema] = Validator(schema)
-    return found
 
 
 def parse_body(body: bytes) -> Any:

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from importer.schema._tables import TABLES
 
-__all__ = ["Field", "fields", "schema_names"]
+__all__ = ["Field", "fields", "schema_names", "unwrap_value"]
 
 
 class Field(NamedTuple):
@@ -32,3 +32,10 @@ def fields(schema: str) -> dict[str, Field]:
 
 def schema_names() -> list[str]:
     return sorted(TABLES)
+
+
+def unwrap_value(value: Any) -> Any:
+    """A field's value as sent: ``x`` out of a ``{"value": x}`` wrapper, else as it is."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value

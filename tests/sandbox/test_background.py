@@ -31,6 +31,7 @@ async def test_post_in_background(sandbox_with: Any) -> None:
         status, state, _ = await api.call("GET", f"/v1/background/{accepted['id']}")
         assert status == 200
         assert state["status"] == "Started" and state["statusCode"] == 0 and state["finishedUtc"] is None
+        assert state["startedUtc"] is None  # still waiting out its delay
         assert state["originalUri"] == f"{api.url}/v1/customer" and state["hasRequestContent"] is True
         assert (await api.stats())["records"]["customer"] == 0  # not run yet
         assert (await api.call("GET", f"/v1/background/{accepted['id']}/content"))[0] == 404
@@ -38,7 +39,7 @@ async def test_post_in_background(sandbox_with: Any) -> None:
         assert state["status"] == "Finished" and state["statusCode"] == 201
         assert state["responseHeaders"]["Location"] == f"{api.url}/v1/customer/10000"
         assert state["hasResponseContent"] is False and state["contentLocation"] is None
-        assert state["receivedUtc"] <= state["startedUtc"] <= state["finishedUtc"]
+        assert state["receivedUtc"] < state["startedUtc"] <= state["finishedUtc"]  # 150 ms apart
         assert (await api.call("GET", "/v1/customer/10000"))[0] == 200
 
 
@@ -104,4 +105,7 @@ async def test_shutdown_cancels_queued_work(sandbox_with: Any) -> None:
     async with sandbox_with(background_delay_ms=60_000) as api:
         status, _, _ = await api.call("POST", "/v1/customer", json=customer_body("1"), headers=BACKGROUND)
         assert status == 202
+        tasks = set(api.running.sandbox.jobs._tasks)
     # Leaving the block returned promptly: the queued job was cancelled, not awaited.
+    assert len(tasks) == 1
+    assert all(task.cancelled() for task in tasks)

@@ -84,9 +84,12 @@ async def test_date_filters(api: Api) -> None:
         items = await listed(api, "/v1/customer", lastModifiedDateTime=spaced,
                              lastModifiedDateTimeCondition=condition)
         assert numbers(items) == expected, condition
-    for text in (stamp, stamp[:19], spaced[:19], stamp[:10]):
+    for text in (stamp, spaced):  # C1 was created at the stamp, C2 after it
+        items = await listed(api, "/v1/customer", createdDateTime=text, createdDateTimeCondition=">")
+        assert numbers(items) == ["C2"], text
+    for text in (stamp, stamp[:19], spaced[:19], stamp[:10]):  # truncated: both at or after it
         items = await listed(api, "/v1/customer", createdDateTime=text, createdDateTimeCondition=">=")
-        assert "C2" in numbers(items), text
+        assert numbers(items) == ["C1", "C2"], text
     items = await listed(api, "/v1/customer", lastModifiedDateTime="2000-01-01", lastModifiedDateTimeCondition="<")
     assert items == []
 
