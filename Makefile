@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/importer plan samples/migration.toml --sandbox --results-dir build/demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check importer tests benchmarks samples
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

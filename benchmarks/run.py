@@ -34,9 +34,12 @@ from benchmarks.benchlib.machine import loadavg, machine_info, source_fingerprin
 from benchmarks.benchlib.paths import RESULTS  # noqa: E402
 from benchmarks.benchlib.procs import wait_for_quiet  # noqa: E402
 from benchmarks.benchlib.report import (  # noqa: E402
-    BenchResult, console_width, render_markdown, render_table, write_json,
+    BenchResult,
+    console_width,
+    render_markdown,
+    render_table,
+    write_json,
 )
-
 
 QUIET_WAIT_S = 30.0  # at most this long before each benchmark for other jobs to finish
 

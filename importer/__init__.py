@@ -35,8 +35,8 @@ from importer.errors import (
     SourceError,
     UnknownColumnError,
 )
+from importer.load.results import read_results
 from importer.options import ImportOptions
-from importer.results import read_results
 from importer.summary import Summary
 
 __all__ = [

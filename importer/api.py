@@ -18,8 +18,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +29,16 @@ from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticTok
 from importer.client.auth import DEFAULT_TOKEN_URL
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
-from importer.failed import FailedRecords, default_failed_path
+from importer.load.failed import FailedRecords, default_failed_path
+from importer.load.pipeline import OutcomeCallback, Pipeline, ResultSink
+from importer.load.results import ResultsWriter, read_results
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.mapfile import BoundMap, load_map
 from importer.options import ImportOptions
-from importer.pipeline import OutcomeCallback, Pipeline, ResultSink
-from importer.results import ResultsWriter, read_results
-from importer.sources import SourceOptions, open_source
-from importer.sources._open import ByteCounter, text_stream
+from importer.sources import Input, SourceOptions, open_input
 from importer.sources.base import SourceRecord
-from importer.sources.csv import CsvSource
-from importer.sources.ndjson import NdjsonSource
 from importer.summary import Summary
-from importer.upsert import prefetch_keys
+from importer.workflows.upsert import prefetch_keys
 
 log = logging.getLogger("importer")
 
@@ -74,53 +71,6 @@ def build_client(options: ImportOptions) -> ApiClient:
         concurrency=options.concurrency, rate=options.rate, timeout=options.timeout,
         retry=RetryPolicy(max_attempts=options.max_attempts, base=options.retry_base),
     )
-
-
-@contextmanager
-def _open_input(source: Any, options: ImportOptions) -> Iterator[tuple[Any, str, ByteCounter | None]]:
-    """(records, name, byte counter); records is a CSV/NDJSON source or an iterable."""
-    source_options = SourceOptions(options.format, options.delimiter, options.encoding)
-    if isinstance(source, str | os.PathLike):
-        with open_source(source, source_options) as opened:
-            yield opened, os.fspath(source), opened.progress
-        return
-    if hasattr(source, "read"):
-        name = str(getattr(source, "name", "<stream>"))
-        fmt = options.format or ("ndjson" if name.endswith((".ndjson", ".jsonl")) else "csv")
-        text = source if isinstance(source, io.TextIOBase) else text_stream(source, options.encoding)
-        counter = ByteCounter(None, None)
-        if fmt == "csv":
-            yield CsvSource(text, counter, delimiter=options.delimiter, name=name), name, counter
-        else:
-            yield NdjsonSource(text, counter, name=name), name, counter
-        return
-    yield source, "<records>", None
-
-
-async def _records(source: Any) -> AsyncIterator[SourceRecord]:
-    """SourceRecords from a reader, or numbered from an (async) iterable of dicts."""
-    if isinstance(source, AsyncIterable):
-        number = 0
-        async for data in source:
-            number += 1
-            yield _as_record(number, data)
-        return
-    if isinstance(source, CsvSource | NdjsonSource):
-        records: Iterable[SourceRecord] = source
-    else:
-        records = (_as_record(number, data) for number, data in enumerate(source, 1))
-    for count, record in enumerate(records, 1):
-        yield record
-        if count % 64 == 0:  # reading is synchronous: let the workers run now and then
-            await anyio.lowlevel.checkpoint()
-
-
-def _as_record(number: int, data: Any) -> SourceRecord:
-    if isinstance(data, SourceRecord):
-        return data
-    if not isinstance(data, dict):
-        return SourceRecord(number, {}, f"record is a {type(data).__name__}, not a mapping")
-    return SourceRecord(number, data)
 
 
 async def _works(
@@ -166,13 +116,15 @@ async def import_records(
     ent = ENTITIES[opts.entity]
     column_map = load_map(opts.map, ent) if opts.map else None  # its mistakes, before the input opens
     with ExitStack() as stack:
-        opened, name, counter = stack.enter_context(_open_input(source, opts))
-        delimiter = getattr(opened, "delimiter", None)
+        opened = stack.enter_context(
+            open_input(source, SourceOptions(opts.format, opts.delimiter, opts.encoding))
+        )
+        name, counter, delimiter = opened.name, opened.counter, opened.delimiter
         coerce = CoerceOptions(
             decimal_comma=opts.decimal_comma if opts.decimal_comma is not None else delimiter == ";",
             date_format=opts.date_format,
         )
-        columns = getattr(opened, "columns", None)
+        columns = opened.columns
         bound = None
         if column_map is not None:
             bound = column_map.bind(columns, coerce)  # unmapped CSV columns: ConfigError, nothing sent
@@ -197,12 +149,12 @@ async def import_records(
             stack.callback(writer.close)
         failed_path = opts.failed
         if failed_path is None and from_file:
-            failed_path = default_failed_path(name, getattr(opened, "format", "csv"))
+            failed_path = default_failed_path(name, opened.format)
         failed = None
         if failed_path is not None:
             failed = FailedRecords(
-                failed_path, columns=getattr(opened, "columns", None), delimiter=delimiter,
-                encoding=opts.encoding, append=opts.resume,
+                failed_path, columns=opened.columns, delimiter=delimiter,
+                encoding=opts.encoding or "utf-8", append=opts.resume,
             )
             stack.callback(failed.close)
         summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
@@ -233,14 +185,14 @@ async def import_records(
 
 
 async def _run(
-    pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Any,
+    pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Input,
     summary: Summary, opts: ImportOptions, handle_signals: bool, *, input_path: str | None,
 ) -> None:
     if pipeline.client is not None and not opts.dry_run:
         await pipeline.client.authenticate()
         if opts.mode == "upsert":
             pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
-    works = _works(mapper, _records(opened), summary, bound)
+    works = _works(mapper, opened.records(), summary, bound)
     if not handle_signals:
         await pipeline.run(works)
         return

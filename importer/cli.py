@@ -86,7 +86,7 @@ def _add_input(p: argparse.ArgumentParser, *, mapping: bool = True) -> None:
                      help="input format (default: by file extension)")
     src.add_argument("--delimiter", default=None, type=_delimiter,
                      help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
-    src.add_argument("--encoding", default="utf-8",
+    src.add_argument("--encoding", default=None,
                      help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not)")
     src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
                      help="read 1234,50 as a number (default: on when the delimiter is ;)")
@@ -367,7 +367,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
-    from importer.plan import load_plan, run_plan
+    from importer.workflows.plan import load_plan, run_plan
 
     plan = load_plan(args.plan)
     overrides = {k: v for k, v in _common_options(args).items() if v not in (None, False)}
@@ -399,7 +399,7 @@ async def _client_for(args: argparse.Namespace, stack: AsyncExitStack) -> Any:
 
 
 async def _export(args: argparse.Namespace, argv: list[str]) -> int:
-    from importer.export import ExportFilters, export_records
+    from importer.workflows.export import ExportFilters, export_records
 
     filters = ExportFilters(
         last_modified=args.last_modified, financial_period=args.financial_period, status=args.status,
@@ -419,7 +419,7 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
 
 async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.sources import SourceOptions
-    from importer.verify import verify_records
+    from importer.workflows.verify import verify_records
 
     report = _report_path(args)  # before connecting: a mistake costs no call
     async with AsyncExitStack() as stack:
@@ -435,7 +435,7 @@ async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _report_path(args: argparse.Namespace) -> str:
-    from importer.verify import default_report_path
+    from importer.workflows.verify import default_report_path
 
     if args.report:
         return str(args.report)

@@ -34,7 +34,7 @@ class ImportOptions:
     # input
     format: str | None = None
     delimiter: str | None = None
-    encoding: str = "utf-8"
+    encoding: str | None = None  # None: UTF-8, and a file that is not valid UTF-8 stops the run
     decimal_comma: bool | None = None  # None: on when the delimiter is ';'
     date_format: str | None = None
     # output and state

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer.results import OUTCOMES, SUCCESS
+from importer.load.results import OUTCOMES, SUCCESS
 
 __all__ = ["Summary"]
 

@@ -4,8 +4,9 @@ import io
 import json
 import os
 
-import importer
 from conftest import TOKEN, get_json, run_cli
+
+import importer
 
 
 async def test_path_input_with_callback_and_summary_fields(sandbox, tmp_path):

@@ -4,7 +4,13 @@ import gzip
 import json
 
 from conftest import (
-    SAMPLES, TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines, run_cli,
+    SAMPLES,
+    TOKEN,
+    assert_one_final_line_per_record,
+    final_lines,
+    get_json,
+    read_lines,
+    run_cli,
 )
 
 # The seed guide's example payloads (the invoice PUT with the document's `invoiceLines`),

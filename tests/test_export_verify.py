@@ -15,11 +15,10 @@ import importer
 from importer.client import ApiClient, StaticToken
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
-from importer.export import ExportFilters, export_records, parse_last_modified
 from importer.mapping import valid_columns
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES, WRITE_ONLY, RecordFlattener
-from importer.verify import verify_records
-
+from importer.workflows.export import ExportFilters, export_records, parse_last_modified
+from importer.workflows.verify import verify_records
 from tests.conftest import TOKEN, get_json, read_lines
 
 OPENAPI = Path("/work/shared/visma-openapi/customer-ledger.openapi.json")
@@ -470,7 +469,7 @@ async def test_verify_compares_with_a_dto_shaped_answer():
     """The comparison reads the live API's DTO through the rename table."""
     from importer.mapping import RecordMapper
     from importer.sources import SourceRecord
-    from importer.verify import _Comparer, _expected
+    from importer.workflows.verify import _Comparer, _expected
 
     entity = ENTITIES["invoice"]
     mapper = RecordMapper(entity)
@@ -495,7 +494,7 @@ async def test_verify_compares_with_a_dto_shaped_answer():
 
 def test_verify_value_comparisons():
     from importer.schema import Field
-    from importer.verify import _same
+    from importer.workflows.verify import _same
 
     number = Field("x", "scalar", "number", True, None, None)
     when = Field("x", "scalar", "datetime", True, None, None)

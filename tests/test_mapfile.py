@@ -582,8 +582,8 @@ def test_legacy_invoices_sample_maps_cleanly():
     assert first["currencyId"] == {"value": "NOK"} and first["sendToAutoInvoice"] == {"value": False}
     assert first["invoiceText"] == {"value": "Service januar"}
     lines = first["invoiceLines"]
-    assert [(l["quantity"]["value"], l["unitPriceInCurrency"]["value"], l["uom"]["value"], l["vatCodeId"]["value"])
-            for l in lines] == [(7.5, 950.0, "TIME", "3"), (12, 89.9, "M", "3"), (1, 450.0, "STK", "3")]
+    assert [(ln["quantity"]["value"], ln["unitPriceInCurrency"]["value"], ln["uom"]["value"], ln["vatCodeId"]["value"])
+            for ln in lines] == [(7.5, 950.0, "TIME", "3"), (12, 89.9, "M", "3"), (1, 450.0, "STK", "3")]
     assert lines[1]["discountPercent"] == {"value": 10}
     assert works[1].payload["invoiceText"] == {"value": "Overført fra gammelt system"}
     assert works[1].payload["invoiceLines"][0]["vatCodeId"] == {"value": "31"}
@@ -596,8 +596,9 @@ def test_legacy_invoices_sample_maps_cleanly():
 
 
 async def test_legacy_samples_are_accepted_by_the_sandbox(sandbox):
-    import importer
     from conftest import TOKEN
+
+    import importer
 
     for csv, mapfile, entity, count in (("kunder.csv", "kunder.map.toml", "customer", 8),
                                         ("fakturaer.csv", "fakturaer.map.toml", "invoice", 8)):

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-
 from conftest import SAMPLES, TOKEN, assert_one_final_line_per_record, final_lines, get_json, run_cli
+
 from importer.errors import ConfigError
-from importer.plan import load_plan
+from importer.workflows.plan import load_plan
 
 
 def write_plan(tmp_path, text: str):

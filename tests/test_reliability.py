@@ -10,9 +10,9 @@ import sys
 from collections import Counter
 
 import pytest
+from conftest import TOKEN, assert_one_final_line_per_record, get_json, read_lines, run_cli
 
 import importer
-from conftest import TOKEN, assert_one_final_line_per_record, get_json, read_lines, run_cli
 
 
 def customers_csv(path, count: int, start: int = 1) -> None:

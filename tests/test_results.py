@@ -1,6 +1,6 @@
 import orjson
 
-from importer.results import ResultsWriter, read_results
+from importer.load.results import ResultsWriter, read_results
 
 
 def test_write_ahead_lines_and_resume_state(tmp_path):
@@ -42,16 +42,16 @@ def test_a_later_success_wins_over_an_earlier_failure(tmp_path):
 
 
 def test_fsync_mode_writes_the_same_lines(tmp_path, monkeypatch):
-    import importer.results
+    import importer.load.results
 
-    real_fsync = importer.results.os.fsync
+    real_fsync = importer.load.results.os.fsync
     synced: list[int] = []  # the number of lines in the file at each fsync
 
     def counting_fsync(fd: int) -> None:
         real_fsync(fd)
         synced.append(len(path.read_bytes().splitlines()))
 
-    monkeypatch.setattr(importer.results.os, "fsync", counting_fsync)
+    monkeypatch.setattr(importer.load.results.os, "fsync", counting_fsync)
     path = tmp_path / "r.ndjson"
     with ResultsWriter(path) as writer:  # the default: no flushes at all
         writer.started([1], "customer", "1", "create")

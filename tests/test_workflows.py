@@ -3,8 +3,9 @@
 import csv
 import io
 
-import importer
 from conftest import TOKEN, final_lines, get_json, run_cli
+
+import importer
 
 
 def write_customers(path, numbers, name="Kunde") -> None:

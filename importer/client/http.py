@@ -28,8 +28,8 @@ from yarl import URL
 from importer import __version__
 from importer.client.auth import TokenSource
 from importer.client.pacing import Pacer
-from importer.keys import encode_key
 from importer.errors import AuthError
+from importer.keys import encode_key
 
 log = logging.getLogger("importer.client")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
-from importer.mapping.coerce import CoerceOptions
 from importer.mapping.assemble import ShapedRecord
+from importer.mapping.coerce import CoerceOptions
 from importer.mapping.columns import Build, compile_columns
 from importer.schema import fields, unwrap_value
 from importer.sources.base import SourceRecord

@@ -21,13 +21,13 @@ import orjson
 
 from importer.entities import ENTITIES, Entity
 from importer.keys import encode_key
-from importer.schema import fields
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.dates import now_iso
 from importer.sandbox.listing import ListQuery, parse_bool
 from importer.sandbox.periods import PERIODS
 from importer.sandbox.store import Record, Store
 from importer.sandbox.validation import Validator, parse_body
+from importer.schema import fields
 
 __all__ = ["Ledger", "Rules"]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer.entities import Entity
-from importer.schema import fields
 from importer.sandbox.answers import ApiError, ipp_error
 from importer.sandbox.dates import parse_datetime, parse_filter_datetime, to_iso
 from importer.sandbox.periods import PERIODS, Period
 from importer.sandbox.store import Record
+from importer.schema import fields
 
 __all__ = ["ListQuery", "DOCUMENT_STATUSES", "parse_bool"]
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import orjson
 
-from importer.schema import Field, fields
-from importer.sandbox.dates import parse_datetime
 from importer.sandbox.answers import ApiError, ipp_error
+from importer.sandbox.dates import parse_datetime
+from importer.schema import Field, fields
 
 __all__ = ["Validator", "parse_body"]
 

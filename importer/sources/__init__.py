@@ -22,14 +22,17 @@ from importer.sources.base import Source, SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
 
-__all__ = ["Source", "SourceRecord", "SourceOptions", "open_source", "detect_format", "ByteCounter"]
+__all__ = [
+    "Source", "SourceRecord", "SourceOptions", "open_source", "detect_format", "ByteCounter",
+    "Input", "open_input",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class SourceOptions:
     format: str | None = None  # "csv" | "ndjson"; None: by extension
     delimiter: str | None = None  # None: sniffed among , ; TAB |
-    encoding: str = "utf-8"
+    encoding: str | None = None  # None: UTF-8, checked whole before a file is read (see open_source)
 
 
 @contextmanager
@@ -39,7 +42,7 @@ def open_source(path: str | os.PathLike[str], options: SourceOptions | None = No
     fmt = detect_format(path, options.format)
     binary, counter = open_binary(path)
     try:
-        text = text_stream(binary, options.encoding)
+        text = text_stream(binary, options.encoding or "utf-8")
         if fmt == "csv":
             yield CsvSource(text, counter, delimiter=options.delimiter, name=os.fspath(path))
         else:
@@ -50,3 +53,6 @@ def open_source(path: str | os.PathLike[str], options: SourceOptions | None = No
             raw = getattr(binary, "fileobj", None)
             if raw is not None:
                 raw.close()
+
+
+from importer.sources.inputs import Input, open_input  # noqa: E402 - it builds on open_source

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from importer.sandbox import SandboxConfig
+
 from .helpers import Api, running_api
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from importer.sandbox import SandboxConfig, add_arguments, serve
 from importer.sandbox.cli import config_from_args
+
 from .helpers import GUIDE_CUSTOMER
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .helpers import GUIDE_CUSTOMER, Api, customer_body, w
 
+
 async def test_post_then_get_returns_unwrapped_record(api: Api) -> None:
     status, body, headers = await api.call("POST", "/v1/customer", json=GUIDE_CUSTOMER)
     assert status == 201 and body is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importer.keys import encode_key
+
 from .helpers import Api, customer_body, w
 
 

@@ -24,15 +24,15 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, Response
 from importer.entities import Entity
 from importer.keys import decode_key, encode_key
+from importer.load.results import ResultsState
 from importer.mapping import Work
 from importer.options import ImportOptions
-from importer.results import ResultsState
 from importer.schema import unwrap_value
 from importer.summary import Summary
 
 __all__ = ["Pipeline", "OutcomeCallback", "ResultSink"]
 
-log = logging.getLogger("importer.pipeline")
+log = logging.getLogger("importer.load.pipeline")
 
 OutcomeCallback = Callable[[dict[str, Any]], None]
 # After this many records in a row got no answer at all, the API is taken to be down.

@@ -40,8 +40,8 @@ import os
 import re
 import sys
 import time
-from contextlib import aclosing
 from collections.abc import Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any

@@ -53,10 +53,10 @@ import anyio.lowlevel
 import orjson
 
 from importer.client import ApiClient
+from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError, RecordError, SourceError
-from importer.client.pages import ListError, list_pages
 from importer.keys import encode_key
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.coerce import parse_bool

@@ -33,13 +33,13 @@ from typing import Any
 import orjson
 
 from importer.api import default_results_path, import_records
-from importer.failed import default_failed_path
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
+from importer.load.failed import default_failed_path
+from importer.load.results import SUCCESS
 from importer.options import ImportOptions
-from importer.results import SUCCESS
-from importer.summary import Summary
 from importer.sources import detect_format
+from importer.summary import Summary
 
 __all__ = ["Plan", "Step", "load_plan", "run_plan", "customer_outcomes"]
 

@@ -1,0 +1,94 @@
+"""One way in for every input: a path, a file object, or an iterable of records.
+
+    with open_input("customers.csv", SourceOptions()) as opened:
+        for record in opened.records:       # SourceRecord, numbered from 1
+            ...
+
+Paths (``-`` for stdin, ``.gz`` decompressed) and file objects are read by the CSV
+or NDJSON reader; an iterable (or async iterable) of dicts is numbered as it comes.
+``Input`` says what the importer needs to know of its source besides the records:
+its name, CSV header and delimiter, format, and how far reading has got.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.lowlevel
+
+from importer.sources import SourceOptions, open_source
+from importer.sources._open import ByteCounter, text_stream
+from importer.sources.base import SourceRecord
+from importer.sources.csv import CsvSource
+from importer.sources.ndjson import NdjsonSource
+
+__all__ = ["Input", "open_input"]
+
+
+@dataclass(slots=True)
+class Input:
+    reader: Any  # a CsvSource / NdjsonSource, or the caller's (async) iterable of dicts
+    name: str  # the path, the stream's name, or "<records>"
+    path: str | None  # the file on disk, when the input is one (not stdin, not a stream)
+    format: str  # "csv" | "ndjson" | "records"
+    columns: list[str] | None  # the CSV header
+    delimiter: str | None
+    counter: ByteCounter | None  # bytes read so far, for progress
+
+    def records(self) -> AsyncIterator[SourceRecord]:
+        return _records(self.reader)
+
+
+@contextmanager
+def open_input(source: Any, options: SourceOptions) -> Iterator[Input]:
+    """Open ``source`` as an :class:`Input`; the file is closed when the block ends."""
+    if isinstance(source, str | os.PathLike):
+        name = os.fspath(source)
+        with open_source(source, options) as opened:
+            yield Input(opened, name, None if name == "-" else name, opened.format,
+                        opened.columns, opened.delimiter, opened.progress)
+        return
+    if hasattr(source, "read"):
+        name = str(getattr(source, "name", "<stream>"))
+        fmt = options.format or ("ndjson" if name.endswith((".ndjson", ".jsonl")) else "csv")
+        text = source if isinstance(source, io.TextIOBase) else text_stream(source, options.encoding or "utf-8")
+        counter = ByteCounter(None, None)
+        reader: CsvSource | NdjsonSource
+        if fmt == "csv":
+            reader = CsvSource(text, counter, delimiter=options.delimiter, name=name)
+        else:
+            reader = NdjsonSource(text, counter, name=name)
+        yield Input(reader, name, None, fmt, reader.columns, reader.delimiter, counter)
+        return
+    yield Input(source, "<records>", None, "records", None, None, None)
+
+
+async def _records(source: Any) -> AsyncIterator[SourceRecord]:
+    """SourceRecords from a reader, or numbered from an (async) iterable of dicts."""
+    if isinstance(source, AsyncIterable):
+        number = 0
+        async for data in source:
+            number += 1
+            yield _as_record(number, data)
+        return
+    if isinstance(source, CsvSource | NdjsonSource):
+        records: Iterable[SourceRecord] = source
+    else:
+        records = (_as_record(number, data) for number, data in enumerate(source, 1))
+    for count, record in enumerate(records, 1):
+        yield record
+        if count % 64 == 0:  # reading is synchronous: let the workers run now and then
+            await anyio.lowlevel.checkpoint()
+
+
+def _as_record(number: int, data: Any) -> SourceRecord:
+    if isinstance(data, SourceRecord):
+        return data
+    if not isinstance(data, dict):
+        return SourceRecord(number, {}, f"record is a {type(data).__name__}, not a mapping")
+    return SourceRecord(number, data)

@@ -1,0 +1,1 @@
+"""What is built on the load stage: plans, upsert, export, verify."""
