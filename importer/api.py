@@ -117,7 +117,7 @@ async def import_records(
     column_map = load_map(opts.map, ent) if opts.map else None  # its mistakes, before the input opens
     with ExitStack() as stack:
         opened = stack.enter_context(
-            open_input(source, SourceOptions(opts.format, opts.delimiter, opts.encoding))
+            open_input(source, SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding))
         )
         name, counter, delimiter = opened.name, opened.counter, opened.delimiter
         coerce = CoerceOptions(

@@ -88,6 +88,9 @@ def _add_input(p: argparse.ArgumentParser, *, mapping: bool = True) -> None:
                      help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
     src.add_argument("--encoding", default=None,
                      help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not)")
+    src.add_argument("--max-field-size", type=int, default=1 << 20, metavar="BYTES",
+                     help="longest CSV field or input line read; a longer one makes its record invalid "
+                          "(default 1 MiB)")
     src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
                      help="read 1234,50 as a number (default: on when the delimiter is ;)")
     src.add_argument("--date-format", default=None,
@@ -353,6 +356,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         max_attempts=args.max_attempts, format=args.format,
         delimiter=args.delimiter,
         encoding=args.encoding, decimal_comma=args.decimal_comma, date_format=args.date_format,
+        max_field_size=args.max_field_size,
         results=args.results, failed=args.failed, release=args.release,
         background=args.background, map=args.map,
     )
@@ -426,7 +430,7 @@ async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
         client = await _client_for(args, stack)
         summary = await verify_records(
             client, args.input, args.entity, report,
-            source_options=SourceOptions(args.format, args.delimiter, args.encoding),
+            source_options=SourceOptions(args.format, args.delimiter, args.max_field_size, args.encoding),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
             concurrency=args.concurrency, strategy=args.strategy,
         )

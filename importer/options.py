@@ -37,6 +37,7 @@ class ImportOptions:
     encoding: str | None = None  # None: UTF-8, and a file that is not valid UTF-8 stops the run
     decimal_comma: bool | None = None  # None: on when the delimiter is ';'
     date_format: str | None = None
+    max_field_size: int = 1 << 20  # bytes; a longer CSV field or input line makes its record invalid
     # output and state
     results: str | None = None  # default <input>.results.ndjson (.dry-run.ndjson for --dry-run)
     fsync: bool = False

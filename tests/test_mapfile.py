@@ -522,7 +522,7 @@ def test_a_bad_row_invalidates_its_whole_document_without_splitting_it():
     assert works[0].payload is None and works[0].key == "1"
     assert works[0].error.startswith("record 2: MVA: '26' is not in the value map [values.\"line.vatCodeId\"]")
     assert works[1].error is None
-    assert [r.source for r in works[0].rows][1] == {"Fakturanr": "1", "Kundenr": "10", "Antall": "1", "MVA": "26"}
+    assert [r.data.source for r in works[0].rows][1] == {"Fakturanr": "1", "Kundenr": "10", "Antall": "1", "MVA": "26"}
 
 
 def test_document_key_column_groups_auto_numbered_documents():

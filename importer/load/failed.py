@@ -18,6 +18,7 @@ import orjson
 
 from importer.errors import ConfigError
 from importer.mapping.columns import ERROR_COLUMN
+from importer.sources.base import SourceRecord
 
 __all__ = ["FailedRecords", "ERROR_COLUMN", "default_failed_path"]
 
@@ -68,11 +69,11 @@ class FailedRecords:
                     self._csv.writeheader()
         return self._file
 
-    def add(self, rows: list[dict[str, Any]], error: str | None) -> None:
+    def add(self, records: list[SourceRecord], error: str | None) -> None:
         """Write the source rows of one failed unit (a document has several)."""
         f = self._open()
-        for row in rows or [{}]:
-            row = getattr(row, "source", row)  # a --map'ped row: keep the layout it came in
+        for record in records or [SourceRecord(0, {})]:
+            row = getattr(record.data, "source", record.data)  # a --map'ped row: keep the layout it came in
             if self._csv is not None:
                 self._csv.writerow({**row, ERROR_COLUMN: error or ""})
             else:

@@ -290,12 +290,12 @@ class BoundMap:
         document is reported invalid."""
         if record.error is None:
             try:
-                return SourceRecord(record.number, self.apply(record.data))
+                return SourceRecord(record.number, self.apply(record.data), raw=record.raw)
             except RecordError as exc:
                 error = str(exc)
         else:
             error = record.error
-        return SourceRecord(record.number, self._stub(record.data), error)
+        return SourceRecord(record.number, self._stub(record.data), error, record.raw)
 
     def map_records(self, records: Iterable[SourceRecord]) -> Iterator[SourceRecord]:
         for record in records:

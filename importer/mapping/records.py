@@ -31,13 +31,13 @@ class Work:
     payload: dict[str, Any] | None
     error: str | None = None  # set: the records are invalid and nothing is sent
     group: str | None = None  # the documentKey of an auto-numbered document
-    rows: list[dict[str, Any]] = field(default_factory=list)  # the source rows, as read
+    rows: list[SourceRecord] = field(default_factory=list)  # the source records, as read
 
 
 @dataclass(slots=True)
 class _Row:
     number: int
-    data: dict[str, Any]
+    record: SourceRecord
     header: dict[str, Any]
     line: dict[str, Any] | None
     key: str | None
@@ -97,7 +97,7 @@ class RecordMapper:
             header, line, key, group = plan(data)
         except ShapedRecord:
             return self._map_shaped(record)
-        return _Row(record.number, data, header, line, key, group)
+        return _Row(record.number, record, header, line, key, group)
 
     def _map_shaped(self, record: SourceRecord) -> _Row:
         """An NDJSON record already in the API's shape: checked, not rebuilt."""
@@ -114,7 +114,7 @@ class RecordMapper:
             for line in payload.get(self.entity.line_field) or ():
                 if isinstance(line, dict):
                     line.setdefault("operation", "Insert")
-        return _Row(record.number, record.data, payload, None, key, None)
+        return _Row(record.number, record, payload, None, key, None)
 
     # -- a stream of records ----------------------------------------------------
 
@@ -147,14 +147,14 @@ class RecordMapper:
                     self._failed = self._invalid(self._pending, error)
                 if self._failed is not None:
                     self._failed.records.append(record.number)
-                    self._failed.rows.append(record.data)
+                    self._failed.rows.append(record)
                 else:
                     self._pending.append(row)  # type: ignore[arg-type]
                 return
             yield from self.finish()
         self._current = group
         if error:
-            self._failed = Work([record.number], group, None, error, rows=[record.data])
+            self._failed = Work([record.number], group, None, error, rows=[record])
         else:
             self._pending.append(row)  # type: ignore[arg-type]
         if group is None:  # no key and no documentKey: the row is a document alone
@@ -170,12 +170,12 @@ class RecordMapper:
 
     def _single(self, record: SourceRecord) -> Work:
         if record.error is not None:
-            return Work([record.number], self._raw_key(record.data), None, record.error, rows=[record.data])
+            return Work([record.number], self._raw_key(record.data), None, record.error, rows=[record])
         try:
             row = self._map(record)
         except RecordError as exc:
-            return Work([record.number], self._raw_key(record.data), None, str(exc), rows=[record.data])
-        return self._finish(Work([row.number], row.key, row.header, rows=[row.data]))
+            return Work([record.number], self._raw_key(record.data), None, str(exc), rows=[record])
+        return self._finish(Work([row.number], row.key, row.header, rows=[row.record]))
 
     def _raw_key(self, data: dict[str, Any]) -> str | None:
         """The key as written in a record that could not be mapped, to name it in results."""
@@ -193,7 +193,7 @@ class RecordMapper:
     @staticmethod
     def _invalid(rows: list[_Row], error: str) -> Work:
         return Work([r.number for r in rows], rows[0].key if rows else None, None, error,
-                    rows=[r.data for r in rows])
+                    rows=[r.record for r in rows])
 
     def _document(self, rows: list[_Row]) -> Work:
         first = rows[0]
@@ -214,7 +214,7 @@ class RecordMapper:
             for line in lines:
                 line.setdefault("operation", "Insert")
             header[self.entity.line_field] = lines  # type: ignore[index]
-        work = Work([r.number for r in rows], first.key, header, rows=[r.data for r in rows], group=first.group)
+        work = Work([r.number for r in rows], first.key, header, rows=[r.record for r in rows], group=first.group)
         return self._finish(work)
 
     def _finish(self, work: Work) -> Work:

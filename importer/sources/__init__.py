@@ -32,6 +32,7 @@ __all__ = [
 class SourceOptions:
     format: str | None = None  # "csv" | "ndjson"; None: by extension
     delimiter: str | None = None  # None: sniffed among , ; TAB |
+    max_field_size: int = 1 << 20  # bytes; see the README ("Input files")
     encoding: str | None = None  # None: UTF-8, checked whole before a file is read (see open_source)
 
 

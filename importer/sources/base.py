@@ -14,6 +14,7 @@ class SourceRecord:
     number: int  # 1-based, header excluded
     data: dict[str, Any]  # column -> value ("" for an empty CSV cell)
     error: str | None = None  # set when the reader could not parse this record
+    raw: bytes | None = None  # the record's bytes as read (line end included), when a reader kept them
 
 
 class Source(Protocol):
