@@ -123,7 +123,7 @@ def profiled_import(
         try:
             summary = importer.import_records_sync(
                 rows, entity="customer", base_url=sandbox.url, token=TOKEN,
-                concurrency=concurrency, results=str(scratch / "profile.results.ndjson"),
+                concurrency=concurrency, results=str(scratch / f"profile-{name}.results.ndjson"),
             )
         finally:
             stop()

@@ -35,7 +35,7 @@ from importer.errors import (
     SourceError,
     UnknownColumnError,
 )
-from importer.load.results import read_results
+from importer.load.state import read_results
 from importer.options import ImportOptions
 from importer.summary import Summary
 

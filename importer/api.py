@@ -30,12 +30,16 @@ from importer.client.auth import DEFAULT_TOKEN_URL
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
 from importer.load.failed import FailedRecords, default_failed_path
-from importer.load.pipeline import OutcomeCallback, Pipeline, ResultSink
-from importer.load.results import ResultsWriter, read_results
+from importer.load.gate import CustomerGate
+from importer.load.pipeline import Pipeline
+from importer.load.results import ResultsWriter
+from importer.load.sink import OutcomeCallback, ResultSink
+from importer.load.state import ResultsState, read_results
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.mapfile import BoundMap, load_map
 from importer.options import ImportOptions
-from importer.sources import Input, SourceOptions, open_input
+from importer.outputs import check_outputs
+from importer.sources import Input, SourceOptions, detect_format, open_input
 from importer.sources.base import SourceRecord
 from importer.summary import Summary
 from importer.workflows.upsert import prefetch_keys
@@ -98,6 +102,7 @@ async def import_records(
     handle_signals: bool = False,
     progress: bool = False,
     skip_customers: Mapping[str, str] | None = None,
+    customer_gate: CustomerGate | None = None,
     **option_values: Any,
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
@@ -110,16 +115,30 @@ async def import_records(
     (the first lets requests in flight finish for ``grace`` seconds, a second
     stops at once); the summary then says ``interrupted``. ``skip_customers``
     maps customer numbers to a reason: documents for them are not sent but
-    ``skipped`` with that reason (plans use it for customers that failed).
+    ``skipped`` with that reason. ``customer_gate``: the same, kept by a plan
+    across its steps (see :class:`~importer.load.gate.CustomerGate`).
     """
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
     ent = ENTITIES[opts.entity]
     column_map = load_map(opts.map, ent) if opts.map else None  # its mistakes, before the input opens
+    from_file = isinstance(source, str | os.PathLike) and os.fspath(source) != "-"  # default names apply
+    name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
+    results_path = opts.results or (default_results_path(name, opts.dry_run) if from_file else None)
+    if opts.resume and results_path is None:
+        raise ConfigError("--resume needs a results file (pass --results)")
+    if name == "-" and results_path is None:  # outcomes would be seen by no one
+        raise ConfigError("reading stdin needs --results PATH: each record's outcome goes there")
+    failed_path = opts.failed
+    if failed_path is None and from_file:
+        failed_path = default_failed_path(name, detect_format(name, opts.format))
+    check_outputs({"input": source if from_file else None},
+                  {"--results": results_path, "--failed": failed_path})
     with ExitStack() as stack:
+        writer, resume = _results(results_path, opts, stack)
         opened = stack.enter_context(
             open_input(source, SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding))
         )
-        name, counter, delimiter = opened.name, opened.counter, opened.delimiter
+        counter, delimiter = opened.counter, opened.delimiter
         coerce = CoerceOptions(
             decimal_comma=opts.decimal_comma if opts.decimal_comma is not None else delimiter == ";",
             date_format=opts.date_format,
@@ -132,36 +151,20 @@ async def import_records(
             for missing in bound.missing:
                 log.warning("mapping file names column %r, which %s does not have", missing, name)
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
-        from_file = isinstance(source, str | os.PathLike) and name != "-"  # default file names apply
-        results_path = opts.results
-        if results_path is None and from_file:
-            results_path = default_results_path(name, opts.dry_run)
-        if opts.resume and results_path is None:
-            raise ConfigError("--resume needs a results file (pass --results)")
-        if name == "-" and results_path is None:  # outcomes would be seen by no one
-            raise ConfigError("reading stdin needs --results PATH: each record's outcome goes there")
-        resume = read_results(results_path) if opts.resume and results_path else None
         owned = client is None and not opts.dry_run  # a client we build, we open and close
         if owned:
             client = build_client(opts)
-        writer = ResultsWriter(results_path, fsync=opts.fsync, append=opts.resume) if results_path else None
-        if writer is not None:
-            stack.callback(writer.close)
-        failed_path = opts.failed
-        if failed_path is None and from_file:
-            failed_path = default_failed_path(name, opened.format)
         failed = None
-        if failed_path is not None:
-            failed = FailedRecords(
-                failed_path, columns=opened.columns, delimiter=delimiter,
-                encoding=opts.encoding or "utf-8", append=opts.resume,
-            )
+        if failed_path is not None and not opts.dry_run:  # a dry run leaves a real run's failed file be
+            failed = FailedRecords(failed_path, source=opened)
             stack.callback(failed.close)
         summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
+        if customer_gate is None and skip_customers:
+            customer_gate = CustomerGate(dict(skip_customers), ask_api=False)
         pipeline = Pipeline(
             ent, opts, client, ResultSink(writer, on_outcome, failed), summary,
-            resume=resume, reference_prefix=Path(name).stem if name != "-" else "stdin",
-            skip_customers=skip_customers,
+            resume=resume, reference_prefix=Path(name).stem if from_file else "stdin",
+            gate=customer_gate,
         )
         if progress and sys.stderr.isatty():
             from importer.progress import LiveProgress
@@ -182,6 +185,47 @@ async def import_records(
                 summary.throttled = client.stats.throttled
                 summary.lookups += client.stats.lookups
     return summary
+
+
+def _results(
+    path: str | None, opts: ImportOptions, stack: ExitStack
+) -> tuple[ResultsWriter | None, ResultsState | None]:
+    """The results file, locked for this run, and what it already holds (``--resume``).
+
+    A file that holds outcomes is refused without ``--resume`` (or ``--restart``, which
+    moves it aside first), before anything is read or sent.
+    """
+    if path is None:
+        return None, None
+    existed = os.path.exists(path)
+    writer = ResultsWriter(path, fsync=opts.fsync, fresh=opts.dry_run)
+    stack.callback(writer.close)
+    if not existed:  # made by this run: not left behind empty when the run fails before a line
+
+        def forget(kind: type[BaseException] | None, *_: object) -> None:
+            if kind is not None and writer.size == 0 and os.path.exists(path):
+                os.unlink(path)
+
+        stack.push(forget)
+    if writer.size == 0 or opts.dry_run:
+        return writer, None
+    if opts.restart:
+        kept = f"{path}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+        os.rename(path, kept)
+        log.warning("--restart: the earlier results are kept in %s", kept)
+        writer.close()
+        writer = ResultsWriter(path, fsync=opts.fsync, fresh=True)
+        stack.callback(writer.close)
+        return writer, None
+    if not opts.resume:
+        raise ConfigError(
+            f"{path} already holds the outcomes of an earlier run: pass --resume to continue it "
+            "(records already done are not sent again), --results OTHER for a new file, or "
+            "--restart to start over (the old file is kept beside it)"
+        )
+    state = read_results(path)
+    stack.callback(state.close)
+    return writer, state
 
 
 async def _run(

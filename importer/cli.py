@@ -12,6 +12,7 @@ configuration error, nothing sent; 130 interrupted (the results file is resumabl
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import sys
@@ -87,7 +88,8 @@ def _add_input(p: argparse.ArgumentParser, *, mapping: bool = True) -> None:
     src.add_argument("--delimiter", default=None, type=_delimiter,
                      help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
     src.add_argument("--encoding", default=None,
-                     help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not)")
+                     help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not: a file that "
+                          "is not is refused, naming the line, before anything is sent)")
     src.add_argument("--max-field-size", type=int, default=1 << 20, metavar="BYTES",
                      help="longest CSV field or input line read; a longer one makes its record invalid "
                           "(default 1 MiB)")
@@ -123,7 +125,10 @@ def _add_state(p: argparse.ArgumentParser, *, per_file: bool) -> None:
         out.add_argument("--results-dir", default=None,
                          help="where each step's results and failed-records files go (default: beside each input)")
     out.add_argument("--resume", action="store_true",
-                     help="continue: skip records the results file has finished")
+                     help="continue: records the results file has finished (by identity, wherever their "
+                          "row is now) are not sent again")
+    out.add_argument("--restart", action="store_true",
+                     help="start over although the results file holds outcomes; the old file is kept beside it")
     out.add_argument("--retry-failed", action="store_true",
                      help="resume, and send the failed and invalid records again (implies --resume)")
     out.add_argument("--fsync", action="store_true",
@@ -305,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose, args.log_format)
     command = {"run": _run, "plan": _plan, "export": _export, "verify": _verify}[args.command]
     try:
-        code = anyio.run(command, args, argv, backend_options=event_loop_options())
+        try:
+            code = anyio.run(command, args, argv, backend_options=event_loop_options())
+        except BaseExceptionGroup as group:  # a task's error, raised through its task group
+            raise _single(group) from None
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except (ConfigError, AuthError) as exc:
@@ -314,7 +322,20 @@ def main(argv: list[str] | None = None) -> int:
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # a bug of ours: one line, not a traceback (-vv logs it whole)
+        logging.getLogger("importer").debug("internal error", exc_info=True)
+        print(f"importer: internal error: {type(exc).__name__}: {exc}; please report it with the "
+              "command that caused it", file=sys.stderr)
+        return EXIT_FAILED
     return code
+
+
+def _single(group: BaseExceptionGroup) -> BaseException:
+    """The one error inside nested exception groups (the first, if there are several)."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _connection_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -334,6 +355,7 @@ def _common_options(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         **_connection_options(args),
         resume=args.resume,
+        restart=args.restart,
         retry_failed=args.retry_failed,
         fsync=args.fsync,
         dry_run=args.dry_run,
@@ -361,6 +383,13 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         background=args.background, map=args.map,
     )
     options = {k: v for k, v in options.items() if v is not None}  # None: the option's default
+    if args.summary_json:
+        from importer.api import default_results_path
+        from importer.outputs import check_outputs
+
+        results = args.results or (default_results_path(args.input, args.dry_run) if args.input != "-" else None)
+        check_outputs({"input": args.input}, {"--results": results, "--failed": args.failed,
+                                              "--summary-json": args.summary_json})
     async with AsyncExitStack() as stack:
         await _with_sandbox(stack, args, options)
         summary = await import_records(
@@ -374,6 +403,11 @@ async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.workflows.plan import load_plan, run_plan
 
     plan = load_plan(args.plan)
+    if args.summary_json:
+        from importer.outputs import check_outputs
+
+        check_outputs({f"input of step {step.name!r}": step.input for step in plan.steps} | {"plan": args.plan},
+                      {"--summary-json": args.summary_json})
     overrides = {k: v for k, v in _common_options(args).items() if v not in (None, False)}
     async with AsyncExitStack() as stack:
         await _with_sandbox(stack, args, overrides)
@@ -469,10 +503,10 @@ def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
         _print_summary(summaries[0], stream)
     else:
         _print_steps(names, summaries, stream)
-    if any(s.interrupted or s.api_down for s in summaries):
-        again, secret = _without_secrets([a for a in argv if a != "--resume"])
+    if any(s.interrupted or s.api_down or s.halted or s.unrecorded or s.not_processed for s in summaries):
+        again, secret = _without_secrets([a for a in argv if a not in ("--resume", "--restart")])
         again.append("--resume")
-        if any(s.api_down for s in summaries) and "--retry-failed" not in again:
+        if any(s.api_down or s.halted for s in summaries) and "--retry-failed" not in again:
             again.append("--retry-failed")  # the records that got no answer failed on the way
         hint = " (with the token again: --token or VISMA_TOKEN)" if secret else ""
         print(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", file=sys.stderr)
@@ -548,12 +582,21 @@ def _print_summary(summary: Summary, stream: Any) -> None:
         ("records read", f"{summary.records:,}"),
         *((name, f"{count:,}") for name, count in o.items() if count),
     ]
-    if summary.released or summary.release_failed:
-        rows.append(("released", f"{summary.released:,} ({summary.release_failed:,} failed)"))
+    if summary.released or summary.release_failed or summary.release_queued:
+        rows.append(("released", f"{summary.released:,} ({summary.release_failed:,} failed, "
+                                 f"{summary.release_queued:,} still queued)"))
     if summary.already_done:
         rows.append(("already done (resume)", f"{summary.already_done:,}"))
+    if summary.new or summary.changed or summary.gone:
+        rows.append(("against the results file", f"{summary.new:,} new, {summary.changed:,} changed, "
+                                                 f"{summary.gone:,} no longer in the input"))
+    if summary.by_content:
+        rows.append(("known by content", f"{summary.by_content:,} records have no key: a changed cell "
+                                         "makes them another record"))
     if summary.not_processed:
         rows.append(("not processed (stopped)", f"{summary.not_processed:,}"))
+    if summary.unrecorded:
+        rows.append(("outcome not written", f"{summary.unrecorded:,} (a resume looks them up first)"))
     if not summary.dry_run:
         rows += [
             ("API calls", f"{summary.calls:,} ({summary.calls_per_record:.2f} per record)"),

@@ -6,14 +6,15 @@ ImporterError
 ├── SourceError        the input file itself cannot be read on (truncated gzip, undecodable bytes)
 ├── RecordError        one record cannot be mapped: becomes an ``invalid`` outcome, the run goes on
 ├── AuthError          no token could be had (bad client credentials, token endpoint down)
-└── ApiError           the API answered with an error that retries did not cure
+├── ApiError           the API answered with an error that retries did not cure
+└── ResultsWriteError  the results file cannot be written on (full disk, I/O error)
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ImporterError", "ConfigError", "UnknownColumnError", "SourceError",
-    "RecordError", "AuthError", "ApiError",
+    "RecordError", "AuthError", "ApiError", "ResultsWriteError",
 ]
 
 
@@ -60,3 +61,7 @@ class ApiError(ImporterError):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+
+
+class ResultsWriteError(ImporterError):
+    """The results file cannot be written on (a full disk, an I/O error): the run stops."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from importer.entities import entity as find_entity
 from importer.errors import ConfigError
+from importer.mapping.coerce import check_date_format
 
 __all__ = ["ImportOptions", "MODES", "DEFAULT_BASE_URL"]
 
@@ -42,6 +43,7 @@ class ImportOptions:
     results: str | None = None  # default <input>.results.ndjson (.dry-run.ndjson for --dry-run)
     fsync: bool = False
     resume: bool = False
+    restart: bool = False  # start over on a results file that holds outcomes (the old one is kept beside)
     retry_failed: bool = False
     dry_run: bool = False
     set_external_reference: bool = True  # for auto-numbered documents, so they can be found again
@@ -65,8 +67,12 @@ class ImportOptions:
             raise ConfigError("--rate must be positive")
         if self.max_attempts < 1:
             raise ConfigError("--max-attempts must be at least 1")
+        if self.date_format:  # a layout that cannot read dates one way stops the run here
+            check_date_format(self.date_format)
         if self.retry_failed and not self.resume:
             object.__setattr__(self, "resume", True)  # --retry-failed implies --resume
+        if self.restart and self.resume:
+            raise ConfigError("--restart starts over and --resume continues: choose one")
 
     def with_(self, **changes: Any) -> ImportOptions:
         known = {f.name for f in fields(self)}

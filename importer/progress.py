@@ -1,4 +1,4 @@
-"""The live progress line on a terminal: records/s, done, failed, ETA when the size is known."""
+"""The live progress line on a terminal: records/s, done, failed, what the run waits for, ETA."""
 
 from __future__ import annotations
 
@@ -44,19 +44,25 @@ class LiveProgress:
         if o["failed"] or o["invalid"]:
             text.append(f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", style="red")
         text.append(f"{s.records_per_second:,.0f} rec/s")
-        waiting = 0.0
+        wait_left = 0.0
         if self.client is not None:
             text.append(f"  {self.client.stats.calls:,} calls")
-            waiting = self.client.pacer.waiting_for
-            if waiting > 1:
-                text.append(f"  rate limit: window turns in {_duration(waiting)}", style="yellow")
+            waiting = self.client.pacer.waiting
+            if waiting is not None:
+                reason, until = waiting
+                wait_left = max(until - time.time(), 0.0)
+                if wait_left >= 1:
+                    clock = time.strftime("%H:%M:%S", time.localtime(until))
+                    text.append(f"  waiting until {clock}: {reason}", style="yellow")
         counter = self.counter
         elapsed = time.monotonic() - s.started_at
         if counter is not None and counter.total and counter.done:
             fraction = min(counter.done / counter.total, 1.0)
             text.append(f"  {fraction:.0%}")
             if 0 < fraction < 1 and elapsed > 1:
-                eta = max(elapsed * (1 - fraction) / fraction, waiting)  # a spent window waits first
+                # What is left at the pace so far, plus the wait now under way (the pace
+                # so far already counts the waits before it).
+                eta = wait_left + elapsed * (1 - fraction) / fraction
                 text.append(f"  ETA {_duration(eta)}")
         return text
 

@@ -24,6 +24,12 @@ class Summary:
     already_done: int = 0  # records a --resume found finished and did not send
     earlier_failed: int = 0  # of those, records whose earlier outcome was failed or invalid
     not_processed: int = 0  # records a stop left for --resume
+    unrecorded: int = 0  # records sent whose outcome could not be written (resume looks them up)
+    # What --resume found changed in the input since the results were written:
+    new: int = 0  # records whose identity the results file did not have
+    changed: int = 0  # records whose identity it had, with other content
+    gone: int = 0  # identities of the results file that the input no longer has
+    by_content: int = 0  # records with no key: known by their content alone
     calls: int = 0  # HTTP calls to the API, lookups and token calls included
     token_calls: int = 0
     retries: int = 0
@@ -31,7 +37,9 @@ class Summary:
     lookups: int = 0
     released: int = 0  # documents released (--release)
     release_failed: int = 0
+    release_queued: int = 0  # releases the API had not finished when last asked
     api_down: bool = False  # stopped because nothing answered any more
+    halted: bool = False  # stopped on a failure no record could get past (token, base URL, ...)
     interrupted: bool = False
     error: str | None = None  # why the run ended early, if it did
     started_at: float = field(default_factory=time.monotonic)
@@ -65,16 +73,19 @@ class Summary:
         return (
             not self.interrupted
             and self.error is None
-            and self.outcomes["failed"] == 0
-            and self.outcomes["invalid"] == 0
+            and self.unrecorded == 0
+            and all(self.outcomes[o] == 0 for o in ("failed", "invalid", "skipped", "queued"))
             and self.earlier_failed == 0
             and self.release_failed == 0
+            and self.release_queued == 0
         )
 
     @property
     def exit_code(self) -> int:
         if self.interrupted:
             return 130
+        if self.halted and self.succeeded == 0 and self.already_done == 0:
+            return 2  # nothing went in: the run, not a record, was wrong
         return 0 if self.ok else 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,6 +101,11 @@ class Summary:
             "already_done": self.already_done,
             "earlier_failed": self.earlier_failed,
             "not_processed": self.not_processed,
+            "unrecorded": self.unrecorded,
+            "new": self.new,
+            "changed": self.changed,
+            "no_longer_in_input": self.gone,
+            "by_content": self.by_content,
             "calls": self.calls,
             "token_calls": self.token_calls,
             "calls_per_record": round(self.calls_per_record, 4),
@@ -98,9 +114,11 @@ class Summary:
             "lookups": self.lookups,
             "released": self.released,
             "release_failed": self.release_failed,
+            "release_queued": self.release_queued,
             "elapsed_s": round(self.elapsed, 3),
             "records_per_s": round(self.records_per_second, 1),
             "interrupted": self.interrupted,
+            "halted": self.halted,
             "error": self.error,
             "exit_code": self.exit_code,
         }

@@ -168,7 +168,7 @@ async def test_client_credentials_from_the_environment_and_no_secret_leaks(sandb
     for text in (out, err, results, json.dumps(summary)):
         assert "sandbox-secret" not in text
     bad = dict(env, VISMA_CLIENT_SECRET="wrong-secret-123")
-    code, out, err = await run_cli("run", str(path), "--entity", "customer", env=bad)
+    code, out, err = await run_cli("run", str(path), "--entity", "customer", "--restart", env=bad)
     assert code == 2
     assert "wrong-secret-123" not in out + err and "refused" in err
 

@@ -6,7 +6,7 @@ import pytest
 from importer.entities import ENTITIES
 from importer.keys import decode_key, encode_key
 from importer.schema import fields
-from importer.schema.generate import OUTPUT, generate
+from importer.schema.generate import OUTPUT, ROOTS, generate
 
 OPENAPI = Path(__file__).resolve().parents[2] / "shared" / "visma-openapi" / "customer-ledger.openapi.json"
 
@@ -41,3 +41,38 @@ def test_b64_keys_round_trip():
     assert encode_key(":/?#[]@&*+;") == "b64(Oi8_I1tdQCYqKzs)"
     for key in ("A/B", "Ærlig 1", "x?y#z", "a+b"):
         assert decode_key(encode_key(key)) == key
+
+
+def test_integer_ranges_come_from_the_document_formats():
+    customer = fields("CustomerUpdateDto")
+    employees = customer["numberOfEmployees"]
+    assert (employees.type, employees.minimum, employees.maximum) == ("integer", -(2**31), 2**31 - 1)
+    assert fields("CreateDunningLetterActionDto")["levelFrom"].maximum == 2**31 - 1
+    assert customer["creditLimit"].minimum is None and customer["name"].max_length is None
+    assert not any(f.required for f in customer.values())  # the document lists no required fields
+
+
+def test_the_generator_carries_limits_and_required_lists_deterministically():
+    wrapper = {"type": "object", "properties": {"value": {"type": "integer", "format": "int32", "maximum": 500}}}
+    document = {"info": {"title": "t", "version": "1"}, "components": {"schemas": {
+        "CustomerUpdateDto": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string", "maxLength": 60},
+            "count": {"$ref": "#/components/schemas/Wrapped"},
+            "big": {"type": "integer", "format": "int64", "minimum": 0},
+            "wide": {"type": "integer", "format": "int32", "minimum": -(10**12)},
+            "amount": {"type": "number", "format": "double"},
+        }},
+        "Wrapped": wrapper,
+    }}}
+    for root in ROOTS[1:]:  # the generator starts from every request body
+        document["components"]["schemas"][root] = {"type": "object", "properties": {}}
+    text = generate(document)
+    assert text == generate(json.loads(json.dumps(document)))  # same input, same file
+    scope: dict = {}
+    exec(compile(text, "_tables", "exec"), scope)
+    table = scope["TABLES"]["CustomerUpdateDto"]
+    assert table["name"] == ("scalar", "string", False, None, None, None, None, 60, True)
+    assert table["count"] == ("scalar", "integer", True, None, None, -(2**31), 500)  # the narrower bound
+    assert table["big"] == ("scalar", "integer", False, None, None, 0, 2**63 - 1)
+    assert table["wide"] == ("scalar", "integer", False, None, None, -(2**31), 2**31 - 1)
+    assert table["amount"] == ("scalar", "number", False, None, None)  # nothing set: the short form

@@ -1,17 +1,28 @@
 """Bearer tokens: a fixed one, or Visma Connect client credentials cached and renewed.
 
-The secret and the token are never put in a message, a log line or a ``repr``.
+The secret and the token are never put in a message, a log line or a ``repr``;
+an ``error_description`` from the token endpoint is shown with both taken out.
+
+What the token endpoint answers is checked like any other answer: it must be a
+JSON object (read under a 64 KiB cap, no redirect followed) with a non-empty
+``access_token``. ``expires_in`` must be a number of seconds when it is there;
+when it is missing the token is taken to last an hour (RFC 6749 leaves it to the
+server; a token that lapses sooner is renewed on its first 401 anyway). A token
+is reused for at least 30 s whatever ``expires_in`` says, so a lifetime of 0
+cannot cost a fetch per request, and a failed fetch is not tried again for 5 s.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Protocol
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 import anyio
-import orjson
 
+from importer.client.answers import AnswerTooLarge, Response, read_body, size_text
 from importer.errors import AuthError
 
 __all__ = ["TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL", "DEFAULT_SCOPE"]
@@ -20,6 +31,11 @@ DEFAULT_TOKEN_URL = "https://connect.visma.com/connect/token"
 DEFAULT_SCOPE = (
     "vismanet_erp_service_api:create vismanet_erp_service_api:read vismanet_erp_service_api:update"
 )
+MAX_TOKEN_ANSWER = 64 * 1024  # a token answer is a few KiB; more is not a token endpoint
+DEFAULT_LIFETIME = 3600.0  # seconds, when the answer has no expires_in
+MIN_REUSE = 30.0  # seconds a token is used for at the least, whatever expires_in says
+MAX_LIFETIME = 86400.0
+RETRY_FAILED_AFTER = 5.0  # seconds a failed fetch is remembered before the next try
 
 
 class TokenSource(Protocol):
@@ -72,6 +88,7 @@ class ClientCredentials:
         self.calls = 0
         self._token: str | None = None
         self._renew_at = 0.0
+        self._failed: tuple[float, AuthError] | None = None  # (monotonic time, error) of the last failed fetch
         self._lock = anyio.Lock()
 
     def __repr__(self) -> str:
@@ -82,7 +99,15 @@ class ClientCredentials:
             return self._token
         async with self._lock:  # one fetch, however many workers are waiting
             if self._token is None or time.monotonic() >= self._renew_at:
-                await self._fetch(session)
+                failed = self._failed
+                if failed is not None and time.monotonic() - failed[0] < RETRY_FAILED_AFTER:
+                    raise failed[1]  # not a fetch per waiting request while the endpoint fails
+                try:
+                    await self._fetch(session)
+                except AuthError as exc:
+                    self._failed = (time.monotonic(), exc)
+                    raise
+                self._failed = None
             assert self._token is not None
             return self._token
 
@@ -101,25 +126,61 @@ class ClientCredentials:
         if self.tenant_id:
             form["tenant_id"] = self.tenant_id
         self.calls += 1
+        where = f"token endpoint {self.token_url}"
+        timeout = aiohttp.ClientTimeout(total=self.timeout, sock_read=min(self.timeout, 30.0))
         try:
-            async with session.post(
-                self.token_url, data=form, timeout=aiohttp.ClientTimeout(total=self.timeout)
-            ) as resp:
-                body = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise AuthError(f"token endpoint {self.token_url} unreachable: {type(exc).__name__}") from None
+            async with session.post(self.token_url, data=form, timeout=timeout, allow_redirects=False) as resp:
+                try:
+                    body = await read_body(resp, MAX_TOKEN_ANSWER)
+                except AnswerTooLarge:
+                    raise AuthError(f"{where} answered more than {size_text(MAX_TOKEN_ANSWER)}: "
+                                    "is the token URL right?") from None
+                answer = Response(resp.status, resp.headers, body)
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            raise AuthError(f"{where} unreachable: {type(exc).__name__}") from None
+        data = answer.json()
+        if answer.status != 200:
+            raise AuthError(f"{where} refused client {self.client_id!r}: HTTP {answer.status}" + self._reason(answer))
+        if not isinstance(data, dict):
+            what = answer.not_json_reason() or "the answer is not a JSON object"
+            raise AuthError(f"{where} answered HTTP 200, but {what}: is the token URL right?")
+        token = data.get("access_token")
+        if not isinstance(token, str) or not token.strip():
+            raise AuthError(f"{where} answered HTTP 200 without an access_token")
+        lifetime = _lifetime(data.get("expires_in", DEFAULT_LIFETIME))
+        if lifetime is None:
+            raise AuthError(f"{where} answered an expires_in that is not a number of seconds: "
+                            f"{self._clean(str(data.get('expires_in')), token)[:40]!r}")
+        self._token = token
+        # Renew a little early so no request goes out with a token about to lapse, but
+        # never sooner than the floor: a lifetime of 0 must not mean a fetch per request.
+        self._renew_at = time.monotonic() + max(lifetime - min(60.0, lifetime * 0.1), MIN_REUSE)
+
+    def _reason(self, answer: Response) -> str:
+        """`` (why)`` from the endpoint's error answer, with our secrets taken out."""
+        if 300 <= answer.status < 400:
+            return f" ({self._clean(answer.redirect_reason(), None)}: is the token URL right?)"
+        data = answer.json()
+        reason = (data.get("error_description") or data.get("error")) if isinstance(data, dict) else None
+        return f" ({self._clean(str(reason), None)[:300]})" if reason else ""
+
+    def _clean(self, text: str, token: str | None) -> str:
+        """``text`` with the client secret (as sent, or URL-encoded) and ``token`` replaced by ***."""
+        for secret in (self._secret, quote_plus(self._secret), quote(self._secret, safe=""), token, self._token):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return " ".join(text.split())
+
+
+def _lifetime(value: object) -> float | None:
+    """``expires_in`` as seconds (0 for a negative one); None when it is not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
         try:
-            data = orjson.loads(body) if body else {}
-        except orjson.JSONDecodeError:
-            data = {}
-        if status != 200 or not isinstance(data, dict) or "access_token" not in data:
-            reason = data.get("error_description") or data.get("error") if isinstance(data, dict) else None
-            raise AuthError(
-                f"token endpoint refused client {self.client_id!r}: HTTP {status}"
-                + (f" ({reason})" if reason else "")
-            )
-        self._token = str(data["access_token"])
-        lifetime = float(data.get("expires_in", 3600))
-        # Renew a little early so no request goes out with a token about to lapse.
-        self._renew_at = time.monotonic() + max(lifetime - min(60.0, lifetime * 0.1), 0.0)
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return min(max(float(value), 0.0), MAX_LIFETIME)

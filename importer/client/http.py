@@ -1,35 +1,54 @@
-"""One aiohttp session to the API: auth, pacing, retries and safe re-sends.
+"""One aiohttp session to the API: auth, pacing, retries, safe re-sends, and no answer taken on trust.
 
 Retries: connection errors, timeouts, 500/502/503/504 and 429, with exponential
 backoff and full jitter, honouring ``Retry-After``; other 4xx are final at once;
-a 401 renews the token once. A 429 never counts as a failed attempt.
+a 401 renews the token once. A 429 never counts as a failed attempt. Every
+request's retries share a time budget (:attr:`RetryPolicy.budget`) as well as a count.
 
 A write that may have reached the server before it failed (a timeout or reset
 after the body went out, or a 5xx to a POST) is *ambiguous*: before sending it
 again the caller's ``lookup`` asks the API whether the record is already there,
 so a retry never creates it twice. Without a lookup, such a write is not sent
 again and ends as failed with ``outcome unknown`` in its error.
+
+A success is proved: a write's 2xx/3xx answer goes to the caller's ``proof``
+(:mod:`importer.client.proof`); one that does not prove it (a sign-in page
+answered 200, a redirect, a body past ``max_body``) is ambiguous too, and is sent
+again at most once. Redirects are never followed. A read's 2xx that is not JSON
+is an error, not data. A refused token, a refused scope, a 404 on a collection
+or the same wrong answer to the first writes halt the client
+(:mod:`importer.client.halting`): every later request returns at once, unsent.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
-import random
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import time
+from collections.abc import Mapping
 
 import aiohttp
 import anyio
-import orjson
-from multidict import CIMultiDict
 from yarl import URL
 
 from importer import __version__
+from importer.client import halting, judging
+from importer.client.answers import DEFAULT_MAX_BODY, AnswerTooLarge, Response, describe_failure, read_body
+from importer.client.attempts import (
+    Attempt,
+    ClientStats,
+    Lookup,
+    LookupUnavailable,
+    NoAnswer,
+    RetryPolicy,
+    Sending,
+)
 from importer.client.auth import TokenSource
+from importer.client.background import BackgroundJob
 from importer.client.pacing import Pacer
-from importer.errors import AuthError
-from importer.keys import encode_key
+from importer.client.proof import Proof
+from importer.client.recovery import Recovery
+from importer.errors import AuthError, ConfigError
 
 log = logging.getLogger("importer.client")
 
@@ -37,78 +56,20 @@ __all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lo
 
 USER_AGENT = f"importer/{__version__}"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_READS = frozenset({"GET", "HEAD"})
+_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _NOT_SENT = (aiohttp.ClientConnectorError,)  # failed before a byte of the request went out
+# Set while a request holds the first-answer gate: its own lookups and polls pass it.
+_HOLDS_GATE: contextvars.ContextVar[bool] = contextvars.ContextVar("importer_holds_gate", default=False)
 
 
-@dataclass(slots=True)
-class Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+class ApiClient(Recovery):
+    """``async with ApiClient(base_url, auth) as client: await client.request(...)``.
 
-    def json(self) -> Any:
-        if not self.body:
-            return None
-        try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError:
-            return None
-
-    @property
-    def location(self) -> str | None:
-        return self.headers.get("Location")
-
-    def error_text(self) -> str:
-        """The API's own error message, from either of its error shapes."""
-        data = self.json()
-        if isinstance(data, dict):
-            for name in ("ExceptionMessage", "message", "Message", "error_description", "error"):
-                if data.get(name):
-                    return str(data[name])
-        text = self.body[:500].decode("utf-8", "replace").strip()
-        return text or f"HTTP {self.status}"
-
-
-@dataclass(slots=True)
-class Attempt:
-    """How a request ended after all retries."""
-
-    response: Response | None  # None when no answer ever came
-    attempts: int  # requests sent for it, lookups excluded
-    error: str | None = None  # transport failure when ``response`` is None
-    found_by_lookup: bool = False  # an ambiguous failure turned out to have succeeded
-
-
-Lookup = Callable[[], Awaitable[Response | None]]
-
-
-class LookupUnavailable(Exception):
-    """A lookup could not tell whether the record exists; the write must not be repeated."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base: float = 0.5  # seconds; the n-th retry waits up to base * 2**(n-1)
-    cap: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
-
-
-@dataclass(slots=True)
-class ClientStats:
-    calls: int = 0  # every HTTP request to the API, lookups included (tokens: see auth)
-    retries: int = 0
-    throttled: int = 0  # 429 answers
-    lookups: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
-
-
-class ApiClient:
-    """``async with ApiClient(base_url, auth) as client: await client.request(...)``."""
+    ``max_body``: the largest answer read (default 4 MiB); ``read_timeout``: the
+    longest silence while waiting for or reading an answer; ``background_timeout``
+    and ``background_polls``: how long and how often a background job is polled.
+    """
 
     def __init__(
         self,
@@ -120,23 +81,37 @@ class ApiClient:
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        read_timeout: float = 30.0,
+        background_timeout: float = 300.0,
+        background_polls: int = 200,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        parsed = URL(self.base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ConfigError(f"the base URL {self.base_url[:200]!r} is not an http(s) URL with a host")
         self.auth = auth
         self.concurrency = concurrency
         self.timeout = timeout
+        self.read_timeout = min(read_timeout, timeout)
+        self.max_body = max_body
         self.retry = retry or RetryPolicy()
         self.pacer = pacer or Pacer(rate)
         self.stats = ClientStats()
+        self.halted: str | None = None  # why the client stopped sending, once it has
+        self._gate = halting.FirstAnswerGate()
+        self._first_writes = halting.FirstWrites()
+        self._jobs = BackgroundJob(self._get, self.base_url, timeout=background_timeout, max_polls=background_polls)
         self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, URL] = {}
+        self._halted_event = anyio.Event()
+        self._urls: dict[str, tuple[URL, str]] = {}
         self._header_sets: dict[tuple[str | None, bool, bool], dict[str, str]] = {}
 
     async def __aenter__(self) -> ApiClient:
         connector = aiohttp.TCPConnector(limit=self.concurrency + 8, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            timeout=aiohttp.ClientTimeout(total=self.timeout, sock_read=self.read_timeout),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         )
         return self
@@ -161,6 +136,8 @@ class ApiClient:
     def token_calls(self) -> int:
         return self.auth.calls if self.auth is not None else 0
 
+    # -- the public call ------------------------------------------------------------------
+
     async def request(
         self,
         method: str,
@@ -171,79 +148,197 @@ class ApiClient:
         lookup: Lookup | None = None,
         idempotent: bool | None = None,
         background: bool = False,
+        proof: Proof | None = None,
     ) -> Attempt:
         """Send with retries; ``path`` starts with ``/v1`` and is already encoded.
 
         ``background``: queue it with ``erp-api-background: none`` and poll the job
         until it is done; the answer is then the job's own status, headers and body.
+        ``proof``: what a write's answer must show to count as a success.
         """
+        url, url_text = self._url(path, params)
+        if self.halted is not None:
+            return Attempt(None, 0, self.halted, url=url_text, not_sent=True)
         if idempotent is None:
-            idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
-        url = self._url(path) if not params else self._url(path).update_query(params)
-        sent = tries = 0
-        renewed = False
+            idempotent = method in _IDEMPOTENT
+        call = Sending(method, url, url_text, path, body, lookup, idempotent, method not in _READS, background, proof)
+        if self._gate.open or _HOLDS_GATE.get():
+            attempt = await self._run(call)
+        else:
+            attempt = await self._through_gate(call)
+        if call.write and self._first_writes.watching and not attempt.not_sent:
+            self._watch(call, attempt)
+        return attempt
+
+    async def _through_gate(self, call: Sending) -> Attempt:
+        """Until an answer proves the token and base URL, one request (with its lookups) at a time."""
+        if not await self._gate.enter():
+            return await self._run(call)  # it opened while this one waited
+        marker = _HOLDS_GATE.set(True)
+        try:
+            if self.halted is not None:
+                return Attempt(None, 0, self.halted, url=call.url_text, not_sent=True)
+            return await self._run(call)
+        finally:
+            _HOLDS_GATE.reset(marker)
+            self._gate.leave()
+
+    def _watch(self, call: Sending, attempt: Attempt) -> None:
+        response = attempt.response
+        if attempt.error is None and response is not None and (attempt.found_by_lookup or response.status < 300):
+            self._first_writes.success()
+        elif call.signature is not None and self.halted is None:
+            message = self._first_writes.failure(*call.signature)
+            if message is not None:
+                self._halt(message)
+
+    def _halt(self, message: str) -> None:
+        if self.halted is None:
+            self.halted = message
+            log.error("stopped sending: %s", message, extra={"halted": message})
+            # Whoever waits (at the gate, for the window, in a backoff) finds the client halted now.
+            self._gate.open_up()
+            self.pacer.stop()
+            self._halted_event.set()
+
+    # -- one request, all its sends -----------------------------------------------------------
+
+    async def _run(self, call: Sending) -> Attempt:
         while True:
+            if self.halted is not None:
+                return Attempt(None, call.sent, self.halted, url=call.url_text, not_sent=call.sent == 0)
             token = None
             if self.auth is not None:
                 try:
                     token = await self.auth.token(self.session)
-                except AuthError as exc:  # renewal failed mid-run: this record fails, the run goes on
-                    return Attempt(None, sent, str(exc))
-            send_headers = self._headers(token, body is not None, background)
-            ticket = await self.pacer.acquire()
-            sent += 1
-            tries += 1
-            self.stats.calls += 1
-            try:
-                async with self.session.request(method, url, data=body, headers=send_headers) as resp:
-                    payload = await resp.read()
-                    response = Response(resp.status, resp.headers, payload)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                self.pacer.release(ticket, None)
-                error = _describe(exc)
-                ambiguous = not idempotent and not isinstance(exc, _NOT_SENT)
-                outcome = await self._after_failure(tries, sent, error, ambiguous, lookup, None)
-                if outcome is not None:
-                    return outcome
+                except AuthError as exc:  # no token, no call can succeed: stop, don't fail each record
+                    self._halt(str(exc))
+                    continue
+            outcome = await self._send(call, token)
+            if isinstance(outcome, Attempt):
+                return outcome
+            if isinstance(outcome, NoAnswer):
+                ambiguous = call.write and outcome.maybe_sent and not call.idempotent
+                if call.write and outcome.maybe_sent:
+                    call.unknown = outcome.error
+                stop = await self._after_failure(call, outcome.error, ambiguous, None)
+                if stop is not None:
+                    return stop
                 continue
-            self.pacer.release(ticket, response.headers, response.status)
-            if background and response.status == 202:
-                response = await self._await_background(response)
+            response = outcome
+            if call.background and response.status == 202 and call.too_large is None:
+                job = await self._jobs.outcome(response, call.url)
+                if isinstance(job, str):
+                    return await self._unproved(call, response, job, resend=False)
+                response = job
             status = response.status
             self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s -> %s", method, path, status,
-                          extra={"method": method, "path": path, "status": status, "attempt": sent})
-            if status == 429:
-                log.info("429 on %s %s: waiting for the rate-limit window", method, path,
-                         extra={"method": method, "path": path, "status": 429, "attempt": sent})
-                self.stats.throttled += 1
-                self.stats.retries += 1
-                tries -= 1  # throttling never makes a record fail
-                continue  # the pacer holds every request back for Retry-After
-            if status == 401 and token is not None and not renewed and self.auth.invalidate(token):  # type: ignore[union-attr]
-                renewed = True
-                tries -= 1
+                log.debug("%s %s -> %s", call.method, call.url_text, status,
+                          extra={"method": call.method, "path": call.path, "status": status, "attempt": call.sent})
+            if status < 400:
+                reason = judging.verdict(call, response, token)
+                if reason is None:
+                    return Attempt(response, call.sent, None, False, call.url_text)
+                if not call.write:
+                    return Attempt(response, call.sent, reason, url=call.url_text)
+                if status == 202:  # queued: it may still run, so it is never sent again
+                    reason = reason if call.background else "HTTP 202: queued by the API, not done"
+                stop = await self._unproved(call, response, reason, resend=status != 202)
+            elif status == 429:
+                stop = await self._throttled(call, response)
+            elif status == 401 and token is not None and not call.renewed and self.auth.invalidate(token):  # type: ignore[union-attr]
+                call.renewed = True
+                call.tries -= 1
                 self.stats.retries += 1
                 continue
-            if status in RETRY_STATUSES:
-                retry_after = _retry_after(response.headers)
-                outcome = await self._after_failure(
-                    tries, sent, None, not idempotent, lookup, response, retry_after
-                )
-                if outcome is not None:
-                    return outcome
-                continue
-            return Attempt(response, sent)
+            elif (message := judging.systemic(call, response, token)) is not None:
+                self._halt(message)
+                return self._final(call, response, self.halted)
+            elif status in RETRY_STATUSES:
+                if call.write:
+                    call.unknown = f"HTTP {status}"
+                stop = await self._after_failure(call, None, call.write and not call.idempotent, response,
+                                                 self.pacer.retry_after(response.headers))
+            else:  # an ordinary refusal: final at once
+                return self._final(call, response, call.too_large and f"HTTP {status}; {call.too_large}")
+            if stop is not None:
+                return stop
 
-    def _url(self, path: str) -> URL:
-        """The URL of ``path``, parsed once (most requests go to the same few paths)."""
-        url = self._urls.get(path)
-        if url is None:
+    async def _send(self, call: Sending, token: str | None) -> Response | NoAnswer | Attempt:
+        """One HTTP exchange, paced: its answer, why none came, or an Attempt to stop with."""
+        pacer = self.pacer
+        if call.sent == 0:
+            ticket = await pacer.acquire()
+        else:  # a retry: waiting for the window counts against the budget
+            ticket = None
+            with anyio.move_on_after(max(call.deadline - time.monotonic(), 0.0)):
+                ticket = await pacer.acquire()
+            if ticket is None:
+                return self._out_of_budget(call, None, "still waiting to send")
+        if self.halted is not None:
+            pacer.release(ticket, None)
+            return Attempt(None, call.sent, self.halted, url=call.url_text, not_sent=call.sent == 0)
+        call.sent += 1
+        call.tries += 1
+        self.stats.calls += 1
+        if call.sent == 1:
+            call.deadline = time.monotonic() + self.retry.budget
+        call.too_large = None
+        headers = self._headers(token, call.body is not None, call.background)
+        try:
+            async with self.session.request(
+                call.method, call.url, data=call.body, headers=headers, allow_redirects=False,
+            ) as resp:
+                if resp.content_length == 0:
+                    payload = b""  # nothing to read (a create's 201, an update's 204)
+                else:
+                    try:
+                        payload = await read_body(resp, self.max_body)
+                    except AnswerTooLarge as exc:
+                        payload, call.too_large = b"", str(exc)
+                status = resp.status
+                if status >= 300 and payload and token is not None:  # an echoed token goes no further
+                    payload = judging.scrub_bytes(payload, token)
+                response = Response(status, resp.headers, payload)
+        except ValueError as exc:  # aiohttp.InvalidURL, or a header aiohttp refuses to send
+            pacer.release(ticket, None)
+            call.sent -= 1
+            self.stats.calls -= 1
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}" if isinstance(exc, aiohttp.InvalidURL) else (
+                "the request could not be built: is the token or the base URL malformed?")
+            self._halt(halting.invalid_base_url(self.base_url, detail))
+            return Attempt(None, call.sent, self.halted, url=call.url_text, not_sent=call.sent == 0)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            pacer.release(ticket, None)
+            if not self._gate.open:
+                self._gate.learn(False)
+            return NoAnswer(describe_failure(exc), not isinstance(exc, _NOT_SENT))
+        pacer.release(ticket, response.headers, status)
+        if not self._gate.open:
+            self._gate.learn(judging.trusted(call, response, token))
+        return response
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _get(self, url: URL) -> tuple[Response | None, str | None]:
+        """A GET of a URL the API gave (a background job's state or content), with retries."""
+        call = Sending("GET", url, str(url), None, None, None, True, False, False, None)
+        attempt = await self._run(call)
+        return attempt.response, attempt.error
+
+    def _url(self, path: str, params: Mapping[str, str] | None) -> tuple[URL, str]:
+        """The URL of ``path`` and its text, parsed once (most requests go to the same few paths)."""
+        cached = self._urls.get(path)
+        if cached is None:
             url = URL(self.base_url + path, encoded=True)
+            cached = (url, str(url))
             if len(self._urls) < 1024:
-                self._urls[path] = url
-        return url
+                self._urls[path] = cached
+        if params:
+            url = cached[0].update_query(params)
+            return url, str(url)
+        return cached
 
     def _headers(self, token: str | None, has_body: bool, background: bool) -> dict[str, str]:
         """A request's own headers; each set is built once (aiohttp copies it per request)."""
@@ -259,87 +354,3 @@ class ApiClient:
                 self._header_sets.clear()
             self._header_sets[key] = headers
         return headers
-
-    async def _await_background(self, accepted: Response) -> Response:
-        """Poll a queued background job until it finishes; its result as a Response."""
-        data = accepted.json() or {}
-        job = data.get("id") if isinstance(data, dict) else None
-        if not job:
-            return accepted
-        state_path = f"/v1/background/{encode_key(str(job))}"
-        delay = 0.2
-        while True:
-            await anyio.sleep(delay)
-            delay = min(delay * 1.5, 5.0)
-            attempt = await self.request("GET", state_path)
-            state = attempt.response.json() if attempt.response is not None else None
-            if not isinstance(state, dict):
-                # No readable state: report the job as a server error, retried like one.
-                return Response(503, {}, orjson.dumps({"message": f"background job {job}: state unavailable"}))
-            if state.get("status") not in ("Finished", "Failed"):
-                continue
-            status = int(state.get("statusCode") or (500 if state.get("status") == "Failed" else 200))
-            body = b""
-            if state.get("hasResponseContent"):
-                content = await self.request("GET", f"{state_path}/content")
-                if content.response is not None and content.response.status == 200:
-                    body = content.response.body
-            if not body and state.get("errorMessage"):
-                body = orjson.dumps({"message": state["errorMessage"]})
-            return Response(status, CIMultiDict(state.get("responseHeaders") or {}), body)
-
-    async def _after_failure(
-        self,
-        tries: int,
-        sent: int,
-        error: str | None,
-        ambiguous: bool,
-        lookup: Lookup | None,
-        response: Response | None,
-        retry_after: float | None = None,
-    ) -> Attempt | None:
-        """An ``Attempt`` to stop with, or None to send again after the backoff."""
-        if ambiguous:
-            if lookup is None:
-                reason = error if response is None else f"HTTP {response.status}"
-                return Attempt(
-                    response, sent,
-                    f"outcome unknown ({reason}); not sent again, to avoid a duplicate",
-                )
-            self.stats.lookups += 1
-            try:
-                found = await lookup()
-            except LookupUnavailable as exc:
-                return Attempt(response, sent, f"outcome unknown: {exc}")
-            if found is not None:
-                return Attempt(found, sent, None, found_by_lookup=True)
-        if tries >= self.retry.max_attempts:
-            return Attempt(response, sent, error)
-        self.stats.retries += 1
-        status = response.status if response is not None else None
-        log.info("retrying after %s", error or f"HTTP {status}",
-                 extra={"status": status, "attempt": sent, "error": error})
-        await anyio.sleep(self.retry.delay(tries, retry_after))
-        return None
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out waiting for the API"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "connection closed by the server before it answered"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port}"
-    if isinstance(exc, aiohttp.ClientOSError):
-        return f"connection error: {exc.strerror or type(exc).__name__}"
-    return f"{type(exc).__name__}: {exc}"

@@ -12,10 +12,15 @@ window turns). The pacer spends exactly that allowance and no more:
   above however the server rounds); then, with nothing in flight, a single probe
   request opens the new window and its answer lets the rest follow, so a turn
   costs no burst of 429s and no stale answer from the old window counts;
-* a 429 blocks all sending for ``Retry-After``;
+* a 429 blocks all sending for ``Retry-After`` (a request throttled without a
+  usable one backs off on its own, and tells the pacer, see :meth:`Pacer.backing_off`);
 * an endpoint that sends no such headers is not paced at all.
 
-``--rate`` adds an explicit ceiling in requests per second through aiolimiter.
+Header values that make no sense are ignored (see :mod:`importer.client.limits`),
+with one warning per header per pacer; no wait is longer than the window
+(``X-RateLimit-Policy``'s ``w=``, else an hour). :attr:`Pacer.waiting` tells what
+the run waits for and until when. ``--rate`` adds an explicit ceiling in requests
+per second through aiolimiter.
 
     pacer = Pacer(rate=None)
     ticket = await pacer.acquire()
@@ -25,27 +30,23 @@ window turns). The pacer spends exactly that allowance and no more:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 
 import anyio
 from aiolimiter import AsyncLimiter
 
+from importer.client import limits
+from importer.client.limits import BAD, MAX_LIMIT, count
+
 __all__ = ["Pacer"]
 
+log = logging.getLogger("importer.client")
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:
-        return int(float(value))
-    except ValueError:
-        return None
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 or value == int(value) else f"{value:.1f} s"
 
 
 class Pacer:
@@ -61,9 +62,20 @@ class Pacer:
         self._opener = 0  # ticket of the probe that opened the current window
         self._probing = False
         self._blocked_until = 0.0
+        self._block_reason = ""
+        self._backoff_until = 0.0  # the latest end of a throttled request's own backoff
+        self._stopped = False
         self._unpaced = False
         self._changed: anyio.Event | None = None  # made only while someone waits
+        self._announced = 0.0  # the wake-up time last logged
+        self._policy: str | None = None  # the last X-RateLimit-Policy text read
+        self._limit_text: str | None = None  # the last X-RateLimit-Limit text read, and its value:
+        self._limit: int | None = None
+        self._warned: set[str] = set()
+        self.window = limits.DEFAULT_WINDOW  # seconds: the longest any wait may be
         self.limit: int | None = None
+
+    # -- waiting -------------------------------------------------------------------------
 
     def _notify(self) -> None:
         if self._changed is not None:  # nobody waiting: nothing to wake (the common case)
@@ -78,8 +90,19 @@ class Pacer:
         if until is None:
             await changed.wait()
             return
+        self._announce(until)
         with anyio.move_on_after(max(until - time.monotonic(), 0.0)):
             await changed.wait()
+
+    def _announce(self, until: float) -> None:
+        """Log a wait worth telling about, once per wake-up time."""
+        if until - time.monotonic() > 1.0 and until != self._announced and log.isEnabledFor(logging.INFO):
+            self._announced = until
+            waiting = self.waiting
+            if waiting is not None:
+                reason, epoch = waiting
+                log.info("waiting until %s: %s", time.strftime("%H:%M:%S", time.localtime(epoch)), reason,
+                         extra={"reason": reason, "until": round(epoch, 1)})
 
     async def acquire(self) -> int:
         """Wait for a slot in the window; returns the ticket to pass to ``release``."""
@@ -95,7 +118,7 @@ class Pacer:
         if self._blocked_until > now:
             return None
         opener = False
-        if not self._unpaced:
+        if not self._unpaced and not self._stopped:
             if self._window_end is not None and now >= self._window_end:
                 self._forget_window()  # it turned
             if self._budget is None:
@@ -123,6 +146,8 @@ class Pacer:
             return self._blocked_until
         return None if self._budget is None else self._window_end
 
+    # -- learning --------------------------------------------------------------------------
+
     def release(self, ticket: int, headers: Mapping[str, str] | None, status: int | None = None) -> None:
         """Learn from a response's headers (``None``: no response came)."""
         self._in_flight.discard(ticket)
@@ -136,22 +161,36 @@ class Pacer:
     def _learn(self, ticket: int, headers: Mapping[str, str] | None, status: int | None) -> None:
         if headers is None:
             return
+        policy = headers.get("X-RateLimit-Policy")
+        if policy is not None and policy != self._policy:
+            self._read_policy(policy)  # first: it bounds this answer's own waits
         if status == 429:
-            retry_after = _int_header(headers, "Retry-After")
-            retry_after = 1 if retry_after is None else max(retry_after, 0)
-            self._blocked_until = max(self._blocked_until, time.monotonic() + retry_after)
-            self._forget_window()
+            self._throttled(ticket, headers)
             return
-        remaining = _int_header(headers, "X-RateLimit-Remaining")
-        reset = _int_header(headers, "X-RateLimit-Reset")
-        if remaining is None or reset is None:
+        remaining = count(headers.get("X-RateLimit-Remaining"))
+        reset = count(headers.get("X-RateLimit-Reset"))
+        if remaining is not None and reset is not None:
+            limit_text = headers.get("X-RateLimit-Limit")
+            if limit_text != self._limit_text:  # parsed once: it is the same on every answer
+                self._limit_text, self._limit = limit_text, self._read_limit(headers)
+            limit = self._limit
+            ceiling = limit or self.limit
+            if 0 <= remaining and (ceiling is None or remaining <= ceiling) and 0 <= reset <= self.window:
+                seconds: float | None = reset  # the common case: believable as it is
+            else:
+                seconds = self._believable(headers, ceiling, remaining, reset)
+        else:
+            seconds = None
+        if seconds is None:
             if status is not None and status < 500 and self.limit is None:
-                self._unpaced = True  # the endpoint does not count: nothing to pace
+                self._unpaced = True  # the endpoint does not count (or not believably): nothing to pace
             return
         if ticket < self._opener:
             return  # sent before this window was opened: its numbers may be the old window's
-        self.limit = _int_header(headers, "X-RateLimit-Limit") or self.limit
-        end = time.monotonic() + reset
+        self._unpaced = False
+        if limit is not None:
+            self.limit = limit
+        end = time.monotonic() + seconds
         if ticket == self._opener or self._window_end is None:
             self._remaining, self._window_end = remaining, end
         else:
@@ -159,11 +198,99 @@ class Pacer:
             self._window_end = min(self._window_end, end)
         self._budget = self._remaining - len(self._in_flight)
 
+    def _believable(self, headers: Mapping[str, str], limit: int | None, remaining: int, reset: int) -> float | None:
+        """Seconds until the window turns, if Remaining and Reset can be believed (one warning each if not)."""
+        if remaining == BAD or (limit is not None and remaining > limit):
+            self._ignore(headers, "X-RateLimit-Remaining", "negative, not a number, or above the limit")
+            return None
+        if reset == BAD:
+            seconds = None
+        elif reset <= self.window:
+            return reset
+        else:
+            seconds = limits.epoch_reset(reset, self.window)  # an older system sent an epoch time
+        if seconds is None:
+            self._ignore(headers, "X-RateLimit-Reset", f"not a number of seconds within the {self.window:.0f} s window")
+        return seconds
+
+    def _read_limit(self, headers: Mapping[str, str]) -> int | None:
+        limit = count(headers.get("X-RateLimit-Limit"))
+        if limit is not None and not 0 < limit <= MAX_LIMIT:
+            self._ignore(headers, "X-RateLimit-Limit", f"not a count from 1 to {MAX_LIMIT:,}")
+            return None
+        return limit
+
+    def _read_policy(self, policy: str) -> None:
+        self._policy = policy
+        window = limits.policy_window(policy)
+        if window is None:
+            self._ignore({"X-RateLimit-Policy": policy}, "X-RateLimit-Policy", "no usable w=<seconds>")
+        else:
+            self.window = window
+
+    def _ignore(self, headers: Mapping[str, str], name: str, why: str) -> None:
+        """One warning per header: a server that sends nonsense sends it on every answer."""
+        if name not in self._warned:
+            self._warned.add(name)
+            log.warning("ignoring %s: %r (%s); later bad values of it are ignored without a word",
+                        name, str(headers.get(name))[:80], why, extra={"header": name})
+
+    def retry_after(self, headers: Mapping[str, str]) -> float | None:
+        """``Retry-After`` in seconds, at most the window; None when absent or unusable."""
+        value = headers.get("Retry-After")
+        if value is None:
+            return None
+        seconds = limits.retry_after_seconds(value)
+        if seconds is None:
+            self._ignore(headers, "Retry-After", "neither seconds nor an HTTP date")
+            return None
+        if seconds > self.window:
+            self._ignore(headers, "Retry-After", f"longer than the {self.window:.0f} s window, which bounds it")
+            return self.window
+        return seconds
+
+    def _throttled(self, ticket: int, headers: Mapping[str, str]) -> None:
+        """A 429: block all sending for its Retry-After; the window's numbers are stale now."""
+        wait = self.retry_after(headers)
+        if wait is not None and wait > 0:
+            until = time.monotonic() + wait
+            if until > self._blocked_until:
+                self._blocked_until, self._block_reason = until, f"429: Retry-After {_seconds(wait)}"
+        self._forget_window()
+
+    def backing_off(self, until: float) -> None:
+        """A throttled request waits until ``until`` (monotonic) of its own accord: for ``waiting``."""
+        self._backoff_until = max(self._backoff_until, until)
+
+    def stop(self) -> None:
+        """Let every waiter go at once (the client halted: they return unsent)."""
+        self._stopped = True
+        self._blocked_until = 0.0
+        self._notify()
+
+    # -- telling -------------------------------------------------------------------------
+
+    @property
+    def blocked_until(self) -> float:
+        """Monotonic time before which nothing is sent (after a 429); in the past when none."""
+        return self._blocked_until
+
+    @property
+    def waiting(self) -> tuple[str, float] | None:
+        """What sending waits for and until when (epoch seconds), or None when it does not wait."""
+        now = time.monotonic()
+        if self._blocked_until > now:
+            return self._block_reason, time.time() + (self._blocked_until - now)
+        if self._budget is not None and self._budget <= 0 and self._window_end is not None and self._window_end > now:
+            limit = self.limit
+            spent = f" ({limit - max(self._remaining, 0)}/{limit} calls)" if limit else ""
+            return f"rate-limit window spent{spent}", time.time() + (self._window_end - now)
+        if self._backoff_until > now:
+            return "429 without a usable Retry-After: backing off", time.time() + (self._backoff_until - now)
+        return None
+
     @property
     def waiting_for(self) -> float:
-        """Seconds until sending may go on, when the allowance is spent (else 0)."""
-        now = time.monotonic()
-        wait = self._blocked_until - now
-        if self._budget is not None and self._budget <= 0 and self._window_end is not None:
-            wait = max(wait, self._window_end - now)
-        return max(wait, 0.0)
+        """Seconds until sending may go on, when it waits (else 0)."""
+        waiting = self.waiting
+        return max(waiting[1] - time.time(), 0.0) if waiting is not None else 0.0

@@ -50,7 +50,9 @@ async def list_pages(
         if response is None:
             raise ListError(f"page {number}: {attempt.error or 'no answer'}")
         if response.status != 200:
-            raise ListError(f"page {number}: HTTP {response.status}: {response.error_text()}")
+            raise ListError(f"page {number}: HTTP {response.status}: {attempt.error or response.error_text()}")
+        if attempt.error is not None:  # a 200 that is no list: a sign-in page, a body past the cap
+            raise ListError(f"page {number}: {attempt.error}")
         items = response.json()
         if not isinstance(items, list):
             raise ListError(f"page {number}: expected a JSON array, got {type(items).__name__}")

@@ -1,77 +1,166 @@
 """The results file: append-only NDJSON, one line per event, written ahead of the request.
 
-Before a unit of work is sent, a ``started`` line names its records; when it
-ends, a final line gives the outcome. Each line goes to the operating system
-in one ``write`` as soon as it is made, so the file survives the process being
-killed at any instant: it stays parseable up to its last complete line, and
-``--resume`` knows which records were in flight. With ``fsync=True`` every final
-line is also forced to disk, which survives a power cut too, at the cost of
-one disk flush per record (see the README for numbers).
+Before a unit of work is sent, a ``started`` line names it; when it ends, a final
+line gives its outcome. Each line goes to the operating system whole, in as many
+``write`` calls as it takes, before the request goes out, so the file survives the
+process being killed at any instant: it stays parseable up to its last complete
+line, and ``--resume`` knows what was in flight. With ``fsync=True`` every final
+line is also forced to disk, which survives a power cut too.
 
-A line::
+Every line names its record by **identity** and **fingerprint** (see
+:mod:`importer.load.identity`), not only by row number, so a resume follows the
+record wherever its row has moved. Record numbers are those of the run that wrote
+the line. The latest line of an identity is its outcome::
 
-    {"records": [3, 4], "entity": "invoice", "key": "156589", "action": "create",
-     "outcome": "created", "http_status": 201, "attempts": 1,
-     "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2}
+    {"records": [3, 4], "entity": "invoice", "identity": "key:156589", "fingerprint": "9f2c…",
+     "key": "156589", "action": "create", "outcome": "created", "http_status": 201, "attempts": 1,
+     "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …}
+
+One process writes a results file at a time: :class:`ResultsWriter` holds an
+exclusive lock on it (released by the OS when the process dies), and a second
+writer is refused at once, naming the process that holds it.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, ResultsWriteError
 
 __all__ = [
-    "ResultsWriter", "ResultsState", "read_results",
-    "SUCCESS", "OUTCOMES",
+    "Outcome", "ResultsWriter", "ResultsLine", "iter_results",
+    "SUCCESS", "OUTCOMES", "FAILURES", "RESULTS_LINE_LIMIT",
 ]
 
 SUCCESS = frozenset({"created", "updated", "done"})
-OUTCOMES = ("created", "updated", "done", "failed", "invalid", "skipped")
+FAILURES = frozenset({"failed", "invalid", "skipped"})  # what the failed-records file holds
+# "queued": an action the API accepted but had not finished; "valid": a dry run's record.
+OUTCOMES = ("created", "updated", "done", "queued", "failed", "invalid", "skipped", "valid")
+# Lines that are events, not outcomes: sent, and (after a systemic stop) taken back unsent.
+EVENTS = frozenset({"started", "unsent"})
+RESULTS_LINE_LIMIT = 16 << 20  # a longer line is not one of ours
+_MAX_RECORD = 10**12
 
-# Per-record states kept by the resume reader, one byte per record number.
-_NONE, _STARTED, _SUCCESS, _FAILED, _SKIPPED = 0, 1, 2, 3, 4
-_STATE_OF = {"started": _STARTED, "failed": _FAILED, "invalid": _FAILED, "skipped": _SKIPPED}
-_STATE_OF.update({o: _SUCCESS for o in SUCCESS})
+
+@dataclass(slots=True)
+class Outcome:
+    """One final results line."""
+
+    records: list[int]
+    entity: str
+    identity: str
+    fingerprint: str
+    key: str | None
+    action: str  # "create" | "update" | "action" | "release"
+    outcome: str  # one of OUTCOMES
+    http_status: int | None = None
+    attempts: int = 0
+    location: str | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    url: str | None = None  # where the request went, when it did not prove a success
+    recovered: bool = False  # an ambiguous failure turned out to have gone through
+    unknown: bool = False  # it may or may not have reached the API: looked up before any resend
+    release: dict[str, Any] | None = None  # --release: the release's own outcome
+    request: str | None = None  # dry run: "POST /v1/customer"
+    payload: dict[str, Any] | None = None  # dry run: the body it would send
+
+    def as_dict(self) -> dict[str, Any]:
+        return orjson.loads(orjson.dumps(self))
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in SUCCESS
 
 
 class ResultsWriter:
-    """Appends result lines; safe to call from any task of one event loop."""
+    """Appends result lines under an exclusive lock; safe from any task of one event loop.
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False, append: bool = False) -> None:
+    ``fresh=True`` empties the file once the lock is held (a dry run); otherwise the
+    lines go after what is there, less a last line a crash cut short.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False, fresh: bool = False) -> None:
         self.path = Path(path)
         self.fsync = fsync
+        self.broken: str | None = None  # why writing stopped, once it did
         try:
-            if append and self.path.exists():
-                _drop_partial_last_line(self.path)
-            self._fd = os.open(
-                self.path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), 0o644
-            )
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
             raise ConfigError(f"cannot write results file {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _lock_holder(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            raise ConfigError(
+                f"{self.path} is in use by {holder}: one run at a time writes a results file; "
+                "wait for it to finish, or pass another --results"
+            ) from None
+        try:
+            if fresh:
+                os.ftruncate(self._fd, 0)
+            else:
+                _drop_partial_last_line(self._fd)
+            self._size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            self.close()
+            raise ConfigError(f"cannot write results file {self.path}: {exc.strerror}") from None
 
-    def write(self, line: dict[str, Any], *, final: bool = True) -> None:
-        os.write(self._fd, orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
-        if final and self.fsync:
-            os.fsync(self._fd)
+    @property
+    def size(self) -> int:
+        return self._size
 
-    def started(self, records: list[int], entity: str, key: str | None, action: str) -> None:
+    def write(self, line: Outcome | dict[str, Any], *, final: bool = True) -> None:
+        """Write one whole line, or raise ``ResultsWriteError`` having written none of it."""
+        if self.broken is not None:
+            raise ResultsWriteError(self.broken)
+        data = orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+        try:
+            written = os.write(self._fd, data)
+            while written < len(data):  # a short write: the rest, or the error that caused it
+                written += os.write(self._fd, data[written:])
+            if final and self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._fail(exc)
+        self._size += len(data)
+
+    def started(self, records: list[int], entity: str, identity: str, fingerprint: str,
+                key: str | None, action: str) -> None:
         self.write(
-            {"records": records, "entity": entity, "key": key, "action": action, "outcome": "started"},
+            {"records": records, "entity": entity, "identity": identity, "fingerprint": fingerprint,
+             "key": key, "action": action, "outcome": "started"},
             final=False,
         )
 
+    def _fail(self, exc: OSError) -> None:
+        """Cut what part of the line got out (and so free its space); no write after this."""
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            pass  # the reader drops a torn last line anyway
+        what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
+        self.broken = f"cannot write the results file {self.path}: {what}"
+        raise ResultsWriteError(self.broken) from None
+
     def close(self) -> None:
         if self._fd >= 0:
-            if self.fsync:
-                os.fsync(self._fd)
-            os.close(self._fd)
+            try:
+                if self.fsync and self.broken is None:
+                    os.fsync(self._fd)
+            except OSError:
+                pass
+            os.close(self._fd)  # the lock goes with it
             self._fd = -1
 
     def __enter__(self) -> ResultsWriter:
@@ -81,74 +170,122 @@ class ResultsWriter:
         self.close()
 
 
-def _drop_partial_last_line(path: Path) -> None:
+def _lock_holder(fd: int) -> str:
+    """'process 1234 (importer run …)' from /proc/locks where there is one, else 'another process'."""
+    try:
+        inode = os.fstat(fd).st_ino
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            for entry in f:
+                parts = entry.split()
+                # "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
+                if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
+                    pid = parts[4]
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as c:
+                            command = c.read(300).replace(b"\0", b" ").decode("utf-8", "replace").strip()
+                    except OSError:
+                        command = ""
+                    return f"process {pid}" + (f" ({_without_secrets(command)})" if command else "")
+    except OSError:
+        pass
+    return "another process"
+
+
+def _without_secrets(command: str) -> str:
+    words = command.split()
+    return " ".join("***" if i and words[i - 1] in ("--token", "--client-secret") else w
+                    for i, w in enumerate(words))
+
+
+def _drop_partial_last_line(fd: int) -> None:
     """Cut a line the last run was killed in the middle of, so appends start clean."""
-    with open(path, "rb+") as f:
-        size = f.seek(0, os.SEEK_END)
-        if size == 0:
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    step, pos = 65536, size
+    while pos > 0:
+        pos = max(0, pos - step)
+        chunk = os.pread(fd, size - pos if size - pos <= step else step, pos)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, pos + cut + 1)
             return
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return
-        step, pos = 4096, size
-        while pos > 0:
-            pos = max(0, pos - step)
-            f.seek(pos)
-            chunk = f.read(size - pos)
-            cut = chunk.rfind(b"\n")
-            if cut >= 0:
-                f.truncate(pos + cut + 1)
-                return
-        f.truncate(0)
+    os.ftruncate(fd, 0)
 
 
 @dataclass(slots=True)
-class ResultsState:
-    """What an earlier run recorded, per record number: for ``--resume``."""
+class ResultsLine:
+    """A line read back: the fields resume and plans use, checked."""
 
-    states: bytearray
-
-    def _get(self, record: int) -> int:
-        return self.states[record] if record < len(self.states) else _NONE
-
-    def succeeded(self, records: Iterable[int]) -> bool:
-        return all(self._get(r) == _SUCCESS for r in records)
-
-    def failed(self, records: Iterable[int]) -> bool:
-        return any(self._get(r) == _FAILED for r in records)
-
-    def in_flight(self, records: Iterable[int]) -> bool:
-        """Started without a final outcome: the process died while it was sent."""
-        return any(self._get(r) == _STARTED for r in records)
-
-    def seen(self, records: Iterable[int]) -> bool:
-        return any(self._get(r) != _NONE for r in records)
+    number: int  # the line's number in the file, from 1
+    outcome: str
+    identity: str
+    fingerprint: str
+    key: str | None
+    action: str
+    records: list[int]
+    error: str | None
+    unknown: bool
+    release: str | None  # the release's outcome, when there was one
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def read_results(path: str | os.PathLike[str]) -> ResultsState:
-    """Read a results file; a last line cut short by a crash is ignored."""
-    states = bytearray()
-    lines = 0
+def iter_results(path: str | os.PathLike[str]) -> Iterator[ResultsLine]:
+    """Every complete line of a results file, checked; a last line cut by a crash is left out.
+
+    A line that is not one of ours (edited by hand, or another file) is a ``ConfigError``
+    naming it, never a traceback.
+    """
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
-        return ResultsState(states)
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot read results file {path}: {exc.strerror}") from None
     with f:
-        for raw in f:
+        number = 0
+        while raw := f.readline(RESULTS_LINE_LIMIT):
+            number += 1
             if not raw.endswith(b"\n"):
-                break  # written halfway when the process died
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise ConfigError(f"{path}: line {lines + 1} is not a results line") from None
-            lines += 1
-            state = _STATE_OF.get(line.get("outcome"))
-            if state is None:
-                continue
-            for record in line.get("records") or ():
-                if record >= len(states):
-                    states.extend(b"\0" * (record - len(states) + 1024))
-                # A success is final; a started after a failure (a retry) counts again.
-                if states[record] != _SUCCESS:
-                    states[record] = state
-    return ResultsState(states)
+                if len(raw) >= RESULTS_LINE_LIMIT:
+                    raise ConfigError(f"{path}: line {number} is not a results line (longer than any of ours)")
+                return  # written halfway when the process died
+            if raw.strip():
+                yield _checked(path, number, raw)
+
+
+def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLine:
+    def bad(why: str) -> ConfigError:
+        return ConfigError(
+            f"{path}: line {number} is not a results line ({why}); was the file edited by hand? "
+            "Restore it, or start over with --restart"
+        )
+
+    try:
+        line = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise bad("not JSON") from None
+    if not isinstance(line, dict):
+        raise bad(f"a JSON {type(line).__name__}, not an object")
+    outcome, identity, fingerprint = line.get("outcome"), line.get("identity"), line.get("fingerprint")
+    if outcome not in OUTCOMES and outcome not in EVENTS:
+        raise bad(f"unknown outcome {outcome!r}")
+    if not isinstance(identity, str) or not isinstance(fingerprint, str):
+        raise bad("no identity: written by an older version of the importer")
+    records = line.get("records")
+    if not isinstance(records, list) or not all(
+        type(r) is int and 0 < r < _MAX_RECORD for r in records  # noqa: E721 - bool is no record
+    ):
+        raise bad("records must be a list of record numbers")
+    key, action, error = line.get("key"), line.get("action"), line.get("error")
+    if key is not None and not isinstance(key, str):
+        raise bad("key must be text")
+    if not isinstance(action, str):
+        raise bad("no action")
+    release = line.get("release")
+    release_outcome = release.get("outcome") if isinstance(release, dict) else None
+    return ResultsLine(
+        number, outcome, identity, fingerprint, key, action, records,
+        error if isinstance(error, str) else None, line.get("unknown") is True,
+        release_outcome if isinstance(release_outcome, str) else None,
+    )

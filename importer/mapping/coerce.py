@@ -2,32 +2,313 @@
 
 Each coercer takes the raw value (a string from CSV, any JSON value from NDJSON)
 and returns the value to send, or raises ``RecordError`` with the reason.
+
+Numbers in text are read one way or refused, never guessed: under the decimal-comma
+convention ``,`` marks the decimals and ``.``, a space or ``'`` groups the digits
+before it in threes (``1.250.000,00``, ``25.000``); under the decimal-point
+convention it is the mirror image (``1,250,000.00``). A value that fits neither
+rule of its convention is an error naming the convention and how to switch it.
+The digits are kept as text until the end, so the value sent is the one written.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
-from importer.errors import RecordError
+from importer.errors import ConfigError, RecordError
 from importer.schema import Field
 
-__all__ = ["CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer"]
+__all__ = [
+    "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number",
+    "check_date_format", "date_format_problem", "SWITCH_TO_COMMA", "SWITCH_TO_POINT",
+]
 
 Coercer = Callable[[Any], Any]
 
 _TRUE = frozenset({"true", "1", "yes", "ja", "y", "j"})
 _FALSE = frozenset({"false", "0", "no", "nei", "n"})
-_INT = re.compile(r"[+-]?\d+\Z")
-# Spaces people put in numbers as thousands separators (plain, no-break, thin).
-_GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009")
 # Periods: financialPeriod is YYYYMM, postPeriod MMYYYY; both six digits.
 _PERIOD_FORMATS = {"financialPeriod": "YYYYMM", "postPeriod": "MMYYYY"}
+
+# -- numbers ------------------------------------------------------------------------------
+
+# Spaces people put between thousands: plain, no-break, narrow no-break, thin.
+_SPACES = " \u00a0\u202f\u2009"
+# A double keeps 15 significant decimal digits exactly; more would be changed on the way.
+_MAX_DIGITS = 15
+# The hints that say how to switch conventions; a mapping file words them its own way.
+SWITCH_TO_POINT = "pass --no-decimal-comma"
+SWITCH_TO_COMMA = "pass --decimal-comma"
+# Python's float() reads these; a ledger file never means them.
+_FLOAT_LITERAL = re.compile(r"[+-]?(?:[0-9][0-9.,]*e[+-]?[0-9]+|nan|inf(?:inity)?|0x[0-9a-f]+)\Z", re.I)
+_NUMBER_ALPHABET = frozenset("0123456789+-()',." + _SPACES)
+
+
+@dataclass(frozen=True, slots=True)
+class _Convention:
+    pattern: re.Pattern[str]
+    rule: str  # the convention in words, for errors
+
+
+def _convention(mark: str, groups: str, name: str, other: str, switch: str) -> _Convention:
+    g = re.escape(groups)
+    # sign before, the integer part plain or in groups of three with one grouping
+    # character, the decimals, a minus after.
+    pattern = re.compile(
+        rf"(?P<lead>[+-])?(?P<int>[0-9]+|[0-9]{{1,3}}(?P<g>[{g}])[0-9]{{3}}(?:(?P=g)[0-9]{{3}})*)?"
+        rf"(?:{re.escape(mark)}(?P<frac>[0-9]+))?(?P<trail>-)?"
+    )
+    rule = (f"is not a number written with a decimal {name} ({mark!r} marks the decimals; {groups[0]!r}, a space "
+            f"or \"'\" may part the digits before it in groups of three, one kind per value); "
+            f"if {other!r} marks the decimals, {switch}")
+    return _Convention(pattern, rule)
+
+
+_COMMA = _convention(",", "." + _SPACES + "'", "comma", ".", SWITCH_TO_POINT)
+_POINT = _convention(".", "," + _SPACES + "'", "point", ",", SWITCH_TO_COMMA)
+
+
+def _not_a_number(value: Any, text: str, convention: _Convention) -> RecordError:
+    if _FLOAT_LITERAL.match(text):
+        return RecordError(f"{value!r} is not a number (exponents, hex, nan and inf are not read; write the digits)")
+    if not text or not set(text) <= _NUMBER_ALPHABET or not any(c.isdigit() for c in text):
+        return RecordError(f"{value!r} is not a number")
+    return RecordError(f"{value!r} {convention.rule}")
+
+
+def _digits(value: Any, decimal_comma: bool) -> tuple[bool, str, str | None]:
+    """(negative, integer digits, decimal digits or None) of a number in text, or RecordError."""
+    convention = _COMMA if decimal_comma else _POINT
+    text = str(value).strip()
+    inner, bracketed = text, text[:1] == "(" and text[-1:] == ")"
+    if bracketed:  # accounting exports write negatives as (500,00)
+        inner = text[1:-1]
+    found = convention.pattern.fullmatch(inner)
+    if found is None:
+        raise _not_a_number(value, text, convention)
+    lead, whole, frac, trail, group = found.group("lead", "int", "frac", "trail", "g")
+    if (whole is None and frac is None) or (lead and trail) or (bracketed and (lead or trail)):
+        raise _not_a_number(value, text, convention)
+    if group is not None:
+        whole = whole.replace(group, "")
+    return bracketed or lead == "-" or trail is not None, whole or "0", frac
+
+
+def read_number(value: Any, decimal_comma: bool) -> int | float:
+    """A number in text as its exact value: int when written without decimals, else float.
+
+    Raises ``RecordError`` for text that fits neither rule of its convention, and for
+    more significant digits than a double keeps (the API's numbers are doubles).
+    """
+    negative, whole, frac = _digits(value, decimal_comma)
+    significant = (whole + (frac or "").rstrip("0")).lstrip("0")
+    if len(significant) > _MAX_DIGITS:
+        raise RecordError(f"{value!r} has more than {_MAX_DIGITS} significant digits, "
+                          "more than the API keeps exactly")
+    # float() of the decimal text is its nearest double, as Decimal(text) would give.
+    number: int | float = int(whole) if frac is None else float(f"{whole}.{frac}")
+    return -number if negative else number
+
+
+def _out_of_range(value: Any, low: int | float | None, high: int | float | None, what: str) -> RecordError:
+    if low is not None and high is not None:
+        span = f"from {low} to {high}"
+    else:
+        span = f"at least {low}" if low is not None else f"at most {high}"
+    return RecordError(f"{value!r} is out of range: the field takes {what} {span}")
+
+
+def _integer(decimal_comma: bool, field: Field) -> Coercer:
+    low, high = field.minimum, field.maximum
+    if low is None and high is None:  # what a JSON body can carry to the API at all
+        low, high = -(2**63), 2**63 - 1
+
+    def coerce(value: Any) -> int:
+        if value.__class__ is str and len(value) <= 18 and value.isdigit() and value.isascii():
+            number = int(value)  # "50000": no separators or sign
+        elif isinstance(value, bool):
+            raise RecordError(f"{value!r} is not a whole number")
+        elif isinstance(value, int):
+            number = value
+        elif isinstance(value, float):
+            if not (math.isfinite(value) and value.is_integer()):
+                raise RecordError(f"{value!r} is not a whole number")
+            number = int(value)
+        else:
+            negative, whole, frac = _digits(value, decimal_comma)
+            if frac is not None:
+                raise RecordError(f"{value!r} is not a whole number")
+            whole = whole.lstrip("0") or "0"
+            if len(whole) > 19:  # past any 64-bit range: not worth converting
+                raise _out_of_range(value, low, high, "whole numbers")
+            number = -int(whole) if negative else int(whole)
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise _out_of_range(value, low, high, "whole numbers")
+        return number
+
+    return coerce
+
+
+def _number(decimal_comma: bool, field: Field) -> Coercer:
+    # The common cells take a short cut: "50000", and "1234.50" in its convention.
+    plain = re.compile(r"-?[0-9]+,[0-9]+\Z" if decimal_comma else r"-?[0-9]+\.[0-9]+\Z").match
+
+    def coerce(value: Any) -> float | int:
+        if value.__class__ is str:
+            if value.isdigit() and value.isascii() and len(value) <= 15:
+                return int(value)
+            if len(value) <= 16 and plain(value):  # at most 15 digits
+                return float(value.replace(",", ".") if decimal_comma else value)
+            return read_number(value, decimal_comma)
+        if isinstance(value, bool):
+            raise RecordError(f"{value!r} is not a number")
+        if isinstance(value, float):  # a JSON number is taken as it is, if it can be sent
+            if not math.isfinite(value):
+                raise RecordError(f"{value!r} is not a finite number")
+            return value
+        if isinstance(value, int):
+            if not -(2**63) <= value < 2**64:
+                raise RecordError(f"{value!r} is too large a number to send")
+            return value
+        return read_number(value, decimal_comma)
+
+    low, high = field.minimum, field.maximum
+    if low is None and high is None:
+        return coerce
+
+    def bounded(value: Any) -> float | int:
+        result = coerce(value)
+        if (low is not None and result < low) or (high is not None and result > high):
+            raise _out_of_range(value, low, high, "numbers")
+        return result
+
+    return bounded
+
+
+# -- dates ----------------------------------------------------------------------------------
+
+# strptime's date and time directives; anything else after a % is a mistake.
+_DATE_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+_DIRECTIVE = re.compile(r"%(.?)", re.S)
+# Two moments whose every field differs, written and read back to prove a format.
+_PROOFS = (datetime(2024, 12, 31, 23, 59, 58, 123456, timezone.utc), datetime(2003, 2, 1, 4, 5, 6, 7, timezone.utc))
+_GUESS = re.compile(r"yyyy|yy|dd|mm|hh|ss", re.I)
+
+
+def _guess(fmt: str) -> str:
+    """``dd.mm.yyyy`` -> ``%d.%m.%Y``: the strptime layout a spelled-out one likely means."""
+    hours = False
+
+    def directive(m: re.Match[str]) -> str:
+        nonlocal hours
+        token = m.group().lower()
+        if token == "hh":
+            hours = True
+        if token == "mm":
+            return "%M" if hours else "%m"  # after the hour, mm is the minutes
+        return {"yyyy": "%Y", "yy": "%y", "dd": "%d", "hh": "%H", "ss": "%S"}[token]
+
+    return _GUESS.sub(directive, fmt)
+
+
+@functools.lru_cache(maxsize=64)
+def date_format_problem(fmt: str) -> str | None:
+    """Why ``fmt`` cannot serve as a date format, or None when it reads dates one way."""
+    if "%" not in fmt:
+        guess = _guess(fmt)
+        hint = f"; did you mean {guess!r}?" if "%" in guess and date_format_problem(guess) is None else ""
+        return f"{fmt!r} is not a strptime layout (directives start with %){hint}"
+    used: set[str] = set()
+    for m in _DIRECTIVE.finditer(fmt):
+        if m.group(1) == "":
+            return f"{fmt!r} is not a usable strptime layout (a lone % at the end)"
+        if m.group(1) not in _DATE_DIRECTIVES:
+            return f"{fmt!r} is not a usable strptime layout (%{m.group(1)} is not a date or time directive)"
+        used.add(m.group(1))
+    hours = used & set("HIcX")
+    for proof in _PROOFS:
+        try:
+            text = proof.strftime(fmt)
+            back = datetime.strptime(text, fmt).replace(tzinfo=None)
+        except (ValueError, re.error) as exc:  # re.error: a directive given twice
+            return f"{fmt!r} is not a usable strptime layout ({exc})"
+        expected = proof.replace(
+            tzinfo=None,
+            hour=proof.hour if hours else 0,
+            minute=proof.minute if used & set("McX") else 0,
+            second=proof.second if used & set("ScX") else 0,
+            microsecond=proof.microsecond if "f" in used else 0,
+        )
+        if back != expected:
+            return (f"{fmt!r} does not read back the dates it writes: {expected.isoformat(' ')} "
+                    f"written as {text!r} reads as {back.isoformat(' ')}")
+    return None
+
+
+def check_date_format(fmt: str, option: str = "--date-format") -> None:
+    """Raise ``ConfigError`` (naming ``option``) unless ``fmt`` reads dates one way."""
+    problem = date_format_problem(fmt)
+    if problem is not None:
+        raise ConfigError(f"{option}: {problem}")
+
+
+def _two_digit_year(text: str, date_format: str) -> bool:
+    """Would ``text`` match ``date_format`` with a two-digit year (%y) in place of %Y?"""
+    try:
+        datetime.strptime(text, date_format.replace("%Y", "%y"))
+    except ValueError:
+        return False
+    return True
+
+
+def _short_year(value: Any, date_format: str) -> RecordError:
+    return RecordError(f"{value!r} does not have a four-digit year, which {date_format!r} asks for (%Y); "
+                       "a format with %y reads two-digit years")
+
+
+def _datetime(date_format: str | None) -> Coercer:
+    if date_format:  # CoerceOptions can be made without ImportOptions: check here too
+        check_date_format(date_format, "date format")
+    with_time = date_format is not None and any(d in date_format for d in ("%H", "%M", "%S", "%I"))
+    four_digit_year = date_format is not None and "%Y" in date_format
+
+    def coerce(value: Any) -> str:
+        text = str(value).strip()
+        if date_format:
+            try:
+                parsed = datetime.strptime(text, date_format)
+            except ValueError as exc:
+                if not str(exc).startswith(("time data", "unconverted data")):  # it fits, but no such day
+                    raise RecordError(f"{value!r} is not a valid date ({exc})") from None
+                if four_digit_year and _two_digit_year(text, date_format):
+                    raise _short_year(value, date_format) from None
+                raise RecordError(f"{value!r} does not match the date format {date_format!r}") from None
+            if four_digit_year and parsed.year < 1000:  # "0024": four digits, but not a year meant
+                raise _short_year(value, date_format)
+            if not with_time and parsed.time() == datetime.min.time():
+                return parsed.date().isoformat()
+            return parsed.isoformat()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise RecordError(
+                f"{value!r} is not an ISO date (YYYY-MM-DD); pass --date-format for other layouts"
+            ) from None
+        return text
+
+    return coerce
+
+
+# -- the rest ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,76 +326,6 @@ def parse_bool(value: Any) -> bool:
     if text in _FALSE:
         return False
     raise RecordError(f"{value!r} is not a boolean (use true/false, 1/0, yes/no or ja/nei)")
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise RecordError(f"{value!r} is not a whole number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = str(value).strip().translate(_GROUPING)
-    if not _INT.match(text):
-        raise RecordError(f"{value!r} is not a whole number")
-    return int(text)
-
-
-def _number(decimal_comma: bool) -> Coercer:
-    def coerce(value: Any) -> float | int:
-        if value.__class__ is str and value.isdigit() and value.isascii():
-            return int(value)  # the common cell, "50000": no separators, sign or decimals
-        if isinstance(value, bool):
-            raise RecordError(f"{value!r} is not a number")
-        if isinstance(value, int | float):
-            result = value
-        else:
-            text = str(value).strip().translate(_GROUPING)
-            if decimal_comma:
-                if "." in text and "," in text:
-                    text = text.replace(".", "")  # 1.234,50: dots group thousands
-                text = text.replace(",", ".")
-            elif "," in text:
-                raise RecordError(
-                    f"{value!r} is not a number (a decimal comma needs --decimal-comma)"
-                )
-            try:
-                result = float(text)
-            except ValueError:
-                raise RecordError(f"{value!r} is not a number") from None
-            if result.is_integer() and "." not in text and "e" not in text.lower():
-                result = int(result)
-        if isinstance(result, float) and not math.isfinite(result):
-            raise RecordError(f"{value!r} is not a finite number")
-        return result
-
-    return coerce
-
-
-def _datetime(date_format: str | None) -> Coercer:
-    def coerce(value: Any) -> str:
-        text = str(value).strip()
-        if date_format:
-            try:
-                parsed = datetime.strptime(text, date_format)
-            except ValueError:
-                raise RecordError(f"{value!r} does not match the date format {date_format!r}") from None
-            if parsed.time() == datetime.min.time() and not any(
-                d in date_format for d in ("%H", "%M", "%S", "%I")
-            ):
-                return parsed.date().isoformat()
-            return parsed.isoformat()
-        try:
-            if len(text) == 10:
-                return date.fromisoformat(text).isoformat()
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise RecordError(
-                f"{value!r} is not an ISO date (YYYY-MM-DD); pass --date-format for other layouts"
-            ) from None
-        return text
-
-    return coerce
 
 
 def _uuid(value: Any) -> str:
@@ -137,6 +348,16 @@ def _string(value: Any) -> str:
 def is_text_coercer(coerce: Coercer) -> bool:
     """True for the plain-text coercer, which returns a ``str`` unchanged."""
     return coerce is _string
+
+
+def _bounded_text(limit: int) -> Coercer:
+    def coerce(value: Any) -> str:
+        text = _string(value)
+        if len(text) > limit:
+            raise RecordError(f"{len(text)} characters is too long: the field takes at most {limit}")
+        return text
+
+    return coerce
 
 
 def _period(name: str) -> Coercer:
@@ -167,15 +388,15 @@ def _enum(allowed: tuple[str, ...], base: Coercer) -> Coercer:
 
 
 def coercer_for(field: Field, options: CoerceOptions) -> Coercer:
-    """The coercer for a scalar field, honouring enums, periods and the options."""
+    """The coercer for a scalar field, honouring enums, periods, limits and the options."""
     if field.name in _PERIOD_FORMATS and field.type == "string":
         return _period(field.name)
     base: Coercer
     match field.type:
         case "integer":
-            base = _integer
+            base = _integer(options.decimal_comma, field)
         case "number":
-            base = _number(options.decimal_comma)
+            base = _number(options.decimal_comma, field)
         case "boolean":
             base = parse_bool
         case "datetime":
@@ -183,7 +404,7 @@ def coercer_for(field: Field, options: CoerceOptions) -> Coercer:
         case "uuid":
             base = _uuid
         case _:
-            base = _string
+            base = _bounded_text(field.max_length) if field.max_length is not None else _string
     if field.enum:
         return _enum(field.enum, base)
     return base

@@ -46,6 +46,8 @@ checked per record (an unmapped key makes that record ``invalid``). Source
 columns match exactly (case and all). Two source columns that land on the same API
 column are an error. Keys of ``[columns]`` missing from the input are not an error
 (one map can serve several variants of an export); ``BoundMap.missing`` lists them.
+The ``error`` column a failed-records file adds is always dropped, mapped or not, so
+the fixed rows go back in through the same map.
 
 Constants and defaults. ``[constants]`` are sent on every record; an input column
 mapping to the same API column is a configuration error (ignore that column, or
@@ -64,7 +66,10 @@ column; the top-level ones in ``[formats]`` to every number / date column. A
 column takes its own format, else the map's, else the run's (``--decimal-comma``,
 on by default for ``;``-separated files, and ``--date-format``). Values are turned
 into API values here, so the ``RecordMapper`` behind the map runs with plain
-``CoerceOptions()`` (``BoundMap.options``).
+``CoerceOptions()`` (``BoundMap.options``). A number that does not read under its
+column's convention is an error naming it, never a guess (``12,345.67`` with a
+decimal comma). A date format is checked when the file is loaded: it needs
+strptime directives and must read back every date it writes.
 
 Value maps. ``[values."API column"]`` translates the trimmed source value,
 ignoring case. A value not in the map is an error for that record (``invalid``,
@@ -113,8 +118,15 @@ from typing import Any
 
 from importer.entities import ENTITIES, Entity
 from importer.errors import ConfigError, RecordError
-from importer.mapping.coerce import CoerceOptions, coercer_for, is_text_coercer
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
+from importer.mapping.coerce import (
+    SWITCH_TO_COMMA,
+    SWITCH_TO_POINT,
+    CoerceOptions,
+    coercer_for,
+    date_format_problem,
+    is_text_coercer,
+)
+from importer.mapping.columns import DOCUMENT_KEY, ERROR_COLUMN, LINE_PREFIX, field_for_column, valid_columns
 from importer.sources.base import SourceRecord
 
 __all__ = ["ColumnMap", "BoundMap", "MapError", "MappedRow", "ValueMap", "ColumnFormat", "load_map", "parse_map"]
@@ -322,7 +334,7 @@ class BoundMap:
         steps: list[tuple[str, str, Callable[[Any], Any] | None]] = []
         produced: dict[str, str] = {}  # API column -> the source column feeding it
         for src in names:
-            if src in cmap.ignore:
+            if src in cmap.ignore or src == ERROR_COLUMN:  # the failed-records file's reason column
                 continue
             targets = cmap.columns.get(src)
             if targets is None:
@@ -408,8 +420,8 @@ class BoundMap:
 
     def _source_error(self, exc: RecordError, src: str, dst: str) -> RecordError:
         reason = exc.reason
-        reason = reason.replace("a decimal comma needs --decimal-comma",
-                                f"a decimal comma needs decimal_comma = true under [formats] in {self.map.name}")
+        reason = reason.replace(SWITCH_TO_COMMA, f"set decimal_comma = true under [formats] in {self.map.name}")
+        reason = reason.replace(SWITCH_TO_POINT, f"set decimal_comma = false under [formats] in {self.map.name}")
         reason = reason.replace("pass --date-format for other layouts",
                                 f"set date_format under [formats] in {self.map.name}")
         if src != dst and dst not in reason:
@@ -680,7 +692,7 @@ class _Loader:
             return None
         if value.strip().lower() == "iso":
             return ""
-        reason = _date_format_problem(value)
+        reason = date_format_problem(value)
         if reason:
             self.problem(where, reason)
             return None
@@ -753,7 +765,9 @@ class _Loader:
         try:
             return _coercer(self.entity, dst, CoerceOptions())(value)
         except RecordError as exc:
-            reason = exc.reason.replace(" (a decimal comma needs --decimal-comma)", "; write numbers as 1234.50")
+            reason = exc.reason
+            if reason.endswith(SWITCH_TO_COMMA):  # formats do not apply here: say how to write it
+                reason = f"{value!r} is not a number as the API writes them; write it as 1234.50"
             reason = reason.replace("; pass --date-format for other layouts", "")
             self.problem(where, reason)
             return _MISS
@@ -832,20 +846,6 @@ def _closest(name: str, candidates: Iterable[str]) -> str | None:
     # "countryId" → "mainAddress.countryId": the last part alone
     tails = [c for c in candidates if c.rsplit(".", 1)[-1].casefold() == folded]
     return tails[0] if tails else None
-
-
-def _date_format_problem(fmt: str) -> str | None:
-    if "%" not in fmt:
-        guess = re.sub(r"(?i)yyyy|yy|dd|mm",
-                       lambda m: {"yyyy": "%Y", "yy": "%y", "dd": "%d", "mm": "%m"}[m.group().lower()], fmt)
-        hint = f"; did you mean {guess!r}?" if "%" in guess and _date_format_problem(guess) is None else ""
-        return f"{fmt!r} is not a strptime layout (directives start with %){hint}"
-    try:
-        sample = datetime(2024, 12, 31, 23, 59, 58).strftime(fmt)
-        datetime.strptime(sample, fmt)
-    except ValueError as exc:
-        return f"{fmt!r} is not a usable strptime layout ({exc})"
-    return None
 
 
 def _toml_key(key: str) -> str:

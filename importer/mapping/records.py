@@ -2,7 +2,9 @@
 
 Consecutive rows that share a document's ``referenceNumber`` (or ``documentKey``)
 become one document whose rows are its lines. A record that cannot be mapped
-becomes a ``Work`` with ``error`` set; it still reaches the results file.
+becomes a ``Work`` with ``error`` set; it still reaches the results file. So does
+one the API would refuse for a missing field it always requires (a customer's
+``name``, a document's ``customerNumber``): that is checked here, before sending.
 """
 
 from __future__ import annotations
@@ -15,11 +17,20 @@ from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import ShapedRecord
 from importer.mapping.coerce import CoerceOptions
-from importer.mapping.columns import Build, compile_columns
+from importer.mapping.columns import ERROR_COLUMN, Build, compile_columns
 from importer.schema import fields, unwrap_value
 from importer.sources.base import SourceRecord
 
-__all__ = ["Work", "RecordMapper"]
+__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE"]
+
+# Fields the API refuses a create without, whatever the schema says (its create DTOs
+# list none as required): the live API and the sandbox answer 400 for these.
+REQUIRED_TO_CREATE: dict[str, tuple[str, ...]] = {
+    "customer": ("name",),
+    "invoice": ("customerNumber",),
+    "credit-note": ("customerNumber",),
+    "debit-note": ("customerNumber",),
+}
 
 
 @dataclass(slots=True)
@@ -32,6 +43,9 @@ class Work:
     error: str | None = None  # set: the records are invalid and nothing is sent
     group: str | None = None  # the documentKey of an auto-numbered document
     rows: list[SourceRecord] = field(default_factory=list)  # the source records, as read
+    # upsert only: why a create of this record would be refused (a required field is
+    # missing); it can still be sent as an update of an existing record.
+    cannot_create: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,7 +68,11 @@ class RecordMapper:
         mode: str = "create",
         options: CoerceOptions | None = None,
         columns: list[str] | None = None,
+        check_required: bool = True,
     ) -> None:
+        """``check_required``: refuse a record that a create would lack a required field for
+        (``mode`` create, and upsert records that are created); off for reading records
+        that are not sent, such as a verify."""
         self.entity = entity
         self.mode = mode
         self.options = options or CoerceOptions()
@@ -65,6 +83,7 @@ class RecordMapper:
         self._current: str | None = None  # its referenceNumber or documentKey
         self._text_only = columns is not None  # a header means CSV: every value is a string
         self._needs_key = mode == "update" or entity.is_action
+        self._required = self._required_fields() if check_required and mode != "update" else ()
         if columns is not None:  # raises UnknownColumnError before anything is sent
             self._plans[tuple(columns)] = compile_columns(entity, columns, self.options, shaped=False)
 
@@ -102,6 +121,8 @@ class RecordMapper:
     def _map_shaped(self, record: SourceRecord) -> _Row:
         """An NDJSON record already in the API's shape: checked, not rebuilt."""
         payload = dict(record.data)
+        if ERROR_COLUMN not in self._top:  # a failed-records file read back in
+            payload.pop(ERROR_COLUMN, None)
         key = None
         if self.entity.action_key_field:
             key = unwrap_value(payload.pop(self.entity.action_key_field, None))
@@ -218,12 +239,35 @@ class RecordMapper:
         return self._finish(work)
 
     def _finish(self, work: Work) -> Work:
-        """Checks that need the whole unit: a key where the mode or action needs one."""
+        """Checks that need the whole unit: a key where the mode or action needs one, and
+        the fields a create cannot do without."""
         if self._needs_key and not work.key:
             column = self.entity.action_key_field or self.entity.key_field
             work.error = f"record {work.records[0]}: {column}: a value is required for {self._verb}"
             work.payload = None
+            return work
+        payload = work.payload or {}
+        for name in self._required:
+            value = unwrap_value(payload.get(name))
+            if value is None or (isinstance(value, str) and not value.strip()):
+                reason = f"record {work.records[0]}: {name}: a value is required to create {self._label}"
+                if self.mode == "upsert" and work.key:  # an existing record can still be updated
+                    work.cannot_create = reason
+                else:
+                    work.error, work.payload = reason, None
+                break
         return work
+
+    def _required_fields(self) -> tuple[str, ...]:
+        """The top-level fields a create needs: the API's own, and any the schema lists."""
+        names = list(REQUIRED_TO_CREATE.get(self.entity.name, ()))
+        names += [f.name for f in self._top.values() if f.required and f.name not in names]
+        return tuple(names)
+
+    @property
+    def _label(self) -> str:
+        name = self.entity.name.replace("-", " ")
+        return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
     @property
     def _verb(self) -> str:

@@ -91,12 +91,18 @@ def _scalar_check(f: Field) -> _Check:
     if kind == "string":
         return _exact(str, "a string")
     if kind == "integer":
+        low = f.minimum if f.minimum is not None else -(2**63)
+        high = f.maximum if f.maximum is not None else 2**63 - 1
+        in_range = f"an integer from {low} to {high}"
+
         def check_integer(v: Any, prefix: str, name: str) -> Any:
             t = type(v)
-            if t is int:
-                return v
             if t is float and v.is_integer():
-                return int(v)
+                v, t = int(v), int
+            if t is int:
+                if low <= v <= high:  # the API's int32 / int64 (a larger value is a 400 there too)
+                    return v
+                raise _bad(prefix, name, in_range, v)
             raise _bad(prefix, name, "an integer", v)
 
         return check_integer

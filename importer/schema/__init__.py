@@ -2,7 +2,9 @@
 
 ``fields("CustomerUpdateDto")["mainAddress"]`` tells how a field travels: its kind
 (scalar, object, array, map), scalar type, enum, whether it is wrapped as
-``{"value": ...}`` and, for objects and arrays, the nested schema's name.
+``{"value": ...}``, for objects and arrays the nested schema's name, and the limits
+the document puts on its values (``fields("CustomerUpdateDto")["numberOfEmployees"]``
+is an int32: ``minimum`` -2147483648, ``maximum`` 2147483647).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ class Field(NamedTuple):
     wrapped: bool
     enum: tuple[str, ...] | None
     ref: str | None
+    minimum: int | float | None = None  # for numbers; int32 / int64 ranges included
+    maximum: int | float | None = None
+    max_length: int | None = None  # for strings
+    required: bool = False  # listed in the schema's own ``required``
 
 
 @cache

@@ -5,8 +5,10 @@ Run from the repository root::
     python -m importer.schema.generate ../shared/visma-openapi/customer-ledger.openapi.json
 
 Only the facts the importer and the sandbox need are written: for every request
-schema reachable from a POST/PUT body, each field's kind, scalar type, enum and
-whether it travels inside a ``{"value": ...}`` wrapper.
+schema reachable from a POST/PUT body, each field's kind, scalar type, enum,
+whether it travels inside a ``{"value": ...}`` wrapper, and the limits the
+document sets on its values (integer ranges from ``format: int32`` / ``int64``
+and ``minimum`` / ``maximum``, ``maxLength``, and the schema's ``required`` list).
 """
 
 from __future__ import annotations
@@ -43,6 +45,33 @@ def _scalar_type(spec: dict[str, Any]) -> str:
     raise ValueError(f"unsupported scalar type {spec!r}")
 
 
+# The range a JSON integer of each OpenAPI format can hold.
+_INTEGER_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _limits(spec: dict[str, Any]) -> tuple[int | float | None, int | float | None, int | None]:
+    """(minimum, maximum, maxLength) of a scalar: the narrower of its format and its bounds."""
+    low: int | float | None = None
+    high: int | float | None = None
+    if spec.get("type") == "integer":
+        low, high = _INTEGER_RANGES.get(spec.get("format", ""), (None, None))
+    if "minimum" in spec:
+        low = spec["minimum"] if low is None else max(low, spec["minimum"])
+    if "maximum" in spec:
+        high = spec["maximum"] if high is None else min(high, spec["maximum"])
+    return low, high, spec.get("maxLength")
+
+
+def _entry(kind: str, type_: str | None, wrapped: bool, enum: tuple[str, ...] | None, ref: str | None,
+           limits: tuple[Any, Any, Any], required: bool) -> tuple[Any, ...]:
+    """A field's table entry; the trailing limits and flag are left out when unset (the defaults)."""
+    entry: tuple[Any, ...] = (kind, type_, wrapped, enum, ref, *limits, required)
+    defaults = (None, None, None, False)
+    while len(entry) > 5 and entry[-1] == defaults[len(entry) - 6]:
+        entry = entry[:-1]
+    return entry
+
+
 class _Generator:
     def __init__(self, schemas: dict[str, Any]) -> None:
         self.schemas = schemas
@@ -75,6 +104,7 @@ class _Generator:
             return
         self.tables[name] = {}  # placeholder breaks reference cycles
         table: dict[str, tuple] = {}
+        required = set(self.schemas[name].get("required", ()))
         for field, spec in self.schemas[name].get("properties", {}).items():
             wrapped = False
             if "$ref" in spec:
@@ -83,7 +113,8 @@ class _Generator:
                     wrapped = True
                     spec = target["properties"]["value"]
             kind, type_, enum, ref = self._describe(spec)
-            table[field] = (kind, type_, wrapped, enum, ref)
+            limits = _limits(spec) if kind == "scalar" else (None, None, None)
+            table[field] = _entry(kind, type_, wrapped, enum, ref, limits, field in required)
         self.tables[name] = table
 
 
@@ -91,16 +122,19 @@ def generate(document: dict[str, Any]) -> str:
     gen = _Generator(document["components"]["schemas"])
     for root in ROOTS:
         gen.visit(root)
-    body = pprint.pformat(dict(sorted(gen.tables.items())), width=100, sort_dicts=True)
+    body = pprint.pformat(dict(sorted(gen.tables.items())), width=120, sort_dicts=True)
     info = document.get("info", {})
     return (
         '"""Field tables generated from the Visma.net ERP OpenAPI document. Do not edit.\n\n'
         f"Source: {info.get('title', '?')} {info.get('version', '?')}; regenerate with\n"
         "``python -m importer.schema.generate PATH/TO/customer-ledger.openapi.json``.\n\n"
-        "Each schema maps field name -> (kind, type, wrapped, enum, ref):\n"
-        "kind is scalar | object | array | map; type is the scalar type (string, integer,\n"
-        "number, boolean, datetime, uuid); wrapped means the API sends the value as\n"
-        '``{"value": ...}``; enum lists the allowed strings; ref names the nested schema.\n'
+        "Each schema maps field name -> (kind, type, wrapped, enum, ref[, minimum, maximum,\n"
+        "max_length, required]): kind is scalar | object | array | map; type is the scalar\n"
+        "type (string, integer, number, boolean, datetime, uuid); wrapped means the API sends\n"
+        'the value as ``{"value": ...}``; enum lists the allowed strings; ref names the nested\n'
+        "schema; minimum and maximum bound a number (int32 / int64 ranges included), max_length\n"
+        "a string; required marks a field the schema lists as required. Trailing limits that\n"
+        "are not set are left out.\n"
         '"""\n\n'
         f"TABLES = {body}\n"
     )

@@ -1,6 +1,6 @@
 """CSV cells a spreadsheet would run as formulas, made inert on the way out and back.
 
-A cell that begins with ``=``, ``+``, ``@``, TAB or CR, or with ``-`` not followed by a
+A cell that begins with ``=``, ``+``, ``@``, TAB or CR, or with ``-`` and is not a plain
 number, is what Excel and LibreOffice take as a formula (CSV injection). Every CSV file
 the importer writes passes its cells through :func:`neutralise`, which puts a single
 quote in front, as OWASP's guidance says; the CSV reader passes every cell through
@@ -20,9 +20,11 @@ import re
 
 __all__ = ["neutralise", "restore"]
 
-# A formula start: = + @ TAB CR anywhere, or '-' that does not begin a number.
-_FORMULA = re.compile(r"[=+@\t\r]|-(?![\d.,])")
-_QUOTED = re.compile(r"'+(?:[=+@\t\r]|-(?![\d.,]))")
+# A formula start: = + @ TAB CR, or '-' unless the cell is a plain number ("-12,50",
+# "-1 250.00 kr" is not one: "-1+cmd|..." must not slip through as a negative).
+_NUMBER = r"-[\d.,\s\u00a0\u202f']*\d[\d.,\s\u00a0\u202f']*\Z"
+_FORMULA = re.compile(rf"[=+@\t\r]|-(?!{_NUMBER[1:]})")
+_QUOTED = re.compile(rf"'+(?:[=+@\t\r]|-(?!{_NUMBER[1:]}))")
 
 
 def neutralise(cell: str) -> str:

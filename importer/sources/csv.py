@@ -1,86 +1,241 @@
-"""CSV reader: header row, sniffed delimiter, streamed row by row."""
+"""CSV reader: header row, sniffed delimiter, streamed record by record with each one's bytes.
+
+The csv module parses; it is fed one physical line at a time by :class:`_Feed`, which
+keeps the bytes of the record in progress (``SourceRecord.raw``: every line of it, line
+ends included), decodes each line on its own (a bad byte spoils one record, not the
+run), and bounds the record: past ``max_field_size`` bytes it stops keeping them, skips
+to the line end that closes the record (:class:`FieldScanner` follows the quotes), and
+the record comes out invalid with no raw bytes. Cells the importer's own CSV outputs
+made inert (a ``'`` before ``=``, see :mod:`importer.sources.cells`) are restored.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
+from collections import Counter
 from collections.abc import Iterator
 
 from importer.errors import ConfigError, SourceError
-from importer.sources._open import ByteCounter, DecodedLines
+from importer.sources._open import ByteCounter
 from importer.sources.base import SourceRecord
+from importer.sources.cells import restore
+from importer.sources.encoding import bad_bytes
+from importer.sources.lines import CHUNK, READ_ERRORS, SKIPPED, RawLines, line_end_size, too_long
+from importer.sources.quotes import FieldScanner
 
-__all__ = ["CsvSource", "DELIMITERS", "sniff_delimiter"]
+__all__ = ["CsvSource", "DELIMITERS", "MAX_COLUMNS", "sniff_delimiter"]
 
 DELIMITERS = (",", ";", "\t", "|")
-# Large enough for any real cell (a 10 MB note); the default 128 KiB is not.
-csv.field_size_limit(64 * 1024 * 1024)
+MAX_COLUMNS = 10_000  # far past any real export; a wider header is a wrong file or a hostile one
+_SNIFF_CHARS = 64 * 1024
 
 
 def sniff_delimiter(header_line: str) -> str:
-    """The candidate delimiter that splits the header line into the most fields."""
-    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in DELIMITERS}
+    """The candidate delimiter that splits the header line into the most fields.
+
+    A header's first 64 K characters tell as well as all of it, and cost far less to split.
+    """
+    sample = header_line[:_SNIFF_CHARS]
+    counts = {d: len(next(csv.reader([sample], delimiter=d))) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] > 1 else ","
+
+
+def _allow_fields_of(size: int) -> None:
+    """The csv module's own field limit is global to the process: only ever raised here, so
+    no other reader loses; the record bound of :class:`_Feed` is what enforces ours."""
+    if csv.field_size_limit() < size:
+        csv.field_size_limit(size)
+
+
+class _Oversized(Exception):
+    """Raised through the csv module by :class:`_Feed` for a record it skipped."""
+
+    def __init__(self, first_line: int, last_line: int, longest: tuple[int, int]) -> None:
+        super().__init__("record over the size limit")
+        self.first_line, self.last_line, self.longest = first_line, last_line, longest
+
+
+class _Feed:
+    """Decoded lines for the csv module; see the module doc.
+
+    The reader takes each record's lines from ``taken`` and clears it, with ``size``. A
+    line that did not decode or holds a ``'`` sets ``marked``, so the reader looks for
+    ``error`` and cells to restore only then.
+    """
+
+    def __init__(self, lines: RawLines, *, encoding: str, limit: int, delimiter: str) -> None:
+        self._lines = lines
+        self._encoding = encoding
+        self._limit = limit
+        self._delimiter = delimiter
+        self.line = 1  # lines read, the header's included
+        self.taken: list[bytes] = []  # the lines of the record in progress
+        self.size = 0  # their bytes
+        self.marked = False
+        self.error: str | None = None  # why a line of the record did not decode
+
+    def next_record(self) -> None:
+        self.taken.clear()
+        self.size = 0
+        self.marked = False
+        self.error = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        room = self._limit - self.size  # bytes the record may still take, its last line end aside
+        piece = self._lines.read(room + 2)
+        if len(piece) > room and too_long(piece, room, self._lines.terminators):
+            raise self._skip(piece)
+        if not piece:
+            raise StopIteration
+        self.size += len(piece)
+        self.taken.append(piece)
+        self.line += 1
+        if b"'" in piece:
+            self.marked = True
+        try:
+            return piece.decode(self._encoding)
+        except UnicodeDecodeError as exc:
+            self.marked = True
+            if self.error is None:
+                self.error = bad_bytes(self.line, self._encoding, exc)
+            return piece.decode(self._encoding, "replace")
+
+    def _skip(self, piece: bytes) -> _Oversized:
+        """Read on, a piece at a time and keeping none, to the line end that closes the record."""
+        scanner = FieldScanner(self._delimiter)
+        first_line = self.line - len(self.taken) + 1
+        for line in self.taken:
+            end = line_end_size(line, self._lines.terminators)
+            scanner.feed(line[:len(line) - end])
+            scanner.line_end(end)
+        open_line = False
+        while piece:
+            end = line_end_size(piece, self._lines.terminators)
+            scanner.feed(piece[:len(piece) - end] if end else piece)
+            open_line = not end
+            if end:
+                self.line += 1
+                if scanner.line_end(end):
+                    break
+            piece = self._lines.read(CHUNK)
+        if open_line:  # the input ended in the record's last line
+            self.line += 1
+        self.next_record()
+        return _Oversized(first_line, self.line, scanner.longest)
 
 
 class CsvSource:
     format = "csv"
 
     def __init__(
-        self, text: io.TextIOBase | DecodedLines, progress: ByteCounter, *, delimiter: str | None, name: str
+        self, lines: RawLines, progress: ByteCounter, *,
+        delimiter: str | None, name: str, encoding: str, max_field_size: int,
     ) -> None:
         self.name = name
         self.progress = progress
-        self._text = text
-        try:
-            header_line = text.readline()
-        except (EOFError, OSError) as exc:
-            raise SourceError(f"cannot read {name}: {exc}") from None
-        if not header_line.strip():
-            raise ConfigError(f"{name} is empty: a CSV input needs a header row")
+        self.encoding = encoding
+        self.bom = lines.bom
+        self.max_field_size = max_field_size
+        self._lines = lines
         if delimiter is not None and len(delimiter) != 1:
             raise ConfigError(f"--delimiter must be one character, got {delimiter!r}")
+        try:
+            self.header_raw = lines.read(max_field_size + 2)  # the header line as read, BOM aside
+        except READ_ERRORS as exc:
+            raise SourceError(f"cannot read {name}: {exc}") from None
+        header_line = self._decode_header()
+        _allow_fields_of(max_field_size + 2)  # the header line whole, as the sniffer may see it
         self.delimiter = delimiter or sniff_delimiter(header_line)
-        header = next(csv.reader([header_line], delimiter=self.delimiter))
+        try:
+            header = next(csv.reader([header_line], delimiter=self.delimiter, strict=True))
+        except csv.Error as exc:
+            raise ConfigError(f"{name}: the header row cannot be parsed as CSV: {exc}") from None
+        if len(header) > MAX_COLUMNS:
+            raise ConfigError(f"{name}: the header has {len(header):,} columns; "
+                              f"at most {MAX_COLUMNS:,} are read")
         self.columns = [h.strip() for h in header]
         for i, column in enumerate(self.columns, 1):
             if not column:
                 raise ConfigError(f"{name}: header column {i} has no name")
-        dupes = {c for c in self.columns if self.columns.count(c) > 1}
+        dupes = sorted(c for c, n in Counter(self.columns).items() if n > 1)
         if dupes:
-            raise ConfigError(f"{name}: header names column(s) twice: {', '.join(sorted(dupes))}")
+            raise ConfigError(f"{name}: header names column(s) twice: {', '.join(dupes)}")
+
+    @property
+    def line_end(self) -> bytes:
+        """The input's line end (LF when it has none)."""
+        return self._lines.line_end or b"\n"
+
+    def _decode_header(self) -> str:
+        raw, name = self.header_raw, self.name
+        if len(raw) > self.max_field_size and too_long(raw, self.max_field_size, self._lines.terminators):
+            raise ConfigError(f"{name}: the header line is longer than --max-field-size "
+                              f"({self.max_field_size} bytes)")
+        try:
+            text = raw.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{name}: the header's {bad_bytes(1, self.encoding, exc)}") from None
+        if not text.strip():
+            raise ConfigError(f"{name} is empty: a CSV input needs a header row")
+        return text
 
     def __iter__(self) -> Iterator[SourceRecord]:
         columns = self.columns
         width = len(columns)
-        reader = csv.reader(self._text, delimiter=self.delimiter, strict=True)
-        take_error = getattr(self._text, "take_error", lambda: None)
+        feed = _Feed(self._lines, encoding=self.encoding, limit=self.max_field_size, delimiter=self.delimiter)
+        taken = feed.taken
+        _allow_fields_of(self.max_field_size + 2)
+        next_row = csv.reader(feed, delimiter=self.delimiter, strict=True).__next__
         number = 0
         while True:
             try:
-                row = next(reader)
+                row = next_row()
             except StopIteration:
                 return
+            except _Oversized as skipped:
+                number += 1
+                yield SourceRecord(number, {}, self._oversized(skipped))
+                continue
             except csv.Error as exc:
                 number += 1
-                yield SourceRecord(number, {}, f"row cannot be parsed as CSV: {exc}")
+                error = feed.error or f"row cannot be parsed as CSV: {exc}"
+                raw = b"".join(taken)
+                feed.next_record()
+                yield SourceRecord(number, {}, error, raw)
                 continue
-            except (EOFError, OSError) as exc:  # a truncated or corrupt .gz
+            except READ_ERRORS as exc:  # a truncated or corrupt .gz
                 raise SourceError(f"input stopped being readable ({exc})", number) from None
-            number += 1
             if not row:  # a blank line holds no record
-                number -= 1
+                feed.next_record()
                 continue
-            undecodable = take_error()
-            if undecodable is not None:
-                yield SourceRecord(number, dict(zip(columns, row)), undecodable)
-                continue
-            if len(row) != width:
-                data = dict(zip(columns, row))
-                yield SourceRecord(
-                    number, data,
-                    f"row has {len(row)} fields, the header has {width}",
-                )
-                continue
-            yield SourceRecord(number, dict(zip(columns, row)))
+            number += 1
+            raw = taken[0] if len(taken) == 1 else b"".join(taken)
+            error = None
+            if feed.marked:
+                error = feed.error
+                row = [restore(c) if c[:1] == "'" else c for c in row]
+                feed.next_record()
+            else:
+                taken.clear()
+                feed.size = 0
+            if len(row) != width and error is None:
+                error = f"row has {len(row)} fields, the header has {width}"
+            yield SourceRecord(number, dict(zip(columns, row)), error, raw)
+
+    def _oversized(self, skipped: _Oversized) -> str:
+        limit = f"--max-field-size ({self.max_field_size} bytes)"
+        size, index = skipped.longest
+        if size > self.max_field_size:
+            field = (f"column {self.columns[index]!r}" if index < len(self.columns)
+                     else f"field {index + 1} (the header has {len(self.columns)})")
+            what = f"{field} is longer than {limit}"
+        elif skipped.first_line == skipped.last_line:
+            what = f"line {skipped.first_line} is longer than {limit}"
+        else:
+            what = f"lines {skipped.first_line}-{skipped.last_line} are longer than {limit} together"
+        return f"{what}; {SKIPPED}"
+

@@ -22,10 +22,11 @@ from typing import Any
 import anyio.lowlevel
 
 from importer.sources import SourceOptions, open_source
-from importer.sources._open import ByteCounter, text_stream
+from importer.sources._open import ByteCounter
 from importer.sources.base import SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
+from importer.sources.stream import TextAsBytes, reader_of
 
 __all__ = ["Input", "open_input"]
 
@@ -56,13 +57,11 @@ def open_input(source: Any, options: SourceOptions) -> Iterator[Input]:
     if hasattr(source, "read"):
         name = str(getattr(source, "name", "<stream>"))
         fmt = options.format or ("ndjson" if name.endswith((".ndjson", ".jsonl")) else "csv")
-        text = source if isinstance(source, io.TextIOBase) else text_stream(source, options.encoding or "utf-8")
+        text = isinstance(source, io.TextIOBase)  # already decoded: read back as UTF-8
         counter = ByteCounter(None, None)
-        reader: CsvSource | NdjsonSource
-        if fmt == "csv":
-            reader = CsvSource(text, counter, delimiter=options.delimiter, name=name)
-        else:
-            reader = NdjsonSource(text, counter, name=name)
+        reader = reader_of(TextAsBytes(source) if text else source, counter, fmt=fmt, name=name,
+                           encoding=None if text else options.encoding, delimiter=options.delimiter,
+                           max_field_size=options.max_field_size)
         yield Input(reader, name, None, fmt, reader.columns, reader.delimiter, counter)
         return
     yield Input(source, "<records>", None, "records", None, None, None)

@@ -27,6 +27,10 @@ default). A value in a later page under a column that header lacks cannot be wri
 counted per column in :attr:`ExportSummary.dropped` and makes the summary not ``ok`` (rerun
 with ``columns="all"`` for a header of every column the entity accepts).
 
+CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``@``, ...) are written
+with a leading quote (:func:`importer.sources.cells.neutralise`); the importer's CSV reader
+takes it off again, so the export still imports as the same values.
+
 A file is written as ``PATH.partial`` and renamed to ``PATH`` once the last page is in, so a
 failed export never leaves a file that looks complete; ``.gz`` paths are compressed.
 """
@@ -57,6 +61,7 @@ from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
 from importer.mapping.flatten import FlatRecord, RecordFlattener
 from importer.schema import fields
 from importer.sources import detect_format
+from importer.sources.cells import neutralise
 
 __all__ = [
     "ExportFilters", "ExportSummary", "export_records", "parse_last_modified",
@@ -282,7 +287,9 @@ class _CsvWriter:
             for name in row:
                 if name not in self._known:
                     self._dropped[name] = self._dropped.get(name, 0) + 1
-            self._writer.writerow([_cell(row.get(c)) for c in self._columns])
+            # A name such as ``=cmd|...`` must not run when the file is opened in a
+            # spreadsheet; the CSV reader restores the value on the way back in.
+            self._writer.writerow([neutralise(_cell(row.get(c))) for c in self._columns])
             n += 1
         return n
 

@@ -16,32 +16,33 @@
     release = true
 
 Steps run in order. A document or dunning letter whose customer failed or was
-invalid in an earlier step is not sent: its outcome is ``skipped``, naming the
-customer and the step. Each step keeps its own results file, so ``--resume``
+invalid in an earlier step is not sent unless the API has that customer after all
+(asked once per customer): its outcome is ``skipped``, naming the customer and the
+step, and it goes into the step's failed-records file; a plan ``--resume`` sends it
+once its customer exists. Each step keeps its own results file, so ``--resume``
 continues a whole plan where it stopped.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from importer.api import default_results_path, import_records
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
 from importer.load.failed import default_failed_path
-from importer.load.results import SUCCESS
+from importer.load.gate import CustomerGate
 from importer.options import ImportOptions
 from importer.sources import detect_format
 from importer.summary import Summary
 
-__all__ = ["Plan", "Step", "load_plan", "run_plan", "customer_outcomes"]
+__all__ = ["Plan", "Step", "load_plan", "run_plan"]
 
 _OPTION_NAMES = {f.name for f in fields(ImportOptions)} - {"entity"}
 # Options a plan file may not set: they belong to the command line or the environment.
@@ -111,31 +112,42 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     return Plan(str(path), tuple(steps))
 
 
-def customer_outcomes(results_path: str | os.PathLike[str]) -> dict[str, tuple[str, str, str | None]]:
-    """Each customer number's last (outcome, action, error) in a results file."""
-    last: dict[str, tuple[str, str, str | None]] = {}
-    try:
-        f = open(results_path, "rb")
-    except FileNotFoundError:
-        return {}
-    with f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            line = orjson.loads(raw)
-            if line.get("outcome") in (None, "started") or not line.get("key"):
+def _outputs(plan: Plan, overrides: dict[str, Any], results_dir: str | os.PathLike[str] | None) -> list[dict[str, Any]]:
+    """Each step's options with its results and failed-records paths, unique within the plan.
+
+    Steps name their outputs after their input (``customers.csv.results.ndjson``, beside it
+    or in ``results_dir``); when two steps would share a name (the same input, or inputs
+    with the same file name in other folders), each of them takes its step name as well.
+    """
+    chosen: list[dict[str, Any]] = []
+    for step in plan.steps:
+        options = {**step.options, **overrides}
+        base = str(Path(results_dir) / Path(step.input).name) if results_dir is not None else step.input
+        chosen.append({**options, "_base": base})
+    bases = [o["_base"] for o in chosen]
+    for step, options in zip(plan.steps, chosen, strict=True):
+        base = options.pop("_base")
+        if bases.count(base) > 1 or base != step.input:
+            if bases.count(base) > 1:
+                base = str(Path(base).with_name(f"{_slug(step.name)}.{Path(base).name}"))
+            options.setdefault("results", default_results_path(base, bool(options.get("dry_run"))))
+            options.setdefault("failed", default_failed_path(base, detect_format(step.input, options.get("format"))))
+    paths: dict[str, str] = {}
+    for step, options in zip(plan.steps, chosen, strict=True):
+        for kind in ("results", "failed"):
+            path = options.get(kind)
+            if path is None:
                 continue
-            last[str(line["key"])] = (line["outcome"], line.get("action", ""), line.get("error"))
-    return last
+            real = os.path.realpath(path)
+            if real in paths:
+                raise ConfigError(f"{plan.path}: steps {paths[real]!r} and {step.name!r} would share the "
+                                  f"{kind} file {path}; give one of them its own")
+            paths[real] = step.name
+    return chosen
 
 
-def _update_waiting(waiting: dict[str, str], results_path: str, step: str) -> None:
-    """Customers that could not be created hold their documents back; a success frees them."""
-    for key, (outcome, action, error) in customer_outcomes(results_path).items():
-        if outcome in SUCCESS:
-            waiting.pop(key, None)
-        elif outcome in ("failed", "invalid") and action == "create":
-            waiting[key] = f"customer {key} {outcome} in step {step!r}" + (f": {error}" if error else "")
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "step"
 
 
 async def run_plan(
@@ -147,30 +159,26 @@ async def run_plan(
     handle_signals: bool = False,
     progress: bool = False,
 ) -> list[tuple[Step, Summary]]:
-    """Run the steps in order; stops after a step that was interrupted.
+    """Run the steps in order; stops after a step that was interrupted or stopped early.
 
     ``results_dir``: where each step's results and failed-records files go
     (default: beside each input).
     """
+    steps = _outputs(plan, overrides or {}, results_dir)
+    if results_dir is not None:
+        Path(results_dir).mkdir(parents=True, exist_ok=True)
     done: list[tuple[Step, Summary]] = []
-    waiting: dict[str, str] = {}  # customer number -> why its documents are skipped
-    for step in plan.steps:
-        options = {**step.options, **(overrides or {})}
-        if results_dir is not None and "results" not in step.options:
-            Path(results_dir).mkdir(parents=True, exist_ok=True)
-            base = str(Path(results_dir) / Path(step.input).name)  # the names a run beside the input uses
-            options["results"] = default_results_path(base, bool(options.get("dry_run")))
-            fmt = detect_format(step.input, options.get("format"))
-            options.setdefault("failed", default_failed_path(base, fmt))
+    gate = CustomerGate()  # which customers exist, and which hold their documents back
+    for step, options in zip(plan.steps, steps, strict=True):
         summary = await import_records(
-            step.input, entity=step.entity, skip_customers=waiting,
+            step.input, entity=step.entity, customer_gate=gate,
             handle_signals=handle_signals, progress=progress, **options,
         )
         done.append((step, summary))
         if on_step is not None:
             on_step(step, summary)
-        if summary.interrupted or summary.api_down:
+        if summary.interrupted or summary.api_down or summary.halted:
             break
-        if step.entity == "customer" and summary.results_path:
-            _update_waiting(waiting, summary.results_path, step.name)
+        if step.entity == "customer" and summary.results_path and not summary.dry_run:
+            gate.learn(summary.results_path, step.name)
     return done

@@ -41,7 +41,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import ExitStack, aclosing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -62,8 +62,9 @@ from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.coerce import parse_bool
 from importer.mapping.columns import LINE_PREFIX, field_for_column
 from importer.mapping.flatten import WRITE_ONLY, FlatRecord, RecordFlattener, flatten_object, unwrap
+from importer.outputs import check_outputs
 from importer.schema import Field
-from importer.sources import SourceOptions, open_source
+from importer.sources import Input, SourceOptions, open_input
 
 __all__ = ["VerifySummary", "verify_records", "default_report_path", "STATUSES", "STRATEGIES", "AUTO_GET_MAX"]
 
@@ -311,14 +312,15 @@ async def verify_records(
     limit = concurrency or client.concurrency
     if limit < 1:
         raise ConfigError("--concurrency must be at least 1")
+    check_outputs({"input": source}, {"--report": report_path})
     started = time.monotonic()
     calls_before = client.stats.calls + client.token_calls
     with ExitStack() as stack:
-        opened = stack.enter_context(open_source(source, source_options))
+        opened = stack.enter_context(open_input(source, source_options or SourceOptions()))
         if decimal_comma is None:
-            decimal_comma = getattr(opened, "delimiter", None) == ";"
+            decimal_comma = opened.delimiter == ";"
         coerce = coerce_options or CoerceOptions(decimal_comma=decimal_comma, date_format=date_format)
-        mapper = RecordMapper(ent, mode="create", options=coerce, columns=getattr(opened, "columns", None))
+        mapper = RecordMapper(ent, mode="create", options=coerce, columns=opened.columns, check_required=False)
         summary = VerifySummary(ent.name, os.fspath(source), None if report_path is None else os.fspath(report_path))
         await client.authenticate()  # bad credentials fail before the report is opened
         report = _Report(report_path, summary)
@@ -334,7 +336,7 @@ async def verify_records(
     return summary
 
 
-async def _units(entity: Entity, mapper: RecordMapper, opened: Iterable[Any], summary: VerifySummary) -> AsyncIterator[_Unit]:
+async def _units(entity: Entity, mapper: RecordMapper, opened: Input, summary: VerifySummary) -> AsyncIterator[_Unit]:
     """Mapped units of the input, a few at a time between checkpoints (the loop stays live)."""
 
     def unit(work: Work) -> _Unit:
@@ -343,12 +345,10 @@ async def _units(entity: Entity, mapper: RecordMapper, opened: Iterable[Any], su
         return _Unit(work, _expected(entity, work.payload))
 
     try:
-        for record in opened:
+        async for record in opened.records():  # checkpoints now and then: the loop stays live
             summary.records += 1
             for work in mapper.feed(record):
                 yield unit(work)
-            if summary.records % 64 == 0:
-                await anyio.lowlevel.checkpoint()
     except SourceError as exc:
         summary.error = str(exc)
     for work in mapper.finish():

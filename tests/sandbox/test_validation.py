@@ -148,3 +148,17 @@ async def test_null_field_counts_as_not_sent(api: Api) -> None:
 async def test_refused_requests_store_nothing(api: Api) -> None:
     await refused(api, "/v1/customer", customer_body("1", nmae=w("x")))
     assert (await api.stats())["records"]["customer"] == 0
+
+
+async def test_integers_outside_the_documents_int32_range_are_refused(sandbox):
+    import aiohttp
+
+    headers = {"Authorization": "Bearer sandbox-token", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session:
+        body = {"number": {"value": "C1"}, "name": {"value": "A"}, "numberOfEmployees": {"value": 3_000_000_000}}
+        async with session.post(f"{sandbox.url}/v1/customer", json=body, headers=headers) as resp:
+            assert resp.status == 400
+            assert "from -2147483648 to 2147483647" in await resp.text()
+        body["numberOfEmployees"] = {"value": 2_147_483_647}
+        async with session.post(f"{sandbox.url}/v1/customer", json=body, headers=headers) as resp:
+            assert resp.status == 201

@@ -1,11 +1,11 @@
-"""Benchmarks a-e of the issue, one module each; ``BENCHES`` maps the letter to its runner."""
+"""The benchmarks, one module each; ``BENCHES`` maps the letter to its runner."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from ..report import BenchResult
-from . import headroom, latency, memory, throttled, unthrottled
+from . import headroom, latency, longline, memory, throttled, unthrottled
 from .common import Context
 
 __all__ = ["BENCHES", "Context"]
@@ -16,4 +16,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "c": (throttled.TITLE, throttled.run),
     "d": (memory.TITLE, memory.run),
     "e": (headroom.TITLE, headroom.run),
+    "f": (longline.TITLE, longline.run),
 }

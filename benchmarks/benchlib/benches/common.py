@@ -123,7 +123,7 @@ def run_cli(
         raise RuntimeError(f"the importer CLI failed ({done.returncode}):\n{done.stderr[-3000:]}")
     summary = json.loads(summary_path.read_text())
     summary_path.unlink()
-    outcome = "skipped" if dry_run else "created"
+    outcome = "valid" if dry_run else "created"
     ok = summary["outcomes"][outcome]
     raw = {"summary": summary, "wall_s": done.wall_s, "cpu_s": done.cpu_s,
            "peak_rss_mb": done.peak_rss_mb, "returncode": done.returncode,

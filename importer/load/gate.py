@@ -1,0 +1,77 @@
+"""Plans: may a document go out yet? Only once its customer is known to exist.
+
+A document's customer exists if, in this plan, the customer's create succeeded,
+or was refused because the customer already exists, or the API has it. Customers
+whose create failed (or whose row was invalid, its key still readable) hold their
+documents back: before skipping such a document the gate asks the API once per
+customer (cached, counted in the run's calls), since the customer may be there
+after all; a document still without its customer is ``skipped``, naming why, and
+goes into the step's failed-records file, to be sent by a later ``--resume``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import anyio
+
+from importer.client.http import ApiClient, LookupUnavailable
+from importer.entities import ENTITIES
+from importer.load.lookups import Lookups
+from importer.load.results import SUCCESS, iter_results
+
+__all__ = ["CustomerGate"]
+
+# How the API words a refusal of a customer that is there already.
+_ALREADY_THERE = re.compile(r"already exists?|duplicate|is not unique", re.IGNORECASE)
+
+
+class CustomerGate:
+    def __init__(self, waiting: dict[str, str] | None = None, *, ask_api: bool = True) -> None:
+        self.exists: set[str] = set()
+        self.waiting: dict[str, str] = dict(waiting or {})  # customer -> why its documents wait
+        self.ask_api = ask_api
+        self._answers: dict[str, bool] = {}  # what the API said, per customer asked about
+        self._asking: dict[str, anyio.Event] = {}  # customers being asked about right now
+
+    def learn(self, results_path: str | os.PathLike[str], step: str) -> None:
+        """Take in a customer step's results: who exists now, who holds documents back."""
+        failed: dict[str, str] = {}
+        for line in iter_results(results_path):
+            if line.key is None or line.outcome in ("started", "unsent", "valid"):
+                continue
+            if line.outcome in SUCCESS or (line.outcome == "failed" and _ALREADY_THERE.search(line.error or "")):
+                self.exists.add(line.key)
+                failed.pop(line.key, None)
+            elif line.outcome in ("failed", "invalid", "skipped") and line.key not in self.exists:
+                failed[line.key] = f"customer {line.key} {line.outcome} in step {step!r}" + (
+                    f": {line.error}" if line.error else "")
+        for key in self.exists:
+            self.waiting.pop(key, None)
+        self.waiting.update(failed)
+
+    async def reason_to_wait(self, customer: str, client: ApiClient | None) -> str | None:
+        """Why a document for ``customer`` must not be sent yet; None when it may."""
+        if customer in self.exists:
+            return None
+        reason = self.waiting.get(customer)
+        if reason is None:
+            return None
+        if not self.ask_api or client is None:
+            return reason
+        while (asking := self._asking.get(customer)) is not None:
+            await asking.wait()  # another document of this customer is asking: one call, not two
+        there = self._answers.get(customer)
+        if there is None:
+            self._asking[customer] = anyio.Event()
+            try:
+                there = await Lookups(client, ENTITIES["customer"]).by_key(customer) is not None
+            except LookupUnavailable as exc:
+                return f"{reason}; {exc}"
+            finally:
+                self._asking.pop(customer).set()
+            self._answers[customer] = there
+            if there:
+                self.exists.add(customer)
+        return None if there else f"{reason}; the API does not have it either"

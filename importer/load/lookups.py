@@ -1,0 +1,113 @@
+"""Asking the API whether a record is there, and believing only an answer that proves it.
+
+A lookup decides whether a write that may have gone through is sent again, so it
+must not guess: an answer is "found" only when it names the record sought, "not
+there" only when the API says so plainly, and anything else "could not tell"
+(:class:`~importer.client.http.LookupUnavailable`), after which the write is not repeated.
+
+- **By key**: ``GET {path}/{key}``. Found when the answer is a JSON object whose key
+  field equals the key (trimmed, case aside, as the API compares them); a 404 is
+  "not there"; another record, HTML, or any other status is "could not tell".
+- **By externalReference** (auto-numbered documents): the list GET filtered on it,
+  paged, found when an item's ``externalReference`` equals it exactly (the live
+  filter may match loosely); a whole list without such an item is "not there".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, Response
+from importer.entities import Entity
+from importer.load.calls import item_path
+from importer.schema import unwrap_value
+
+__all__ = ["Lookups", "same_key", "MAX_REFERENCE_PAGES"]
+
+MAX_REFERENCE_PAGES = 5  # a filter on one reference that matches more than this is no proof
+_REFERENCE_PAGE_SIZE = 100
+
+
+def same_key(a: Any, b: Any) -> bool:
+    """Keys as the API compares them: trimmed, without regard to case."""
+    return a is not None and b is not None and str(a).strip().casefold() == str(b).strip().casefold()
+
+
+def _json(response: Response) -> Any:
+    """The answer's JSON, or LookupUnavailable when it is not JSON (a proxy's HTML page)."""
+    data = response.json()
+    if data is None and response.body.strip():
+        raise LookupUnavailable(f"could not check whether it exists (HTTP {response.status}, the answer is not JSON)")
+    return data
+
+
+def _unavailable(attempt: Attempt) -> LookupUnavailable:
+    response = attempt.response
+    reason = attempt.error or (f"HTTP {response.status}" if response is not None else "no answer")
+    return LookupUnavailable(f"could not check whether it exists ({reason})")
+
+
+class Lookups:
+    """The lookups of one entity through one client; each counts as a call."""
+
+    def __init__(self, client: ApiClient, entity: Entity) -> None:
+        self.client = client
+        self.entity = entity
+
+    def for_create(self, key: str | None, reference: str | None) -> Lookup | None:
+        """The lookup that tells whether a create of this record went through, if there is one."""
+        if key:
+            return lambda: self.by_key(key)
+        if reference and self.entity.is_document:
+            return lambda: self.by_reference(reference)
+        return None
+
+    async def by_key(self, key: str) -> Response | None:
+        """The record's answer when the API holds ``key``; None when it plainly does not."""
+        attempt = await self.client.request("GET", item_path(self.entity, key))
+        response = attempt.response
+        if response is None or attempt.error is not None:
+            raise _unavailable(attempt)
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise _unavailable(attempt)
+        data = _json(response)
+        found = unwrap_value(data.get(self.entity.key_field)) if isinstance(data, dict) else None
+        if not same_key(found, key):
+            raise LookupUnavailable(
+                f"could not check whether it exists: asked for {key!r}, the API answered "
+                + (f"record {found!r}" if found is not None else "something that is not a record")
+            )
+        return response
+
+    async def exists(self, key: str) -> bool | Attempt:
+        """Upsert: does the API hold ``key``? The GET's Attempt when it cannot tell."""
+        try:
+            return await self.by_key(key) is not None
+        except LookupUnavailable as exc:
+            return Attempt(None, 1, str(exc))
+
+    async def by_reference(self, reference: str) -> Response | None:
+        """The document whose ``externalReference`` is exactly ``reference``, or None."""
+        for number in range(1, MAX_REFERENCE_PAGES + 1):
+            params = {"externalReference": reference, "pageNumber": str(number),
+                      "pageSize": str(_REFERENCE_PAGE_SIZE)}
+            attempt = await self.client.request("GET", self.entity.path, params=params)
+            response = attempt.response
+            if response is None or attempt.error is not None or response.status != 200:
+                raise _unavailable(attempt)
+            items = _json(response)
+            if not isinstance(items, list):
+                raise LookupUnavailable("could not check whether it exists (the list answer is not a list)")
+            for item in items:
+                if isinstance(item, dict) and unwrap_value(item.get("externalReference")) == reference:
+                    return Response(200, response.headers, orjson.dumps(item))
+            if len(items) < _REFERENCE_PAGE_SIZE:
+                return None  # the whole list was read: no document carries it
+        raise LookupUnavailable(
+            f"could not check whether it exists: more than {MAX_REFERENCE_PAGES * _REFERENCE_PAGE_SIZE} "
+            f"documents answered the filter externalReference={reference!r}, none of them it"
+        )

@@ -1,0 +1,82 @@
+"""From what a request came back with to the outcome of its results line.
+
+A success is what the API proved (the client checks each answer against the
+proof of its kind of call: a create's 201 and key, an action's 200); a write that
+may have reached the API without a proof is ``failed`` with ``unknown: true``,
+and a later ``--resume`` looks it up before sending it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from importer.client import proof
+from importer.client.http import Attempt, Response
+from importer.entities import Entity
+from importer.keys import decode_key, encode_key
+from importer.load.actions import action_result
+from importer.load.calls import Call
+from importer.load.results import Outcome
+from importer.schema import unwrap_value
+
+__all__ = ["proof_for", "outcome_of"]
+
+_UNKNOWN = "outcome unknown"
+
+
+def proof_for(call: Call, entity: Entity) -> Callable[[Response], str | None]:
+    """The proof an answer to ``call`` must give to count as a success."""
+    if call.action == "create":
+        return proof.created(entity.key_field)
+    if call.action == "update":
+        return proof.updated()
+    return proof.action()
+
+
+def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base_url: str) -> Outcome:
+    """Fill ``line`` (made ``failed``) from the attempt at ``call``."""
+    response = attempt.response
+    line.attempts = attempt.attempts
+    if response is not None:
+        line.http_status = response.status
+    error = _failure(attempt)
+    if error is not None:
+        line.error = error
+        line.unknown = _UNKNOWN in error
+        line.url = getattr(attempt, "url", None) or f"{base_url}{call.path}"
+        return line
+    assert response is not None
+    if attempt.found_by_lookup:  # an ambiguous failure had gone through
+        line.outcome, line.recovered = "created", True
+        key = line.key = line.key or _key_in(response, entity.key_field)
+        if key:
+            line.location = f"{base_url}{entity.path}/{encode_key(key)}"
+    elif call.action == "create":
+        line.outcome, line.location = "created", response.location
+        if line.key is None:
+            line.key = _key_in(response, entity.key_field) or (
+                decode_key(response.location.rstrip("/").rsplit("/", 1)[-1]) if response.location else None)
+    elif call.action == "update":
+        line.outcome = "updated"
+    else:
+        result = action_result(response)
+        line.outcome, line.error = result.outcome, result.error
+    return line
+
+
+def _failure(attempt: Attempt) -> str | None:
+    """Why a request failed (no answer, or a non-2xx one); None if it succeeded."""
+    response = attempt.response
+    if attempt.error is not None or response is None:
+        return attempt.error or "no answer"
+    if not 200 <= response.status < 300 and not attempt.found_by_lookup:
+        return response.error_text()
+    return None
+
+
+def _key_in(response: Response, key_field: str | None) -> str | None:
+    data = response.json()
+    if isinstance(data, dict) and key_field:
+        value = unwrap_value(data.get(key_field))
+        return str(value) if value is not None else None
+    return None

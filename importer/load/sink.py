@@ -1,0 +1,68 @@
+"""Where a unit's lines go: the results file, the failed-records file, the caller's callback.
+
+    sink = ResultSink(writer, on_outcome, failed)
+    sink.started(job, "create")      # before the request: the write-ahead line
+    sink.final(outcome, job.work)    # after: the outcome, and the failed file when it failed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from importer.errors import ResultsWriteError
+from importer.load.results import FAILURES, Outcome
+from importer.mapping import Work
+
+__all__ = ["Job", "ResultSink", "OutcomeCallback", "SEND", "RECHECK", "RELEASE_ONLY", "PASS"]
+
+OutcomeCallback = Callable[[dict[str, Any]], None]
+# What a resume does with a unit (see Pipeline._decide).
+SEND, RECHECK, RELEASE_ONLY, PASS = "send", "recheck", "release", "pass"
+
+
+@dataclass(slots=True)
+class Job:
+    work: Work
+    entity: str
+    identity: str
+    fingerprint: str
+    how: str = SEND  # SEND | RECHECK | RELEASE_ONLY
+
+
+class ResultSink:
+    """Where result lines go: the results file, the failed-records file, the callback."""
+
+    def __init__(self, writer: Any | None, on_outcome: OutcomeCallback | None, failed: Any | None = None) -> None:
+        self.writer = writer
+        self.on_outcome = on_outcome
+        self.failed = failed
+
+    def started(self, job: Job, action: str) -> None:
+        if self.writer is not None:
+            work = job.work
+            self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action)
+
+    def unsent(self, job: Job) -> None:
+        """Take back a ``started`` line: the request never went out."""
+        if self.writer is not None:
+            self.writer.write({"records": job.work.records, "entity": job.entity, "identity": job.identity,
+                               "fingerprint": job.fingerprint, "key": job.work.key, "action": "create",
+                               "outcome": "unsent"}, final=False)
+
+    def final(self, line: Outcome, work: Work) -> None:
+        if self.writer is not None:
+            self.writer.write(line)
+        if line.outcome in FAILURES:
+            self.failure(work, line.error)
+        if self.on_outcome is not None:
+            self.on_outcome(line.as_dict())
+
+    def failure(self, work: Work, error: str | None) -> None:
+        """A unit whose latest outcome is a failure: into the failed-records file."""
+        if self.failed is not None:
+            try:
+                self.failed.add(work.rows, error)
+            except OSError as exc:
+                raise ResultsWriteError(f"cannot write the failed-records file: {exc.strerror or exc}") from None

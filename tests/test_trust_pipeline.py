@@ -1,0 +1,173 @@
+"""The load stage against a server that lies: nothing is recorded a success that was not proved.
+
+Each test asks what the results file says and what the server was sent.
+"""
+
+from __future__ import annotations
+
+from conftest import TOKEN, final_lines, read_lines, run_cli
+from hostile_server import (
+    SIGN_IN_PAGE,
+    created,
+    error,
+    hostile,
+    html_page,
+    json_answer,
+    lying_list,
+    lying_record,
+    redirect,
+    sequence,
+)
+
+import importer
+
+
+def customers(tmp_path, count: int = 1):
+    path = tmp_path / "c.csv"
+    path.write_text("number,name\n" + "".join(f"C{i},Kunde {i}\n" for i in range(1, count + 1)), encoding="utf-8")
+    return path
+
+
+def run(path, server, **options):
+    return importer.import_records(path, entity=options.pop("entity", "customer"), base_url=server.url,
+                                   token=TOKEN, retry_base=0.01, **options)
+
+
+async def test_an_html_200_to_a_create_is_not_a_success(tmp_path):
+    async with hostile({"POST /v1/customer": html_page(), "GET /v1/customer/*": error(404)}) as srv:
+        summary = await run(customers(tmp_path), srv)
+        # unproved → looked up → "not there" → sent once more → still unproved: not sent a third time
+        assert srv.count("POST", "/v1/customer") == 2
+    [line] = final_lines(tmp_path / "c.csv.results.ndjson")
+    # The lookup proved it is not there: failed, and a --retry-failed sends it again.
+    assert line["outcome"] == "failed" and line["unknown"] is False
+    assert "not JSON" in line["error"] and line["url"] == f"{srv.url}/v1/customer"
+    assert summary.outcomes["created"] == 0 and summary.exit_code in (1, 2)
+
+
+async def test_a_redirect_to_a_login_page_is_never_followed_for_a_write(tmp_path):
+    routes = {"POST /v1/customer": redirect("/login"), "GET /login": html_page(), "GET /v1/customer/*": error(404)}
+    async with hostile(routes) as srv:
+        await run(customers(tmp_path), srv)
+        assert srv.count("GET", "/login") == 0
+    [line] = final_lines(tmp_path / "c.csv.results.ndjson")
+    assert line["outcome"] == "failed" and "/login" in line["error"]
+
+
+async def test_after_a_500_a_lookup_answering_another_record_is_no_proof(tmp_path):
+    routes = {"POST /v1/customer": error(500, "boom"), "GET /v1/customer/*": lying_record("number", "SOMEONE-ELSE")}
+    async with hostile(routes) as srv:
+        await run(customers(tmp_path), srv)
+        assert srv.count("POST", "/v1/customer") == 1  # could not tell: never sent again
+    [line] = final_lines(tmp_path / "c.csv.results.ndjson")
+    assert line["outcome"] == "failed" and not line["recovered"] and line["unknown"] is True
+    assert "SOMEONE-ELSE" in line["error"]
+
+
+async def test_a_lookup_by_reference_takes_only_an_exact_match(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
+    routes = {
+        "POST /v1/customerinvoice": sequence(error(503, "busy"), created("900")),
+        "GET /v1/customerinvoice": lying_list(["i:D10", "i:D1-old", "I:D1"]),  # loose matches, none it
+    }
+    async with hostile(routes) as srv:
+        summary = await run(path, srv, entity="invoice")
+        assert srv.count("POST", "/v1/customerinvoice") == 2  # "not there" after the whole list: sent again
+    [line] = final_lines(tmp_path / "i.csv.results.ndjson")
+    assert line["outcome"] == "created" and not line["recovered"] and line["key"] == "900"
+    assert summary.outcomes["created"] == 1
+
+
+async def test_a_lookup_by_reference_that_finds_it_recovers_it(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
+    routes = {
+        "POST /v1/customerinvoice": error(500, "stored, then failed"),
+        "GET /v1/customerinvoice": lying_list(["i:D10", "i:D1"]),
+    }
+    async with hostile(routes) as srv:
+        await run(path, srv, entity="invoice")
+        assert srv.count("POST", "/v1/customerinvoice") == 1
+    [line] = final_lines(tmp_path / "i.csv.results.ndjson")
+    assert line["outcome"] == "created" and line["recovered"] is True
+
+
+async def test_a_wrong_token_costs_a_handful_of_calls_and_exits_2(tmp_path):
+    path = customers(tmp_path, 500)
+    async with hostile({"* *": error(401, "Unauthorized")}) as srv:
+        code, out, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", srv.url,
+                                       "--token", "wrong", "--concurrency", "32")
+        assert srv.count() <= 10
+    assert code == 2, out + err
+    assert "token" in (out + err) and "Traceback" not in out + err
+    assert "--resume" in err  # every unsent record can be sent later
+    lines = read_lines(tmp_path / "c.csv.results.ndjson")
+    assert sum(1 for x in lines if x["outcome"] == "failed") <= 10
+
+
+async def test_a_wrong_base_url_answering_404_everywhere_stops_the_run(tmp_path):
+    path = customers(tmp_path, 300)
+    async with hostile({"* *": error(404, "Not Found")}) as srv:
+        summary = await run(path, srv, concurrency=16)
+        assert srv.count() <= 10
+    assert summary.halted and summary.exit_code == 2 and "base URL" in summary.error
+    assert summary.not_processed >= 290
+
+
+async def test_the_same_error_for_the_first_records_stops_the_run(tmp_path):
+    path = customers(tmp_path, 300)
+    async with hostile({"POST /v1/customer": error(400, "Company not set or not allowed (12002)")}) as srv:
+        summary = await run(path, srv, concurrency=8)
+        assert srv.count() <= 20
+    assert summary.halted and "12002" in summary.error
+
+
+async def test_a_queued_release_is_not_done(tmp_path, monkeypatch):
+    import importer.load.actions
+
+    monkeypatch.setattr(importer.load.actions, "FOLLOW_UP_DELAYS", (0.01, 0.01))
+    path = tmp_path / "i.csv"
+    path.write_text("referenceNumber,customerNumber,line.description\n100,C1,a\n", encoding="utf-8")
+    routes = {
+        "POST /v1/customerinvoice": created("100"),
+        "POST /v1/customerinvoice/100/action/release": json_answer({"actionId": "a1", "actionResult": "Queued"}),
+        "GET /v1/customerinvoice/100": json_answer({"referenceNumber": "100", "status": "Balanced"}),
+    }
+    async with hostile(routes) as srv:
+        summary = await run(path, srv, entity="invoice", release=True)
+        assert srv.count("GET", "/v1/customerinvoice/100") == 2  # followed up, bounded
+    [line] = final_lines(tmp_path / "i.csv.results.ndjson")
+    assert line["outcome"] == "created" and line["release"]["outcome"] == "queued"
+    assert "Queued" in line["release"]["error"] and "Balanced" in line["release"]["error"]
+    assert summary.release_queued == 1 and summary.exit_code == 1
+
+    # --retry-failed releases it alone: no second create.
+    routes["POST /v1/customerinvoice/100/action/release"] = json_answer({"actionId": "a2", "actionResult": "Done"})
+    async with hostile(routes) as srv:
+        again = await run(path, srv, entity="invoice", release=True, retry_failed=True)
+        assert srv.count("POST", "/v1/customerinvoice") == 0
+        assert srv.count("POST", "/v1/customerinvoice/100/action/release") == 1
+    assert again.released == 1 and again.ok
+    assert final_lines(tmp_path / "i.csv.results.ndjson")[-1]["action"] == "release"
+
+
+async def test_a_dunning_letter_in_process_is_queued_not_done(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("customerNumber,dunningLetterDate,levelFrom,levelTo\nC1,2024-01-31,1,2\n", encoding="utf-8")
+    routes = {"POST /v1/customer/C1/action/createDunningLetter":
+              json_answer({"actionId": "a1", "actionResult": "InProcess"})}
+    async with hostile(routes) as srv:
+        summary = await run(path, srv, entity="dunning-letter")
+    [line] = final_lines(tmp_path / "d.csv.results.ndjson")
+    assert line["outcome"] == "queued" and summary.outcomes["done"] == 0 and summary.exit_code == 1
+
+
+async def test_a_sign_in_page_to_a_lookup_is_could_not_tell(tmp_path):
+    routes = {"POST /v1/customer": error(502, "bad gateway"), "GET /v1/customer/*": html_page()}
+    async with hostile(routes) as srv:
+        await run(customers(tmp_path), srv)
+        assert srv.count("POST", "/v1/customer") == 1
+    [line] = final_lines(tmp_path / "c.csv.results.ndjson")
+    assert line["outcome"] == "failed" and line["unknown"] and "not JSON" in line["error"]
+    assert SIGN_IN_PAGE.decode() not in line["error"]
