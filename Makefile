@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 # Every sample, in order, into the embedded sandbox: a rehearsal of a whole migration.
 demo: $(STAMP)
+	rm -rf build/demo  # a fresh sandbox each time: last time's results would refuse the rerun
 	$(VENV)/bin/importer plan samples/migration.toml --sandbox --results-dir build/demo
 
 test: $(STAMP)

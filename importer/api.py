@@ -134,7 +134,7 @@ async def import_records(
     check_outputs({"input": source if from_file else None},
                   {"--results": results_path, "--failed": failed_path})
     with ExitStack() as stack:
-        writer, resume = _results(results_path, opts, stack)
+        writer, resume = _results(results_path, opts, stack, client)
         opened = stack.enter_context(
             open_input(source, SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding))
         )
@@ -188,7 +188,7 @@ async def import_records(
 
 
 def _results(
-    path: str | None, opts: ImportOptions, stack: ExitStack
+    path: str | None, opts: ImportOptions, stack: ExitStack, client: ApiClient | None
 ) -> tuple[ResultsWriter | None, ResultsState | None]:
     """The results file, locked for this run, and what it already holds (``--resume``).
 
@@ -225,6 +225,12 @@ def _results(
         )
     state = read_results(path)
     stack.callback(state.close)
+    target = (client.base_url if client is not None else opts.base_url).rstrip("/")
+    if state.apis and target not in state.apis:  # e.g. a rehearsal's results, resumed against the live API
+        raise ConfigError(
+            f"{path} holds the outcomes of a run against {', '.join(sorted(state.apis))}, and this run "
+            f"goes to {target}: records done there are not done here. Pass --restart, or another --results"
+        )
     return writer, state
 
 

@@ -244,3 +244,16 @@ async def test_the_failed_file_of_a_cp1252_map_run_goes_back_through_the_same_ma
     expected = rows[1].split(";")
     assert stored_names[expected[0]] == expected[1]  # Æ, Ø, Å as they were
     assert len(stored_names) == 3
+
+
+async def test_a_rehearsals_results_are_not_resumed_against_another_api(start_sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    write_customers(path, ROWS[:3])
+    async with start_sandbox() as rehearsal:
+        await run(path, rehearsal)
+    async with start_sandbox() as live:
+        code, _, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", live.url,
+                                     "--token", TOKEN, "--resume")
+        assert code == 2
+        assert f"against {rehearsal.url}" in err and f"goes to {live.url}" in err
+        assert await posts(live) == 0  # not "already done": refused, nothing sent

@@ -131,23 +131,24 @@ async def test_a_queued_release_is_not_done(tmp_path, monkeypatch):
     path.write_text("referenceNumber,customerNumber,line.description\n100,C1,a\n", encoding="utf-8")
     routes = {
         "POST /v1/customerinvoice": created("100"),
-        "POST /v1/customerinvoice/100/action/release": json_answer({"actionId": "a1", "actionResult": "Queued"}),
+        "POST /v1/customerinvoice/100/action/release": sequence(
+            json_answer({"actionId": "a1", "actionResult": "Queued"}),
+            json_answer({"actionId": "a2", "actionResult": "Done"}),
+        ),
         "GET /v1/customerinvoice/100": json_answer({"referenceNumber": "100", "status": "Balanced"}),
     }
     async with hostile(routes) as srv:
         summary = await run(path, srv, entity="invoice", release=True)
         assert srv.count("GET", "/v1/customerinvoice/100") == 2  # followed up, bounded
-    [line] = final_lines(tmp_path / "i.csv.results.ndjson")
-    assert line["outcome"] == "created" and line["release"]["outcome"] == "queued"
-    assert "Queued" in line["release"]["error"] and "Balanced" in line["release"]["error"]
-    assert summary.release_queued == 1 and summary.exit_code == 1
+        [line] = final_lines(tmp_path / "i.csv.results.ndjson")
+        assert line["outcome"] == "created" and line["release"]["outcome"] == "queued"
+        assert "Queued" in line["release"]["error"] and "Balanced" in line["release"]["error"]
+        assert summary.release_queued == 1 and summary.exit_code == 1
 
-    # --retry-failed releases it alone: no second create.
-    routes["POST /v1/customerinvoice/100/action/release"] = json_answer({"actionId": "a2", "actionResult": "Done"})
-    async with hostile(routes) as srv:
+        # --retry-failed releases it alone: no second create.
         again = await run(path, srv, entity="invoice", release=True, retry_failed=True)
-        assert srv.count("POST", "/v1/customerinvoice") == 0
-        assert srv.count("POST", "/v1/customerinvoice/100/action/release") == 1
+        assert srv.count("POST", "/v1/customerinvoice") == 1
+        assert srv.count("POST", "/v1/customerinvoice/100/action/release") == 2
     assert again.released == 1 and again.ok
     assert final_lines(tmp_path / "i.csv.results.ndjson")[-1]["action"] == "release"
 

@@ -18,7 +18,7 @@ from importer.entities import Entity
 from importer.load.calls import item_path, release_path
 from importer.schema import unwrap_value
 
-__all__ = ["ActionResult", "action_result", "release", "FOLLOW_UP_DELAYS"]
+__all__ = ["ActionResult", "action_result", "failure_of", "release", "FOLLOW_UP_DELAYS"]
 
 FOLLOW_UP_DELAYS = (0.5, 1.0, 2.0, 4.0)  # seconds between reads of a queued release's document
 RELEASED = frozenset({"Open", "Closed", "PendingPrint", "PendingEmail"})  # statuses after a release
@@ -44,8 +44,11 @@ def action_result(response: Response) -> ActionResult:
     return ActionResult("done")
 
 
-def _failure(attempt: Attempt) -> str | None:
+def failure_of(attempt: Attempt) -> str | None:
+    """Why a request failed (no answer, or a non-2xx one); None if it succeeded."""
     response = attempt.response
+    if attempt.found_by_lookup:
+        return None
     if attempt.error is not None or response is None:
         return attempt.error or "no answer"
     if not 200 <= response.status < 300:
@@ -60,7 +63,7 @@ async def release(client: ApiClient, entity: Entity, key: str | None, *, backgro
     attempt = await client.request("POST", release_path(entity, key), b"{}", background=background)
     response = attempt.response
     status = response.status if response is not None else None
-    error = _failure(attempt)
+    error = failure_of(attempt)
     if error is not None:
         return {"outcome": "failed", "http_status": status, "error": error}
     result = action_result(response)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from importer.client import proof
 from importer.client.http import Attempt, Response
 from importer.entities import Entity
 from importer.keys import decode_key, encode_key
-from importer.load.actions import action_result
+from importer.load.actions import action_result, failure_of
 from importer.load.calls import Call
 from importer.load.results import Outcome
 from importer.schema import unwrap_value
@@ -39,7 +39,7 @@ def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base
     line.attempts = attempt.attempts
     if response is not None:
         line.http_status = response.status
-    error = _failure(attempt)
+    error = failure_of(attempt)
     if error is not None:
         line.error = error
         line.unknown = _UNKNOWN in error
@@ -62,16 +62,6 @@ def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base
         result = action_result(response)
         line.outcome, line.error = result.outcome, result.error
     return line
-
-
-def _failure(attempt: Attempt) -> str | None:
-    """Why a request failed (no answer, or a non-2xx one); None if it succeeded."""
-    response = attempt.response
-    if attempt.error is not None or response is None:
-        return attempt.error or "no answer"
-    if not 200 <= response.status < 300 and not attempt.found_by_lookup:
-        return response.error_text()
-    return None
 
 
 def _key_in(response: Response, key_field: str | None) -> str | None:

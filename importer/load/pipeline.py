@@ -282,7 +282,7 @@ class Pipeline:
             self.summary.not_processed += len(work.records)
             return None
         try:
-            self.sink.started(job, call.action)
+            self.sink.started(job, call.action, client.base_url)
         except ResultsWriteError as exc:  # no whole started line: it must not go out
             self.summary.not_processed += len(work.records)
             self.stop(str(exc))

@@ -27,7 +27,7 @@ import errno
 import fcntl
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +136,11 @@ class ResultsWriter:
         self._size += len(data)
 
     def started(self, records: list[int], entity: str, identity: str, fingerprint: str,
-                key: str | None, action: str) -> None:
+                key: str | None, action: str, api: str | None = None) -> None:
+        """The write-ahead line; ``api``: the base URL it goes to (a resume must go there too)."""
         self.write(
             {"records": records, "entity": entity, "identity": identity, "fingerprint": fingerprint,
-             "key": key, "action": action, "outcome": "started"},
+             "key": key, "action": action, "outcome": "started", "api": api},
             final=False,
         )
 
@@ -227,7 +228,7 @@ class ResultsLine:
     error: str | None
     unknown: bool
     release: str | None  # the release's outcome, when there was one
-    extra: dict[str, Any] = field(default_factory=dict)
+    api: str | None = None  # a started line's base URL
 
 
 def iter_results(path: str | os.PathLike[str]) -> Iterator[ResultsLine]:
@@ -288,4 +289,5 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         number, outcome, identity, fingerprint, key, action, records,
         error if isinstance(error, str) else None, line.get("unknown") is True,
         release_outcome if isinstance(release_outcome, str) else None,
+        line.get("api") if isinstance(line.get("api"), str) else None,
     )

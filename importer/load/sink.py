@@ -39,10 +39,10 @@ class ResultSink:
         self.on_outcome = on_outcome
         self.failed = failed
 
-    def started(self, job: Job, action: str) -> None:
+    def started(self, job: Job, action: str, api: str) -> None:
         if self.writer is not None:
             work = job.work
-            self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action)
+            self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action, api)
 
     def unsent(self, job: Job) -> None:
         """Take back a ``started`` line: the request never went out."""

@@ -35,7 +35,7 @@ def _temporary_db() -> sqlite3.Connection:
     db = sqlite3.connect("", isolation_level=None, check_same_thread=False)  # "": a temporary file
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
-    db.execute("PRAGMA cache_size = -8192")  # KiB: the memory it may keep
+    db.execute("PRAGMA cache_size = -2048")  # KiB: the memory it may keep (the rest is in the file)
     db.execute("BEGIN")  # one transaction for the life of the run: nothing here must survive it
     return db
 
@@ -67,6 +67,7 @@ class ResultsState:
             "error TEXT, unknown INTEGER, release TEXT, records TEXT, seen INTEGER DEFAULT 0) WITHOUT ROWID"
         )
         self.lines = 0
+        self.apis: set[str] = set()  # the base URLs its records were sent to
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ResultsState:
@@ -84,6 +85,8 @@ class ResultsState:
         db = state._db
         for line in iter_results(path):
             state.lines += 1
+            if line.api is not None:
+                state.apis.add(line.api.rstrip("/"))
             if line.outcome == "unsent":  # taken back: never reached the API
                 db.execute("DELETE FROM earlier WHERE identity = ?", (line.identity,))
                 continue

@@ -16,5 +16,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "c": (throttled.TITLE, throttled.run),
     "d": (memory.TITLE, memory.run),
     "e": (headroom.TITLE, headroom.run),
-    "f": (longline.TITLE, longline.run),
+    "g": (longline.TITLE, longline.run),
 }
