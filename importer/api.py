@@ -154,11 +154,11 @@ async def import_records(
         owned = client is None and not opts.dry_run  # a client we build, we open and close
         if owned:
             client = build_client(opts)
+        summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
         failed = None
         if failed_path is not None and not opts.dry_run:  # a dry run leaves a real run's failed file be
             failed = FailedRecords(failed_path, source=opened)
-            stack.callback(failed.close)
-        summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
+            stack.push(_settle_failed(failed, summary))
         if customer_gate is None and skip_customers:
             customer_gate = CustomerGate(dict(skip_customers), ask_api=False)
         pipeline = Pipeline(
@@ -176,7 +176,7 @@ async def import_records(
                            input_path=name if from_file else None)
         finally:
             if failed is not None and failed.count:
-                summary.failed_path = str(failed.path)
+                summary.failed_path = str(failed.path)  # unless the run stopped short (see _settle_failed)
             summary.elapsed = time.monotonic() - summary.started_at
             if client is not None:
                 summary.calls = client.stats.calls + client.token_calls
@@ -185,6 +185,20 @@ async def import_records(
                 summary.throttled = client.stats.throttled
                 summary.lookups += client.stats.lookups
     return summary
+
+
+def _settle_failed(failed: FailedRecords, summary: Summary) -> Any:
+    """The failed-records file replaces the last one only when this run saw every record."""
+
+    def settle(kind: type[BaseException] | None, *_: object) -> None:
+        whole = kind is None and not summary.interrupted and not summary.not_processed and not summary.unrecorded
+        if whole:
+            failed.close()
+        else:
+            failed.discard()
+            summary.failed_path = None
+
+    return settle
 
 
 def _results(

@@ -172,3 +172,14 @@ async def test_a_sign_in_page_to_a_lookup_is_could_not_tell(tmp_path):
     [line] = final_lines(tmp_path / "c.csv.results.ndjson")
     assert line["outcome"] == "failed" and line["unknown"] and "not JSON" in line["error"]
     assert SIGN_IN_PAGE.decode() not in line["error"]
+
+
+async def test_a_run_that_stops_short_leaves_the_last_failed_file_as_it_was(tmp_path):
+    path = customers(tmp_path, 50)
+    earlier = tmp_path / "c.failed.csv"
+    earlier.write_text("number,name,error\nC7,Kunde 7,HTTP 400: from the last run\n", encoding="utf-8")
+    async with hostile({"* *": error(401, "Unauthorized")}) as srv:
+        summary = await run(path, srv, concurrency=4)
+    assert summary.halted and summary.not_processed > 0 and summary.failed_path is None
+    assert earlier.read_text(encoding="utf-8").endswith("from the last run\n")
+    assert not (tmp_path / "c.failed.csv.partial").exists()

@@ -183,6 +183,17 @@ class FailedRecords:
         except OSError as exc:
             raise ConfigError(f"cannot write failed-records file {self.path}: {exc.strerror}") from None
 
+    def discard(self) -> None:
+        """Leave the file of an earlier run as it was: this run did not see every record."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._file is not None:
+            f, self._file = self._file, None
+            f.close()
+            if self._writing_to != self.path:
+                self.partial_path.unlink(missing_ok=True)
+
     def _open(self) -> IO[bytes]:
         if self._file is None:
             if self._closed:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from importer.errors import ResultsWriteError
+from importer.errors import ImporterError, ResultsWriteError
 from importer.load.results import FAILURES, Outcome
 from importer.mapping import Work
 
@@ -64,5 +64,5 @@ class ResultSink:
         if self.failed is not None:
             try:
                 self.failed.add(work.rows, error)
-            except OSError as exc:
-                raise ResultsWriteError(f"cannot write the failed-records file: {exc.strerror or exc}") from None
+            except (OSError, ImporterError) as exc:  # a full disk, mid-run: stop cleanly, like the results file
+                raise ResultsWriteError(str(exc)) from None
