@@ -37,7 +37,11 @@ OPTIONS = st.lists(st.sampled_from([
 
 
 def run_cli(data: bytes, suffix: str, extra: list[list[str]]) -> tuple[int, str, str]:
-    folder = tempfile.mkdtemp(prefix="fuzz-")
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+        return _run_in(folder, data, suffix, extra)
+
+
+def _run_in(folder: str, data: bytes, suffix: str, extra: list[list[str]]) -> tuple[int, str, str]:
     path = os.path.join(folder, f"input{suffix}")
     with open(path, "wb") as f:
         f.write(data)
