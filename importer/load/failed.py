@@ -13,7 +13,7 @@ end) when a cell must be made inert (:func:`importer.sources.cells.neutralise`),
 header already has an ``error`` column (a failed file imported again: the new error goes in
 that column), or when the reader kept no raw bytes. Bytes not valid in the encoding are
 carried through unchanged either way. A character the encoding cannot hold (an API error
-text with ``→`` in a cp1252 file) is written as a ``\\uXXXX`` escape, and when that happens
+text with ``→`` in a cp1252 file) is written as a ``\\u2192``-style escape, and when that happens
 to a data cell the row's error says which column. An NDJSON record is its line with an
 ``"error"`` key added before the closing brace (or set, if the line has one); a line that is
 not a JSON object is written back as it came, and its error is in the results file only.
@@ -267,7 +267,7 @@ def _exact(text: str, encoding: str) -> bytes | None:
 
 
 def _escaped(text: str, encoding: str) -> bytes:
-    """``text`` encoded, characters the encoding lacks as ``\\uXXXX`` escapes."""
+    """``text`` encoded, characters the encoding lacks as ``\\u2192``-style escapes."""
     exact = _exact(text, encoding)
     return exact if exact is not None else text.encode(encoding, "backslashreplace")
 
@@ -417,6 +417,6 @@ class _JsonRows:
 
     def _encode_json(self, value: Any) -> bytes:
         """``value`` as JSON in the input's encoding; characters the encoding lacks as
-        ``\\uXXXX`` escapes, which read back as the same value."""
+        ``\\u2192``-style escapes, which read back as the same value."""
         exact = _exact(_json(value, ascii_only=False), self.encoding)
         return exact if exact is not None else _json(value, ascii_only=True).encode(self.layout.encoding)

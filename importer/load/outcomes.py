@@ -19,18 +19,14 @@ from importer.load.calls import Call
 from importer.load.results import Outcome
 from importer.schema import unwrap_value
 
-__all__ = ["proof_for", "outcome_of"]
+__all__ = ["proofs_for", "outcome_of"]
 
 _UNKNOWN = "outcome unknown"
 
 
-def proof_for(call: Call, entity: Entity) -> Callable[[Response], str | None]:
-    """The proof an answer to ``call`` must give to count as a success."""
-    if call.action == "create":
-        return proof.created(entity.key_field)
-    if call.action == "update":
-        return proof.updated()
-    return proof.action()
+def proofs_for(entity: Entity) -> dict[str, Callable[[Response], str | None]]:
+    """The proof an answer must give to count as a success, by the call's action (made once per run)."""
+    return {"create": proof.created(entity.key_field), "update": proof.updated(), "action": proof.action()}
 
 
 def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base_url: str) -> Outcome:

@@ -80,6 +80,7 @@ class Pipeline:
         # Decided once, not per record:
         self._asks_first = options.mode == "upsert" and not entity.is_action  # POST or PUT?
         self._releases = options.release and entity.releasable
+        self._proofs = outcomes.proofs_for(entity)
         self._default_action = "action" if entity.is_action else ("update" if options.mode == "update" else "create")
 
     @property
@@ -293,7 +294,7 @@ class Pipeline:
         if attempt is None:
             attempt = await client.request(
                 call.method, call.path, call.body, lookup=lookup, idempotent=call.idempotent,
-                background=self.options.background, proof=outcomes.proof_for(call, self.entity),
+                background=self.options.background, proof=self._proofs[call.action],
             )
         if attempt.not_sent:
             self.sink.unsent(job)

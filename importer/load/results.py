@@ -76,10 +76,6 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))
 
-    @property
-    def succeeded(self) -> bool:
-        return self.outcome in SUCCESS
-
 
 class ResultsWriter:
     """Appends result lines under an exclusive lock; safe from any task of one event loop.

@@ -50,7 +50,6 @@ class Earlier:
     error: str | None
     unknown: bool  # a failure that may have reached the API: look it up before sending
     release: str | None  # the outcome of its --release, if it had one
-    records: str  # the record numbers it had then, as text ("3,4")
 
     @property
     def release_pending(self) -> bool:
@@ -64,19 +63,17 @@ class ResultsState:
         self._db = _temporary_db()
         self._db.execute(
             "CREATE TABLE earlier (identity TEXT PRIMARY KEY, state TEXT, fingerprint TEXT, key TEXT, "
-            "error TEXT, unknown INTEGER, release TEXT, records TEXT, seen INTEGER DEFAULT 0) WITHOUT ROWID"
+            "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0) WITHOUT ROWID"
         )
-        self.lines = 0
         self.apis: set[str] = set()  # the base URLs its records were sent to
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ResultsState:
         state = cls()
         upsert = (
-            "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(identity) DO UPDATE SET "
+            "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(identity) DO UPDATE SET "
             "state = excluded.state, fingerprint = excluded.fingerprint, key = excluded.key, "
-            "error = excluded.error, unknown = excluded.unknown, release = excluded.release, "
-            "records = excluded.records "
+            "error = excluded.error, unknown = excluded.unknown, release = excluded.release "
             # A success stays one: a later row refused before sending (a duplicate, a row
             # broken or changed since) says nothing about what the API holds.
             "WHERE NOT (earlier.state = 'success' AND excluded.state IN ('invalid', 'skipped'))"
@@ -84,7 +81,6 @@ class ResultsState:
         release_done = "UPDATE earlier SET release = ?, error = ? WHERE identity = ?"
         db = state._db
         for line in iter_results(path):
-            state.lines += 1
             if line.api is not None:
                 state.apis.add(line.api.rstrip("/"))
             if line.outcome == "unsent":  # taken back: never reached the API
@@ -95,7 +91,7 @@ class ResultsState:
                 continue
             db.execute(upsert, (
                 line.identity, _STATE_OF[line.outcome], line.fingerprint, line.key, line.error,
-                int(line.unknown), line.release, ",".join(map(str, line.records)),
+                int(line.unknown), line.release,
             ))
         return state
 
@@ -108,12 +104,12 @@ class ResultsState:
 
     def get(self, identity: str) -> Earlier | None:
         row = self._db.execute(
-            "SELECT state, fingerprint, key, error, unknown, release, records FROM earlier WHERE identity = ?",
+            "SELECT state, fingerprint, key, error, unknown, release FROM earlier WHERE identity = ?",
             (identity,),
         ).fetchone()
         if row is None:
             return None
-        return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+        return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
     def mark_seen(self, identity: str) -> None:
         self._db.execute("UPDATE earlier SET seen = 1 WHERE identity = ?", (identity,))
