@@ -19,6 +19,7 @@ class Entity:
     action: str | None = None  # for action entities: POST {path}/{key}/action/{action}
     action_key_field: str | None = None  # column giving the path key of an action
     releasable: bool = False  # has POST {path}/{key}/action/release
+    read_schema: str | None = None  # response schema of its GETs (or of the action's answer)
 
     @property
     def is_action(self) -> bool:
@@ -32,22 +33,23 @@ class Entity:
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
-        Entity("customer", "/v1/customer", "CustomerUpdateDto", "number", None),
+        Entity("customer", "/v1/customer", "CustomerUpdateDto", "number", None, read_schema="CustomerDto"),
         Entity(
             "invoice", "/v1/customerinvoice", "CustomerInvoiceUpdateDto",
-            "referenceNumber", "invoiceLines", releasable=True,
+            "referenceNumber", "invoiceLines", releasable=True, read_schema="CustomerInvoiceDto",
         ),
         Entity(
             "credit-note", "/v1/customerCreditNote", "CustomerCreditNoteUpdateDto",
-            "referenceNumber", "lines", releasable=True,
+            "referenceNumber", "lines", releasable=True, read_schema="CustomerCreditNoteDto",
         ),
         Entity(
             "debit-note", "/v1/customerDebitNote", "CustomerDebitNoteUpdateDto",
-            "referenceNumber", "lines", releasable=True,
+            "referenceNumber", "lines", releasable=True, read_schema="CustomerDebitNoteDto",
         ),
         Entity(
             "dunning-letter", "/v1/customer", "CreateDunningLetterActionDto", None, None,
             action="createDunningLetter", action_key_field="customerNumber",
+            read_schema="CreateDunningLetterActionResultDto",
         ),
     )
 }

@@ -6,7 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["SandboxConfig", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "parse_rate_limit"]
+__all__ = [
+    "SandboxConfig", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "PROFILES", "parse_rate_limit",
+]
+
+# "standard": the API as its OpenAPI document describes it. "live": the same, plus what
+# integrators report the live API does beyond the document (loose filters, lists without
+# metadata, queued releases, error bodies of every shape, ...; see README).
+PROFILES: tuple[str, ...] = ("standard", "live")
 
 # Every fault the sandbox can inject, in a stable order (the seeded RNG picks by index).
 FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "reset", "slow", "store-then-fail")
@@ -38,6 +45,10 @@ class SandboxConfig:
     max_page_size: int = 1000
     background_delay_ms: float = 50.0  # pause before a queued background request runs
     verbose: bool = False  # access log on
+    profile: str = "standard"  # one of PROFILES
+    # What /sandbox/* control routes take as a bearer token besides the static token;
+    # None: only the static token (or, with none, any token the sandbox issued).
+    control_token: str | None = None
     # Monotonic clock behind token expiry and rate windows; tests may swap in a fake one.
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
@@ -48,6 +59,8 @@ class SandboxConfig:
                 f"unknown fault kind(s) {', '.join(unknown)}; expected some of {', '.join(FAULT_KINDS)}"
             )
         self.faults = tuple(dict.fromkeys(self.faults))  # drop repeats, keep order
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; expected one of {', '.join(PROFILES)}")
         if self.rate_limit < 1:
             raise ValueError("rate_limit must be at least 1")
         if self.rate_window <= 0:

@@ -4,7 +4,11 @@
 (scalar, object, array, map), scalar type, enum, whether it is wrapped as
 ``{"value": ...}``, for objects and arrays the nested schema's name, and the limits
 the document puts on its values (``fields("CustomerUpdateDto")["numberOfEmployees"]``
-is an int32: ``minimum`` -2147483648, ``maximum`` 2147483647).
+is an int32: ``minimum`` -2147483648, ``maximum`` 2147483647), and whether its wrapper may
+hold null (``nullable``: ``{"value": null}`` clears a string, never an int or a date).
+
+``read_fields("CustomerInvoiceDto")`` gives the same facts for the *response* schemas, what
+a GET answers: plain values and nested references (``customer: {number, name}``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, NamedTuple
 
+from importer.schema._read_tables import READ_TABLES
 from importer.schema._tables import TABLES
 
-__all__ = ["Field", "fields", "schema_names", "unwrap_value"]
+__all__ = ["Field", "fields", "read_fields", "schema_names", "read_schema_names", "unwrap_value"]
 
 
 class Field(NamedTuple):
@@ -28,6 +33,7 @@ class Field(NamedTuple):
     maximum: int | float | None = None
     max_length: int | None = None  # for strings
     required: bool = False  # listed in the schema's own ``required``
+    nullable: bool = False  # a wrapper that may hold null: ``{"value": null}`` clears it
 
 
 @cache
@@ -36,8 +42,18 @@ def fields(schema: str) -> dict[str, Field]:
     return {name: Field(name, *spec) for name, spec in TABLES[schema].items()}
 
 
+@cache
+def read_fields(schema: str) -> dict[str, Field]:
+    """The fields of the response schema ``schema`` (what reads answer). KeyError if unknown."""
+    return {name: Field(name, *spec) for name, spec in READ_TABLES[schema].items()}
+
+
 def schema_names() -> list[str]:
     return sorted(TABLES)
+
+
+def read_schema_names() -> list[str]:
+    return sorted(READ_TABLES)
 
 
 def unwrap_value(value: Any) -> Any:
