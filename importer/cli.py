@@ -41,7 +41,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _VISMA_ENV = {"base_url": "VISMA_BASE_URL", "token": "VISMA_TOKEN", "token_url": "VISMA_TOKEN_URL"}
 # Never shown as a default in --help, never read from a config file.
 _SECRET = {"token"}
-_NO_CONFIG = ("sandbox", "columns")  # commands that read neither IMPORTER_* nor importer.toml
+_NO_CONFIG = ("sandbox", "columns", "report")  # commands that read neither IMPORTER_* nor importer.toml
 
 
 def _positive_float(text: str) -> float:
@@ -62,6 +62,9 @@ def _add_connection(p: argparse.ArgumentParser, *, sandbox: bool = True) -> None
     if sandbox:  # for commands that send; an empty sandbox has nothing to export or verify
         conn.add_argument("--sandbox", action="store_true",
                           help="start the embedded sandbox in this process and send to it")
+        conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
+                          help="with --sandbox: 'live' adds what the live API does beyond its "
+                               "document (loose filters, queued releases, odd error bodies, ...)")
 
 
 def _add_speed(p: argparse.ArgumentParser) -> None:
@@ -180,18 +183,39 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", default="-", help="file (.gz compressed) or - for stdout (default)")
     export.add_argument("--format", choices=("csv", "ndjson"), default=None,
                         help="default: by the output's extension (required for stdout)")
-    export.add_argument("--delimiter", default=",", type=_delimiter, help="CSV delimiter (default ,); use \\t for TAB")
+    export.add_argument("--delimiter", default=None, type=_delimiter,
+                        help="CSV delimiter (default , or ; for a --map with decimal commas); use \\t for TAB")
     export.add_argument("--all-columns", action="store_true",
                         help="CSV: every column the entity has, not only those the first page fills")
     export.add_argument("--page-size", type=int, default=None, help="records per list call (default: the API's maximum)")
+    export.add_argument("--map", metavar="FILE.toml", default=None,
+                        help="write the mapping file's legacy columns (values and formats mapped back), "
+                             "so run --map FILE.toml imports the file again")
     filters = export.add_argument_group("filters")
     filters.add_argument("--last-modified", metavar="COND DATE", default=None,
                          help="e.g. '>=2020-01-14' or '<2020-01-14 13:13:13' (conditions > < >= <=)")
-    filters.add_argument("--financial-period", metavar="YYYYMM", default=None)
+    filters.add_argument("--created", metavar="COND DATE", default=None, help="createdDateTime, as --last-modified")
     filters.add_argument("--status", default=None, help="e.g. balanced, open; customers: active, onhold")
-    filters.add_argument("--project", default=None)
-    filters.add_argument("--expand-attachments", action="store_true")
-    filters.add_argument("--expand-tax-details", action="store_true")
+    documents = export.add_argument_group("filters for invoices, credit notes and debit notes")
+    documents.add_argument("--financial-period", metavar="YYYYMM", default=None)
+    documents.add_argument("--project", default=None)
+    documents.add_argument("--document-type", default=None, help="e.g. Invoice, CreditNote, DebitNote")
+    documents.add_argument("--customer", metavar="NUMBER", default=None, help="the customer's number")
+    documents.add_argument("--released", choices=("yes", "no"), default=None)
+    documents.add_argument("--document-date", metavar="COND DATE", default=None, help="as --last-modified")
+    documents.add_argument("--due-date", metavar="COND DATE", default=None, help="as --last-modified")
+    documents.add_argument("--external-reference", default=None)
+    documents.add_argument("--customer-ref", default=None, help="customerRefNumber")
+    documents.add_argument("--branch", default=None, help="branch number")
+    documents.add_argument("--dunning-level", default=None, help="a whole number from 0")
+    documents.add_argument("--expand-attachments", action="store_true")
+    documents.add_argument("--expand-tax-details", action="store_true")
+    customers = export.add_argument_group("filters for customers")
+    customers.add_argument("--name", default=None)
+    customers.add_argument("--corporate-id", default=None)
+    customers.add_argument("--vat-registration-id", default=None)
+    customers.add_argument("--email", default=None)
+    customers.add_argument("--phone", default=None)
     _add_connection(export, sandbox=False)
     _add_speed(export)
     _add_output(export)
@@ -206,11 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
                              "auto: whichever costs fewer calls (default)")
     _add_connection(verify, sandbox=False)
     _add_speed(verify)
-    _add_input(verify, mapping=False)  # verify compares files in the API's own columns
+    _add_input(verify)  # --map reads a legacy file as run --map would
     _add_output(verify)
 
     columns = sub.add_parser("columns", help="list the columns an entity accepts")
     columns.add_argument("entity", choices=list(ENTITIES))
+
+    report = sub.add_parser("report", help="what results files say: outcomes, reasons, calls, timing",
+                            description="Report on results files, or a plan's --results-dir.")
+    report.add_argument("results", nargs="+", metavar="RESULTS", help="results file(s) or folder(s)")
+    report.add_argument("--format", choices=("text", "json"), default="text", help="stdout format (default text)")
+    report.add_argument("--html", metavar="FILE", default=None,
+                        help="also write a self-contained HTML page with charts")
 
     from importer.sandbox import add_arguments
 
@@ -303,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "columns":
         print("\n".join(valid_columns(entity(args.entity))))
         return EXIT_OK
+    if args.command == "report":
+        return _results_report(args)
     if args.command == "sandbox":
         from importer.sandbox import main as sandbox_main
 
@@ -328,6 +361,36 @@ def main(argv: list[str] | None = None) -> int:
               "command that caused it", file=sys.stderr)
         return EXIT_FAILED
     return code
+
+
+def _results_report(args: argparse.Namespace) -> int:
+    """``importer report``: reads results files only; sends nothing."""
+    from importer.workflows.report import build_report, render_text, results_files
+
+    try:
+        files = results_files(args.results)
+        if args.html:
+            from importer.outputs import check_outputs
+
+            check_outputs({f"results file #{i}": p for i, p in enumerate(files, 1)}, {"--html": Path(args.html)})
+        report = build_report(files)
+        if args.html:
+            from importer.workflows.report_html import write_html
+
+            write_html(report, args.html)
+    except ImporterError as exc:
+        print(f"importer: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a folder it may not list, say
+        print(f"importer: error: cannot read {exc.filename or 'the results'}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render_text(report, width=_console(sys.stdout).width))
+    if args.html:
+        print(f"html report: {args.html}", file=sys.stderr if args.format == "json" else sys.stdout)
+    return EXIT_OK
 
 
 def _single(group: BaseExceptionGroup) -> BaseException:
@@ -366,7 +429,7 @@ async def _with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options
     if args.sandbox:
         from importer.sandbox import SandboxConfig, serve
 
-        config = SandboxConfig()
+        config = SandboxConfig(profile=args.sandbox_profile)
         running = await stack.enter_async_context(serve(config))
         options.update(base_url=running.url, token=config.static_token, client_id=None, client_secret=None)
 
@@ -440,16 +503,21 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.workflows.export import ExportFilters, export_records
 
     filters = ExportFilters(
-        last_modified=args.last_modified, financial_period=args.financial_period, status=args.status,
-        project=args.project, expand_attachments=args.expand_attachments,
-        expand_tax_details=args.expand_tax_details,
+        last_modified=args.last_modified, created=args.created, status=args.status,
+        financial_period=args.financial_period, project=args.project, document_type=args.document_type,
+        customer=args.customer, released=args.released, document_date=args.document_date,
+        due_date=args.due_date, external_reference=args.external_reference, customer_ref=args.customer_ref,
+        branch=args.branch, dunning_level=args.dunning_level, expand_attachments=args.expand_attachments,
+        expand_tax_details=args.expand_tax_details, name=args.name, corporate_id=args.corporate_id,
+        vat_registration_id=args.vat_registration_id, email=args.email, phone=args.phone,
     )
+    filters.params(entity(args.entity))  # a bad filter fails before connecting
     async with AsyncExitStack() as stack:
         client = await _client_for(args, stack)
         out: Any = sys.stdout.buffer if args.output == "-" else args.output
         summary = await export_records(
             client, args.entity, out, format=args.format, filters=filters, page_size=args.page_size,
-            columns="all" if args.all_columns else "seen", delimiter=args.delimiter,
+            columns="all" if args.all_columns else "seen", delimiter=args.delimiter, map=args.map,
         )
     _print_fields(f"export {args.entity}", summary.to_dict(), sys.stderr if args.output == "-" else sys.stdout)
     return summary.exit_code
@@ -466,7 +534,7 @@ async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
             client, args.input, args.entity, report,
             source_options=SourceOptions(args.format, args.delimiter, args.max_field_size, args.encoding),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
-            concurrency=args.concurrency, strategy=args.strategy,
+            concurrency=args.concurrency, strategy=args.strategy, map=args.map,
         )
     _print_fields(f"verify {args.entity} — {args.input}", summary.to_dict(), sys.stdout)
     return summary.exit_code

@@ -59,10 +59,12 @@ def start_sandbox() -> Callable[..., AbstractAsyncContextManager[RunningSandbox]
 
 
 async def get_json(url: str) -> object:
+    """GET a JSON document with the static token (the /sandbox/* routes need one)."""
     import aiohttp
 
+    headers = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        async with session.get(url) as resp:
+        async with session.get(url, headers=headers) as resp:
             return orjson.loads(await resp.read())
 
 

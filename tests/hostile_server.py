@@ -276,9 +276,14 @@ def lying_record(key_field: str, key: str, **fields: Any) -> Behaviour:
 
 
 def lying_list(references: list[str], key_field: str = "referenceNumber") -> Behaviour:
-    """A list GET whose items carry these externalReference values (not the one asked for)."""
+    """A list GET whose first page's items carry these externalReference values; later pages are empty."""
     items = [{key_field: f"D{n}", "externalReference": ref} for n, ref in enumerate(references, 1)]
-    return json_answer(items)
+
+    async def answer(request: web.Request, server: HostileServer) -> web.StreamResponse:
+        page = items if request.rel_url.query.get("pageNumber", "1") == "1" else []
+        return web.Response(status=200, body=orjson.dumps(page), content_type="application/json")
+
+    return answer
 
 
 def background_accepted(job: str = "J1", state_location: str | None = "absolute") -> Behaviour:

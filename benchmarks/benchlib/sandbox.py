@@ -27,6 +27,7 @@ __all__ = ["UNTHROTTLED", "TOKEN", "SandboxProcess", "running_sandbox", "running
 UNTHROTTLED = "1000000000/3600"  # far above anything a run can send
 TOKEN = "sandbox-token"  # the sandbox's static token
 _READY = "Sandbox listening on "
+_CONTROL = {"Authorization": f"Bearer {TOKEN}"}  # /sandbox/* routes need a token
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +48,13 @@ class SandboxProcess:
 
     def stats(self) -> dict[str, Any]:
         """``GET /sandbox/stats``: records, requests, throttled, by_status, ..."""
-        with urllib.request.urlopen(f"{self.url}/sandbox/stats", timeout=30) as resp:
+        request = urllib.request.Request(f"{self.url}/sandbox/stats", headers=_CONTROL)
+        with urllib.request.urlopen(request, timeout=30) as resp:
             return json.loads(resp.read())
 
     def reset(self) -> None:
         """Forget records, counters and rate windows, so a run starts from scratch."""
-        request = urllib.request.Request(f"{self.url}/sandbox/reset", method="POST")
+        request = urllib.request.Request(f"{self.url}/sandbox/reset", method="POST", headers=_CONTROL)
         with urllib.request.urlopen(request, timeout=60):
             pass
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -14,7 +15,7 @@ from importer.entities import Entity
 from importer.keys import encode_key
 from importer.mapping import Work
 
-__all__ = ["Call", "build_call", "item_path", "release_path"]
+__all__ = ["Call", "build_call", "with_operations", "item_path", "release_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +38,36 @@ def release_path(entity: Entity, key: str) -> str:
     return f"{item_path(entity, key)}/action/release"
 
 
+def with_operations(lines: list[Any], mode: str) -> list[Any]:
+    """Document lines with every operation said: a line the mapper left without one names
+    its ``lineNumber``, so it is an Update of that line when the document is updated, and an
+    Insert when it is created (a new document has no line to update; the API numbers
+    inserted lines itself, so the sent number does no harm and is kept as written)."""
+    operation = "Update" if mode == "update" else "Insert"
+    return [line if not isinstance(line, dict) or "operation" in line else {"operation": operation, **line}
+            for line in lines]
+
+
 def build_call(entity: Entity, work: Work, mode: str) -> Call:
     """The request for ``work`` in ``mode`` ("create" or "update"; an action entity ignores it).
 
-    The payload goes out as it is: anything the importer adds of its own (an
-    ``externalReference``) is put in by the caller first.
+    The payload goes out as it is, but for the operation of lines that name their
+    ``lineNumber`` (see :func:`with_operations`): anything the importer adds of its own
+    (an ``externalReference``) is put in by the caller first.
     """
     payload = work.payload
     assert payload is not None, "invalid work is never sent"
     if entity.is_action:
         path = f"{item_path(entity, work.key or '')}/action/{entity.action}"
         return Call("action", "POST", path, orjson.dumps(payload), False)
+    body = payload
+    lines = payload.get(entity.line_field) if entity.line_field else None
+    if isinstance(lines, list) and any(isinstance(line, dict) and "operation" not in line for line in lines):
+        lines = with_operations(lines, mode)
+        body = {**payload, entity.line_field: lines}  # type: ignore[dict-item]
     if mode == "update":
-        body = {k: v for k, v in payload.items() if k != entity.key_field}
-        lines = body.get(entity.line_field) if entity.line_field else None
-        inserts = any(line.get("operation") == "Insert" for line in lines or ())
+        body = {k: v for k, v in body.items() if k != entity.key_field}
+        # An Insert sent twice adds the line twice; an Update or Delete of a numbered line does not.
+        inserts = any(isinstance(line, dict) and line.get("operation") == "Insert" for line in lines or ())
         return Call("update", "PUT", item_path(entity, work.key or ""), orjson.dumps(body), not inserts)
-    return Call("create", "POST", entity.path, orjson.dumps(payload), False)
+    return Call("create", "POST", entity.path, orjson.dumps(body), False)

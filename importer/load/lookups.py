@@ -10,16 +10,20 @@ there" only when the API says so plainly, and anything else "could not tell"
   "not there"; another record, HTML, or any other status is "could not tell".
 - **By externalReference** (auto-numbered documents): the list GET filtered on it,
   paged, found when an item's ``externalReference`` equals it exactly (the live
-  filter may match loosely); a whole list without such an item is "not there".
+  filter matches loosely, so other documents come too); a whole list without such an
+  item is "not there", and more pages of others than :data:`MAX_REFERENCE_PAGES`
+  "could not tell".
 """
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from typing import Any
 
 import orjson
 
 from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, Response
+from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.load.calls import item_path
 from importer.schema import unwrap_value
@@ -91,23 +95,31 @@ class Lookups:
             return Attempt(None, 1, str(exc))
 
     async def by_reference(self, reference: str) -> Response | None:
-        """The document whose ``externalReference`` is exactly ``reference``, or None."""
-        for number in range(1, MAX_REFERENCE_PAGES + 1):
-            params = {"externalReference": reference, "pageNumber": str(number),
-                      "pageSize": str(_REFERENCE_PAGE_SIZE)}
-            attempt = await self.client.request("GET", self.entity.path, params=params)
-            response = attempt.response
-            if response is None or attempt.error is not None or response.status != 200:
-                raise _unavailable(attempt)
-            items = _json(response)
-            if not isinstance(items, list):
-                raise LookupUnavailable("could not check whether it exists (the list answer is not a list)")
-            for item in items:
-                if isinstance(item, dict) and unwrap_value(item.get("externalReference")) == reference:
-                    return Response(200, response.headers, orjson.dumps(item))
-            if len(items) < _REFERENCE_PAGE_SIZE:
-                return None  # the whole list was read: no document carries it
+        """The document whose ``externalReference`` is exactly ``reference``, or None.
+
+        The pages are read as every list is (:func:`~importer.client.pages.list_pages`): an
+        API that clamps the page size below the one asked for answers a short page that is
+        not the last, so only the end of the list says "not there".
+        """
+        read = 0
+        params = {"externalReference": reference}
+        try:
+            async with aclosing(list_pages(self.client, self.entity, params, page_size=_REFERENCE_PAGE_SIZE)) as pages:
+                async for page in pages:
+                    for item in page.items:
+                        if unwrap_value(item.get("externalReference")) == reference:
+                            return Response(200, {}, orjson.dumps(item))
+                    read += len(page.items)
+                    if page.number >= MAX_REFERENCE_PAGES:
+                        if len(page.items) < page.page_size or (
+                                page.total_count is not None and read >= page.total_count):
+                            return None  # that was the last page
+                        break
+                else:
+                    return None  # the whole list was read: no document carries it
+        except ListError as exc:
+            raise LookupUnavailable(f"could not check whether it exists ({exc})") from None
         raise LookupUnavailable(
-            f"could not check whether it exists: more than {MAX_REFERENCE_PAGES * _REFERENCE_PAGE_SIZE} "
-            f"documents answered the filter externalReference={reference!r}, none of them it"
+            f"could not check whether it exists: {read} documents answered the filter "
+            f"externalReference={reference!r} in {MAX_REFERENCE_PAGES} pages, none of them it, and there are more"
         )

@@ -14,7 +14,11 @@ the line. The latest line of an identity is its outcome::
 
     {"records": [3, 4], "entity": "invoice", "identity": "key:156589", "fingerprint": "9f2c…",
      "key": "156589", "action": "create", "outcome": "created", "http_status": 201, "attempts": 1,
-     "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …}
+     "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …,
+     "at": "2026-12-01T11:02:03.123Z", "throttled": null}
+
+``at`` is when the final line was written (UTC); ``throttled`` the 429s the record met,
+null where the client did not count them. Lines of older versions lack both and read.
 
 One process writes a results file at a time: :class:`ResultsWriter` holds an
 exclusive lock on it (released by the OS when the process dies), and a second
@@ -26,6 +30,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +77,8 @@ class Outcome:
     release: dict[str, Any] | None = None  # --release: the release's own outcome
     request: str | None = None  # dry run: "POST /v1/customer"
     payload: dict[str, Any] | None = None  # dry run: the body it would send
+    at: str | None = None  # UTC time the line was written (ISO 8601, ms): set by ResultsWriter
+    throttled: int | None = None  # 429s answered to it; None where the client did not count them
 
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))
@@ -120,6 +127,8 @@ class ResultsWriter:
         """Write one whole line, or raise ``ResultsWriteError`` having written none of it."""
         if self.broken is not None:
             raise ResultsWriteError(self.broken)
+        if isinstance(line, Outcome) and line.at is None:
+            line.at = utc_now()
         data = orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
         try:
             written = os.write(self._fd, data)
@@ -165,6 +174,12 @@ class ResultsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def utc_now() -> str:
+    """Now in UTC as ISO 8601 with milliseconds: '2026-12-01T11:02:03.123Z'."""
+    now = time.time()
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
 
 
 def _lock_holder(fd: int) -> str:
@@ -225,6 +240,14 @@ class ResultsLine:
     unknown: bool
     release: str | None  # the release's outcome, when there was one
     api: str | None = None  # a started line's base URL
+    # What a report reads; lines written before a field existed read as None (or 0).
+    http_status: int | None = None
+    attempts: int = 0
+    elapsed_ms: float | None = None
+    at: str | None = None
+    throttled: int | None = None
+    entity: str | None = None
+    recovered: bool = False
 
 
 def iter_results(path: str | os.PathLike[str]) -> Iterator[ResultsLine]:
@@ -286,4 +309,19 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         error if isinstance(error, str) else None, line.get("unknown") is True,
         release_outcome if isinstance(release_outcome, str) else None,
         line.get("api") if isinstance(line.get("api"), str) else None,
+        _int_or_none(line.get("http_status")),
+        _int_or_none(line.get("attempts")) or 0,
+        _number_or_none(line.get("elapsed_ms")),
+        line.get("at") if isinstance(line.get("at"), str) else None,
+        _int_or_none(line.get("throttled")),
+        line.get("entity") if isinstance(line.get("entity"), str) else None,
+        line.get("recovered") is True,
     )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if type(value) is int and value >= 0 else None  # noqa: E721 - bool is no count
+
+
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if type(value) in (int, float) and value >= 0 else None

@@ -26,7 +26,7 @@ from importer.errors import ConfigError, RecordError
 from importer.schema import Field
 
 __all__ = [
-    "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number",
+    "Coercer", "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number",
     "check_date_format", "date_format_problem", "SWITCH_TO_COMMA", "SWITCH_TO_POINT",
 ]
 

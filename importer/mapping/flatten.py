@@ -28,6 +28,15 @@ against the DTO schemas.
 :data:`WRITE_ONLY` lists, from the same comparison, the import columns no response DTO
 returns (``overrideWithClassValues``, ``line.operation``, ...): ``verify`` cannot check
 them against the live API and counts them as unchecked instead of as differences.
+
+Periods. The response schemas write ``postPeriod`` as ``YYYYMM`` where the request schemas
+(and so the import's column) take ``MMYYYY``; ``financialPeriod`` is ``YYYYMM`` both ways.
+A flattened answer's ``postPeriod`` is therefore turned into ``MMYYYY``
+(:data:`READ_AS_YYYYMM`, :func:`period_parts`). The two layouts never collide: the first
+two digits of a valid ``MMYYYY`` are a month (01-12), those of a valid ``YYYYMM`` a century
+(19, 20 or 21), so ``202012`` can only be December 2020 written ``YYYYMM`` and ``122020``
+only the same month written ``MMYYYY``. A value valid in neither (``201220``: month 20 read
+either way; ``012200``: year 2200) is no period and is kept as it is.
 """
 
 from __future__ import annotations
@@ -40,8 +49,8 @@ from importer.entities import Entity
 from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
 
 __all__ = [
-    "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "FlatRecord",
-    "RecordFlattener", "flatten_object", "unwrap",
+    "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "READ_AS_YYYYMM", "FlatRecord",
+    "RecordFlattener", "flatten_object", "unwrap", "period_parts", "as_mmyyyy",
 ]
 
 # -- the rename tables: response-DTO path -> import column ---------------------------------
@@ -138,6 +147,31 @@ WRITE_ONLY: dict[str, frozenset[str]] = {
 # Fields of an answer that are never data: paging info on every list item.
 SKIPPED_FIELDS = frozenset({"metadata"})
 
+# Header fields the response DTOs write YYYYMM and the import's columns MMYYYY (see above).
+READ_AS_YYYYMM = frozenset({"postPeriod"})
+_CENTURIES = ("19", "20", "21")
+
+
+def period_parts(value: Any) -> tuple[int, int] | None:
+    """``(year, month)`` of a period written ``MMYYYY`` or ``YYYYMM``; None if it is neither.
+
+    The first two digits decide (the module doc explains why they always can): 01-12 is a
+    month, so ``MMYYYY``; 19-21 is a century, so ``YYYYMM``.
+    """
+    if not isinstance(value, str) or len(value) != 6 or not value.isascii() or not value.isdigit():
+        return None
+    if value[2:4] in _CENTURIES and 1 <= int(value[:2]) <= 12:
+        return int(value[2:]), int(value[:2])
+    if value[:2] in _CENTURIES and 1 <= int(value[4:]) <= 12:
+        return int(value[:4]), int(value[4:])
+    return None
+
+
+def as_mmyyyy(value: Any) -> Any:
+    """A period in the import's ``MMYYYY``; anything that is no period comes back as it is."""
+    parts = period_parts(value)
+    return value if parts is None else f"{parts[1]:02d}{parts[0]:04d}"
+
 
 # -- flattening ------------------------------------------------------------------------------
 
@@ -216,6 +250,8 @@ class RecordFlattener:
                 flat = self._columns(line, self.line_columns, self.line_renames, f"{line_field}[].", left_out)
                 flat.pop("operation", None)  # an answer's lines are stored lines, not operations
                 lines.append({LINE_PREFIX + k: v for k, v in flat.items()})
+        for name in READ_AS_YYYYMM & header.keys():
+            header[name] = as_mmyyyy(header[name])
         key = None
         if self.entity.key_field:
             value = header.get(self.entity.key_field)

@@ -16,12 +16,12 @@ from typing import Any
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import ShapedRecord
-from importer.mapping.coerce import CoerceOptions
-from importer.mapping.columns import ERROR_COLUMN, Build, compile_columns
-from importer.schema import fields, unwrap_value
+from importer.mapping.coerce import CoerceOptions, Coercer, coercer_for
+from importer.mapping.columns import ERROR_COLUMN, LINE_PREFIX, Build, compile_columns
+from importer.schema import Field, fields, unwrap_value
 from importer.sources.base import SourceRecord
 
-__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE"]
+__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation"]
 
 # Fields the API refuses a create without, whatever the schema says (its create DTOs
 # list none as required): the live API and the sandbox answer 400 for these.
@@ -31,6 +31,29 @@ REQUIRED_TO_CREATE: dict[str, tuple[str, ...]] = {
     "credit-note": ("customerNumber",),
     "debit-note": ("customerNumber",),
 }
+
+
+def default_operation(line: dict[str, Any]) -> None:
+    """Give a document line without an ``operation`` its default: Insert.
+
+    A line that names its ``lineNumber`` is left without one: it is that line, to be
+    updated when the document is updated and inserted when it is created, which only the
+    request knows (:func:`importer.load.calls.build_call`). So an exported document,
+    edited and sent again, changes its lines instead of adding copies of them.
+    """
+    if "operation" not in line and "lineNumber" not in line:
+        line["operation"] = "Insert"
+
+
+# What a field that cannot be cleared holds instead, for the error that refuses a null.
+_NOT_NULL = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "datetime": "a date",
+             "uuid": "a UUID", "string": "this text"}
+
+
+def cannot_clear(field: Field) -> str:
+    """Why ``{"value": null}`` is refused for ``field`` (one whose wrapper holds no null)."""
+    what = "a value from its list" if field.enum else _NOT_NULL.get(field.type or "", "this field")
+    return f"cannot be cleared: the API takes no null for {what}; give a value or leave the field out"
 
 
 @dataclass(slots=True)
@@ -77,6 +100,7 @@ class RecordMapper:
         self.mode = mode
         self.options = options or CoerceOptions()
         self._plans: dict[tuple[str, ...], Build | str] = {}  # str: why those columns fail
+        self._checkers: dict[tuple[str, str], Coercer] = {}  # API-shaped records' values, by field
         self._top = fields(entity.schema)
         self._pending: list[_Row] = []  # rows of the document in progress
         self._failed: Work | None = None  # set when that document already has a bad row
@@ -129,13 +153,52 @@ class RecordMapper:
         for name in payload:
             if name not in self._top:
                 raise RecordError(f"{name!r} is not a field of {self.entity.name}", name)
+        self._check_shaped(payload, self.entity.schema, "")
         if self.entity.key_field:
             key = unwrap_value(payload.get(self.entity.key_field))
         if self.entity.line_field:
             for line in payload.get(self.entity.line_field) or ():
                 if isinstance(line, dict):
-                    line.setdefault("operation", "Insert")
+                    default_operation(line)
         return _Row(record.number, record, payload, None, key, None)
+
+    def _check_shaped(self, obj: dict[str, Any], schema: str, prefix: str) -> None:
+        """Refuse what the API would: a null in a wrapper that holds none (an integer, a
+        date, an enum...), and scalar values their field does not take (an int32 out of
+        range). Values are checked, never changed. Names below the top level that the
+        schema does not know are left to the API, which answers for them."""
+        table = fields(schema)
+        for name, value in obj.items():
+            spec = table.get(name)
+            if spec is None:
+                continue
+            column = prefix + name
+            if spec.wrapped and isinstance(value, dict) and "value" in value:
+                value = value["value"]
+                if value is None:
+                    if not spec.nullable:
+                        raise RecordError(cannot_clear(spec), column)
+                    continue
+            if value is None:
+                continue
+            if spec.kind == "scalar" and not isinstance(value, dict | list):
+                try:
+                    self._checker(schema, spec)(value)
+                except RecordError as exc:
+                    raise RecordError(exc.reason, column) from None
+            elif spec.kind == "object" and spec.ref and isinstance(value, dict):
+                self._check_shaped(value, spec.ref, column + ".")
+            elif spec.kind == "array" and spec.ref and isinstance(value, list):
+                inner = LINE_PREFIX if not prefix and name == self.entity.line_field else column + "[]."
+                for item in value:
+                    if isinstance(item, dict):
+                        self._check_shaped(item, spec.ref, inner)
+
+    def _checker(self, schema: str, spec: Field) -> Coercer:
+        coerce = self._checkers.get((schema, spec.name))
+        if coerce is None:
+            coerce = self._checkers[(schema, spec.name)] = coercer_for(spec, self.options)
+        return coerce
 
     # -- a stream of records ----------------------------------------------------
 
@@ -233,7 +296,7 @@ class RecordMapper:
         lines = [row.line for row in rows if row.line]
         if lines:
             for line in lines:
-                line.setdefault("operation", "Insert")
+                default_operation(line)
             header[self.entity.line_field] = lines  # type: ignore[index]
         work = Work([r.number for r in rows], first.key, header, rows=[r.record for r in rows], group=first.group)
         return self._finish(work)

@@ -2,9 +2,12 @@
 
 aiohttp's router is case-sensitive and the API's paths are not, so every request goes to
 ``Sandbox.handle``, which lower-cases the path's fixed segments (never the keys) and
-dispatches itself. Order of work on a /v1 request, as the live API stacks it:
-latency -> token check (401, no rate headers) -> rate window (429) -> fault on writes
--> routing -> background queueing or execution -> the ``X-RateLimit-*`` headers on the answer.
+dispatches itself. Before anything, the guard (guard.py) checks Host, Origin and the
+body's size. Order of work on a /v1 request, as the live API stacks it:
+latency -> token check (401, no rate headers) -> rate window (429) -> [live: a write that
+failed twice lately, 429] -> fault on writes -> routing -> background queueing or
+execution -> [live: 500 for a POST's 400, the error's shape] -> the ``X-RateLimit-*``
+headers on the answer.
 
 The hot path (POST /v1/customer with a small body) does no logging, no schema walks and
 allocates little: one orjson parse, one compiled validation, one dict store.
@@ -29,7 +32,9 @@ from importer.sandbox.auth import Auth
 from importer.sandbox.background import BackgroundJobs
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.faults import FaultInjector
+from importer.sandbox.guard import CLOSING, Guard, too_large
 from importer.sandbox.ledger import Ledger, Rules, not_found
+from importer.sandbox.quirks import LiveQuirks
 from importer.sandbox.store import Store
 from importer.sandbox.throttle import FixedWindow
 
@@ -43,7 +48,6 @@ _FAULT_MESSAGES = {
     "502": "Bad Gateway: the upstream server sent an invalid response.",
     "503": "Service Unavailable: the server is temporarily unable to handle the request.",
 }
-_MAX_BODY = 64 * 1024 * 1024
 
 
 def _method_not_allowed(method: str) -> ApiError:
@@ -70,14 +74,21 @@ class Sandbox:
         self.seed = config.seed if config.seed is not None else random.randrange(2**32)
         self.store = Store(ENTITIES, config.state_path)
         self.stats = self.store.stats
-        self.ledger = Ledger(self.store, config.max_page_size)
+        self.ledger = Ledger(self.store, config.max_page_size, config.profile)
         self.auth = Auth(config.clients, config.static_token, config.token_ttl, config.clock)
+        self.guard = Guard(
+            config.host, config.control_token, self.auth.knows, config.max_body_bytes, config.body_timeout,
+        )
+        # None in the standard profile, so each live quirk costs it one ``is None`` test.
+        self.quirks = LiveQuirks(self.seed, config.clock) if config.profile == "live" else None
         self.throttle = FixedWindow(config.rate_limit, config.rate_window, config.clock)
         self.faults = FaultInjector(
             self.seed, config.fault_rate, config.faults,
             config.latency_ms, config.jitter_ms, config.slow_ms,
         )
-        self.jobs = BackgroundJobs(config.background_delay_ms)
+        self.jobs = BackgroundJobs(
+            config.background_delay_ms, self.quirks.background_answer if self.quirks is not None else None,
+        )
         # Dispatch tables, keyed by the lower-cased path segments.
         self._collections: dict[str, Rules] = {}
         self._actions: dict[tuple[str, str], tuple[str, Rules]] = {}
@@ -96,6 +107,9 @@ class Sandbox:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
         try:
+            refusal = self.guard.refusal(request)
+            if refusal is not None:
+                raise refusal
             if path[:4].lower() == "/v1/":
                 return await self._v1(request, path)
             low = path.lower().rstrip("/")
@@ -108,6 +122,8 @@ class Sandbox:
             return _response(exc.status, exc.body, dict(exc.headers or {}))
         except ConnectionError:  # the client left while its body was being read
             return _response(400, b"", {})  # never sent
+        except web.HTTPRequestEntityTooLarge:  # a form body read past the guard's bound
+            return _response(413, too_large(self.guard.max_body).body, {})
         except Exception:
             log.exception("sandbox error on %s %s", request.method, path)
             error = ipp_error("An internal error occurred in the sandbox.", status=500)
@@ -134,6 +150,22 @@ class Sandbox:
             error = message_error(429, f"Rate limit is exceeded. Try again in {reset} seconds.")
             return self._reply(429, error.body, headers)
         method = request.method
+        quirks = self.quirks
+        repeat: bytes | None = None  # live: this write's identity among recent failures
+        if quirks is not None and (method == "POST" or method == "PUT"):
+            try:
+                body = await self.guard.read(request)
+            except ApiError as exc:
+                return self._reply(exc.status, exc.body, headers)
+            repeat = quirks.repeats.key(client, method, request.rel_url.raw_path_qs, body)
+            wait = quirks.repeats.retry_after(repeat)
+            if wait is not None:
+                stats.throttled += 1
+                headers["Retry-After"] = str(wait)
+                error = message_error(
+                    429, f"The same request failed twice within 5 minutes; send it again in {wait} seconds.",
+                )
+                return self._reply(429, error.body, headers)
         fault: str | None = None
         if faults.active and (method == "POST" or method == "PUT"):
             fault = faults.pick()
@@ -142,7 +174,10 @@ class Sandbox:
                 if fault == "reset":
                     return _abort(request)
                 if fault == "slow":  # the request arrived whole; the answer is late
-                    await request.read()
+                    try:
+                        await self.guard.read(request)
+                    except ApiError as exc:
+                        return self._reply(exc.status, exc.body, headers)
                     await asyncio.sleep(faults.slow)
                 elif fault != "store-then-fail":
                     error = message_error(int(fault), _FAULT_MESSAGES[fault])
@@ -151,13 +186,17 @@ class Sandbox:
             answer = await self._dispatch(request, path, method, client)
         except ApiError as exc:
             answer = exc.answer()
+        shaped = False
         if fault == "store-then-fail":
             if faults.store_then_fail_answer() == "reset":
                 return _abort(request)
             answer = message_error(500, _FAULT_MESSAGES["500"]).answer()
+        elif quirks is not None and answer.status >= 400:
+            answer = quirks.endpoint_error(answer, method, repeat)
+            shaped = True
         if answer.headers:
             headers.update(answer.headers)
-        return self._reply(answer.status, answer.body, headers)
+        return self._reply(answer.status, answer.body, headers, shaped)
 
     async def _dispatch(self, request: web.Request, path: str, method: str, client: str) -> Answer:
         """Route a /v1 request and run it now, or queue it for the background API."""
@@ -177,8 +216,9 @@ class Sandbox:
         body = b""
         if n == 3:
             if method == "POST":
-                body = await request.read()
-                run, args = ledger.create, (rules, body, _base(request))
+                body = await self.guard.read(request)
+                base = self.quirks.location_base if self.quirks is not None else _base(request)
+                run, args = ledger.create, (rules, body, base)
             elif method == "GET":
                 run, args = ledger.list, (rules, request.rel_url.query)
             else:
@@ -186,7 +226,7 @@ class Sandbox:
         elif n == 4:
             key = _path_key(parts[3])
             if method == "PUT":
-                body = await request.read()
+                body = await self.guard.read(request)
                 run, args = ledger.update, (rules, key, body)
             elif method == "GET":
                 run, args = ledger.get, (rules, key, request.rel_url.query)
@@ -203,7 +243,7 @@ class Sandbox:
             if kind == "release":
                 run, args = ledger.release, (action_rules, key)
             else:
-                body = await request.read()
+                body = await self.guard.read(request)
                 run, args = ledger.run_action, (action_rules, rules, key, body)
         else:
             raise not_found(path)
@@ -233,7 +273,11 @@ class Sandbox:
             return json_answer(200, self.jobs.find(job_id, client).state(_base(request)))
         raise not_found(request.rel_url.raw_path)
 
-    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> web.Response:
+    def _reply(self, status: int, body: bytes, headers: dict[str, str], shaped: bool = False) -> web.Response:
+        if status >= 400 and not shaped and self.quirks is not None:
+            # Live: errors raised before routing (401, 429, faults) come in any shape too.
+            answer = self.quirks.shape_error(Answer(status, body, headers), keep_message=False)
+            body, headers = answer.body, answer.headers or {}
         by_status = self.stats.by_status
         by_status[status] = by_status.get(status, 0) + 1
         return _response(status, body, headers)
@@ -243,7 +287,7 @@ class Sandbox:
     async def _token(self, request: web.Request) -> web.Response:
         if request.method != "POST":
             raise _method_not_allowed(request.method)
-        form = await request.post()
+        form = await self.guard.bounded(request, request.post)
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         status, data = self.auth.issue(fields, request.headers.get("Authorization"))
         if status == 200:
@@ -254,7 +298,8 @@ class Sandbox:
     # -- /sandbox/* ---------------------------------------------------------------------------
 
     async def _sandbox(self, request: web.Request, low: str) -> web.Response:
-        """Inspection and reset; no token needed, no faults, not counted."""
+        """Inspection and reset: a control token needed, no faults, not counted."""
+        self.guard.check_control(request.headers.get("Authorization"))
         method = request.method
         if low == "/sandbox/stats":
             if method != "GET":
@@ -288,6 +333,8 @@ class Sandbox:
         self.store.reset()
         self.jobs.clear()
         self.throttle.reset()
+        if self.quirks is not None:
+            self.quirks.repeats.clear()
 
     async def close(self, app: web.Application | None = None) -> None:
         """App cleanup: stop background work, flush and close the state file."""
@@ -302,9 +349,13 @@ def _base(request: web.Request) -> str:
 
 def _response(status: int, body: bytes, headers: dict[str, str]) -> web.Response:
     if body:
-        headers["Content-Type"] = _JSON
-        return web.Response(status=status, body=body, headers=headers)
-    return web.Response(status=status, headers=headers)
+        headers.setdefault("Content-Type", _JSON)
+        response = web.Response(status=status, body=body, headers=headers)
+    else:
+        response = web.Response(status=status, headers=headers)
+    if status in CLOSING:  # the rest of the body may still be on its way: drop the connection
+        response.force_close()
+    return response
 
 
 def _abort(request: web.Request) -> web.Response:
@@ -321,7 +372,7 @@ SANDBOX: web.AppKey[Sandbox] = web.AppKey("sandbox", Sandbox)
 def create_app(config: SandboxConfig | None = None) -> web.Application:
     """A ready aiohttp application simulating the API (state file, if any, already loaded)."""
     sandbox = Sandbox(config or SandboxConfig())
-    app = web.Application(client_max_size=_MAX_BODY)
+    app = web.Application(client_max_size=sandbox.config.max_body_bytes)
     app[SANDBOX] = sandbox
     app.router.add_route("*", "/{tail:.*}", sandbox.handle)
     app.on_cleanup.append(sandbox.close)

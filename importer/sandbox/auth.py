@@ -1,8 +1,10 @@
 """The OAuth2 client-credentials token endpoint and bearer-token checks.
 
-Tokens are random, live ``token_ttl`` seconds and map to the client that asked for them
-(the rate limit is kept per client). A configured static token never expires and counts
-as a client of its own, so a newcomer can ``curl -H 'Authorization: Bearer sandbox-token'``.
+Tokens are random, live ``token_ttl`` seconds and map to the *caller* that asked for them:
+the client and the tenant (company) of the token request. Rate
+windows and background-job ownership are kept per caller, the live API's "company and
+client" rule. A configured static token never expires and counts as a client of its own
+in ``STATIC_TENANT``, so a newcomer can ``curl -H 'Authorization: Bearer sandbox-token'``.
 Neither tokens nor secrets are ever logged or echoed in error messages.
 """
 
@@ -19,9 +21,10 @@ from urllib.parse import unquote
 
 from importer.sandbox.answers import message_error
 
-__all__ = ["Auth", "STATIC_CLIENT", "SCOPES"]
+__all__ = ["Auth", "STATIC_CLIENT", "STATIC_TENANT", "SCOPES", "caller"]
 
-STATIC_CLIENT = "(static token)"  # rate-limit identity of the static token
+STATIC_CLIENT = "(static token)"  # client identity of the static token
+STATIC_TENANT = "sandbox"  # the company the static token acts for
 SCOPES = (
     "vismanet_erp_service_api:create",
     "vismanet_erp_service_api:read",
@@ -46,9 +49,11 @@ class Auth:
         self._clients = dict(clients)
         self._ttl = ttl
         self._clock = clock
-        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expires at)
+        # token -> (caller, expires at); the caller string is built once, at issue time,
+        # so keying rate windows by company and client costs nothing per request.
+        self._tokens: dict[str, tuple[str, float]] = {}
         if static_token:
-            self._tokens[static_token] = (STATIC_CLIENT, math.inf)
+            self._tokens[static_token] = (caller(STATIC_CLIENT, STATIC_TENANT), math.inf)
 
     # -- token endpoint ------------------------------------------------------------------
 
@@ -68,7 +73,8 @@ class Auth:
             secret.encode(), expected.encode()
         ):
             return 400, _oauth_error("invalid_client", "unknown client or wrong secret")
-        if not form.get("tenant_id"):
+        tenant = form.get("tenant_id")
+        if not tenant:
             return 400, _oauth_error("invalid_request", "tenant_id is required")
         requested = form.get("scope")
         scope = _DEFAULT_SCOPE
@@ -81,14 +87,14 @@ class Auth:
         if len(self._tokens) > _PURGE_ABOVE:
             self._tokens = {t: e for t, e in self._tokens.items() if e[1] > now}
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = (client_id, now + self._ttl)
+        self._tokens[token] = (caller(client_id, tenant), now + self._ttl)
         expires_in = int(self._ttl) if self._ttl >= 1 else 1
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
 
     # -- bearer check --------------------------------------------------------------------
 
     def client_of(self, authorization: str | None) -> str:
-        """The client behind an ``Authorization`` header, or a 401 ApiError."""
+        """The caller (client and tenant) behind an ``Authorization`` header, or a 401 ApiError."""
         if not authorization:
             raise message_error(
                 401, "Authorization has been denied for this request: no bearer token was sent.",
@@ -109,6 +115,23 @@ class Auth:
                 {"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
             )
         return client
+
+
+    def knows(self, authorization: str | None) -> bool:
+        """Whether the header carries the static token or an unexpired issued one."""
+        if not authorization:
+            return False
+        scheme, _, token = authorization.partition(" ")
+        entry = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return entry is not None and self._clock() < entry[1]
+
+
+def caller(client_id: str, tenant: str) -> str:
+    """The identity rate windows and background jobs are kept by: client and company.
+
+    The client id's length leads, so no id or tenant containing ``@`` can pass for another.
+    """
+    return f"{len(client_id)}:{client_id}@{tenant}"
 
 
 def _oauth_error(code: str, description: str) -> dict[str, Any]:

@@ -5,8 +5,9 @@ A request with ``erp-api-background`` is accepted at once (202 with ``id`` and
 reads ``Started`` (statusCode 0) until it has run, with ``startedUtc`` null while it still
 waits; then ``Finished`` with the endpoint's status code (an endpoint error is still a
 finished operation; its body is the content), or ``Failed`` if the sandbox itself broke.
-Jobs live in memory only and are dropped 24 hours after they finish, as the live API drops
-them. A webhook address is recorded and shown in the state, but no notification is posted
+The state carries exactly the fields of the document's ``BackgroundRequestStateDto``, in
+both profiles. Jobs live in memory only and are dropped 24 hours after they finish, as the
+live API drops them. A webhook address is recorded and shown in the state, but no notification is posted
 to it.
 """
 
@@ -71,8 +72,9 @@ class Job:
 class BackgroundJobs:
     """Queued requests and their outcomes; owns the tasks that run them."""
 
-    def __init__(self, delay_ms: float) -> None:
+    def __init__(self, delay_ms: float, shape: Callable[[Answer], Answer] | None = None) -> None:
         self._delay = delay_ms / 1000.0
+        self._shape = shape  # applied to a finished request's answer (the live error shapes)
         self._jobs: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -102,12 +104,14 @@ class BackgroundJobs:
             answer = None
             job.status, job.status_code, job.error = "Failed", 500, f"{type(exc).__name__}: {exc}"
         if answer is not None:
+            if self._shape is not None:
+                answer = self._shape(answer)
             job.status = "Finished"
             job.status_code = answer.status
             job.content = answer.body
             job.headers = dict(answer.headers or {})
             if answer.body:
-                job.headers["Content-Type"] = "application/json; charset=utf-8"
+                job.headers.setdefault("Content-Type", "application/json; charset=utf-8")
         job.finished = now_iso()
         job.finished_at = time.monotonic()
 
@@ -125,7 +129,7 @@ class BackgroundJobs:
         job = self.find(job_id, client)
         if not job.content:
             raise message_error(404, "No background operation response content was found.")
-        return Answer(200, job.content)
+        return Answer(200, job.content, {"Content-Type": job.headers["Content-Type"]})
 
     def _sweep(self) -> None:
         cutoff = time.monotonic() - _KEEP_SECONDS

@@ -22,6 +22,7 @@ from importer.sandbox.config import (
     DEFAULT_CLIENTS,
     DEFAULT_STATIC_TOKEN,
     FAULT_KINDS,
+    PROFILES,
     SandboxConfig,
     parse_rate_limit,
 )
@@ -73,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limit", type=_rate_limit, metavar="N/SECONDS",
         default=(defaults.rate_limit, defaults.rate_window),
-        help=f"fixed window per client (default: {defaults.rate_limit}/{defaults.rate_window:g}, "
+        help=f"fixed window per client and company (default: {defaults.rate_limit}/{defaults.rate_window:g}, "
              "the production quota)",
     )
     parser.add_argument("--seed", type=int, default=defaults.seed,
@@ -110,6 +111,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--static-token", default=defaults.static_token, metavar="TOKEN",
         help="a bearer token that never expires; '' disables it (default: %(default)s)",
     )
+    parser.add_argument(
+        "--profile", choices=PROFILES, default=defaults.profile,
+        help="standard: the API as its OpenAPI document describes it; live: plus what integrators "
+             "report of the live API (error bodies of every shape, 500 for some failed POSTs, "
+             "Location on another host, ...) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--control-token", default=defaults.control_token, metavar="TOKEN",
+        help="a bearer token for the /sandbox/* control routes, besides the static token and "
+             "issued tokens (default: none)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request (access log)")
 
 
@@ -123,7 +135,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         faults=tuple(args.faults), slow_ms=args.slow_ms, state_path=args.state,
         token_ttl=args.token_ttl, clients=clients, static_token=args.static_token or None,
         max_page_size=args.max_page_size, background_delay_ms=args.background_delay_ms,
-        verbose=args.verbose,
+        verbose=args.verbose, profile=args.profile, control_token=args.control_token or None,
     )
 
 
@@ -139,7 +151,9 @@ def _hint(url: str, config: SandboxConfig) -> str:
     if config.static_token:
         token = config.static_token if config.static_token == DEFAULT_STATIC_TOKEN else "YOUR_STATIC_TOKEN"
         lines.append(f"Or use the static token:  curl -H 'Authorization: Bearer {token}' {url}/v1/customer")
-    lines.append(f"Inspect: {url}/sandbox/stats and {url}/sandbox/records/ENTITY; stop with Ctrl-C.")
+    lines.append(
+        f"Inspect (with a bearer token): {url}/sandbox/stats and {url}/sandbox/records/ENTITY; stop with Ctrl-C."
+    )
     return "\n".join(lines)
 
 

@@ -49,6 +49,9 @@ class SandboxConfig:
     # What /sandbox/* control routes take as a bearer token besides the static token;
     # None: only the static token (or, with none, any token the sandbox issued).
     control_token: str | None = None
+    max_body_bytes: int = 64 * 1024 * 1024  # a larger request body answers 413
+    body_timeout: float = 30.0  # seconds a request body may take to arrive; then 408
+    keepalive_timeout: float = 30.0  # idle keep-alive connections are closed after this
     # Monotonic clock behind token expiry and rate windows; tests may swap in a fake one.
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
@@ -76,6 +79,11 @@ class SandboxConfig:
                 raise ValueError(f"{name} must not be negative")
         if self.token_ttl <= 0:
             raise ValueError("token_ttl must be positive")
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be at least 1")
+        for name in ("body_timeout", "keepalive_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
 
 
 def parse_rate_limit(text: str) -> tuple[int, float]:

@@ -6,15 +6,22 @@ the table's columns, never by one class per entity.
 
 Records are stored the way the request spelled them, minus the ``{"value": ...}``
 wrappers, plus ``createdDateTime``, ``lastModifiedDateTime`` and ``status`` (and
-``released`` for documents). The sandbox answers GETs with that shape, not with the full
-response DTO of the live API (whose field names differ, e.g. ``customer`` vs
-``customerNumber``).
+``released`` for documents); /sandbox/records shows that shape. GETs answer the response
+DTOs instead, made from it by ``views.View`` (``customer: {number, name}`` where the
+request sent ``customerNumber``, ``postPeriod`` as YYYYMM, computed totals).
+
+The "live" profile adds what integrators report of the live API at this level: the
+``externalReference`` filter matches loosely (``listing.py``), list items carry no
+``metadata``, and release and createDunningLetter answer ``Queued`` and finish a moment
+later (``queue_delay`` seconds). A queued release is marked in the stored record until it
+finishes; a server stopped in between finishes it on the next start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -23,16 +30,19 @@ from importer.entities import ENTITIES, Entity
 from importer.keys import encode_key
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.dates import now_iso
-from importer.sandbox.listing import ListQuery, parse_bool
+from importer.sandbox.listing import ListQuery
 from importer.sandbox.periods import PERIODS
 from importer.sandbox.store import Record, Store
 from importer.sandbox.validation import Validator, parse_body
+from importer.sandbox.views import Groups, View
 from importer.schema import fields
 
 __all__ = ["Ledger", "Rules"]
 
 _CUSTOMER = "customer"  # the entity documents point at through customerNumber
 _NO_CONTENT = Answer(204)
+_RELEASE_QUEUED = "releaseQueued"  # stored mark of a release answered Queued, not yet done
+_QUEUE_DELAY = 0.1  # seconds a queued action takes (live profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +55,21 @@ class Rules:
     tax_field: str | None  # the document's tax-detail array ("taxDetails" / "taxDetailLines")
     periods: tuple[str, ...]  # period fields present in the schema
     listing: ListQuery | None
+    view: View | None  # how reads answer a stored record; None for action entities
 
     @classmethod
-    def of(cls, entity: Entity, max_page_size: int) -> Rules:
+    def of(cls, entity: Entity, max_page_size: int, customers: Mapping[str, Record], live: bool = False) -> Rules:
         table = fields(entity.schema)
         tax = next((f.name for f in table.values() if f.kind == "array" and f.ref == "TaxDetailUpdateDto"), None)
+        readable = not entity.is_action
         return cls(
             entity=entity,
             validate=Validator(entity.schema),
             label=entity.name.replace("-", " ").capitalize(),
             tax_field=tax,
             periods=tuple(p for p in PERIODS if p in table),
-            listing=None if entity.is_action else ListQuery(entity, max_page_size),
+            listing=ListQuery(entity, max_page_size, loose=live) if readable else None,
+            view=View(entity, customers, tax) if readable else None,
         )
 
 
@@ -112,11 +125,18 @@ def _apply_lines(current: list[Record], ops: list[Record], field: str) -> list[R
 class Ledger:
     """The API's operations over a Store; each returns an Answer or raises ApiError."""
 
-    def __init__(self, store: Store, max_page_size: int) -> None:
+    def __init__(
+        self, store: Store, max_page_size: int, profile: str = "standard", queue_delay: float = _QUEUE_DELAY,
+    ) -> None:
         self.store = store
         self.max_page_size = max_page_size
-        self.rules: dict[str, Rules] = {name: Rules.of(e, max_page_size) for name, e in ENTITIES.items()}
+        self.live = profile == "live"
+        self.queue_delay = queue_delay
         self._customers = store.records[_CUSTOMER]
+        self.rules: dict[str, Rules] = {
+            name: Rules.of(e, max_page_size, self._customers, self.live) for name, e in ENTITIES.items()
+        }
+        self._finish_queued()
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -161,7 +181,7 @@ class Ledger:
                 raise ipp_error(f"'{key_field}' cannot be changed: the URL names '{key}', the body '{sent}'.")
             del changes[key_field]
         if entity.is_document:
-            if current.get("released"):
+            if current.get("released") or current.get(_RELEASE_QUEUED):
                 raise ipp_error(f"{rules.label} '{key}' is released and can no longer be changed.")
             self._check_document(rules, changes, creating=False)
             line_field = entity.line_field or ""
@@ -180,21 +200,33 @@ class Ledger:
         return _NO_CONTENT
 
     def release(self, rules: Rules, key: str) -> Answer:
-        """POST .../action/release: a Balanced document becomes Open (released)."""
+        """POST .../action/release: a Balanced document becomes Open (released).
+
+        Live profile: answered ``Queued``; the document stays as it was until the release
+        finishes ``queue_delay`` seconds later (a second release meanwhile is refused).
+        """
         current = self._existing(rules, key)
         if current.get("released"):
             raise ipp_error(f"{rules.label} '{key}' is already released.")
+        if current.get(_RELEASE_QUEUED):
+            raise ipp_error(f"{rules.label} '{key}' is already being released.")
         if current.get("status") == "Hold":
             raise ipp_error(f"{rules.label} '{key}' is on hold; take it off hold before releasing it.")
-        record = {**current, "released": True, "status": "Open", "lastModifiedDateTime": now_iso()}
-        self.store.put(rules.entity.name, key, record)
-        return json_answer(200, {"actionId": str(uuid.uuid4()), "actionResult": "Done"})
+        name = rules.entity.name
+        answer = {"actionId": str(uuid.uuid4()), "actionResult": "Done"}
+        if not self.live:
+            self.store.put(name, key, _released(current))
+            return json_answer(200, answer)
+        self.store.put(name, key, {**current, _RELEASE_QUEUED: True})
+        self._later(lambda: self._finish_release(name, key))
+        return json_answer(200, {**answer, "actionResult": "Queued"})
 
     def run_action(self, rules: Rules, parent: Rules, key: str, body: bytes) -> Answer:
         """POST {parent}/{key}/action/{action} of an action entity (createDunningLetter).
 
         The parent record must exist; the action is stored as a record of its own (keyed by
-        its action id, listable under /sandbox/records) and answers 200 ``Done``.
+        its action id, listable under /sandbox/records) and answers 200 ``Done`` (live
+        profile: ``Queued``, and the stored action turns ``Done`` ``queue_delay`` seconds later).
         """
         if key not in self.store.records[parent.entity.name]:
             raise message_error(404, f"{parent.label} '{key}' was not found.")
@@ -208,35 +240,41 @@ class Ledger:
             raise ipp_error(f"'levelFrom' ({low}) must not be greater than 'levelTo' ({high}).")
         action_id = str(uuid.uuid4())
         now = now_iso()
+        result = "Queued" if self.live else "Done"
         record = {
             "actionId": action_id, rules.entity.action_key_field or "key": key, **data,
-            "actionResult": "Done", "createdDateTime": now, "lastModifiedDateTime": now,
+            "actionResult": result, "createdDateTime": now, "lastModifiedDateTime": now,
         }
-        self.store.put(rules.entity.name, action_id, record)
-        return json_answer(200, {"actionId": action_id, "actionResult": "Done"})
+        name = rules.entity.name
+        self.store.put(name, action_id, record)
+        if self.live:
+            self._later(lambda: self._finish_action(name, action_id))
+        return json_answer(200, {"actionId": action_id, "actionResult": result})
 
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, rules: Rules, key: str, query: Mapping[str, str]) -> Answer:
-        """GET on a resource: the stored record, unwrapped."""
+        """GET on a resource: its response DTO (every group of a document; no metadata)."""
         record = self._existing(rules, key)
-        if not rules.entity.is_document:
-            return Answer(200, orjson.dumps(record))
-        attachments, tax = self._expand(query)
-        return Answer(200, orjson.dumps(self._document_view(rules, record, attachments, tax)))
+        view = rules.view
+        assert view is not None  # the app routes only collections here, never action entities
+        groups = Groups.of_query(query, listing=False) if rules.entity.is_document else None
+        return Answer(200, orjson.dumps(view.render(record, groups)))
 
     def list(self, rules: Rules, query: Mapping[str, str]) -> Answer:
-        """GET on a collection: a JSON array whose items each carry the paging metadata."""
-        listing = rules.listing
-        assert listing is not None  # the app routes only collections here, never action entities
-        is_document = rules.entity.is_document
-        attachments, tax = self._expand(query) if is_document else (False, False)
+        """GET on a collection: a JSON array of response DTOs.
+
+        Standard profile: each item carries the paging ``metadata``; live: none does.
+        """
+        listing, view = rules.listing, rules.view
+        assert listing is not None and view is not None  # collections only, never action entities
+        groups = Groups.of_query(query, listing=True) if rules.entity.is_document else None
         page, total = listing.select(self.store.records[rules.entity.name].values(), query)
-        meta = {"totalCount": total, "maxPageSize": self.max_page_size}
-        if is_document:
-            items = [{**self._document_view(rules, r, attachments, tax), "metadata": meta} for r in page]
-        else:
-            items = [{**r, "metadata": meta} for r in page]
+        items = [view.render(r, groups) for r in page]
+        if not self.live:
+            meta = {"totalCount": total, "maxPageSize": self.max_page_size}
+            for item in items:
+                item["metadata"] = meta
         return Answer(200, orjson.dumps(items))
 
     # -- helpers ----------------------------------------------------------------------------
@@ -264,25 +302,44 @@ class Ledger:
             if not period.pattern.match(value):
                 raise ipp_error(f"Invalid value for '{name}': expected a period as {period.shape}, got '{value}'.")
 
-    @staticmethod
-    def _expand(query: Mapping[str, str]) -> tuple[bool, bool]:
-        return parse_bool(query, "expandAttachments", True), parse_bool(query, "expandTaxDetails", True)
+    # -- queued actions (live profile) -------------------------------------------------------
 
-    @staticmethod
-    def _document_view(rules: Rules, record: Record, attachments: bool, tax: bool) -> Record:
-        """A document as answered: ``attachments`` and ``taxDetails`` included or left out."""
-        out = dict(record)
-        tax_field = rules.tax_field
-        if tax:
-            out["taxDetails"] = (record.get(tax_field) or []) if tax_field else []
-        else:
-            out.pop("taxDetails", None)
-            if tax_field:
-                out.pop(tax_field, None)
-        if attachments:
-            out["attachments"] = []
-        return out
+    def _later(self, finish: Callable[[], None]) -> None:
+        """Run ``finish`` after the queue delay (at once when no event loop runs)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            finish()
+            return
+        loop.call_later(self.queue_delay, finish)
 
+    def _finish_release(self, entity: str, key: str) -> None:
+        current = self.store.records[entity].get(key)
+        if current is not None and current.get(_RELEASE_QUEUED):  # still the record that was queued
+            self.store.put(entity, key, _released(current))
+
+    def _finish_action(self, entity: str, action_id: str) -> None:
+        current = self.store.records[entity].get(action_id)
+        if current is not None and current.get("actionResult") == "Queued":
+            self.store.put(entity, action_id, {**current, "actionResult": "Done", "lastModifiedDateTime": now_iso()})
+
+    def _finish_queued(self) -> None:
+        """Finish what a previous run left queued (its delay is long over)."""
+        for name, rules in self.rules.items():
+            table = self.store.records[name]
+            if rules.entity.releasable:
+                for key in [k for k, r in table.items() if r.get(_RELEASE_QUEUED)]:
+                    self._finish_release(name, key)
+            elif rules.entity.is_action:
+                for key in [k for k, r in table.items() if r.get("actionResult") == "Queued"]:
+                    self._finish_action(name, key)
+
+
+def _released(record: Record) -> Record:
+    """``record`` released: Open, and no longer marked queued."""
+    out = {k: v for k, v in record.items() if k != _RELEASE_QUEUED}
+    out.update(released=True, status="Open", lastModifiedDateTime=now_iso())
+    return out
 
 def not_found(path: str) -> ApiError:
     """404 for a URL no route matches, in the API's words."""

@@ -4,7 +4,12 @@ Filters are compiled per entity from a small table, once. Each list request turn
 parameters into predicates; a value the API would refuse (an unparseable date, an unknown
 condition or enum value, a non-numeric page) is a 400 naming the parameter. Parameters the
 sandbox does not simulate (deprecated paging, ``attributes``, other ``expand*`` flags) are
-ignored, as the API ignores parameters it does not know.
+ignored, as the API ignores parameters it does not know: ``numberToRead`` and
+``skipRecords`` too, as the live API has ignored them since 2020.
+
+With ``loose=True`` (the live profile) the ``externalReference`` filter matches as
+integrators report the live API does: any document whose reference *contains* the value,
+without regard to case, so a lookup by reference may find other documents too.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class _Equals:
     param: str
     path: tuple[str, ...]  # where the value sits in a stored record
     period: Period | None = None  # the shape a period parameter must have
+    loose: bool = False  # case-insensitive substring match instead of equality
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ class _Since:
     system: bool  # a timestamp the sandbox wrote (fixed-width, compared as text)
 
 
-def _filters(entity: Entity) -> list[_Equals | _Enum | _Since]:
+def _filters(entity: Entity, loose: bool) -> list[_Equals | _Enum | _Since]:
     common: list[_Equals | _Enum | _Since] = [
         _Since("lastModifiedDateTime", True),
         _Since("createdDateTime", True),
@@ -73,7 +79,7 @@ def _filters(entity: Entity) -> list[_Equals | _Enum | _Since]:
             _enum("status", DOCUMENT_STATUSES),
             _Equals("project", ("project",)),
             _Equals("customer", ("customerNumber",)),
-            _Equals("externalReference", ("externalReference",)),
+            _Equals("externalReference", ("externalReference",), loose=loose),
             _Equals("customerRefNumber", ("customerRefNumber",)),
             _Equals("paymentReference", ("paymentReference",)),
             _Equals("branch", ("branchNumber",)),
@@ -130,13 +136,17 @@ def _lookup(record: Record, path: tuple[str, ...]) -> Any:
     return value
 
 
+def _contains(value: Any, folded: str) -> bool:
+    return type(value) is str and folded in value.casefold()
+
+
 class ListQuery:
     """The filters of one entity; ``select()`` answers one list request."""
 
-    def __init__(self, entity: Entity, max_page_size: int) -> None:
+    def __init__(self, entity: Entity, max_page_size: int, *, loose: bool = False) -> None:
         self.entity = entity
         self.max_page_size = max_page_size
-        self._filters = _filters(entity)
+        self._filters = _filters(entity, loose)
 
     def _predicates(self, query: Mapping[str, str]) -> list[Predicate]:
         preds: list[Predicate] = []
@@ -157,7 +167,11 @@ class ListQuery:
                 continue
             if f.period is not None and not f.period.pattern.match(text):
                 raise _bad(f.param, f"expected a period as {f.period.shape}, got {text!r}")
-            preds.append(lambda r, path=f.path, want=text: _lookup(r, path) == want)
+            if f.loose:
+                folded = text.casefold()
+                preds.append(lambda r, path=f.path, want=folded: _contains(_lookup(r, path), want))
+            else:
+                preds.append(lambda r, path=f.path, want=text: _lookup(r, path) == want)
         released = query.get("released") if self.entity.is_document else None
         if released:
             if released not in ("0", "1"):

@@ -12,12 +12,12 @@ from aiohttp import web
 
 from importer.sandbox.app import SANDBOX, Sandbox, create_app
 from importer.sandbox.config import SandboxConfig
+from importer.sandbox.guard import WILDCARDS
 
 __all__ = ["serve", "RunningSandbox"]
 
 # In-flight requests get this long to finish on shutdown; a "slow" fault is cut short.
 _SHUTDOWN_TIMEOUT = 0.5
-_WILDCARDS = {"", "0.0.0.0", "::"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +44,22 @@ async def serve(config: SandboxConfig | None = None) -> AsyncIterator[RunningSan
     config = config or SandboxConfig()
     app = create_app(config)
     access_log = logging.getLogger("aiohttp.access") if config.verbose else None
-    runner = web.AppRunner(app, access_log=access_log, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+    # Idle keep-alive connections are closed after keepalive_timeout (longer than a client
+    # pool's usual 15 s, so the client drops first and never reuses a closing socket). The
+    # unread rest of a refused body (408, 413) is drained for at most body_timeout before
+    # the connection is closed, so a trickling client cannot hold it open.
+    runner = web.AppRunner(
+        app, access_log=access_log, shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        keepalive_timeout=config.keepalive_timeout, lingering_time=config.body_timeout,
+    )
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         host, port = runner.addresses[0][:2]
-        if config.host not in _WILDCARDS:
+        if config.host not in WILDCARDS:
             host = config.host
-        elif host in _WILDCARDS:
+        elif host in WILDCARDS:
             host = "127.0.0.1"
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{port}"

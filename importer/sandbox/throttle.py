@@ -1,8 +1,10 @@
-"""Fixed-window rate limiting per client, with the headers the API sends on every answer.
+"""Fixed-window rate limiting per caller, with the headers the API sends on every answer.
 
-A client's first request opens its window; the window resets every ``window`` seconds
-after that (fixed, not sliding): a client that burns its quota early waits for the reset,
-as with the live API.
+A caller is a client acting for one company (tenant), as the live API keys its windows;
+the key is built once per token (auth.py), so both profiles use it at no cost and an
+importer loading several companies gets a window per company. A caller's first request
+opens its window; the window resets every ``window`` seconds after that (fixed, not
+sliding): a caller that burns its quota early waits for the reset, as with the live API.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ __all__ = ["FixedWindow"]
 
 
 class FixedWindow:
-    """Counts requests per client and window; ``hit()`` says whether one may run."""
+    """Counts requests per caller and window; ``hit()`` says whether one may run."""
 
     __slots__ = ("limit", "window", "_clock", "_windows", "limit_header", "policy_header")
 
@@ -22,7 +24,7 @@ class FixedWindow:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._windows: dict[str, list[float]] = {}  # client -> [window start, count]
+        self._windows: dict[str, list[float]] = {}  # caller -> [window start, count]
         self.limit_header = str(limit)
         seconds = int(window) if float(window).is_integer() else window
         self.policy_header = f"{limit};w={seconds}"

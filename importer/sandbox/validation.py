@@ -9,7 +9,9 @@ plain values. Errors name the field by its dotted path (``mainAddress.postalCode
 Deliberate choices, where the API's serializer is looser than this:
 
 - field names must match exactly (the API's deserializer ignores case);
-- ``"field": null`` counts as not sent, ``{"value": null}`` clears the field;
+- ``"field": null`` counts as not sent; ``{"value": null}`` clears a field whose wrapper
+  may hold null (``Field.nullable``: strings, nested objects, ``DtoValueOfNullableOf*``)
+  and is refused for the rest (integers, decimals, booleans, dates, enums);
 - enum values are matched without regard to case and stored in the API's spelling;
 - integers accept a whole-valued float (``2.0``), strings never accept numbers.
 """
@@ -146,7 +148,7 @@ class _Compiler:
         found = self._objects.get(schema)
         if found is not None:
             return found
-        table: dict[str, tuple[bool, _Check]] = {}
+        table: dict[str, tuple[bool, bool, _Check]] = {}  # name -> (wrapped, nullable, check)
 
         def check_object(data: dict[str, Any], prefix: str) -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -163,7 +165,7 @@ class _Compiler:
                     raise ipp_error(f"Unknown field '{prefix}{name}' ({schema} has no field {name!r}).")
                 if value is None:
                     continue
-                wrapped, check = spec
+                wrapped, nullable, check = spec
                 if wrapped:
                     if type(value) is not dict or len(value) != 1 or "value" not in value:
                         raise ipp_error(
@@ -172,6 +174,11 @@ class _Compiler:
                         )
                     value = value["value"]
                     if value is None:
+                        if not nullable:
+                            raise ipp_error(
+                                f"'{prefix}{name}' cannot be null: this field takes a value inside "
+                                '{"value": ...}; leave the field out to keep what it holds.'
+                            )
                         out[name] = None
                         continue
                 out[name] = check(value, prefix, name)
@@ -179,7 +186,7 @@ class _Compiler:
 
         self._objects[schema] = check_object  # registered before the fields: cycles resolve
         for f in fields(schema).values():
-            table[f.name] = (f.wrapped, self._field(f))
+            table[f.name] = (f.wrapped, f.nullable, self._field(f))
         return check_object
 
     def _field(self, f: Field) -> _Check:

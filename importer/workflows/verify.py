@@ -10,12 +10,14 @@ grouping of rows into documents, the same ``invalid`` records. Each payload is u
 flattened to import columns and compared with the API's record for its key, flattened by
 :class:`~importer.mapping.flatten.RecordFlattener` (which also reads the live API's DTO
 shape). Only the fields the input gives are compared: an omitted field is no difference.
-Numbers compare as numbers (``12.5 == 12.50``), dates as dates (``2020-01-27`` matches
-``2020-01-27T00:00:00``), booleans as booleans, enum values without regard to case, other
-strings exactly. Document lines compare by ``lineNumber`` when every input line gives one,
-else by position; a different number of lines is a difference of its own. Columns the
-response DTOs never return (:data:`~importer.mapping.flatten.WRITE_ONLY`) and list-valued
-fields are counted as unchecked when the answer lacks them, not reported as differences.
+How values compare (numbers as numbers, dates as dates, periods by the month they name, ...)
+is :mod:`importer.workflows.compare`; a different number of lines is a difference of its own.
+
+With ``map=`` (``verify --map``) the input is read through the mapping file exactly as
+``run --map`` reads it (:meth:`ColumnMap.bind` on the header, ``map_record`` on each record,
+the ``RecordMapper`` behind it on the map's options), so a legacy file is checked as the
+records its import sent. A listing is asked for the ``expand*`` flags the input's columns
+need (:mod:`importer.workflows.expand`); a GET by key answers the whole record anyway.
 
 Strategies (``strategy=``):
 
@@ -37,15 +39,13 @@ numbers), ``status`` (``ok`` | ``missing`` | ``different`` | ``invalid`` | ``err
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, aclosing
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 import anyio
@@ -56,15 +56,16 @@ from importer.client import ApiClient
 from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.entities import entity as resolve
-from importer.errors import ConfigError, RecordError, SourceError
+from importer.errors import ConfigError, SourceError
 from importer.keys import encode_key
 from importer.mapping import CoerceOptions, RecordMapper, Work
-from importer.mapping.coerce import parse_bool
-from importer.mapping.columns import LINE_PREFIX, field_for_column
-from importer.mapping.flatten import WRITE_ONLY, FlatRecord, RecordFlattener, flatten_object, unwrap
+from importer.mapping.flatten import FlatRecord
+from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
-from importer.schema import Field
 from importer.sources import Input, SourceOptions, open_input
+from importer.workflows.compare import Comparer, expected_record
+from importer.workflows.expand import expand_params
+from importer.workflows.legacy import column_map
 
 __all__ = ["VerifySummary", "verify_records", "default_report_path", "STATUSES", "STRATEGIES", "AUTO_GET_MAX"]
 
@@ -72,7 +73,7 @@ STATUSES = ("ok", "missing", "different", "invalid", "error")
 STRATEGIES = ("auto", "get", "list")
 # ``auto`` verifies inputs this small by key without asking what a listing would cost.
 AUTO_GET_MAX = 20
-_ABSENT = object()
+log = logging.getLogger("importer")
 
 
 def default_report_path(input_path: str) -> str:
@@ -92,6 +93,7 @@ class VerifySummary:
     calls: int = 0  # HTTP calls to the API, probe, retries and token calls included
     list_calls_estimate: int | None = None  # what ``auto`` expected a full listing to cost
     error: str | None = None  # why the run ended early (unreadable input, a failed listing)
+    map: str | None = None  # the mapping file the input was read through
     elapsed: float = 0.0
 
     @property
@@ -115,132 +117,9 @@ class VerifySummary:
             "strategy": self.strategy, "records": self.records, "units": self.units,
             "counts": dict(self.counts), "unchecked": dict(self.unchecked),
             "calls": self.calls, "calls_per_record": round(self.calls_per_record, 4),
-            "list_calls_estimate": self.list_calls_estimate, "error": self.error,
+            "list_calls_estimate": self.list_calls_estimate, "map": self.map, "error": self.error,
             "elapsed_s": round(self.elapsed, 3), "exit_code": self.exit_code,
         }
-
-
-# -- comparing -------------------------------------------------------------------------------
-
-
-def _expected(entity: Entity, payload: dict[str, Any]) -> FlatRecord:
-    """A mapped payload (request shape) as import columns, the way the answer is flattened."""
-    data = unwrap(payload)
-    line_field = entity.line_field
-    header = {k: v for k, v in flatten_object({k: v for k, v in data.items() if k != line_field}) if v is not None}
-    lines = None
-    if line_field and data.get(line_field):
-        lines = [
-            {LINE_PREFIX + k: v for k, v in flatten_object(line) if v is not None and k != "operation"}
-            for line in data[line_field] if isinstance(line, dict)
-        ]
-    return FlatRecord(None, header, lines)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
-
-
-def _when(value: Any) -> tuple[datetime, bool] | None:
-    """(date-time, has a time part) of an ISO date or date-time, or None."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
-            return datetime(d.year, d.month, d.day), False
-        return datetime.fromisoformat(text.replace("Z", "+00:00")), True
-    except ValueError:
-        return None
-
-
-def _same(spec: Field | None, expected: Any, actual: Any) -> bool:
-    if actual is None:
-        return False
-    kind = spec.type if spec is not None else None
-    if kind in ("number", "integer"):
-        e, a = _decimal(expected), _decimal(actual)
-        return e is not None and e == a
-    if kind == "boolean":
-        try:
-            return parse_bool(expected) == parse_bool(actual)
-        except RecordError:
-            return False
-    if kind == "datetime":
-        e, a = _when(expected), _when(actual)
-        if e is None or a is None:
-            return expected == actual
-        if not e[1] or not a[1]:  # a date on either side: compare the days as written
-            return e[0].date() == a[0].date()
-        ed, ad = e[0], a[0]
-        if (ed.tzinfo is None) != (ad.tzinfo is None):  # naive vs aware: compare the wall-clock times
-            ed, ad = ed.replace(tzinfo=None), ad.replace(tzinfo=None)
-        return ed == ad
-    if kind == "uuid":
-        try:
-            return uuid.UUID(str(expected)) == uuid.UUID(str(actual))
-        except ValueError:
-            return False
-    if isinstance(actual, bool):
-        actual = "true" if actual else "false"
-    elif isinstance(actual, int | float):
-        actual = str(actual)
-    if spec is not None and spec.enum and isinstance(expected, str) and isinstance(actual, str):
-        return expected.casefold() == actual.casefold()
-    return expected == actual
-
-
-class _Comparer:
-    """Compares an expected record with an answered one, column by column."""
-
-    def __init__(self, entity: Entity, unchecked: dict[str, int]) -> None:
-        self.entity = entity
-        self.flattener = RecordFlattener(entity)
-        self.write_only = WRITE_ONLY.get(entity.name, frozenset())
-        self.unchecked = unchecked
-
-    def differences(self, expected: FlatRecord, answer: dict[str, Any]) -> list[dict[str, Any]]:
-        actual = self.flattener.flatten(answer)
-        diffs = self._fields(expected.header, actual.header, None)
-        if expected.lines:
-            have = actual.lines or []
-            by_number = all(LINE_PREFIX + "lineNumber" in line for line in expected.lines)
-            if len(have) != len(expected.lines):
-                diffs.append({"field": "lines", "expected": len(expected.lines), "actual": len(have)})
-            if by_number:
-                index = {line.get(LINE_PREFIX + "lineNumber"): line for line in have}
-                pairs = [(e, index.get(e[LINE_PREFIX + "lineNumber"])) for e in expected.lines]
-            else:
-                pairs = [(e, have[i] if i < len(have) else None) for i, e in enumerate(expected.lines)]
-            for position, (want, got) in enumerate(pairs, 1):
-                if got is None:
-                    diffs.append({"field": "line", "line": position, "expected": want, "actual": None})
-                else:
-                    diffs.extend(self._fields(want, got, position))
-        return diffs
-
-    def _fields(self, expected: dict[str, Any], actual: dict[str, Any], line: int | None) -> list[dict[str, Any]]:
-        diffs = []
-        for column, want in expected.items():
-            got = actual.get(column, _ABSENT)
-            if isinstance(want, list | dict) or (got is _ABSENT and column in self.write_only):
-                self.unchecked[column] = self.unchecked.get(column, 0) + 1
-                continue
-            if got is _ABSENT or not _same(field_for_column(self.entity, column), want, got):
-                diff: dict[str, Any] = {"field": column}
-                if line is not None:
-                    diff["line"] = line
-                diff["expected"] = want
-                diff["actual"] = None if got is _ABSENT else got
-                diffs.append(diff)
-        return diffs
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -292,6 +171,7 @@ async def verify_records(
     date_format: str | None = None,
     concurrency: int | None = None,
     strategy: str = "auto",
+    map: str | os.PathLike[str] | ColumnMap | None = None,
 ) -> VerifySummary:
     """Check every record of ``source`` against the API; write the report, return the summary.
 
@@ -302,7 +182,9 @@ async def verify_records(
     delimiter is ``;``, as the import decides) and ``date_format``, so the CLI can pass its
     ``--decimal-comma`` / ``--date-format`` flags as they are. ``concurrency``: GETs in flight
     (default: the client's). ``strategy``: ``auto``, ``get`` or ``list`` (see the module doc).
-    ``ConfigError`` (unknown column, bad arguments) is raised before any call.
+    ``map``: a mapping file (path or loaded) the input is read through, as ``run --map`` does;
+    the coerce options then apply only to columns the map gives no format.
+    ``ConfigError`` (unknown column, a mistake in the map, bad arguments) is raised before any call.
     """
     ent = resolve(entity)
     if ent.is_action or not ent.key_field:
@@ -313,6 +195,7 @@ async def verify_records(
     if limit < 1:
         raise ConfigError("--concurrency must be at least 1")
     check_outputs({"input": source}, {"--report": report_path})
+    cmap = column_map(map, ent)  # its mistakes, before the input opens
     started = time.monotonic()
     calls_before = client.stats.calls + client.token_calls
     with ExitStack() as stack:
@@ -320,14 +203,21 @@ async def verify_records(
         if decimal_comma is None:
             decimal_comma = opened.delimiter == ";"
         coerce = coerce_options or CoerceOptions(decimal_comma=decimal_comma, date_format=date_format)
-        mapper = RecordMapper(ent, mode="create", options=coerce, columns=opened.columns, check_required=False)
+        columns, bound = opened.columns, None
+        if cmap is not None:  # as the import wires it: the map first, then the mapper
+            bound = cmap.bind(columns, coerce)  # unmapped CSV columns: ConfigError, no call
+            coerce, columns = bound.options, bound.columns
+            for missing in bound.missing:
+                log.warning("mapping file names column %r, which %s does not have", missing, os.fspath(source))
+        mapper = RecordMapper(ent, mode="create", options=coerce, columns=columns, check_required=False)
         summary = VerifySummary(ent.name, os.fspath(source), None if report_path is None else os.fspath(report_path))
+        summary.map = cmap.path if cmap is not None else None
         await client.authenticate()  # bad credentials fail before the report is opened
         report = _Report(report_path, summary)
         stack.callback(report.close)
-        run = _Run(client, ent, report, summary, limit)
+        run = _Run(client, ent, report, summary, limit, expand_params(ent, columns))
         try:
-            await run.go(_units(ent, mapper, opened, summary), strategy)
+            await run.go(_units(ent, mapper, bound, opened, summary), strategy)
         except ListError as exc:
             summary.error = str(exc)
         finally:
@@ -336,17 +226,21 @@ async def verify_records(
     return summary
 
 
-async def _units(entity: Entity, mapper: RecordMapper, opened: Input, summary: VerifySummary) -> AsyncIterator[_Unit]:
+async def _units(
+    entity: Entity, mapper: RecordMapper, bound: BoundMap | None, opened: Input, summary: VerifySummary,
+) -> AsyncIterator[_Unit]:
     """Mapped units of the input, a few at a time between checkpoints (the loop stays live)."""
 
     def unit(work: Work) -> _Unit:
         if work.error is not None or work.payload is None or not work.key:
             return _Unit(work, None)
-        return _Unit(work, _expected(entity, work.payload))
+        return _Unit(work, expected_record(entity, work.payload))
 
     try:
         async for record in opened.records():  # checkpoints now and then: the loop stays live
             summary.records += 1
+            if bound is not None:  # --map: source columns -> API columns, first
+                record = bound.map_record(record)
             for work in mapper.feed(record):
                 yield unit(work)
     except SourceError as exc:
@@ -356,13 +250,15 @@ async def _units(entity: Entity, mapper: RecordMapper, opened: Input, summary: V
 
 
 class _Run:
-    def __init__(self, client: ApiClient, entity: Entity, report: _Report, summary: VerifySummary, limit: int) -> None:
+    def __init__(self, client: ApiClient, entity: Entity, report: _Report, summary: VerifySummary, limit: int,
+                 list_params: dict[str, str]) -> None:
         self.client = client
+        self.list_params = list_params  # the expand flags the input's columns need
         self.entity = entity
         self.report = report
         self.summary = summary
         self.limit = limit
-        self.comparer = _Comparer(entity, summary.unchecked)
+        self.comparer = Comparer(entity, summary.unchecked)
 
     def _invalid(self, unit: _Unit) -> bool:
         """Report a unit that cannot be looked up; True when it was one."""
@@ -403,7 +299,8 @@ class _Run:
 
     async def _listing_cost(self) -> float:
         """One list GET of one record: totalCount and maxPageSize give the pages a listing takes."""
-        pages = list_pages(self.client, self.entity, _list_params(self.entity), page_size=1)
+        # The probe reads totalCount and maxPageSize only: nothing needs expanding.
+        pages = list_pages(self.client, self.entity, expand_params(self.entity, ()), page_size=1)
         try:
             async with aclosing(pages):
                 first = await pages.__anext__()
@@ -458,7 +355,7 @@ class _Run:
                 waiting.setdefault(str(unit.work.key).strip(), []).append(unit)
         key_field = self.entity.key_field or ""
         try:
-            pages = list_pages(self.client, self.entity, _list_params(self.entity))
+            pages = list_pages(self.client, self.entity, self.list_params)
             async with aclosing(pages):
                 async for page in pages:
                     for item in page.items:
@@ -475,11 +372,6 @@ class _Run:
         for units_left in waiting.values():
             for unit in units_left:
                 self.report.write(unit.work, "missing")
-
-
-def _list_params(entity: Entity) -> dict[str, str]:
-    # The comparison never looks at attachments or tax details: do not have them expanded.
-    return {"expandAttachments": "false", "expandTaxDetails": "false"} if entity.is_document else {}
 
 
 async def _chain(first: list[_Unit], rest: AsyncIterator[_Unit] | None) -> AsyncIterator[_Unit]:

@@ -115,11 +115,15 @@ async def test_static_token_can_be_disabled(sandbox_with: Any) -> None:
         assert (await get_with(api, "my-token"))[0] == 200
 
 
-async def test_sandbox_and_token_endpoints_need_no_token(api: Api) -> None:
+async def test_token_endpoint_needs_no_token_but_sandbox_routes_do(api: Api) -> None:
     async with aiohttp.ClientSession() as anonymous:
-        async with anonymous.get(api.url + "/sandbox/stats") as r:
+        async with anonymous.post(api.running.token_url, data=FORM) as r:
             assert r.status == 200
-        async with anonymous.get(api.url + "/sandbox/records/customer") as r:
+        for method, path in (("GET", "/sandbox/stats"), ("GET", "/sandbox/records/customer"),
+                             ("POST", "/sandbox/reset")):
+            async with anonymous.request(method, api.url + path) as r:
+                assert r.status == 401, path
+        async with anonymous.get(api.url + "/sandbox/stats", headers={"Authorization": "Bearer sandbox-token"}) as r:
             assert r.status == 200
 
 

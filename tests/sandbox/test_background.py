@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+
+import pytest
+
+from importer.schema import read_fields
 
 from .helpers import Api, customer_body, w
 
@@ -109,3 +114,35 @@ async def test_shutdown_cancels_queued_work(sandbox_with: Any) -> None:
     # Leaving the block returned promptly: the queued job was cancelled, not awaited.
     assert len(tasks) == 1
     assert all(task.cancelled() for task in tasks)
+
+
+@pytest.mark.parametrize("profile", ["standard", "live"])
+async def test_state_is_the_documented_dto(sandbox_with: Any, profile: str) -> None:
+    documented = read_fields("BackgroundRequestStateDto")
+    async with sandbox_with(profile=profile, background_delay_ms=100) as api:
+        _, accepted, _ = await api.call("POST", "/v1/customer", json=customer_body("1"), headers=BACKGROUND)
+        assert set(accepted) == set(read_fields("BackgroundApiAcceptedDto"))
+        _, waiting, _ = await api.call("GET", f"/v1/background/{accepted['id']}")
+        finished = await wait_finished(api, accepted["stateLocation"])
+        for state in (waiting, finished):
+            assert set(state) == set(documented)
+            assert state["status"] in ("Started", "Finished", "Failed")
+            assert isinstance(state["statusCode"], int) and isinstance(state["responseHeaders"], dict)
+            assert datetime.fromisoformat(state["receivedUtc"]).tzinfo is not None
+        assert (waiting["status"], waiting["statusCode"], waiting["startedUtc"], waiting["finishedUtc"]) == (
+            "Started", 0, None, None)
+        assert waiting["hasResponseContent"] is False and waiting["webhookAddress"] == "none"
+        assert (finished["status"], finished["statusCode"]) == ("Finished", 201)
+        for name in ("startedUtc", "finishedUtc"):
+            assert datetime.fromisoformat(finished[name]).tzinfo is not None
+
+
+async def test_jobs_belong_to_the_company_too(api: Api) -> None:
+    form = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret"}
+    tokens = []
+    for tenant in ("A", "B"):
+        async with api.session.post(api.running.token_url, data={**form, "tenant_id": tenant}) as r:
+            tokens.append({"Authorization": f"Bearer {(await r.json())['access_token']}"})
+    _, accepted, _ = await api.call("GET", "/v1/customer", headers={**BACKGROUND, **tokens[0]})
+    assert (await api.call("GET", f"/v1/background/{accepted['id']}", headers=tokens[0]))[0] == 200
+    assert (await api.call("GET", f"/v1/background/{accepted['id']}", headers=tokens[1]))[0] == 403

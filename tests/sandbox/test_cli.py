@@ -17,7 +17,7 @@ import pytest
 from importer.sandbox import SandboxConfig, add_arguments, serve
 from importer.sandbox.cli import config_from_args
 
-from .helpers import GUIDE_CUSTOMER
+from .helpers import AUTH, GUIDE_CUSTOMER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,22 +39,36 @@ def test_options() -> None:
         "--host", "0.0.0.0", "--port", "0", "--rate-limit", "5/1", "--seed", "3", "--latency-ms", "10",
         "--jitter-ms", "2", "--fault-rate", "0.5", "--faults", "500,slow", "--slow-ms", "100",
         "--state", "s.db", "--token-ttl", "60", "--max-page-size", "10", "--background-delay-ms", "5",
-        "--client", "a:b", "--client", "c:d", "--static-token", "", "-v",
+        "--client", "a:b", "--client", "c:d", "--static-token", "", "--profile", "live",
+        "--control-token", "ctl-token", "-v",
     )
     config = config_from_args(args)
     assert (config.rate_limit, config.rate_window) == (5, 1.0)
     assert config.faults == ("500", "slow") and config.fault_rate == 0.5 and config.seed == 3
     assert config.clients == {"a": "b", "c": "d"} and config.static_token is None
     assert config.state_path == "s.db" and config.verbose and config.max_page_size == 10
+    assert config.profile == "live" and config.control_token == "ctl-token"
+    assert config_from_args(parse("--control-token", "")).control_token is None
 
 
 @pytest.mark.parametrize("argv", [
     ["--rate-limit", "5"], ["--rate-limit", "0/1"], ["--faults", "500,fire"], ["--fault-rate", "2"],
-    ["--client", "nosecret"],
+    ["--client", "nosecret"], ["--profile", "fancy"],
 ])
 def test_bad_options(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse(*argv)
+
+
+async def test_help_shows_profile_and_control_token() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "importer", "sandbox", "--help",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT),
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    text = out.decode()
+    assert proc.returncode == 0
+    assert "--profile {standard,live}" in text and "--control-token TOKEN" in text
 
 
 async def test_python_m_importer_sandbox(tmp_path: Path) -> None:
@@ -125,7 +139,7 @@ async def test_serve_inside_an_anyio_task_group() -> None:
         with anyio.fail_after(5):
             await ready.wait()
         async with aiohttp.ClientSession() as session:
-            async with session.get(found["url"] + "/sandbox/stats") as r:
+            async with session.get(found["url"] + "/sandbox/stats", headers=AUTH) as r:
                 assert r.status == 200
         tg.cancel_scope.cancel()
     # Cancelled, the sandbox still shut down and released its port.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .helpers import GUIDE_CUSTOMER, Api, customer_body, w
 
 
-async def test_post_then_get_returns_unwrapped_record(api: Api) -> None:
+async def test_post_then_get_answers_the_customer_dto(api: Api) -> None:
     status, body, headers = await api.call("POST", "/v1/customer", json=GUIDE_CUSTOMER)
     assert status == 201 and body is None
     assert headers["X-RateLimit-Limit"] == "15000"
@@ -13,10 +13,14 @@ async def test_post_then_get_returns_unwrapped_record(api: Api) -> None:
     assert status == 200
     assert body["number"] == "10000"
     assert body["name"] == "NewCustomer"
-    assert body["overrideWithClassValues"] is True
-    assert body["mainAddress"] == {"addressLine1": "TestRoad 13", "postalCode": "0101", "countryId": "NO"}
+    assert "overrideWithClassValues" not in body  # write-only: CustomerDto has no such field
+    assert body["customerClass"] == {"id": "1"} and "customerClassId" not in body
+    assert body["mainAddress"] == {"addressLine1": "TestRoad 13", "postalCode": "0101", "country": {"id": "NO"}}
     assert body["status"] == "Active"
     assert body["createdDateTime"].endswith("Z") and body["createdDateTime"] == body["lastModifiedDateTime"]
+    # The store keeps the request's shape, as /sandbox/records shows.
+    (stored,) = await api.records("customer")
+    assert stored["customerClassId"] == "1" and stored["overrideWithClassValues"] is True
 
 
 async def test_auto_numbering_skips_used_numbers(api: Api) -> None:
@@ -67,21 +71,21 @@ async def test_name_is_required(api: Api) -> None:
 async def test_put_changes_only_sent_fields_and_merges_objects(api: Api) -> None:
     await api.call("POST", "/v1/customer", json=GUIDE_CUSTOMER)
     before = (await api.call("GET", "/v1/customer/10000"))[1]
-    change = {"mainAddress": w({"addressLine1": w("TestRoad 50")}), "note": w("moved")}
+    change = {"mainAddress": w({"addressLine1": w("TestRoad 50")}), "corporateId": w("moved")}
     status, body, _ = await api.call("PUT", "/v1/customer/10000", json=change)
     assert status == 204 and body is None
     _, after, _ = await api.call("GET", "/v1/customer/10000")
-    assert after["mainAddress"] == {"addressLine1": "TestRoad 50", "postalCode": "0101", "countryId": "NO"}
-    assert after["note"] == "moved"
+    assert after["mainAddress"] == {"addressLine1": "TestRoad 50", "postalCode": "0101", "country": {"id": "NO"}}
+    assert after["corporateId"] == "moved"
     assert after["name"] == "NewCustomer"
     assert after["createdDateTime"] == before["createdDateTime"]
     assert after["lastModifiedDateTime"] >= before["lastModifiedDateTime"]
 
 
 async def test_put_can_clear_a_field_with_null_value(api: Api) -> None:
-    await api.post_customer("10000", note=w("x"))
-    await api.call("PUT", "/v1/customer/10000", json={"note": w(None)})
-    assert (await api.call("GET", "/v1/customer/10000"))[1]["note"] is None
+    await api.post_customer("10000", corporateId=w("x"))
+    assert (await api.call("PUT", "/v1/customer/10000", json={"corporateId": w(None)}))[0] == 204
+    assert (await api.call("GET", "/v1/customer/10000"))[1]["corporateId"] is None
 
 
 async def test_put_unknown_key_is_404(api: Api) -> None:

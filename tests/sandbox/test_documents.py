@@ -25,6 +25,10 @@ GUIDE_CREDIT_NOTE = {
 }
 
 
+def ledger_entity(path: str) -> str:
+    return next(entity for p, _, entity in DOCUMENTS if p == path)
+
+
 def line(**fields: object) -> dict[str, object]:
     return {k: (v if k == "operation" else w(v)) for k, v in fields.items()}
 
@@ -45,10 +49,13 @@ async def test_post_put_get_each_document(ledger: Api, path: str, lines: str, en
     assert status == 201 and headers["Location"] == f"{ledger.url}{path}/D1"
     status, doc, _ = await ledger.call("GET", f"{path}/D1")
     assert status == 200
-    assert doc["referenceNumber"] == "D1" and doc["customerNumber"] == "10000"
+    assert doc["referenceNumber"] == "D1" and doc["customer"] == {"number": "10000", "name": "Acme AS"}
+    assert "customerNumber" not in doc
     assert [(x["lineNumber"], x["description"]) for x in doc[lines]] == [(1, "a"), (2, "b")]
     assert "operation" not in doc[lines][0]
-    assert doc["status"] == "Balanced" and doc["released"] is False
+    assert doc["status"] == "Balanced" and "released" not in doc
+    (stored,) = await ledger.records(entity)
+    assert stored["released"] is False and stored["customerNumber"] == "10000"
     assert (await ledger.call("PUT", f"{path}/D1", json={"invoiceText": w("changed")}))[0] == 204
     _, doc, _ = await ledger.call("GET", f"{path}/D1")
     assert doc["invoiceText"] == "changed" and len(doc[lines]) == 2
@@ -61,7 +68,12 @@ async def test_guide_credit_note_and_line_update(ledger: Api) -> None:
                          "quantity": w(3), "unitPriceInCurrency": w(1)}]}
     assert (await ledger.call("PUT", "/v1/CustomerCreditNote/25698", json=update))[0] == 204
     _, doc, _ = await ledger.call("GET", "/v1/customerCreditNote/25698")
-    assert doc["lines"] == [{"inventoryNumber": "6", "quantity": 3, "unitPriceInCurrency": 1, "lineNumber": 1}]
+    assert doc["lines"] == [{
+        "inventoryNumber": "6", "quantity": 3, "unitPriceInCurrency": 1, "lineNumber": 1,
+        "unitPrice": 1, "amount": 3, "amountInCurrency": 3,
+    }]
+    assert doc["currencyId"] == "NOK" and doc["externalReference"] == "ExRef"
+    assert doc["postPeriod"] == "201912" and doc["financialPeriod"] == "201912"  # both YYYYMM on reads
 
 
 async def test_line_insert_update_delete(ledger: Api) -> None:
@@ -140,7 +152,8 @@ async def test_release(ledger: Api, path: str) -> None:
     status, body, _ = await ledger.call("POST", f"{path}/R1/action/release")
     assert status == 200 and body["actionResult"] == "Done" and len(body["actionId"]) == 36
     _, doc, _ = await ledger.call("GET", f"{path}/R1")
-    assert doc["status"] == "Open" and doc["released"] is True
+    assert doc["status"] == "Open"
+    assert next(r for r in await ledger.records(ledger_entity(path)) if r["referenceNumber"] == "R1")["released"]
     status, err, _ = await ledger.call("POST", f"{path}/R1/action/release")
     assert status == 400 and "already released" in err["ExceptionMessage"]
     assert (await ledger.call("POST", f"{path}/nope/action/release"))[0] == 404

@@ -85,8 +85,7 @@ async def test_reads_token_and_sandbox_endpoints_are_never_faulted(sandbox_with:
         async with api.session.post(api.running.token_url, data=FORM) as r:
             assert r.status == 200
         assert (await api.call("GET", "/v1/customer"))[0] == 200
-        async with api.session.post(api.url + "/sandbox/reset") as r:
-            assert r.status == 204
+        assert await api.reset() == 204
 
 
 async def test_fault_rate_share(sandbox_with: Any) -> None:

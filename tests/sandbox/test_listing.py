@@ -123,6 +123,8 @@ async def test_bad_customer_filters(api: Api, params: dict[str, str], named: str
     ({"financialPeriod": "012020"}, "financialPeriod"),
     ({"released": "yes"}, "released"),
     ({"expandAttachments": "maybe"}, "expandAttachments"),
+    ({"expandApplications": "maybe"}, "expandApplications"),
+    ({"expandInvoiceAddress": "2"}, "expandInvoiceAddress"),
     ({"documentDate": "soon", "documentDateCondition": ">"}, "documentDate"),
 ])
 async def test_bad_document_filters(api: Api, params: dict[str, str], named: str) -> None:
@@ -153,7 +155,35 @@ async def test_expand_flags(api: Api) -> None:
     for path, field in (("/v1/customerinvoice", "taxDetailLines"), ("/v1/customerCreditNote", "taxDetails")):
         (item,) = await listed(api, path)
         assert item["attachments"] == [] and item["taxDetails"] == [{"taxId": "VAT", "vatAmount": 25}]
+        assert item["vatTotal"] == 25  # worked out from the tax details, expanded or not
         (item,) = await listed(api, path, expandAttachments="false", expandTaxDetails="False")
         assert "attachments" not in item and "taxDetails" not in item and field not in item
+        assert item["vatTotal"] == 25
         _, single, _ = await api.call("GET", f"{path}/{item['referenceNumber']}", params={"expandTaxDetails": "0"})
         assert "taxDetails" not in single and single["attachments"] == []
+
+
+async def test_expand_flags_of_groups_lists_leave_out(api: Api) -> None:
+    """Applications, dunning information and the invoice address: in a list only when asked for."""
+    await api.post_customer("10000")
+    address = w({"city": w("Oslo"), "countryId": w("NO")})
+    await api.call("POST", "/v1/customerinvoice",
+                   json={"referenceNumber": w("I1"), "customerNumber": w("10000"), "billingAddress": address})
+    await api.call("POST", "/v1/customerDebitNote",
+                   json={"referenceNumber": w("D1"), "customerNumber": w("10000"), "invoiceAddress": address})
+    groups = {"applications", "dunningLetterDate", "dunningLetterLevel", "invoiceAddress"}
+    for path in ("/v1/customerinvoice", "/v1/customerDebitNote"):
+        (item,) = await listed(api, path)
+        assert not groups & set(item), path
+        (item,) = await listed(api, path, expandApplications="true", expandDunningInformation="1",
+                               expandInvoiceAddress="True")
+        assert item["applications"] == [] and item["dunningLetterLevel"] == 0
+        assert "dunningLetterDate" in item
+        assert item["invoiceAddress"] == {"city": "Oslo", "country": {"id": "NO"}}
+        (only,) = await listed(api, path, expandInvoiceAddress="true")
+        assert "invoiceAddress" in only and "applications" not in only and "dunningLetterLevel" not in only
+        # A GET by key takes no such flags: it answers every group.
+        _, single, _ = await api.call("GET", f"{path}/{item['referenceNumber']}")
+        assert groups <= set(single)
+        _, single, _ = await api.call("GET", f"{path}/{item['referenceNumber']}", params={"expandInvoiceAddress": "0"})
+        assert "invoiceAddress" not in single

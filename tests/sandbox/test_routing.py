@@ -54,9 +54,9 @@ async def test_b64_keys_on_get_put_and_actions(api: Api) -> None:
     key = ":/?#[]@&*+;"
     await api.post_customer(key)
     path = f"/v1/customer/{encode_key(key)}"
-    assert (await api.call("PUT", path, json={"note": w("hello")}))[0] == 204
+    assert (await api.call("PUT", path, json={"corporateId": w("hello")}))[0] == 204
     status, body, _ = await api.call("GET", path)
-    assert status == 200 and body["number"] == key and body["note"] == "hello"
+    assert status == 200 and body["number"] == key and body["corporateId"] == "hello"
     status, body, _ = await api.call("POST", f"{path}/action/createDunningLetter", json={"levelFrom": 1})
     assert status == 200 and body["actionResult"] == "Done"
 

@@ -18,14 +18,15 @@ async def test_sqlite_state_survives_a_restart(sandbox_with: Any, tmp_path: Path
         await api.post_customer("000002")  # refused duplicate, counted
         body = {"customerNumber": w("000001"), "invoiceLines": [{"description": w("a")}]}
         await api.call("POST", "/v1/customerinvoice", json=body)
-        await api.call("PUT", "/v1/customer/000001", json={"note": w("kept")})
+        await api.call("PUT", "/v1/customer/000001", json={"corporateId": w("kept")})
         await api.call("POST", "/v1/customer/000001/action/createDunningLetter", json={})
         before = await api.stats()
     async with sandbox_with(state_path=state) as api:
         _, customer, _ = await api.call("GET", "/v1/customer/000001")
-        assert customer["note"] == "kept"
+        assert customer["corporateId"] == "kept"
         _, invoice, _ = await api.call("GET", "/v1/customerinvoice/000001")
-        assert invoice["invoiceLines"] == [{"description": "a", "lineNumber": 1}]
+        [line] = invoice["invoiceLines"]
+        assert (line["description"], line["lineNumber"]) == ("a", 1)
         assert len(await api.records("dunning-letter")) == 1
         # Sequences continue where they stopped.
         _, _, headers = await api.call("POST", "/v1/customer", json=customer_body(None))
@@ -54,8 +55,7 @@ async def test_reset_clears_everything(sandbox_with: Any, tmp_path: Path) -> Non
     async with sandbox_with(state_path=state) as api:
         await api.post_customer("10000")
         await api.post_customer("10000")
-        async with api.session.post(api.url + "/sandbox/reset") as r:
-            assert r.status == 204
+        assert await api.reset() == 204
         stats = await api.stats()
         assert stats["records"]["customer"] == 0 and stats["requests"] == 0
         assert stats["duplicates_refused"] == 0 and stats["by_status"] == {}
@@ -82,7 +82,7 @@ async def test_records_endpoint(api: Api) -> None:
     (record,) = await api.records("customer")
     assert record["number"] == "10000" and record["mainAddress"] == {"city": "Oslo"}
     assert await api.records("credit-note") == []
-    async with api.session.get(api.url + "/sandbox/records/nothing") as r:
+    async with api.request("GET", "/sandbox/records/nothing") as r:
         assert r.status == 404
 
 

@@ -1,9 +1,11 @@
-"""Fixed-window rate limit per client: headers on every answer, 429 with Retry-After."""
+"""Fixed-window rate limit per client and company: headers on every answer, 429 with Retry-After."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+import pytest
 
 from .helpers import Api, FakeClock, customer_body
 
@@ -76,3 +78,20 @@ async def test_unauthenticated_requests_are_not_counted(sandbox_with: Any) -> No
         for _ in range(3):
             assert (await api.call("GET", "/v1/customer", anonymous=True))[0] == 401
         assert (await api.call("GET", "/v1/customer"))[0] == 200
+
+
+@pytest.mark.parametrize("profile", ["standard", "live"])
+async def test_windows_are_per_company_and_client(sandbox_with: Any, profile: str) -> None:
+    async def token(tenant: str) -> dict[str, str]:
+        async with api.session.post(api.running.token_url, data={**FORM, "tenant_id": tenant}) as r:
+            return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
+
+    async with sandbox_with(rate_limit=2, rate_window=60, profile=profile) as api:
+        company_a, company_a_again, company_b = await token("A"), await token("A"), await token("B")
+        assert (await api.call("GET", "/v1/customer", headers=company_a))[0] == 200
+        assert (await api.call("GET", "/v1/customer", headers=company_a_again))[0] == 200
+        # Two tokens of one client for one company share its window ...
+        assert (await api.call("GET", "/v1/customer", headers=company_a))[0] == 429
+        # ... another company of the same client has a window of its own.
+        status, _, headers = await api.call("GET", "/v1/customer", headers=company_b)
+        assert status == 200 and headers["X-RateLimit-Remaining"] == "1"

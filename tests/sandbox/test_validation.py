@@ -162,3 +162,36 @@ async def test_integers_outside_the_documents_int32_range_are_refused(sandbox):
         body["numberOfEmployees"] = {"value": 2_147_483_647}
         async with session.post(f"{sandbox.url}/v1/customer", json=body, headers=headers) as resp:
             assert resp.status == 201
+
+
+@pytest.mark.parametrize(("path", "extra", "field"), [
+    ("/v1/customer", {"creditLimit": w(None)}, "creditLimit"),  # DtoValueOfDecimal
+    ("/v1/customer", {"printInvoices": w(None)}, "printInvoices"),  # DtoValueOfBoolean
+    ("/v1/customer", {"status": w(None)}, "status"),  # an enum
+    ("/v1/customerinvoice", {"documentDate": w(None)}, "documentDate"),  # DtoValueOfDateTime
+    ("/v1/customerinvoice", {"salesPersonID": w(None)}, "salesPersonID"),  # DtoValueOfInt32
+    ("/v1/customerinvoice", {"invoiceLines": [{"quantity": w(None)}]}, "invoiceLines[0].quantity"),
+])
+async def test_null_is_refused_where_the_wrapper_cannot_hold_it(
+    api: Api, path: str, extra: dict[str, Any], field: str,
+) -> None:
+    await api.post_customer("10000")
+    body = customer_body("1", **extra) if path == "/v1/customer" else {"customerNumber": w("10000"), **extra}
+    message = await refused(api, path, body)
+    assert message.startswith(f"'{field}' cannot be null:")
+    status, err, _ = await api.call("PUT", "/v1/customer/10000", json={"creditLimit": w(None)})
+    assert status == 400 and "'creditLimit' cannot be null" in err["ExceptionMessage"]
+
+
+async def test_null_clears_strings_objects_and_nullable_values(api: Api) -> None:
+    await api.post_customer("10000", corporateId=w("C"), numberOfEmployees=w(5),
+                            mainAddress=w({"city": w("Oslo")}))
+    clear = {"corporateId": w(None), "numberOfEmployees": w(None), "mainAddress": w(None)}  # NullableOfInt32
+    assert (await api.call("PUT", "/v1/customer/10000", json=clear))[0] == 204
+    (stored,) = await api.records("customer")
+    assert stored["corporateId"] is None and stored["numberOfEmployees"] is None and stored["mainAddress"] is None
+
+
+async def test_int32_range_still_enforced_for_nullable_integers(api: Api) -> None:
+    message = await refused(api, "/v1/customer", customer_body("1", numberOfEmployees=w(3_000_000_000)))
+    assert "'numberOfEmployees'" in message and "2147483647" in message

@@ -1,0 +1,385 @@
+"""``importer report``: what results files say, per file (a plan's step) and entity.
+
+    report = build_report(["rehearsal/"])       # files, or a plan's --results-dir
+    print(render_text(report))                  # tables for a terminal
+    orjson.dumps(report.to_dict())              # --format json
+    short_report(["rehearsal/"])                # a few lines: totals and the top reasons
+
+Only the last line of each identity counts: it is the record's outcome. A ``started``
+line with nothing after it is a unit in flight when the run stopped (a resume looks
+it up); an ``unsent`` one never went out. Failures are grouped by their reason with
+what varies between records (numbers, quoted values, the record's own key) taken
+out, so one cause is one line however many records it hit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from importer.errors import ConfigError
+from importer.load.results import ResultsLine, iter_results
+
+__all__ = ["Report", "Group", "Reason", "build_report", "render_text", "short_report",
+           "normalise_reason", "results_files", "percentile"]
+
+# Columns in the order a reader wants them: successes, then what needs a look.
+OUTCOME_ORDER = ("created", "updated", "done", "queued", "valid", "failed", "unknown",
+                 "invalid", "skipped", "in_flight", "not_sent")
+SUCCESSES = frozenset({"created", "updated", "done"})
+PROBLEMS = frozenset({"queued", "failed", "unknown", "invalid", "skipped", "in_flight"})
+RESULTS_SUFFIXES = (".results.ndjson", ".dry-run.ndjson")
+EXAMPLES_PER_REASON = 3
+_REASON_LIMIT = 240  # a reason longer than this is cut: it still groups on its start
+
+
+@dataclass(slots=True)
+class Example:
+    file: str
+    records: list[int]
+    key: str | None
+
+
+@dataclass(slots=True)
+class Reason:
+    entity: str
+    reason: str
+    records: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    examples: list[Example] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Group:
+    """One entity within one results file (one step of a plan)."""
+
+    file: str
+    step: str
+    entity: str
+    outcomes: Counter[str] = field(default_factory=Counter)  # per record, like the run summary
+    units: int = 0  # identities: a customer, a document (all its rows), an action
+    sent: int = 0  # units that made at least one request
+    calls: int = 0  # requests sent for them (lookups and token calls are not in the lines)
+    retries: int = 0
+    throttled: int | None = None  # 429s; None when no line of the group counted them
+    recovered: int = 0
+    latencies: list[float] = field(default_factory=list)  # elapsed_ms of the units sent
+    times: list[tuple[float, int, int]] = field(default_factory=list)  # (epoch s, records, calls)
+    undated: int = 0  # final lines written before lines carried their time
+
+    @property
+    def records(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def succeeded(self) -> int:
+        return sum(self.outcomes[o] for o in SUCCESSES)
+
+    @property
+    def calls_per_unit(self) -> float:
+        return self.calls / self.sent if self.sent else 0.0
+
+    @property
+    def span_s(self) -> float:
+        if len(self.times) < 2:
+            return 0.0
+        stamps = [t for t, _, _ in self.times]
+        return max(stamps) - min(stamps)
+
+    @property
+    def first_at(self) -> float | None:
+        return min((t for t, _, _ in self.times), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        p50, p90, p99 = (percentile(self.latencies, q) for q in (50, 90, 99))
+        span = self.span_s
+        return {
+            "file": self.file, "step": self.step, "entity": self.entity,
+            "records": self.records, "units": self.units,
+            "outcomes": {o: self.outcomes[o] for o in OUTCOME_ORDER if self.outcomes[o]},
+            "sent": self.sent, "calls": self.calls, "calls_per_record": round(self.calls_per_unit, 4),
+            "retries": self.retries, "throttled": self.throttled, "recovered": self.recovered,
+            "latency_ms": {"p50": p50, "p90": p90, "p99": p99},
+            "first_at": _iso(self.first_at), "last_at": _iso(max((t for t, _, _ in self.times), default=None)),
+            "records_per_s": round(sum(n for _, n, _ in self.times) / span, 1) if span > 0 else None,
+            "lines_without_time": self.undated,
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    files: list[str]
+    groups: list[Group]
+    reasons: list[Reason]  # most records first
+
+    def total(self, outcome: str) -> int:
+        return sum(g.outcomes[outcome] for g in self.groups)
+
+    @property
+    def records(self) -> int:
+        return sum(g.records for g in self.groups)
+
+    @property
+    def calls(self) -> int:
+        return sum(g.calls for g in self.groups)
+
+    @property
+    def sent(self) -> int:
+        return sum(g.sent for g in self.groups)
+
+    @property
+    def retries(self) -> int:
+        return sum(g.retries for g in self.groups)
+
+    @property
+    def throttled(self) -> int | None:
+        counted = [g.throttled for g in self.groups if g.throttled is not None]
+        return sum(counted) if counted else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "totals": {
+                "records": self.records,
+                "outcomes": {o: n for o in OUTCOME_ORDER if (n := self.total(o))},
+                "sent": self.sent, "calls": self.calls,
+                "calls_per_record": round(self.calls / self.sent, 4) if self.sent else 0.0,
+                "retries": self.retries, "throttled": self.throttled,
+            },
+            "groups": [g.to_dict() for g in self.groups],
+            "reasons": [
+                {"entity": r.entity, "reason": r.reason, "records": r.records, "outcomes": dict(r.outcomes),
+                 "examples": [{"file": e.file, "records": e.records, "key": e.key} for e in r.examples]}
+                for r in self.reasons
+            ],
+        }
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def results_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The results files named, a folder standing for the results files in it (a plan's)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(RESULTS_SUFFIXES))
+            if not inside:
+                raise ConfigError(f"{path}: no results files (*.results.ndjson) in this folder")
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"{path}: no such results file or folder")
+    return found
+
+
+def step_name(path: Path) -> str:
+    """'customers.csv' for 'customers.csv.results.ndjson': what the step read."""
+    for suffix in RESULTS_SUFFIXES:
+        if path.name.endswith(suffix):
+            return path.name[: -len(suffix)]
+    return path.name
+
+
+def build_report(paths: Iterable[str | os.PathLike[str]]) -> Report:
+    files = results_files(paths)
+    groups: list[Group] = []
+    reasons: dict[tuple[str, str], Reason] = {}
+    for path in files:
+        groups.extend(_read_file(path, reasons))
+    # A plan's files in the order its steps ran; a file without times keeps its place.
+    groups.sort(key=lambda g: g.first_at if g.first_at is not None else float("inf"))
+    ranked = sorted(reasons.values(), key=lambda r: (-r.records, r.entity, r.reason))
+    return Report([str(p) for p in files], groups, ranked)
+
+
+def _read_file(path: Path, reasons: dict[tuple[str, str], Reason]) -> list[Group]:
+    last: dict[tuple[str, str], ResultsLine] = {}
+    for line in iter_results(path):
+        last.pop((line.entity or "", line.identity), None)  # re-insert: the dict keeps the order of outcomes
+        last[(line.entity or "", line.identity)] = line
+    by_entity: dict[str, Group] = {}
+    for (entity, _), line in last.items():
+        entity = entity or "?"
+        group = by_entity.get(entity)
+        if group is None:
+            group = by_entity[entity] = Group(str(path), step_name(path), entity)
+        _count(group, line)
+        kind = _kind(line)
+        if line.error is not None and kind in PROBLEMS:
+            _add_reason(reasons, entity, kind, line, str(path))
+    return list(by_entity.values())
+
+
+def _kind(line: ResultsLine) -> str:
+    if line.outcome == "started":
+        return "in_flight"
+    if line.outcome == "unsent":
+        return "not_sent"
+    if line.outcome == "failed" and line.unknown:
+        return "unknown"
+    return line.outcome
+
+
+def _count(group: Group, line: ResultsLine) -> None:
+    records = len(line.records)
+    group.units += 1
+    group.outcomes[_kind(line)] += records
+    if line.outcome in ("started", "unsent"):
+        return
+    if line.attempts > 0:
+        group.sent += 1
+        group.calls += line.attempts
+        group.retries += line.attempts - 1
+        if line.elapsed_ms is not None:
+            group.latencies.append(line.elapsed_ms)
+    group.recovered += line.recovered
+    if line.throttled is not None:
+        group.throttled = (group.throttled or 0) + line.throttled
+    if line.at is not None and (when := _epoch(line.at)) is not None:
+        group.times.append((when, records, line.attempts))
+    else:
+        group.undated += 1
+
+
+def _add_reason(reasons: dict[tuple[str, str], Reason], entity: str, kind: str, line: ResultsLine,
+                file: str) -> None:
+    text = normalise_reason(line.error or "", line.key)
+    reason = reasons.get((entity, text))
+    if reason is None:
+        reason = reasons[(entity, text)] = Reason(entity, text)
+    reason.records += len(line.records)
+    reason.outcomes[kind] += len(line.records)
+    if len(reason.examples) < EXAMPLES_PER_REASON:
+        reason.examples.append(Example(file, list(line.records), line.key))
+
+
+def _epoch(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None  # not a time of ours: the line still counts, undated
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
+
+
+# -- reasons -----------------------------------------------------------------------------
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|«[^»]*»|‘[^’]*’|“[^”]*”")
+_HEX = re.compile(r"\b(?=[0-9a-fA-F-]*\d)[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*\b")  # ids, UUIDs
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d.,:]*(?<![.,:])")
+_URL = re.compile(r"https?://\S+")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_reason(error: str, key: str | None = None) -> str:
+    """The reason with what differs per record taken out.
+
+    "Customer '10023' already exists" and "Customer '10077' already exists" are one
+    reason, and so are "record 7: ..." and "record 12: ...".
+    """
+    text = error
+    if key:  # the record's own key, quoted or not, wherever the message names it
+        text = re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", "#", text)
+    text = _URL.sub("<url>", text)
+    text = _QUOTED.sub("'…'", text)
+    text = _HEX.sub("#", text)
+    text = _NUMBER.sub("#", text)
+    text = _SPACE.sub(" ", text).strip()
+    return text[:_REASON_LIMIT] + ("…" if len(text) > _REASON_LIMIT else "")
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank percentile: a value that was measured, not an interpolation."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100)
+    return ordered[int(rank) - 1]
+
+
+# -- text --------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """A value from a results file as terminal text: no escape sequences get through."""
+    return _CONTROL.sub("?", str(text))
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def render_text(report: Report, *, width: int | None = None) -> str:
+    """The report as tables, for a terminal (or a log: ``width`` keeps rows whole)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    out = StringIO()
+    console = Console(file=out, width=width or 200, no_color=True, highlight=False)
+    shown = [o for o in OUTCOME_ORDER if report.total(o)]
+    table = Table(title=f"results: {len(report.files)} file(s), {report.records:,} records")
+    for column in ("step", "entity", "records", *shown, "calls/record", "retries", "429s",
+                   "p50 ms", "p90 ms", "p99 ms", "records/s"):
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for g in report.groups:
+        d = g.to_dict()
+        table.add_row(
+            Text(printable(g.step)), g.entity, f"{g.records:,}", *(f"{g.outcomes[o]:,}" for o in shown),
+            f"{g.calls_per_unit:.2f}" if g.sent else "-", f"{g.retries:,}",
+            "not recorded" if g.throttled is None else f"{g.throttled:,}",
+            *(_ms(d["latency_ms"][p]) for p in ("p50", "p90", "p99")),
+            "-" if d["records_per_s"] is None else f"{d['records_per_s']:,.1f}",
+        )
+    console.print(table)
+    undated = sum(g.undated for g in report.groups)
+    if undated:
+        console.print(Text(f"{undated:,} outcome line(s) carry no time (written by an older importer): "
+                           "counted, but not in the rates"))
+    if report.reasons:
+        reasons = Table(title="failures by reason")
+        for column in ("records", "entity", "reason", "examples (records: key)"):
+            reasons.add_column(column, overflow="fold")
+        for r in report.reasons:
+            reasons.add_row(f"{r.records:,}", r.entity, Text(printable(r.reason)), Text(_examples(r)))
+        console.print(reasons)
+    return out.getvalue()
+
+
+def _examples(reason: Reason) -> str:
+    return "; ".join(
+        f"{step_name(Path(e.file))} {', '.join(map(str, e.records))}: {printable(e.key) if e.key else '(no key)'}"
+        for e in reason.examples
+    )
+
+
+def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """A few lines for the end of a run or plan: totals, calls, and the top three reasons."""
+    report = build_report(paths)
+    outcomes = ", ".join(f"{n:,} {o.replace('_', ' ')}" for o in OUTCOME_ORDER if (n := report.total(o)))
+    throttled = report.throttled
+    lines = [
+        f"report: {report.records:,} records in {len(report.files)} file(s): {outcomes or 'none'}",
+        f"calls: {report.calls:,} for {report.sent:,} units sent ({report.calls / report.sent if report.sent else 0:.2f}"
+        f" per unit), {report.retries:,} retries, "
+        + ("429s not recorded" if throttled is None else f"{throttled:,} 429s"),
+    ]
+    for r in report.reasons[:3]:
+        lines.append(f"  {r.records:,} × {r.entity}: {printable(r.reason)} (e.g. {_examples(r)})")
+    return "\n".join(lines)

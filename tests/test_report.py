@@ -1,0 +1,264 @@
+"""``importer report``: results files of a real plan against the sandbox, read back.
+
+The module's plan imports customers in two steps; the second sends four customers
+the first created (four refusals with four keys and one reason) and both hold rows
+whose creditLimit is not a number (one reason, across files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import plotly.offline
+import pytest
+from conftest import TOKEN, final_lines, read_lines, run_cli
+
+from importer.load.results import Outcome, ResultsWriter, iter_results
+from importer.sandbox import SandboxConfig, serve
+from importer.workflows.report import build_report, normalise_reason, percentile, render_text, short_report
+from importer.workflows.report_html import render_html
+
+PLAN = """
+[defaults]
+concurrency = 4
+
+[[step]]
+name = "first"
+input = "first/customers.csv"
+entity = "customer"
+
+[[step]]
+name = "again"
+input = "again/customers.csv"
+entity = "customer"
+"""
+
+DUPLICATE = "Customer '…' already exists (number must be unique)."
+NOT_A_NUMBER = "creditLimit: '…' is not a number"
+
+
+def write_migration(folder: Path) -> Path:
+    """12 customers (rows 5 and 9 invalid), then 10001-10004 again, one new and one invalid."""
+    rows = [f"{10000 + i},Kunde {i} AS,{'mye' if i in (5, 9) else 100 * i}" for i in range(1, 13)]
+    again = [*rows[:4], "10100,Ny Kunde AS,5", "10101,Feil AS,x1"]
+    for name, lines in (("first", rows), ("again", again)):
+        (folder / name).mkdir()
+        (folder / name / "customers.csv").write_text("number,name,creditLimit\n" + "\n".join(lines) + "\n",
+                                                     encoding="utf-8")
+    (folder / "plan.toml").write_text(PLAN, encoding="utf-8")
+    return folder / "plan.toml"
+
+
+async def run_migration(folder: Path) -> tuple[Path, float, float]:
+    """Run the plan as the CLI against a sandbox; (its results dir, time before, time after)."""
+    plan = write_migration(folder)
+    async with serve(SandboxConfig(seed=1)) as sandbox:
+        before = datetime.now(UTC).timestamp()
+        code, _, err = await run_cli("plan", str(plan), "--base-url", sandbox.url, "--token", TOKEN,
+                                     "--results-dir", str(folder / "results"))
+        after = datetime.now(UTC).timestamp()
+    assert code == 1, err  # some records failed: that is what there is to report
+    return folder / "results", before, after
+
+
+@pytest.fixture(scope="module")
+def migration(tmp_path_factory) -> tuple[Path, float, float]:
+    return asyncio.run(run_migration(tmp_path_factory.mktemp("migration")))
+
+
+@pytest.fixture
+def results(migration, tmp_path) -> Path:
+    """A copy of the plan's results dir that a test may change."""
+    copy = tmp_path / "results"
+    copy.mkdir()
+    for path in migration[0].iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    return copy
+
+
+def test_final_lines_are_stamped_with_the_utc_time_they_were_written(migration):
+    results_dir, before, after = migration
+    for path in sorted(results_dir.glob("*.results.ndjson")):
+        for line in read_lines(path):
+            if line["outcome"] == "started":
+                assert "at" not in line
+                continue
+            stamp = line["at"]
+            assert stamp.endswith("Z") and len(stamp) == len("2026-12-01T11:02:03.123Z"), stamp
+            assert before - 0.01 <= datetime.fromisoformat(stamp).timestamp() <= after + 0.01
+
+
+def test_counts_per_step_in_plan_order_from_final_lines_only(results):
+    report = build_report([results])
+    # the plan's order (its files sort the other way), each step named as the plan named its file
+    assert [(g.step, g.entity) for g in report.groups] == [("first.customers.csv", "customer"),
+                                                           ("again.customers.csv", "customer")]
+    first, again = report.groups
+    assert dict(first.outcomes) == {"created": 10, "invalid": 2}
+    assert dict(again.outcomes) == {"created": 1, "failed": 4, "invalid": 1}
+    assert (first.units, first.sent, first.calls, first.retries) == (12, 10, 10, 0)
+    assert (again.units, again.sent, again.calls) == (6, 5, 5)
+    assert first.first_at is not None and again.first_at is not None and first.first_at <= again.first_at
+    # each identity once, though its file holds a started line and a final one
+    assert len(read_lines(Path(first.file))) == 12 + 10
+    assert report.records == 18 and report.total("created") == 11
+
+
+def test_failures_are_grouped_by_reason_with_three_examples(results):
+    report = build_report([results])
+    assert [(r.reason, r.records) for r in report.reasons] == [(DUPLICATE, 4), (NOT_A_NUMBER, 3)]
+    duplicate = report.reasons[0]
+    assert duplicate.entity == "customer" and dict(duplicate.outcomes) == {"failed": 4}
+    examples = [(e.records, e.key) for e in duplicate.examples]
+    assert len(examples) == 3
+    assert {key for _, key in examples} < {"10001", "10002", "10003", "10004"}
+    by_key = {line["key"]: line["records"] for line in final_lines(duplicate.examples[0].file)}
+    assert all(by_key[key] == records for records, key in examples)
+    # the same reason across the two steps' files
+    assert {Path(e.file).parent.name for e in report.reasons[1].examples} == {"results"}
+    assert len({e.file for e in report.reasons[1].examples}) == 2
+
+
+@pytest.mark.parametrize(("error", "key", "reason"), [
+    ("Customer '10023' already exists", "10023", "Customer '…' already exists"),
+    ("Customer '10077' already exists", "10077", "Customer '…' already exists"),
+    ("customer 10003 invalid in step 'customers': creditLimit", "10010", "customer # invalid in step '…': creditLimit"),
+    ("record 12: no customer K-17 in the API", "K-17", "record #: no customer # in the API"),
+    ("HTTP 503 from https://api.example/v1/customer/10023 after 5 attempts", None,
+     "HTTP # from <url> after # attempts"),
+    ("action 3f2a9c1e-1111-2222-3333-444455556666 failed", None, "action # failed"),
+    ('Field "dueDate"   is\nrequired', None, "Field '…' is required"),
+])
+def test_a_reason_loses_what_differs_per_record(error, key, reason):
+    assert normalise_reason(error, key) == reason
+
+
+def test_percentiles_are_values_that_were_measured():
+    values = [float(v) for v in range(100, 0, -1)]
+    assert [percentile(values, q) for q in (50, 90, 99)] == [50.0, 90.0, 99.0]
+    assert percentile([7.0], 99) == 7.0 and percentile([], 50) is None
+
+
+def test_latency_and_rate_come_from_the_lines(results):
+    report = build_report([results])
+    first = report.groups[0]
+    sent = [line["elapsed_ms"] for line in final_lines(first.file) if line["attempts"]]
+    assert sorted(first.latencies) == sorted(sent)
+    data = first.to_dict()
+    assert data["latency_ms"]["p50"] == percentile(sent, 50) and data["latency_ms"]["p99"] == max(sent)
+    span = first.span_s
+    assert span > 0 and data["records_per_s"] == round(12 / span, 1)
+
+
+def test_a_line_in_flight_and_a_resend_count_once_each(results):
+    path = next(p for p in sorted(results.iterdir()) if p.name.endswith(".results.ndjson"))
+    before = build_report([path]).groups[0]
+    last = next(line for line in reversed(read_lines(path)) if line["outcome"] == "created")
+    with ResultsWriter(path) as writer:
+        # the same record sent again and refused, then one more record the process died sending
+        writer.write(Outcome([last["records"][0]], "customer", last["identity"], last["fingerprint"], last["key"],
+                             "create", "failed", http_status=500, attempts=3, error="HTTP 500 after 3 attempts",
+                             elapsed_ms=12.5, throttled=2))
+        writer.started([13], "customer", "key:10999", "feedfeedfeedfeed", "10999", "create", "http://127.0.0.1:1")
+    after = build_report([path]).groups[0]
+    assert after.units == before.units + 1
+    assert after.outcomes["in_flight"] == 1
+    assert after.outcomes["created"] == before.outcomes["created"] - 1
+    assert after.outcomes["failed"] == before.outcomes["failed"] + 1
+    assert after.retries == before.retries + 2 and after.throttled == 2 and before.throttled is None
+
+
+def test_old_lines_without_a_time_still_read(results, tmp_path):
+    old = tmp_path / "old.results.ndjson"
+    lines = [{k: v for k, v in line.items() if k not in ("at", "throttled")}
+             for step in ("first", "again") for line in read_lines(results / f"{step}.customers.csv.results.ndjson")]
+    old.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    assert all(line.at is None for line in iter_results(old))
+    report = build_report([old])
+    group = report.groups[0]
+    assert group.undated == 14 and group.times == []  # one file now: the second step's lines are the last and group.to_dict()["records_per_s"] is None
+    assert report.reasons[0].reason == DUPLICATE
+    assert "carry no time" in render_text(report)
+    page = render_html(report)
+    assert 'id="chart-outcomes"' in page and 'id="chart-rate"' not in page
+
+
+def test_short_report_gives_totals_and_the_top_reasons(results):
+    text = short_report([results])
+    lines = text.splitlines()
+    assert len(lines) == 4, text
+    assert lines[0] == "report: 18 records in 2 file(s): 11 created, 4 failed, 3 invalid"
+    assert lines[1] == "calls: 15 for 15 units sent (1.00 per unit), 0 retries, 429s not recorded"
+    assert lines[2].startswith(f"  4 × customer: {DUPLICATE} (e.g. again.customers.csv ")
+    assert NOT_A_NUMBER in lines[3]
+
+
+async def test_the_cli_reports_text_and_json(results, tmp_path):
+    code, out, err = await run_cli("report", str(results), cwd=str(tmp_path))
+    assert code == 0, err
+    assert DUPLICATE in out and NOT_A_NUMBER in out and "failures by reason" in out
+    code, out, err = await run_cli("report", str(results), "--format", "json", cwd=str(tmp_path))
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["totals"]["outcomes"] == {"created": 11, "failed": 4, "invalid": 3}
+    assert data["totals"]["calls_per_record"] == 1.0
+    assert [g["outcomes"] for g in data["groups"]] == [{"created": 10, "invalid": 2},
+                                                       {"created": 1, "failed": 4, "invalid": 1}]
+    assert [(r["reason"], r["records"], len(r["examples"])) for r in data["reasons"]] == [
+        (DUPLICATE, 4, 3), (NOT_A_NUMBER, 3, 3)]
+
+
+async def test_the_cli_names_what_it_cannot_read(results, tmp_path):
+    code, _, err = await run_cli("report", str(tmp_path / "missing.results.ndjson"))
+    assert code == 2 and "missing.results.ndjson: no such results file or folder" in err
+    assert "Traceback" not in err
+    stray = tmp_path / "stray.ndjson"
+    stray.write_text('{"a": 1}\n', encoding="utf-8")
+    code, _, err = await run_cli("report", str(stray))
+    assert code == 2 and "line 1 is not a results line" in err and "Traceback" not in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = await run_cli("report", str(empty))
+    assert code == 2 and "no results files" in err
+
+
+async def test_the_html_never_overwrites_a_results_file(results):
+    target = sorted(results.glob("*.results.ndjson"))[0]
+    content = target.read_bytes()
+    code, _, err = await run_cli("report", str(results), "--html", str(target))
+    assert code == 2 and "may not overwrite an input" in err
+    assert target.read_bytes() == content
+
+
+HOSTILE_KEY = "</td><img src=x onerror=alert('key')>"
+HOSTILE_ERROR = "<script>alert('error')</script> refused: <b onmouseover=alert(1)>x</b>"
+
+
+def add_hostile_lines(path: Path) -> None:
+    """A record whose key and API error are markup, as a hostile server or input could make them."""
+    with ResultsWriter(path) as writer:
+        writer.write(Outcome([40], "customer", f"key:{HOSTILE_KEY}", "0badc0de0badc0de", HOSTILE_KEY, "create",
+                             "failed", http_status=400, attempts=1, error=HOSTILE_ERROR, elapsed_ms=3.0))
+
+
+async def test_the_html_is_self_contained_and_escapes_what_the_files_hold(results, tmp_path):
+    add_hostile_lines(sorted(results.glob("*.results.ndjson"))[-1])
+    page_path = tmp_path / "report.html"
+    code, out, err = await run_cli("report", str(results), "--html", str(page_path))
+    assert code == 0, err
+    assert f"html report: {page_path}" in out
+    page = page_path.read_text(encoding="utf-8")
+    # nothing from the network: the library's own code is in the page, once
+    assert page.count(plotly.offline.get_plotlyjs()[:2000]) == 1
+    assert "<link" not in page and 'src="http' not in page and "src='http" not in page
+    for chart in ("outcomes", "rate", "calls", "latency", "reasons"):
+        assert f'id="chart-{chart}"' in page
+    # markup from a results file is text wherever it lands: tables, chart data
+    for raw in ("<script>alert", "<img src=x", "<b onmouseover"):
+        assert raw not in page
+    assert "&lt;script&gt;alert(&#x27;…&#x27;)&lt;/script&gt; refused: &lt;b onmouseover=alert(#)&gt;" in page
+    assert "&lt;/td&gt;&lt;img src=x onerror=alert(&#x27;key&#x27;)&gt;" in page
