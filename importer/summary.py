@@ -74,7 +74,9 @@ class Summary:
             not self.interrupted
             and self.error is None
             and self.unrecorded == 0
-            and all(self.outcomes[o] == 0 for o in ("failed", "invalid", "skipped", "queued"))
+            # "queued": an action the API accepted and finishes in the background (a dunning
+            # letter has no read to confirm it by); not a failure, and never sent again.
+            and all(self.outcomes[o] == 0 for o in ("failed", "invalid", "skipped"))
             and self.earlier_failed == 0
             and self.release_failed == 0
             and self.release_queued == 0

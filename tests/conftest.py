@@ -41,18 +41,29 @@ from importer.sandbox import RunningSandbox, SandboxConfig, serve
 TOKEN = "sandbox-token"
 
 
+# Every end-to-end test runs against both sandbox profiles: the API as its document
+# describes it, and "live" with what integrators report of the live API on top.
+PROFILES = ("standard", "live")
+
+
+@pytest.fixture(params=PROFILES)
+def profile(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-async def sandbox() -> AsyncIterator[RunningSandbox]:
-    async with serve(SandboxConfig(seed=1)) as running:
+async def sandbox(profile: str) -> AsyncIterator[RunningSandbox]:
+    async with serve(SandboxConfig(seed=1, profile=profile)) as running:
         yield running
 
 
 @pytest.fixture
-def start_sandbox() -> Callable[..., AbstractAsyncContextManager[RunningSandbox]]:
-    """``async with start_sandbox(rate_limit=20, rate_window=1) as sb: ...``"""
+def start_sandbox(profile: str) -> Callable[..., AbstractAsyncContextManager[RunningSandbox]]:
+    """``async with start_sandbox(rate_limit=20, rate_window=1) as sb: ...`` (the test's profile)."""
 
     def start(**config) -> AbstractAsyncContextManager[RunningSandbox]:
         config.setdefault("seed", 1)
+        config.setdefault("profile", profile)
         return serve(SandboxConfig(**config))
 
     return start

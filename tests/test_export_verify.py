@@ -84,15 +84,17 @@ async def _records(sb, entity: str) -> dict[str, dict[str, Any]]:
 # -- export ------------------------------------------------------------------------------------
 
 
-async def test_export_csv_follows_the_import_convention_and_round_trips(start_sandbox, tmp_path):
+async def test_export_csv_follows_the_import_convention_and_round_trips(start_sandbox, profile, tmp_path):
     async with start_sandbox() as source, start_sandbox() as fresh:
         await _load(source, tmp_path)
         async with _client(source) as client:
             customers = await export_records(client, "customer", tmp_path / "out-customers.csv")
             invoices = await export_records(client, "invoice", tmp_path / "out-invoices.csv")
         assert customers.ok and invoices.ok
-        assert (customers.records, customers.rows, customers.calls) == (3, 3, 1)
-        assert (invoices.records, invoices.rows, invoices.calls) == (3, 6, 1)  # a row per line
+        # Without metadata (live), a short first page may be a clamped one: one more call ends it.
+        pages = {"standard": 1, "live": 2}[profile]
+        assert (customers.records, customers.rows, customers.calls) == (3, 3, pages)
+        assert (invoices.records, invoices.rows, invoices.calls) == (3, 6, pages)  # a row per line
 
         header, rows = _csv_rows(tmp_path / "out-customers.csv")
         accepted = set(valid_columns(ENTITIES["customer"]))
@@ -144,6 +146,8 @@ async def test_export_ndjson_rows_are_flat_and_reimport(start_sandbox, tmp_path)
         assert await _records(fresh, "invoice") == await _records(source, "invoice")
 
 
+# Paging by the metadata's maxPageSize and totalCount: the standard profile's answers.
+@pytest.mark.parametrize("profile", ["standard"])
 async def test_export_pages_through_everything_with_the_largest_page(start_sandbox, tmp_path):
     customers = "number,name,corporateId\n" + "".join(f"{20000 + i},Kunde {i},\n" for i in range(7))
     customers += "20007,Kunde 7,987654321\n"  # a column page 1 has no value in
@@ -169,6 +173,8 @@ async def test_export_pages_through_everything_with_the_largest_page(start_sandb
     assert (exact.pages, exact.calls) == (3, 3)  # a page size above maxPageSize is clamped to it
 
 
+# Paging by the metadata's maxPageSize and totalCount: the standard profile's answers.
+@pytest.mark.parametrize("profile", ["standard"])
 async def test_export_ends_on_total_count_without_an_empty_page(start_sandbox, tmp_path):
     customers = "number,name\n" + "".join(f"{30000 + i},K {i}\n" for i in range(6))
     async with start_sandbox(max_page_size=3) as sb:
@@ -453,6 +459,8 @@ INV-3,10002,2020-02-10,1,10,Ekstra
     assert "auto-numbered" in report[None]["error"]
 
 
+# Paging by the metadata's maxPageSize and totalCount: the standard profile's answers.
+@pytest.mark.parametrize("profile", ["standard"])
 async def test_verify_an_export_against_its_source_by_list(start_sandbox, tmp_path):
     customers = "number,name,creditLimit\n" + "".join(f"{40000 + i},Kunde {i},{i}.5\n" for i in range(30))
     async with start_sandbox(max_page_size=10) as sb:
@@ -476,9 +484,9 @@ async def test_verify_an_export_against_its_source_by_list(start_sandbox, tmp_pa
 async def test_verify_compares_with_a_dto_shaped_answer():
     """The comparison reads the live API's DTO through the rename table."""
     from importer.mapping import RecordMapper
+    from importer.mapping.compare import Comparer as _Comparer
+    from importer.mapping.compare import expected_record as _expected
     from importer.sources import SourceRecord
-    from importer.workflows.compare import Comparer as _Comparer
-    from importer.workflows.compare import expected_record as _expected
 
     entity = ENTITIES["invoice"]
     mapper = RecordMapper(entity)
@@ -502,8 +510,8 @@ async def test_verify_compares_with_a_dto_shaped_answer():
 
 
 def test_verify_value_comparisons():
+    from importer.mapping.compare import same_value as _same
     from importer.schema import Field
-    from importer.workflows.compare import same_value as _same
 
     number = Field("x", "scalar", "number", True, None, None)
     when = Field("x", "scalar", "datetime", True, None, None)

@@ -169,7 +169,7 @@ def test_a_line_in_flight_and_a_resend_count_once_each(results):
     assert after.outcomes["in_flight"] == 1
     assert after.outcomes["created"] == before.outcomes["created"] - 1
     assert after.outcomes["failed"] == before.outcomes["failed"] + 1
-    assert after.retries == before.retries + 2 and after.throttled == 2 and before.throttled is None
+    assert after.retries == before.retries + 2 and after.throttled == 2 and before.throttled == 0
 
 
 def test_old_lines_without_a_time_still_read(results, tmp_path):
@@ -192,7 +192,7 @@ def test_short_report_gives_totals_and_the_top_reasons(results):
     lines = text.splitlines()
     assert len(lines) == 4, text
     assert lines[0] == "report: 18 records in 2 file(s): 11 created, 4 failed, 3 invalid"
-    assert lines[1] == "calls: 15 for 15 units sent (1.00 per unit), 0 retries, 429s not recorded"
+    assert lines[1] == "calls: 15 for 15 units sent (1.00 per unit), 0 retries, 0 429s"
     assert lines[2].startswith(f"  4 × customer: {DUPLICATE} (e.g. again.customers.csv ")
     assert NOT_A_NUMBER in lines[3]
 

@@ -24,6 +24,7 @@ class Attempt:
     found_by_lookup: bool = False  # an ambiguous failure turned out to have succeeded
     url: str = ""  # where it was sent
     not_sent: bool = False  # the client was halted: nothing went out
+    throttled: int = 0  # 429s answered to it on the way
 
 
 Lookup = Callable[[], Awaitable[Response | None]]

@@ -168,6 +168,7 @@ class ApiClient(Recovery):
             attempt = await self._through_gate(call)
         if call.write and self._first_writes.watching and not attempt.not_sent:
             self._watch(call, attempt)
+        attempt.throttled = call.throttles
         return attempt
 
     async def _through_gate(self, call: Sending) -> Attempt:

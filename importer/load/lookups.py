@@ -26,6 +26,7 @@ from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, 
 from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.load.calls import item_path
+from importer.mapping.compare import Comparer, expected_record
 from importer.schema import unwrap_value
 
 __all__ = ["Lookups", "same_key", "MAX_REFERENCE_PAGES"]
@@ -60,13 +61,38 @@ class Lookups:
         self.client = client
         self.entity = entity
 
-    def for_create(self, key: str | None, reference: str | None) -> Lookup | None:
-        """The lookup that tells whether a create of this record went through, if there is one."""
+    def for_create(self, key: str | None, reference: str | None, payload: dict[str, Any] | None = None) -> Lookup | None:
+        """The lookup that tells whether a create of this record went through, if there is one.
+
+        With ``payload``, a record found by key must also hold what was sent: the API may
+        answer a refused duplicate with a 500, and the record found then is the one that was
+        there before, not this create gone through.
+        """
         if key:
-            return lambda: self.by_key(key)
+            async def by_key() -> Response | None:
+                return self._holds(await self.by_key(key), payload, key)
+
+            return by_key
         if reference and self.entity.is_document:
             return lambda: self.by_reference(reference)
         return None
+
+    def _holds(self, found: Response | None, payload: dict[str, Any] | None, key: str) -> Response | None:
+        """``found``, when it holds every field ``payload`` gives; LookupUnavailable if not."""
+        if found is None or payload is None:
+            return found
+        answer = found.json()
+        if not isinstance(answer, dict):
+            return found  # by_key let only records through
+        differences = Comparer(self.entity, {}).differences(expected_record(self.entity, payload), answer)
+        if not differences:
+            return found
+        first = differences[0]
+        raise LookupUnavailable(
+            f"{self.entity.name} {key!r} is in the ledger with other values "
+            f"({first['field']}: {first.get('actual')!r} there, {first.get('expected')!r} sent), "
+            "so it was there before: this create did not go through"
+        )
 
     async def by_key(self, key: str) -> Response | None:
         """The record's answer when the API holds ``key``; None when it plainly does not."""

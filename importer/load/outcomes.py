@@ -33,6 +33,7 @@ def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base
     """Fill ``line`` (made ``failed``) from the attempt at ``call``."""
     response = attempt.response
     line.attempts = attempt.attempts
+    line.throttled = attempt.throttled
     if response is not None:
         line.http_status = response.status
     error = failure_of(attempt)

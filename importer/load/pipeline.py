@@ -37,7 +37,7 @@ from importer.load.identity import CONTENT, identify
 from importer.load.lookups import Lookups
 from importer.load.results import FAILURES, Outcome
 from importer.load.sink import PASS, RECHECK, RELEASE_ONLY, SEND, Job, ResultSink
-from importer.load.state import FAILED, IN_FLIGHT, INVALID, SUCCEEDED, ResultsState, SeenIdentities
+from importer.load.state import FAILED, IN_FLIGHT, INVALID, QUEUED, SUCCEEDED, ResultsState, SeenIdentities
 from importer.mapping import Work
 from importer.options import ImportOptions
 from importer.schema import unwrap_value
@@ -198,7 +198,12 @@ class Pipeline:
             return RECHECK if earlier.unknown else SEND
         if earlier.state == IN_FLIGHT:
             return RECHECK
-        return SEND  # skipped or queued before: decided again
+        if earlier.state == QUEUED and self.entity.is_action and same:
+            # The API took the action and finishes it in the background; it has no read to
+            # follow it up by, and sending it again would make a second dunning letter.
+            summary.already_done += count
+            return PASS
+        return SEND  # skipped before: decided again
 
     def _waiting_without_asking(self, work: Work) -> str | None:
         """A document whose customer is held back, when the gate may not ask the API."""
@@ -278,7 +283,7 @@ class Pipeline:
                 return None
         reference = self._add_reference(job) if mode == "create" else None
         call = build_call(self.entity, work, mode)
-        lookup = self.lookups.for_create(work.key, reference) if call.action == "create" else None
+        lookup = self.lookups.for_create(work.key, reference, work.payload) if call.action == "create" else None
         if client.halted is not None:
             self.summary.not_processed += len(work.records)
             return None

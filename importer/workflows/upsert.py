@@ -23,6 +23,7 @@ from importer.schema import unwrap_value
 __all__ = ["prefetch_keys", "count_records", "PAGE_SIZE"]
 
 PAGE_SIZE = 1000  # asked for; the API caps it at its own maximum and says so in metadata
+_UNBOUNDED = 10**9  # count every line
 
 
 def count_records(path: str | os.PathLike[str], limit: int) -> int | None:
@@ -45,6 +46,7 @@ async def prefetch_keys(client: ApiClient, entity: Entity, input_path: str | Non
     """
     assert entity.key_field is not None
     keys: set[str] = set()
+    budget: int | None = None  # pages worth reading when the list does not say its size
     try:
         async with aclosing(list_pages(client, entity, {}, page_size=PAGE_SIZE)) as pages:
             async for page in pages:
@@ -53,6 +55,12 @@ async def prefetch_keys(client: ApiClient, entity: Entity, input_path: str | Non
                     records = count_records(input_path, limit=needed)
                     if records is not None and needed > records + 1:
                         return None  # fewer records than pages: GET each record's key instead
+                elif page.number == 1 and input_path is not None:
+                    # No totalCount (list items without metadata): page on only while that
+                    # costs no more than a GET per record would; the pages read are the price.
+                    budget = count_records(input_path, limit=_UNBOUNDED)
+                if budget is not None and page.number > budget and len(page.items) >= page.page_size:
+                    return None
                 for item in page.items:
                     value = unwrap_value(item.get(entity.key_field))
                     if value is not None:

@@ -11,7 +11,7 @@ flattened to import columns and compared with the API's record for its key, flat
 :class:`~importer.mapping.flatten.RecordFlattener` (which also reads the live API's DTO
 shape). Only the fields the input gives are compared: an omitted field is no difference.
 How values compare (numbers as numbers, dates as dates, periods by the month they name, ...)
-is :mod:`importer.workflows.compare`; a different number of lines is a difference of its own.
+is :mod:`importer.mapping.compare`; a different number of lines is a difference of its own.
 
 With ``map=`` (``verify --map``) the input is read through the mapping file exactly as
 ``run --map`` reads it (:meth:`ColumnMap.bind` on the header, ``map_record`` on each record,
@@ -59,11 +59,11 @@ from importer.entities import entity as resolve
 from importer.errors import ConfigError, SourceError
 from importer.keys import encode_key
 from importer.mapping import CoerceOptions, RecordMapper, Work
+from importer.mapping.compare import Comparer, expected_record
 from importer.mapping.flatten import FlatRecord
 from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
 from importer.sources import Input, SourceOptions, open_input
-from importer.workflows.compare import Comparer, expected_record
 from importer.workflows.expand import expand_params
 from importer.workflows.legacy import column_map
 
