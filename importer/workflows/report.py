@@ -353,7 +353,7 @@ def render_text(report: Report, *, width: int | None = None) -> str:
         console.print(Text(f"{undated:,} outcome line(s) carry no time (written by an older importer): "
                            "counted, but not in the rates"))
     if report.reasons:
-        reasons = Table(title="failures by reason")
+        reasons = Table(title="not done, by reason (failed, invalid, skipped, queued, unknown)")
         for column in ("records", "entity", "reason", "examples (records: key)"):
             reasons.add_column(column, overflow="fold")
         for r in report.reasons:

@@ -105,7 +105,7 @@ def _figures(report: Report) -> list[tuple[str, Any]]:
             y=[f"{i}. {_label(r.reason)}" for i, r in zip(range(len(shown), 0, -1), shown, strict=True)],
             hovertext=[_label(f"{r.entity}: {r.reason}", 400) for r in shown], marker_color="#d62728",
         ))
-        reasons.update_layout(title="Failures by reason", xaxis_title="records",
+        reasons.update_layout(title="Not done, by reason", xaxis_title="records",
                               height=max(320, 90 + 28 * len(shown)), yaxis={"automargin": True})
         figures.append(("reasons", reasons))
     return figures
@@ -136,7 +136,7 @@ def _tables(report: Report) -> str:
                        for e in r.examples)]
             for r in report.reasons
         ]
-        html += "<h2>Failures by reason</h2>" + _table(["records", "entity", "reason", "examples"], rows)
+        html += "<h2>Not done, by reason</h2>" + _table(["records", "entity", "reason", "examples"], rows)
     return html
 
 
