@@ -426,6 +426,8 @@ def _common_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options: dict[str, Any]) -> None:
+    if args.sandbox_profile != "standard" and not args.sandbox:
+        raise ConfigError("--sandbox-profile needs --sandbox (for a sandbox of your own: importer sandbox --profile)")
     if args.sandbox:
         from importer.sandbox import SandboxConfig, serve
 

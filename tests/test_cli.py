@@ -229,3 +229,16 @@ def test_version_and_columns():
     out = subprocess.run([sys.executable, "-m", "importer", "columns", "invoice"], capture_output=True, text=True)
     assert "line.quantity" in out.stdout.split()
 
+
+
+async def test_the_embedded_sandbox_rehearses_the_live_profile(tmp_path):
+    code, _, err = await run_cli("run", str(SAMPLES / "customers.csv"), "-e", "customer",
+                                 "--sandbox-profile", "live", "--results", str(tmp_path / "r.ndjson"))
+    assert code == 2 and "--sandbox-profile needs --sandbox" in err
+    code, _, err = await run_cli("run", str(SAMPLES / "customers.csv"), "-e", "customer", "--sandbox",
+                                 "--sandbox-profile", "live", "--results", str(tmp_path / "r.ndjson"))
+    assert code == 0, err
+    finals = [line for line in read_lines(tmp_path / "r.ndjson") if line["outcome"] != "started"]
+    # The live profile's Location names another host; the key is still read from it.
+    assert {line["outcome"] for line in finals} == {"created"}
+    assert all(line["location"].startswith("http://erp-node-3.invalid/") for line in finals)

@@ -25,6 +25,7 @@ from importer.schema import read_fields
 from importer.workflows.export import ExportFilters, export_records
 from importer.workflows.verify import verify_records
 from tests.conftest import SAMPLES, TOKEN, read_lines, run_cli
+from tests.hostile_server import HostileServer, hostile
 
 # -- a DTO server ----------------------------------------------------------------------------
 
@@ -52,13 +53,13 @@ class DtoServer:
         self.queries: list[tuple[str, dict[str, str]]] = []
         self.url = ""
 
-    async def _list(self, request: web.Request) -> web.Response:
+    async def _list(self, request: web.Request, server: HostileServer) -> web.Response:
         self.queries.append((request.path, dict(request.query)))
         items = self.records.get(request.path, [])
         meta = {"totalCount": len(items), "maxPageSize": 1000}
         return web.json_response([{**item, "metadata": meta} for item in items])
 
-    async def _one(self, request: web.Request) -> web.Response:
+    async def _one(self, request: web.Request, server: HostileServer) -> web.Response:
         self.queries.append((request.path, dict(request.query)))
         collection, key = request.path.rsplit("/", 1)
         field = "number" if collection.endswith("/customer") else "referenceNumber"
@@ -69,19 +70,9 @@ class DtoServer:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[DtoServer]:
-        app = web.Application()
-        app.router.add_get("/v1/{collection}", self._list)
-        app.router.add_get("/v1/{collection}/{key}", self._one)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        try:
+        async with hostile({"GET /v1/*/*": self._one, "GET /v1/*": self._list}) as server:
+            self.url = server.url
             yield self
-        finally:
-            await runner.cleanup()
 
     def last_query(self, path: str) -> dict[str, str]:
         return [q for p, q in self.queries if p == path][-1]

@@ -257,3 +257,33 @@ async def test_a_rehearsals_results_are_not_resumed_against_another_api(start_sa
         assert code == 2
         assert f"against {rehearsal.url}" in err and f"goes to {live.url}" in err
         assert await posts(live) == 0  # not "already done": refused, nothing sent
+
+
+async def test_a_second_file_with_the_same_numbers_changes_nothing_in_the_ledger(sandbox, tmp_path):
+    # Another file naming customers that exist: every create is refused as a duplicate (the
+    # live profile answers a share of those with a 500). None may be reported created, and
+    # the ledger keeps the names it had.
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_customers(first, ROWS)
+    write_customers(second, [(number, f"Ny {name}") for number, name in ROWS])
+    await run(first, sandbox)
+    summary = await run(second, sandbox, retry_base=0.01)
+    records = await get_json(f"{sandbox.url}/sandbox/records/customer")
+    assert sorted(r["name"] for r in records) == sorted(name for _, name in ROWS)
+    finals = [line for line in read_lines(f"{second}.results.ndjson") if line["outcome"] != "started"]
+    assert [line["outcome"] for line in finals] == ["failed"] * len(ROWS)
+    assert not any(line["recovered"] for line in finals) and summary.outcomes["created"] == 0
+
+
+async def test_a_resume_never_sends_a_dunning_letter_again(sandbox, tmp_path):
+    # The live profile queues dunning letters: "queued" must not read as "send it again".
+    customers, letters = tmp_path / "c.csv", tmp_path / "d.csv"
+    write_customers(customers, [("10000", "A"), ("10003", "B")])
+    letters.write_text("customerNumber,dunningLetterDate,levelFrom,levelTo\n"
+                       "10000,2020-01-21,1,2\n10003,2020-01-21,1,3\n", encoding="utf-8")
+    await run(customers, sandbox)
+    first = await run(letters, sandbox, entity="dunning-letter")
+    again = await run(letters, sandbox, entity="dunning-letter", resume=True, retry_failed=True)
+    await asyncio.sleep(0.3)  # a queued letter finishes a moment later
+    assert len(await get_json(f"{sandbox.url}/sandbox/records/dunning-letter")) == 2
+    assert first.exit_code == 0 and again.already_done == 2 and again.sent_units == 0

@@ -60,6 +60,7 @@ class Lookups:
     def __init__(self, client: ApiClient, entity: Entity) -> None:
         self.client = client
         self.entity = entity
+        self._comparer: Comparer | None = None
 
     def for_create(self, key: str | None, reference: str | None, payload: dict[str, Any] | None = None) -> Lookup | None:
         """The lookup that tells whether a create of this record went through, if there is one.
@@ -84,7 +85,9 @@ class Lookups:
         answer = found.json()
         if not isinstance(answer, dict):
             return found  # by_key let only records through
-        differences = Comparer(self.entity, {}).differences(expected_record(self.entity, payload), answer)
+        if self._comparer is None:  # built on the first ambiguous create, not for every run
+            self._comparer = Comparer(self.entity, {})
+        differences = self._comparer.differences(expected_record(self.entity, payload), answer)
         if not differences:
             return found
         first = differences[0]

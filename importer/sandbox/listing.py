@@ -24,17 +24,14 @@ from importer.sandbox.answers import ApiError, ipp_error
 from importer.sandbox.dates import parse_datetime, parse_filter_datetime, to_iso
 from importer.sandbox.periods import PERIODS, Period
 from importer.sandbox.store import Record
-from importer.schema import fields
+from importer.schema import fields, read_fields
 
 __all__ = ["ListQuery", "DOCUMENT_STATUSES", "parse_bool"]
 
 Predicate = Callable[[Record], bool]
 
 # The response DTOs' status enum for documents (request schemas have none).
-DOCUMENT_STATUSES = (
-    "Hold", "Balanced", "Voided", "Scheduled", "Open", "Closed",
-    "PendingPrint", "PendingEmail", "CreditHold", "CcHold", "Reserved",
-)
+DOCUMENT_STATUSES: tuple[str, ...] = read_fields("CustomerInvoiceDto")["status"].enum or ()
 _CONDITIONS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le,
 }
