@@ -35,8 +35,10 @@ from importer.load.pipeline import Pipeline
 from importer.load.results import ResultsWriter
 from importer.load.sink import OutcomeCallback, ResultSink
 from importer.load.state import ResultsState, read_results
+from importer.logs import safe_url
 from importer.mapping import CoerceOptions, RecordMapper, Work
-from importer.mapping.mapfile import BoundMap, load_map
+from importer.mapping.header import check_header
+from importer.mapping.mapfile import BoundMap, load_map, resolve_entity
 from importer.options import ImportOptions
 from importer.outputs import check_outputs
 from importer.sources import Input, SourceOptions, detect_format, open_input
@@ -95,7 +97,7 @@ async def _works(
 async def import_records(
     source: Source,
     *,
-    entity: str,
+    entity: str | None = None,
     client: ApiClient | None = None,
     on_outcome: OutcomeCallback | None = None,
     options: ImportOptions | None = None,
@@ -106,6 +108,9 @@ async def import_records(
     **option_values: Any,
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
+
+    ``entity`` may be left out when the ``map`` option names a mapping file that says
+    ``entity = "..."``; when both are given they must agree.
 
     Keyword options are the fields of :class:`ImportOptions` (``mode``,
     ``concurrency``, ``rate``, ``results``, ``resume``, ``dry_run``, ...).
@@ -118,9 +123,9 @@ async def import_records(
     ``skipped`` with that reason. ``customer_gate``: the same, kept by a plan
     across its steps (see :class:`~importer.load.gate.CustomerGate`).
     """
+    entity = resolve_entity(entity, option_values.get("map", options.map if options is not None else None))
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
     ent = ENTITIES[opts.entity]
-    column_map = load_map(opts.map, ent) if opts.map else None  # its mistakes, before the input opens
     from_file = isinstance(source, str | os.PathLike) and os.fspath(source) != "-"  # default names apply
     name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
     results_path = opts.results or (default_results_path(name, opts.dry_run) if from_file else None)
@@ -145,11 +150,13 @@ async def import_records(
         )
         columns = opened.columns
         bound = None
-        if column_map is not None:
-            bound = column_map.bind(columns, coerce)  # unmapped CSV columns: ConfigError, nothing sent
+        if opts.map:  # loaded with the header, so its mistakes and the header's come as one error
+            bound = load_map(opts.map, ent, header=columns).bind(columns, coerce)
             coerce, columns = bound.options, bound.columns  # the map already made values canonical
             for missing in bound.missing:
                 log.warning("mapping file names column %r, which %s does not have", missing, name)
+        elif columns is not None:
+            check_header(ent, columns, name)  # every unknown column at once, nothing sent
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
         owned = client is None and not opts.dry_run  # a client we build, we open and close
         if owned:
@@ -166,6 +173,7 @@ async def import_records(
             resume=resume, reference_prefix=Path(name).stem if from_file else "stdin",
             gate=customer_gate,
         )
+        _log_started(summary, opts, client)
         if progress and sys.stderr.isatty():
             from importer.progress import LiveProgress
 
@@ -184,7 +192,31 @@ async def import_records(
                 summary.retries = client.stats.retries
                 summary.throttled = client.stats.throttled
                 summary.lookups += client.stats.lookups
+    _log_finished(summary)
     return summary
+
+
+def _log_started(summary: Summary, opts: ImportOptions, client: ApiClient | None) -> None:
+    """``-v``: what this run is, where it sends (never a credential: the URL alone, without user info)."""
+    target = "nowhere (dry run)" if opts.dry_run else safe_url(client.base_url if client is not None else opts.base_url)
+    log.info("started: %s from %s, mode %s, to %s", summary.entity, summary.input, summary.mode, target,
+             extra={"event": "started", "entity": summary.entity, "input": summary.input, "mode": summary.mode,
+                    "base_url": None if opts.dry_run else target, "dry_run": opts.dry_run,
+                    "results": summary.results_path})
+
+
+def _log_finished(summary: Summary) -> None:
+    """``-v``: the summary's numbers, so a log alone tells how the run went."""
+    outcomes = {name: count for name, count in summary.outcomes.items() if count}
+    log.info("finished: %s from %s: %s records (%s), %s calls, %s retries, %s 429s, %.1f s",
+             summary.entity, summary.input, f"{summary.records:,}",
+             ", ".join(f"{count:,} {name}" for name, count in outcomes.items()) or "none",
+             f"{summary.calls:,}", f"{summary.retries:,}", f"{summary.throttled:,}", summary.elapsed,
+             extra={"event": "finished", "entity": summary.entity, "input": summary.input,
+                    "records_read": summary.records, "outcomes": outcomes, "calls": summary.calls,
+                    "retries": summary.retries, "throttled": summary.throttled,
+                    "elapsed_s": round(summary.elapsed, 3), "exit_code": summary.exit_code,
+                    "interrupted": summary.interrupted, "error": summary.error})
 
 
 def _settle_failed(failed: FailedRecords, summary: Summary) -> Any:
@@ -278,7 +310,7 @@ async def _run(
             tg.cancel_scope.cancel()
 
 
-def import_records_sync(source: Source, *, entity: str, **kwargs: Any) -> Summary:
+def import_records_sync(source: Source, *, entity: str | None = None, **kwargs: Any) -> Summary:
     """Blocking form of :func:`import_records`, for scripts."""
 
     async def main() -> Summary:

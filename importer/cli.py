@@ -28,20 +28,21 @@ from importer import __version__
 from importer.api import event_loop_options, import_records
 from importer.entities import ENTITIES, entity
 from importer.errors import AuthError, ConfigError, ImporterError
-from importer.logs import setup_logging
-from importer.mapping import valid_columns
+from importer.logs import json_lines, setup_logging, tell
+from importer.mapping.mapfile import resolve_entity
 from importer.options import DEFAULT_BASE_URL, MODES
 from importer.summary import Summary
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+VERIFY_SHOWN = 10  # differences ``verify`` lists on the terminal; the report on disk has every one
 
 # Flags whose environment variable is VISMA_* rather than IMPORTER_*.
 _VISMA_ENV = {"base_url": "VISMA_BASE_URL", "token": "VISMA_TOKEN", "token_url": "VISMA_TOKEN_URL"}
 # Never shown as a default in --help, never read from a config file.
 _SECRET = {"token"}
-_NO_CONFIG = ("sandbox", "columns", "report")  # commands that read neither IMPORTER_* nor importer.toml
+_NO_CONFIG = ("sandbox", "columns", "report", "map")  # commands that read neither IMPORTER_* nor importer.toml
 
 
 def _positive_float(text: str) -> float:
@@ -145,9 +146,11 @@ def _add_state(p: argparse.ArgumentParser, *, per_file: bool) -> None:
 def _add_output(p: argparse.ArgumentParser) -> None:
     log = p.add_argument_group("logging")
     log.add_argument("-v", "--verbose", action="count", default=0,
-                     help="-v: one line per failed record and per retry; -vv: every request")
+                     help="-v: the run's lifecycle (start, plan steps, waits for the rate-limit window, "
+                          "retries, finish with the numbers) and one line per failed record; -vv: every request")
     log.add_argument("--log-format", choices=("text", "json"), default="text",
-                     help="json: one JSON object per line, for log collectors")
+                     help="json: every line on stderr is one JSON object, for log collectors (no progress "
+                          "line); the summary goes to stdout")
     log.add_argument("--config", default=None, metavar="FILE.toml",
                      help="config file (default $IMPORTER_CONFIG, else ./importer.toml if present)")
 
@@ -162,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="import a file", description="Import a CSV or NDJSON file.")
     run.add_argument("input", help="CSV or NDJSON file (.gz decompressed), or - for stdin")
-    run.add_argument("--entity", "-e", required=True, choices=list(ENTITIES))
+    run.add_argument("--entity", "-e", default=None, choices=list(ENTITIES),
+                     help="what the file holds (default: the entity its --map names)")
     _add_behaviour(run)
     _add_connection(run)
     _add_speed(run)
@@ -179,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="stream what the API holds to NDJSON or CSV",
                             description="Export records, flat in the import's column convention.")
-    export.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
+    export.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
+                        help="what to export (default: the entity its --map names)")
     export.add_argument("--output", "-o", default="-", help="file (.gz compressed) or - for stdout (default)")
     export.add_argument("--format", choices=("csv", "ndjson"), default=None,
                         help="default: by the output's extension (required for stdout)")
@@ -191,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--map", metavar="FILE.toml", default=None,
                         help="write the mapping file's legacy columns (values and formats mapped back), "
                              "so run --map FILE.toml imports the file again")
+    export.add_argument("--excel", action="store_true",
+                        help="a CSV a spreadsheet opens right: UTF-8 with BOM, ';', decimal comma in "
+                             "number columns, CRLF; run reads it back with no flags")
     filters = export.add_argument_group("filters")
     filters.add_argument("--last-modified", metavar="COND DATE", default=None,
                          help="e.g. '>=2020-01-14' or '<2020-01-14 13:13:13' (conditions > < >= <=)")
@@ -223,18 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="compare a file with what the API holds",
                             description="Report records of INPUT missing from the API, or with fields that differ.")
     verify.add_argument("input", help="the file that was imported")
-    verify.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
+    verify.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
+                        help="what the file holds (default: the entity its --map names)")
     verify.add_argument("--report", default=None, help="report file (default INPUT.verify.ndjson)")
     verify.add_argument("--strategy", choices=("auto", "get", "list"), default="auto",
                         help="get: one GET per record; list: page through the API's list; "
                              "auto: whichever costs fewer calls (default)")
+    verify.add_argument("--summary-json", metavar="PATH", default=None,
+                        help="write the summary as JSON to PATH, for tools (- for stdout; the table "
+                             "then goes to stderr)")
+    verify.add_argument("--show", type=int, default=VERIFY_SHOWN, metavar="N",
+                        help="differences listed in the table (default %(default)s; all are in the report)")
     _add_connection(verify, sandbox=False)
     _add_speed(verify)
     _add_input(verify)  # --map reads a legacy file as run --map would
     _add_output(verify)
 
-    columns = sub.add_parser("columns", help="list the columns an entity accepts")
-    columns.add_argument("entity", choices=list(ENTITIES))
+    _add_reconcile_parser(sub)
+
+    _add_columns_and_map_parsers(sub)
 
     report = sub.add_parser("report", help="what results files say: outcomes, reasons, calls, timing",
                             description="Report on results files, or a plan's --results-dir.")
@@ -242,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("text", "json"), default="text", help="stdout format (default text)")
     report.add_argument("--html", metavar="FILE", default=None,
                         help="also write a self-contained HTML page with charts")
+    report.add_argument("--csv", metavar="FILE", default=None,
+                        help="also write the tables as CSV: steps to FILE, reasons to FILE.reasons.csv")
+    report.add_argument("--excel", action="store_true",
+                        help="with --csv: UTF-8 with BOM, ';', decimal comma, CRLF, as a spreadsheet reads it")
 
     from importer.sandbox import add_arguments
 
@@ -331,9 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"importer: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     args = parser.parse_args(argv)
-    if args.command == "columns":
-        print("\n".join(valid_columns(entity(args.entity))))
-        return EXIT_OK
+    if args.command in ("columns", "map"):
+        return _columns(args) if args.command == "columns" else _map_init(args)
     if args.command == "report":
         return _results_report(args)
     if args.command == "sandbox":
@@ -341,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[argv.index("sandbox") + 1:])
     setup_logging(args.verbose, args.log_format)
-    command = {"run": _run, "plan": _plan, "export": _export, "verify": _verify}[args.command]
+    command = {"run": _run, "plan": _plan, "export": _export, "verify": _verify,
+               "reconcile": _reconcile}[args.command]
     try:
         try:
             code = anyio.run(command, args, argv, backend_options=event_loop_options())
@@ -350,34 +369,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except (ConfigError, AuthError) as exc:
-        print(f"importer: error: {exc}", file=sys.stderr)
+        tell(f"importer: error: {exc}")
         return EXIT_USAGE
     except ImporterError as exc:
-        print(f"importer: error: {exc}", file=sys.stderr)
+        tell(f"importer: error: {exc}")
         return EXIT_FAILED
     except Exception as exc:  # a bug of ours: one line, not a traceback (-vv logs it whole)
         logging.getLogger("importer").debug("internal error", exc_info=True)
-        print(f"importer: internal error: {type(exc).__name__}: {exc}; please report it with the "
-              "command that caused it", file=sys.stderr)
+        tell(f"importer: internal error: {type(exc).__name__}: {exc}; please report it with the "
+             "command that caused it")
         return EXIT_FAILED
     return code
 
 
 def _results_report(args: argparse.Namespace) -> int:
     """``importer report``: reads results files only; sends nothing."""
-    from importer.workflows.report import build_report, render_text, results_files
+    from importer.workflows.report import build_report, reasons_csv_path, render_text, results_files, write_csv
 
     try:
+        if args.excel and not args.csv:
+            raise ConfigError("--excel is the layout of the --csv files; add --csv FILE")
         files = results_files(args.results)
-        if args.html:
+        if args.html or args.csv:
             from importer.outputs import check_outputs
 
-            check_outputs({f"results file #{i}": p for i, p in enumerate(files, 1)}, {"--html": Path(args.html)})
+            csv_paths = {"--csv": Path(args.csv), "--csv (reasons)": Path(reasons_csv_path(args.csv))} if args.csv else {}
+            check_outputs({f"results file #{i}": p for i, p in enumerate(files, 1)},
+                          {"--html": Path(args.html) if args.html else None, **csv_paths})
         report = build_report(files)
         if args.html:
             from importer.workflows.report_html import write_html
 
             write_html(report, args.html)
+        written = write_csv(report, args.csv, excel=args.excel) if args.csv else []
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -390,6 +414,8 @@ def _results_report(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(report, width=_console(sys.stdout).width))
     if args.html:
         print(f"html report: {args.html}", file=sys.stderr if args.format == "json" else sys.stdout)
+    for path in written:
+        print(f"csv: {path}", file=sys.stderr if args.format == "json" else sys.stdout)
     return EXIT_OK
 
 
@@ -437,6 +463,7 @@ async def _with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options
 
 
 async def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own; before any socket
     options = _common_options(args)
     options.update(
         mode=args.mode, concurrency=args.concurrency, rate=args.rate, timeout=args.timeout,
@@ -457,8 +484,8 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
                                               "--summary-json": args.summary_json})
     async with AsyncExitStack() as stack:
         await _with_sandbox(stack, args, options)
-        summary = await import_records(
-            args.input, entity=args.entity, handle_signals=True, progress=True, **options
+        summary = await import_records(  # JSON logs: no progress line among them
+            args.input, entity=args.entity, handle_signals=True, progress=not json_lines(), **options
         )
     _report([summary], args, argv)
     return summary.exit_code
@@ -478,12 +505,12 @@ async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
         await _with_sandbox(stack, args, overrides)
         done = await run_plan(
             plan, overrides=overrides, results_dir=args.results_dir,
-            handle_signals=True, progress=True,
+            handle_signals=True, progress=not json_lines(),
         )
     summaries = [summary for _, summary in done]
     _report(summaries, args, argv, names=[step.name for step, _ in done])
     if len(done) < len(plan.steps):
-        print(f"{len(plan.steps) - len(done)} step(s) not run.", file=sys.stderr)
+        tell(f"{len(plan.steps) - len(done)} step(s) not run.", logging.WARNING)
     codes = [s.exit_code for s in summaries]
     return 130 if 130 in codes else max(codes, default=0)
 
@@ -513,6 +540,7 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
         expand_tax_details=args.expand_tax_details, name=args.name, corporate_id=args.corporate_id,
         vat_registration_id=args.vat_registration_id, email=args.email, phone=args.phone,
     )
+    args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own
     filters.params(entity(args.entity))  # a bad filter fails before connecting
     async with AsyncExitStack() as stack:
         client = await _client_for(args, stack)
@@ -520,6 +548,7 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
         summary = await export_records(
             client, args.entity, out, format=args.format, filters=filters, page_size=args.page_size,
             columns="all" if args.all_columns else "seen", delimiter=args.delimiter, map=args.map,
+            excel=args.excel,
         )
     _print_fields(f"export {args.entity}", summary.to_dict(), sys.stderr if args.output == "-" else sys.stdout)
     return summary.exit_code
@@ -529,7 +558,12 @@ async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.sources import SourceOptions
     from importer.workflows.verify import verify_records
 
+    args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own
     report = _report_path(args)  # before connecting: a mistake costs no call
+    if args.summary_json:
+        from importer.outputs import check_outputs
+
+        check_outputs({"input": args.input}, {"--report": report, "--summary-json": args.summary_json})
     async with AsyncExitStack() as stack:
         client = await _client_for(args, stack)
         summary = await verify_records(
@@ -538,8 +572,54 @@ async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
             decimal_comma=args.decimal_comma, date_format=args.date_format,
             concurrency=args.concurrency, strategy=args.strategy, map=args.map,
         )
-    _print_fields(f"verify {args.entity} — {args.input}", summary.to_dict(), sys.stdout)
+    stream = sys.stdout
+    if args.summary_json:
+        blob = orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+        if args.summary_json == "-":
+            sys.stdout.buffer.write(blob)
+            sys.stdout.flush()
+            stream = sys.stderr
+        else:
+            Path(args.summary_json).write_bytes(blob)
+    _print_verify(summary, max(args.show, 0), stream)
     return summary.exit_code
+
+
+def _print_verify(summary: Any, shown: int, stream: Any) -> None:
+    """Counts per status, then the first differences as rows; the report holds them all."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from importer.workflows.report import printable
+    from importer.workflows.verify import first_differences
+
+    console = _console(stream)
+    counts = Table(title=f"verify {summary.entity} — {summary.input}", show_header=False, box=None)
+    counts.add_column("what", no_wrap=True)
+    counts.add_column("value", overflow="fold")
+    rows = [(status, f"{n:,}") for status, n in summary.counts.items() if n or status == "ok"]
+    rows += [("records read", f"{summary.records:,}"),
+             ("API calls", f"{summary.calls:,} ({summary.strategy}, {summary.calls_per_record:.2f} per record)"),
+             ("elapsed", f"{summary.elapsed:.1f} s"), ("report", summary.report_path or "-")]
+    if summary.unchecked:
+        rows.append(("not compared", ", ".join(f"{c} ({n:,})" for c, n in summary.unchecked.items())))
+    if summary.error:
+        rows.append(("error", summary.error))
+    for name, value in rows:
+        counts.add_row(name, Text(printable(value)))  # Text: a value's [brackets] are not markup
+    console.print(counts)
+    if summary.report_path is None or summary.ok:
+        return
+    found, total = first_differences(summary.report_path, shown)
+    if found:
+        table = Table(title=f"first {len(found)} of {total:,} differences")
+        for column in ("record", "field", "file", "ledger"):
+            table.add_column(column, overflow="fold")
+        for row in found:
+            table.add_row(*(Text(printable(cell)) for cell in row))
+        console.print(table)
+    if total > len(found):
+        print(f"{total - len(found):,} more in {summary.report_path}", file=stream)
 
 
 def _report_path(args: argparse.Namespace) -> str:
@@ -550,6 +630,58 @@ def _report_path(args: argparse.Namespace) -> str:
     if args.input == "-":
         raise ConfigError("verifying stdin needs --report PATH: the comparison goes there")
     return default_report_path(args.input)
+
+
+def _add_reconcile_parser(sub: Any) -> None:
+    """``importer reconcile``: its own input flags, as ``--format`` is the output's here."""
+    p = sub.add_parser("reconcile", help="control totals: counts and sums of the file against the ledger",
+                       description="Count and sum the documents of INPUT (per currency and customer) or "
+                                   "its customers' credit limits, against what the ledger holds.")
+    p.add_argument("input", help="the file that was imported")
+    p.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
+    p.add_argument("--csv", metavar="OUT.csv", default=None, help="also write the figures as CSV (UTF-8)")
+    p.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
+                   help="stdout format (default text)")
+    src = p.add_argument_group("input")
+    src.add_argument("--input-format", choices=("csv", "ndjson"), default=None,
+                     help="input format (default: by file extension)")
+    src.add_argument("--delimiter", default=None, type=_delimiter, help="CSV delimiter (default: sniffed)")
+    src.add_argument("--encoding", default=None, help="input encoding, e.g. cp1252 (default utf-8)")
+    src.add_argument("--max-field-size", type=int, default=1 << 20, metavar="BYTES",
+                     help="longest CSV field or input line read (default 1 MiB)")
+    src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
+                     help="read 1234,50 as a number (default: on when the delimiter is ;)")
+    src.add_argument("--date-format", default=None, help="strptime layout of dates (default ISO 8601)")
+    src.add_argument("--map", metavar="FILE.toml", default=None, help="mapping file the file was imported with")
+    _add_connection(p, sandbox=False)
+    _add_speed(p)
+    _add_output(p)
+
+
+async def _reconcile(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.outputs import check_outputs
+    from importer.sources import SourceOptions
+    from importer.workflows.reconcile import reconcile_totals
+    from importer.workflows.reconcile_output import print_reconciliation, write_csv
+
+    check_outputs({"input": args.input, "--map": args.map}, {"--csv": args.csv})  # before any call
+    async with AsyncExitStack() as stack:
+        client = await _client_for(args, stack)
+        result = await reconcile_totals(
+            client, args.input, args.entity,
+            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size, args.encoding),
+            decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
+        )
+    if args.csv:
+        write_csv(result, args.csv)
+    if args.output_format == "json":
+        sys.stdout.buffer.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+    else:
+        print_reconciliation(result, _console(sys.stdout))
+        if args.csv:
+            print(f"csv: {args.csv}")
+    return result.exit_code
 
 
 # -- reporting -----------------------------------------------------------------------------
@@ -569,17 +701,40 @@ def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
         else:
             Path(args.summary_json).write_bytes(blob)
     stream = sys.stderr if to_stdout else sys.stdout
-    if names is None:
-        _print_summary(summaries[0], stream)
-    else:
-        _print_steps(names, summaries, stream)
+    if not (to_stdout and json_lines()):  # stdout and stderr both JSON: the finished log line tells
+        if names is None:
+            _print_summary(summaries[0], stream)
+        else:
+            _print_steps(names, summaries, stream)
+        _print_short_report(summaries, stream)
     if any(s.interrupted or s.api_down or s.halted or s.unrecorded or s.not_processed for s in summaries):
         again, secret = _without_secrets([a for a in argv if a not in ("--resume", "--restart")])
         again.append("--resume")
         if any(s.api_down or s.halted for s in summaries) and "--retry-failed" not in again:
             again.append("--retry-failed")  # the records that got no answer failed on the way
         hint = " (with the token again: --token or VISMA_TOKEN)" if secret else ""
-        print(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", file=sys.stderr)
+        tell(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", logging.WARNING)
+
+
+def _print_short_report(summaries: list[Summary], stream: Any) -> None:
+    """The report's short form after the summary, on the summary's stream.
+
+    That is stdout, unless ``--summary-json -`` holds it: then stderr in text logs, and
+    nothing with ``--log-format json`` (stdout is one JSON document and stderr JSON lines;
+    ``importer report`` gives the same from the results files). A report that cannot be
+    made costs the run nothing but a line saying why.
+    """
+    from importer.workflows.report import short_report
+
+    paths = [s.results_path for s in summaries if s.results_path and os.path.isfile(s.results_path)]
+    if not paths:
+        return
+    try:
+        text = short_report(paths)
+    except (ImporterError, OSError) as exc:
+        tell(f"importer: no report: {exc}", logging.WARNING)
+        return
+    print(text, file=stream)
 
 
 def _without_secrets(argv: list[str]) -> tuple[list[str], bool]:
@@ -631,14 +786,28 @@ def _print_steps(names: list[str], summaries: list[Summary], stream: Any) -> Non
 
 def _print_fields(title: str, data: dict[str, Any], stream: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from importer.workflows.report import printable
 
     table = Table(title=title, show_header=False, box=None)
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, value in data.items():
-        if value not in (None, [], {}, ""):
-            table.add_row(name.replace("_", " "), value if isinstance(value, str) else orjson.dumps(value).decode())
+        if value not in (None, [], {}, "") and value is not False:
+            table.add_row(name.replace("_", " "), Text(printable(_field_text(value))))
     _console(stream).print(table)
+
+
+def _field_text(value: Any) -> str:
+    """A summary value as a person reads it: lists and counts by name as plain text, not JSON."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if value is True:
+        return "yes"
+    return str(value)
 
 
 def _print_summary(summary: Summary, stream: Any) -> None:
@@ -683,3 +852,87 @@ def _print_summary(summary: Summary, stream: Any) -> None:
     for name, value in rows:
         table.add_row(name, value)
     _console(stream).print(table)
+
+
+# -- help that teaches: columns and map init -----------------------------------------------
+
+
+def _add_columns_and_map_parsers(sub: Any) -> None:
+    columns = sub.add_parser("columns", help="the columns an entity accepts: types, allowed values, formats",
+                             description="Each API column of ENTITY with its type, allowed values, format, "
+                                         "range and whether a create needs it.")
+    columns.add_argument("entity", choices=list(ENTITIES))
+    columns.add_argument("--format", choices=("text", "json"), default="text",
+                         help="json: a list of objects, for tools (default text)")
+
+    mapping = sub.add_parser("map", help="mapping files: map init writes one for a legacy export",
+                             description="Work with mapping files (--map FILE.toml).")
+    actions = mapping.add_subparsers(dest="map_command", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="write a commented skeleton map from a file's header and rows",
+                              description="Match each column of INPUT to the likeliest API column, suggest "
+                                          "formats and value maps from its rows, and write the map.")
+    init.add_argument("input", help="the legacy CSV or NDJSON file")
+    init.add_argument("--entity", "-e", required=True, choices=list(ENTITIES))
+    init.add_argument("--output", "-o", metavar="MAP.toml", default=None,
+                      help="where to write the map (default: stdout)")
+    init.add_argument("--force", action="store_true", help="replace MAP.toml if it exists")
+    init.add_argument("--format", choices=("csv", "ndjson"), default=None,
+                      help="input format (default: by file extension)")
+    init.add_argument("--delimiter", default=None, type=_delimiter,
+                      help="CSV delimiter (default: sniffed among , ; TAB |)")
+    init.add_argument("--encoding", default=None, help="input encoding, e.g. cp1252 (default utf-8)")
+
+
+def _columns(args: argparse.Namespace) -> int:
+    """``importer columns``: a table on a terminal, plain aligned text in a pipe, or JSON."""
+    from importer.mapping.columns import column_details, describe_columns
+
+    infos = describe_columns(entity(args.entity))
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps([i.to_dict() for i in infos], option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    heading = ("column", "type", "required", "allowed values, format, range")
+    rows = [(i.name, i.type, "yes" if i.required else "", column_details(i)) for i in infos]
+    console = _console(sys.stdout)
+    if console.is_terminal:
+        from rich.table import Table
+
+        table = Table(title=f"{args.entity} columns")
+        for name in heading:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return EXIT_OK
+    widths = [max(len(row[n]) for row in (heading, *rows)) for n in range(3)]
+    for row in (heading, *rows):
+        sys.stdout.write(("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3]).rstrip() + "\n")
+    return EXIT_OK
+
+
+def _map_init(args: argparse.Namespace) -> int:
+    """``importer map init``: the skeleton to -o or stdout, what it found on stderr."""
+    from importer.sources import SourceOptions
+    from importer.workflows.map_init import write_skeleton
+
+    try:
+        skeleton, text = write_skeleton(
+            args.input, entity(args.entity), args.output, force=args.force,
+            options=SourceOptions(args.format, args.delimiter, encoding=args.encoding),
+        )
+    except ImporterError as exc:
+        print(f"importer: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.output is None:
+        sys.stdout.write(text)
+    unsure = sum(1 for g in skeleton.matched if not g.sure)
+    todo = skeleton.todo_count
+    unmatched = ", ".join(g.source for g in skeleton.unmatched)
+    print(f"map init: {len(skeleton.matched)} of {len(skeleton.guesses)} columns matched"
+          + (f" ({unsure} to check)" if unsure else "")
+          + (f"; not matched, so ignored: {unmatched}" if unmatched else "")
+          + (f"; {todo} TODO line(s) to decide" if todo else ""), file=sys.stderr)
+    if args.output is not None:
+        print(f"wrote {args.output}; rehearse it with: importer run {shlex.quote(args.input)} "
+              f"--entity {args.entity} --map {shlex.quote(args.output)} --dry-run", file=sys.stderr)
+    return EXIT_OK

@@ -19,7 +19,8 @@ window turns). The pacer spends exactly that allowance and no more:
 Header values that make no sense are ignored (see :mod:`importer.client.limits`),
 with one warning per header per pacer; no wait is longer than the window
 (``X-RateLimit-Policy``'s ``w=``, else an hour). :attr:`Pacer.waiting` tells what
-the run waits for and until when. ``--rate`` adds an explicit ceiling in requests
+the run waits for and until when; :meth:`Pacer.window_state` how much of the window
+is spent and when it turns. ``--rate`` adds an explicit ceiling in requests
 per second through aiolimiter.
 
     pacer = Pacer(rate=None)
@@ -33,6 +34,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import anyio
 from aiolimiter import AsyncLimiter
@@ -40,13 +43,31 @@ from aiolimiter import AsyncLimiter
 from importer.client import limits
 from importer.client.limits import BAD, MAX_LIMIT, count
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "WindowState"]
 
 log = logging.getLogger("importer.client")
 
 
 def _seconds(value: float) -> str:
     return f"{value:.0f} s" if value >= 10 or value == int(value) else f"{value:.1f} s"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """What the pacer knows of the rate-limit window now, for the progress line and its ETA."""
+
+    limit: int | None  # calls per window (X-RateLimit-Limit); None: the API does not count
+    remaining: int | None  # calls left in the current window; None: no window open (a probe opens one)
+    reopens_in: float  # seconds until the current window turns (0 when none is open)
+    window: float  # the window's length in seconds (X-RateLimit-Policy's w=, else an hour)
+    wait: float  # seconds sending waits now, for the window or a 429 (0 when it does not)
+
+    @property
+    def used(self) -> int | None:
+        """Calls spent in the current window, when the limit and the window are known."""
+        if self.limit is None or self.remaining is None:
+            return None
+        return max(self.limit - self.remaining, 0)
 
 
 class Pacer:
@@ -101,8 +122,11 @@ class Pacer:
             waiting = self.waiting
             if waiting is not None:
                 reason, epoch = waiting
-                log.info("waiting until %s: %s", time.strftime("%H:%M:%S", time.localtime(epoch)), reason,
-                         extra={"reason": reason, "until": round(epoch, 1)})
+                wait = max(epoch - time.time(), 0.0)
+                log.info("waiting until %s (%s): %s", time.strftime("%H:%M:%S", time.localtime(epoch)),
+                         _seconds(wait), reason,
+                         extra={"reason": reason, "wait_s": round(wait, 1), "limit": self.limit,
+                                "until": datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")})
 
     async def acquire(self) -> int:
         """Wait for a slot in the window; returns the ticket to pass to ``release``."""
@@ -288,6 +312,19 @@ class Pacer:
         if self._backoff_until > now:
             return "429 without a usable Retry-After: backing off", time.time() + (self._backoff_until - now)
         return None
+
+    def window_state(self) -> WindowState:
+        """The window as the pacer knows it now (read a few times a second by the progress line)."""
+        now = time.monotonic()
+        open_window = self._window_end is not None and self._window_end > now and not self._unpaced
+        end = self._window_end if open_window and self._window_end is not None else now
+        return WindowState(
+            limit=None if self._unpaced else self.limit,
+            remaining=max(self._remaining, 0) if open_window else None,
+            reopens_in=end - now,
+            window=self.window,
+            wait=self.waiting_for,
+        )
 
     @property
     def waiting_for(self) -> float:

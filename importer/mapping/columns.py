@@ -11,18 +11,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from functools import cache
 from typing import Any
 
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import Assembled, assemble
-from importer.mapping.coerce import CoerceOptions, coercer_for
+from importer.mapping.coerce import _PERIOD_FORMATS, CoerceOptions, coercer_for  # periods: the coercer's own table
 from importer.schema import Field, fields
 
 __all__ = [
     "Column", "Build", "compile_columns", "valid_columns", "field_for_column",
-    "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN",
+    "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN", "ColumnInfo", "describe_columns",
 ]
 
 LINE_PREFIX = "line."
@@ -130,3 +131,80 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list | bool) or value is None:
         raise RecordError("expected text")
     return value if isinstance(value, str) else str(value)
+
+
+# -- describing columns, for ``importer columns`` and ``map init`` ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    """What one column takes, as ``importer columns`` shows it."""
+
+    name: str
+    type: str  # "string" | "integer" | "number" | "boolean" | "date" | "uuid"
+    enum: tuple[str, ...] | None = None  # the values the API accepts
+    format: str | None = None  # "YYYYMM" / "MMYYYY" for periods, "date" for dates
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    max_length: int | None = None
+    required: bool = False  # the API refuses a create without it
+    key: bool = False  # names the record: update and upsert need it
+    line: bool = False  # a document line's column (``line.*``)
+    note: str | None = None  # what is special about it, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        out["enum"] = list(self.enum) if self.enum is not None else None
+        return out
+
+
+def _scalar_info(entity: Entity, name: str, field: Field, required: set[str]) -> ColumnInfo:
+    kind = "date" if field.type == "datetime" else (field.type or "string")
+    period = _PERIOD_FORMATS.get(field.name) if field.type == "string" else None
+    fmt = period or ("date" if kind == "date" else None)  # dates: ISO 8601 unless a date format says otherwise
+    return ColumnInfo(
+        name, kind, field.enum, fmt, field.minimum, field.maximum, field.max_length,
+        required=field.required or name in required, key=name == entity.key_field,
+        line=name.startswith(LINE_PREFIX) and entity.line_field is not None,
+    )
+
+
+def describe_columns(entity: Entity) -> list[ColumnInfo]:
+    """Every column of ``entity`` with its type, allowed values, format, limits and need."""
+    from importer.mapping.records import REQUIRED_TO_CREATE  # records builds on this module
+
+    required = set(REQUIRED_TO_CREATE.get(entity.name, ()))
+    out: list[ColumnInfo] = []
+    for name in valid_columns(entity):
+        if entity.action_key_field and name == entity.action_key_field:
+            out.append(ColumnInfo(name, "string", required=True, key=True,
+                                  note="the customer the action is for (in the URL, not the body)"))
+        elif entity.line_field and name == DOCUMENT_KEY:
+            out.append(ColumnInfo(name, "string", note="groups the rows of one auto-numbered document; not sent"))
+        else:
+            field = field_for_column(entity, name)
+            assert field is not None  # valid_columns lists only scalar fields
+            out.append(_scalar_info(entity, name, field, required))
+    return out
+
+
+def column_details(info: ColumnInfo) -> str:
+    """``info``'s allowed values, format, limits and role, in words (one table cell)."""
+    parts: list[str] = []
+    if info.key and info.note is None:  # an action's key is explained by its note
+        parts.append("the record's key (update and upsert need it)")
+    if info.enum:
+        parts.append("one of " + ", ".join(info.enum))
+    if info.format == "date":
+        parts.append("date: ISO 8601 (2024-12-31), or the map's / --date-format layout")
+    elif info.format:
+        parts.append(f"period {info.format}")
+    if info.minimum is not None or info.maximum is not None:
+        low = "" if info.minimum is None else f"{info.minimum}"
+        high = "" if info.maximum is None else f"{info.maximum}"
+        parts.append(f"from {low} to {high}" if low and high else (f"at least {low}" if low else f"at most {high}"))
+    if info.max_length is not None:
+        parts.append(f"at most {info.max_length} characters")
+    if info.note:
+        parts.append(info.note)
+    return "; ".join(parts)

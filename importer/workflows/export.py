@@ -39,6 +39,12 @@ map's columns; what the map computes itself (constants, defaults without a sourc
 in ``left_out``; values the map could not read back are counted in ``unmapped`` and make the
 summary not ``ok``. The delimiter is then ``;`` when the map writes decimal commas.
 
+Excel (``excel=True``, ``export --excel``): a CSV a spreadsheet opens right, UTF-8 with a BOM,
+``;``, CRLF, and a decimal comma in the number columns (by the schema's types; keys and text
+as they are). ``run FILE`` reads it back as the same records with no flags. With a map, the
+map's layout is written with ``;``, so its numbers get the decimal comma an import of a
+``;`` file expects.
+
 CSV cells that a spreadsheet would run as a formula are written with a leading quote, and a
 file is written as ``PATH.partial`` until the last page is in (:mod:`.export_files`).
 """
@@ -57,12 +63,12 @@ from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
 from importer.mapping.flatten import FlatRecord, RecordFlattener
 from importer.mapping.mapfile import ColumnMap
 from importer.sources import detect_format
 from importer.workflows.expand import expand_params
-from importer.workflows.export_files import CsvWriter, NdjsonWriter, Sink
+from importer.workflows.export_files import EXCEL, CsvStyle, CsvWriter, NdjsonWriter, Sink
 from importer.workflows.export_filters import DOCUMENT_STATUSES, ExportFilters, parse_condition, parse_last_modified
 from importer.workflows.legacy import LegacyLayout, column_map
 
@@ -79,6 +85,7 @@ class ExportSummary:
     entity: str
     output: str
     format: str
+    excel: bool = False  # the spreadsheet preset: BOM, ';', decimal comma, CRLF
     params: dict[str, str] = field(default_factory=dict)  # the filters and expand flags as sent
     records: int = 0  # customers or documents written
     rows: int = 0  # rows written (a CSV/NDJSON document has one per line)
@@ -111,7 +118,7 @@ class ExportSummary:
     def to_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity, "output": self.output, "format": self.format,
-            "params": dict(self.params), "records": self.records, "rows": self.rows,
+            "excel": self.excel, "params": dict(self.params), "records": self.records, "rows": self.rows,
             "pages": self.pages, "calls": self.calls,
             "calls_per_record": round(self.calls_per_record, 4),
             "page_size": self.page_size, "total_count": self.total_count,
@@ -145,6 +152,31 @@ def _header(entity: Entity, first: list[FlatRecord], columns: str | Sequence[str
     return chosen
 
 
+def number_columns(entity: Entity, columns: Sequence[str]) -> frozenset[str]:
+    """The columns of ``columns`` that hold numbers by the schema (the decimal mark applies)."""
+    found: set[str] = set()
+    for column in columns:
+        spec = field_for_column(entity, column)
+        if spec is not None and spec.type in ("number", "integer"):
+            found.add(column)
+    return frozenset(found)
+
+
+def _style(delimiter: str | None, excel: bool, fmt: str, decimal_map: bool) -> CsvStyle:
+    """The CSV layout from ``delimiter`` and ``excel``; ConfigError for a clash."""
+    if excel:
+        if fmt != "csv":
+            raise ConfigError("--excel writes CSV; leave out --format ndjson or use a .csv output")
+        if delimiter not in (None, EXCEL.delimiter):
+            raise ConfigError(f"--excel writes ';' between cells; leave out --delimiter {delimiter!r}")
+        return EXCEL
+    if delimiter is None:
+        delimiter = ";" if decimal_map else ","
+    if len(delimiter) != 1:
+        raise ConfigError(f"--delimiter must be one character, got {delimiter!r}")
+    return CsvStyle(delimiter=delimiter)
+
+
 # -- the export ------------------------------------------------------------------------------
 
 
@@ -159,6 +191,7 @@ async def export_records(
     columns: str | Sequence[str] = "seen",
     delimiter: str | None = None,
     map: str | os.PathLike[str] | ColumnMap | None = None,
+    excel: bool = False,
 ) -> ExportSummary:
     """Write every record of ``entity`` that ``filters`` select to ``out``; returns the summary.
 
@@ -168,7 +201,8 @@ async def export_records(
     (default: the largest the API allows). ``columns`` (CSV): ``"seen"``, ``"all"`` or an
     explicit list of import columns. ``delimiter`` (CSV): default ``,`` (``;`` for a map
     with decimal commas). ``map``: a mapping file (path or loaded) whose legacy layout to
-    write instead of the import's columns. Bad arguments raise ``ConfigError`` before any
+    write instead of the import's columns. ``excel``: the spreadsheet preset (see the module
+    doc; ``format`` defaults to CSV, and ``delimiter`` may only be ``;``). Bad arguments raise ``ConfigError`` before any
     call; an API failure mid-way ends the export with ``summary.error`` set (the file stays
     ``PATH.partial``).
     """
@@ -177,6 +211,8 @@ async def export_records(
         raise ConfigError(f"{ent.name} is an action, not a list: it cannot be exported")
     filters = filters or ExportFilters()
     params = filters.params(ent)
+    if excel and format is None and (out == "-" or hasattr(out, "write")):
+        format = "csv"  # no extension to go by
     if out == "-" and format is None:
         raise ConfigError("exporting to stdout needs --format csv or --format ndjson")
     if hasattr(out, "write") and format is None:
@@ -189,15 +225,12 @@ async def export_records(
     cmap = column_map(map, ent)
     if cmap is not None and columns != "seen":
         raise ConfigError("--map writes the map's own columns; leave out --all-columns and explicit columns")
-    if delimiter is None:
-        delimiter = ";" if cmap is not None and cmap.decimal_comma else ","
-    if len(delimiter) != 1:
-        raise ConfigError(f"--delimiter must be one character, got {delimiter!r}")
+    style = _style(delimiter, excel, fmt, cmap is not None and cmap.decimal_comma)
     if fmt == "csv" and not isinstance(columns, str):
         _header(ent, [], columns)  # unknown explicit columns fail before any call
     elif isinstance(columns, str) and columns not in ("seen", "all"):
         raise ConfigError(f"columns must be 'seen', 'all' or a list of columns, got {columns!r}")
-    layout = LegacyLayout(cmap, delimiter) if cmap is not None else None
+    layout = LegacyLayout(cmap, style.delimiter) if cmap is not None else None
     wanted: Sequence[str] | None = None  # the columns the expand flags must fill; None: all
     if layout is not None:
         wanted = layout.api_columns
@@ -210,7 +243,7 @@ async def export_records(
     await client.authenticate()  # bad credentials fail before a file is opened
     flattener = RecordFlattener(ent)
     sink = Sink(out)
-    summary = ExportSummary(ent.name, sink.name, fmt, params=params)
+    summary = ExportSummary(ent.name, sink.name, fmt, params=params, excel=excel)
     summary.explicit_columns = fmt == "csv" and not isinstance(columns, str)
     if layout is not None:
         summary.map, summary.unmapped = cmap.path if cmap else None, layout.unmapped
@@ -220,6 +253,11 @@ async def export_records(
 
     def header(first: list[FlatRecord]) -> list[str]:
         return layout.header if layout is not None else _header(ent, first, columns)
+
+    def csv_writer() -> CsvWriter:
+        # A map's layout has its numbers formatted already, in the map's own convention.
+        numbers = number_columns(ent, summary.columns) if layout is None else frozenset()
+        return CsvWriter(sink, summary.columns, style, summary.dropped, numbers)
 
     writer: CsvWriter | NdjsonWriter | None = None
     if fmt == "ndjson":
@@ -236,7 +274,7 @@ async def export_records(
                 flat = [flattener.flatten(item) for item in page.items]
                 if writer is None:
                     summary.columns = header(flat)
-                    writer = CsvWriter(sink, summary.columns, delimiter, summary.dropped)
+                    writer = csv_writer()
                 for record in flat:
                     summary.rows += writer.write(rows(record))
                     summary.records += 1
@@ -245,7 +283,7 @@ async def export_records(
                         summary.left_out[name] = summary.left_out.get(name, 0) + 1
         if writer is None:  # not even a first page: still a valid (empty) CSV
             summary.columns = header([])
-            writer = CsvWriter(sink, summary.columns, delimiter, summary.dropped)
+            writer = csv_writer()
         success = True
     except ListError as exc:
         summary.error = str(exc)

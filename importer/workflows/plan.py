@@ -25,6 +25,7 @@ continues a whole plan where it stopped.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -43,6 +44,8 @@ from importer.sources import detect_format
 from importer.summary import Summary
 
 __all__ = ["Plan", "Step", "load_plan", "run_plan"]
+
+log = logging.getLogger("importer.plan")
 
 _OPTION_NAMES = {f.name for f in fields(ImportOptions)} - {"entity"}
 # Options a plan file may not set: they belong to the command line or the environment.
@@ -169,11 +172,18 @@ async def run_plan(
         Path(results_dir).mkdir(parents=True, exist_ok=True)
     done: list[tuple[Step, Summary]] = []
     gate = CustomerGate()  # which customers exist, and which hold their documents back
-    for step, options in zip(plan.steps, steps, strict=True):
+    for number, (step, options) in enumerate(zip(plan.steps, steps, strict=True), 1):
+        where = {"plan": plan.path, "step": step.name, "step_number": number, "steps": len(plan.steps)}
+        log.info("plan step %d/%d %r started: %s from %s", number, len(plan.steps), step.name, step.entity,
+                 step.input, extra={"event": "step started", "entity": step.entity, "input": step.input, **where})
         summary = await import_records(
             step.input, entity=step.entity, customer_gate=gate,
             handle_signals=handle_signals, progress=progress, **options,
         )
+        log.info("plan step %d/%d %r finished: %s of %s records succeeded, exit code %d", number,
+                 len(plan.steps), step.name, f"{summary.succeeded:,}", f"{summary.records:,}", summary.exit_code,
+                 extra={"event": "step finished", "entity": step.entity, "records_read": summary.records,
+                        "succeeded": summary.succeeded, "exit_code": summary.exit_code, **where})
         done.append((step, summary))
         if on_step is not None:
             on_step(step, summary)

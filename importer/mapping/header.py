@@ -1,0 +1,55 @@
+"""A CSV header read without a mapping file: every column the entity lacks, in one error."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from importer.entities import Entity
+from importer.errors import ConfigError
+from importer.mapping.columns import DOCUMENT_KEY, ERROR_COLUMN, field_for_column, valid_columns
+
+__all__ = ["UnknownColumnsError", "check_header", "unknown_columns"]
+
+
+class UnknownColumnsError(ConfigError):
+    """Columns of an input that are not columns of the entity, and no ``--map`` binds them."""
+
+    def __init__(self, source: str, entity: str, columns: Sequence[str], suggestions: dict[str, str]) -> None:
+        self.source = source
+        self.columns = list(columns)
+        self.suggestions = suggestions
+        lines = [f"{c!r}" + (f" (closest API column: {suggestions[c]!r})" if c in suggestions else "")
+                 for c in self.columns]
+        count = "1 column is not a column" if len(lines) == 1 else f"{len(lines)} columns are not columns"
+        super().__init__(
+            f"{source}: {count} of {entity}:\n  " + "\n  ".join(lines) + "\n"
+            f"Rename them, or map them with --map FILE.toml: `importer map init {source} --entity {entity}` "
+            f"writes a skeleton map that binds each header to the likeliest API column; "
+            f"`importer columns {entity}` lists them all"
+        )
+
+
+def unknown_columns(entity: Entity, columns: Sequence[str]) -> list[str]:
+    """The header's columns the entity does not accept, in header order (each once)."""
+    special = {ERROR_COLUMN, entity.action_key_field, DOCUMENT_KEY if entity.line_field else None}
+    out: list[str] = []
+    for name in columns:
+        if name in special or name in out or field_for_column(entity, name) is not None:
+            continue
+        out.append(name)
+    return out
+
+
+def check_header(entity: Entity, columns: Sequence[str], source: str) -> None:
+    """Raise :class:`UnknownColumnsError` listing every column of ``columns`` the entity lacks."""
+    unknown = unknown_columns(entity, columns)
+    if not unknown:
+        return
+    valid = valid_columns(entity)
+    suggestions = {}
+    for name in unknown:
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+        if close:
+            suggestions[name] = close[0]
+    raise UnknownColumnsError(source, entity.name, unknown, suggestions)

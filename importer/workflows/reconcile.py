@@ -1,0 +1,367 @@
+"""``reconcile``: control totals of an input file against the ledger, for an accountant's sign-off.
+
+    async with build_client(options) as client:
+        result = await reconcile_totals(client, "invoices.csv", "invoice")
+    sys.exit(result.exit_code)
+
+The input is read as an import reads it (the same reader, ``--map`` and :class:`RecordMapper`
+in mode create), so a document here is the document the import sent. Then one paged listing
+of the entity (:func:`list_pages`) answers the ledger's side: never a GET per record.
+
+Documents (invoice, credit note, debit note), per currency and per customer:
+
+- **file**: the count, and the sum of each document's amount worked out from its lines as the
+  API does it (:mod:`importer.workflows.reconcile_amounts`: manual amount, else quantity ×
+  unit price less the discount; each line rounded to cents). VAT is added only where the file
+  carries it, as tax-detail lines with a ``vatAmount`` (NDJSON in the API's shape): a flat CSV
+  has no VAT column, so its figures are before VAT, and so is the ledger's ``amount`` of a
+  document that was sent no tax details.
+- **ledger**: the list GET's ``amount`` of the documents whose key the file has
+  (``referenceNumber``); an auto-numbered document (no key, a ``documentKey`` or none) is
+  matched by the ``externalReference`` its import set (the file's own, else the importer's
+  ``<input stem>:<documentKey or fingerprint>``). Where ``amount`` is absent, ``detailTotal``
+  + ``vatTotal`` stand for it; a document with neither is a problem of its own.
+- a document of the file the ledger does not have is **missing**: it counts in the file's
+  figures, with its amount, and in none of the ledger's.
+
+Each side is grouped by its own currency and customer, so a document booked to another
+customer or in another currency shows on both rows; where the file leaves the currency (or the
+customer) out, the ledger's for the same document is taken, as the API defaults it.
+
+Customers: per currency, the count and the sum of credit limits. A customer the file gives no
+credit limit adds 0 to the file's sum; the ledger's side adds what the ledger holds for it.
+
+The difference is always ledger − file. Arithmetic is :class:`~decimal.Decimal`; figures are
+given to two places. ``exit_code`` is 0 when every figure agrees and every record of the file
+was read and matched, else 1.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from importer.client import ApiClient
+from importer.client.pages import ListError, list_pages
+from importer.entities import Entity
+from importer.entities import entity as resolve
+from importer.errors import ConfigError, RecordError, SourceError
+from importer.load.identity import identify
+from importer.mapping import CoerceOptions, RecordMapper, Work
+from importer.mapping.mapfile import ColumnMap
+from importer.schema import unwrap_value
+from importer.sources import SourceOptions, open_input
+from importer.workflows.expand import expand_params
+from importer.workflows.legacy import column_map
+from importer.workflows.reconcile_amounts import ZERO, cents, document_amount, ledger_amount, number_of
+
+__all__ = ["Figures", "Reconciliation", "reconcile_totals", "NO_VALUE"]
+
+NO_VALUE = ""  # the currency or customer of a record that names none
+_LISTED = 50  # missing and invalid records named in full; the rest are counted
+
+
+# -- the figures ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Figures:
+    """One row: counts and sums of the file and of the ledger."""
+
+    count_file: int = 0
+    count_ledger: int = 0
+    sum_file: Decimal = ZERO
+    sum_ledger: Decimal = ZERO
+    missing: int = 0  # records of the file the ledger does not have (counted in the file's figures)
+    missing_sum: Decimal = ZERO
+
+    @property
+    def difference(self) -> Decimal:
+        """Ledger − file, in cents."""
+        return cents(self.sum_ledger) - cents(self.sum_file)
+
+    @property
+    def agrees(self) -> bool:
+        return self.count_file == self.count_ledger and self.difference == 0 and self.missing == 0
+
+    def add(self, other: Figures) -> None:
+        self.count_file += other.count_file
+        self.count_ledger += other.count_ledger
+        self.sum_file += other.sum_file
+        self.sum_ledger += other.sum_ledger
+        self.missing += other.missing
+        self.missing_sum += other.missing_sum
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count_file": self.count_file, "count_ledger": self.count_ledger,
+            "sum_file": str(cents(self.sum_file)), "sum_ledger": str(cents(self.sum_ledger)),
+            "difference": str(self.difference), "missing": self.missing,
+            "missing_sum": str(cents(self.missing_sum)), "agrees": self.agrees,
+        }
+
+
+@dataclass
+class Reconciliation:
+    """What ``reconcile`` found; ``rows`` by (currency, customer); customers have no customer."""
+
+    entity: str
+    input: str
+    map: str | None = None
+    records: int = 0  # input records read
+    rows: dict[tuple[str, str], Figures] = field(default_factory=dict)
+    missing: list[dict[str, Any]] = field(default_factory=list)  # the first ones: key, records, amount
+    invalid: list[dict[str, Any]] = field(default_factory=list)  # the first ones: records, error
+    invalid_count: int = 0
+    problems: list[str] = field(default_factory=list)  # what the ledger answered that cannot be counted
+    calls: int = 0
+    error: str | None = None  # why the figures are not complete (unreadable input, a failed listing)
+    elapsed: float = 0.0
+
+    @property
+    def is_document(self) -> bool:
+        return self.entity != "customer"
+
+    def row(self, currency: str, customer: str) -> Figures:
+        return self.rows.setdefault((currency, customer), Figures())
+
+    def totals(self) -> dict[str, Figures]:
+        """Per currency, every customer's figures added up."""
+        out: dict[str, Figures] = {}
+        for (currency, _), figures in sorted(self.rows.items()):
+            out.setdefault(currency, Figures()).add(figures)
+        return out
+
+    def sorted_rows(self) -> Iterator[tuple[str, str, Figures]]:
+        for (currency, customer), figures in sorted(self.rows.items()):
+            yield currency, customer, figures
+
+    @property
+    def ok(self) -> bool:
+        return (self.error is None and not self.invalid_count and not self.problems
+                and all(f.agrees for f in self.rows.values()))
+
+    @property
+    def exit_code(self) -> int:
+        """0: the file and the ledger agree on every figure; 1: anything else."""
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity, "input": self.input, "map": self.map, "records": self.records,
+            "difference_is": "ledger - file",
+            "rows": [{"currency": c, "customer": k, **f.to_dict()} for c, k, f in self.sorted_rows()],
+            "totals": [{"currency": c, **f.to_dict()} for c, f in self.totals().items()],
+            "missing": self.missing, "invalid": self.invalid, "invalid_count": self.invalid_count,
+            "problems": self.problems, "calls": self.calls, "error": self.error,
+            "elapsed_s": round(self.elapsed, 3), "ok": self.ok, "exit_code": self.exit_code,
+        }
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One customer or document of the file, waiting for its ledger record."""
+
+    key: str  # what the listing is matched on: the record's key, or its externalReference
+    records: list[int]
+    currency: str
+    customer: str
+    amount: Decimal  # a document's amount; a customer's credit limit
+
+
+async def reconcile_totals(
+    client: ApiClient,
+    source: str | os.PathLike[str],
+    entity: Entity | str,
+    *,
+    source_options: SourceOptions | None = None,
+    coerce_options: CoerceOptions | None = None,
+    decimal_comma: bool | None = None,
+    date_format: str | None = None,
+    map: str | os.PathLike[str] | ColumnMap | None = None,
+    reference_prefix: str | None = None,
+) -> Reconciliation:
+    """The control totals of ``source`` against the ledger (see the module doc).
+
+    ``client``: an open :class:`ApiClient`. ``source``: a CSV/NDJSON path (``-`` stdin, ``.gz``).
+    ``source_options``, ``coerce_options``, ``decimal_comma``, ``date_format`` and ``map`` read
+    the file as ``verify`` and the import read it. ``reference_prefix``: what the import put
+    before an auto-numbered document's externalReference (default: the input's stem, as
+    ``run`` does; ``stdin`` for ``-``). ``ConfigError`` comes before any call.
+    """
+    ent = resolve(entity)
+    if ent.is_action or not ent.key_field:
+        raise ConfigError(f"{ent.name} records are actions: they have no totals in the ledger")
+    cmap = column_map(map, ent)
+    prefix = (reference_prefix or (Path(source).stem if os.fspath(source) != "-" else "stdin"))[:24]
+    started = time.monotonic()
+    calls_before = client.stats.calls + client.token_calls
+    result = Reconciliation(ent.name, os.fspath(source), map=cmap.path if cmap is not None else None)
+    with open_input(source, source_options or SourceOptions()) as opened:
+        if decimal_comma is None:
+            decimal_comma = opened.delimiter == ";"
+        coerce = coerce_options or CoerceOptions(decimal_comma=decimal_comma, date_format=date_format)
+        columns, bound = opened.columns, None
+        if cmap is not None:
+            bound = cmap.bind(columns, coerce)  # unmapped columns: ConfigError, no call
+            coerce, columns = bound.options, bound.columns
+        mapper = RecordMapper(ent, mode="create", options=coerce, columns=columns, check_required=False)
+        await client.authenticate()
+        file = _FileSide(ent, prefix, result)
+        try:
+            async for record in opened.records():
+                result.records += 1
+                for work in mapper.feed(bound.map_record(record) if bound is not None else record):
+                    file.take(work)
+        except SourceError as exc:
+            result.error = str(exc)
+        for work in mapper.finish():
+            file.take(work)
+    try:
+        await _match_ledger(client, ent, file, result)
+    except ListError as exc:
+        result.error = f"the ledger's {ent.name} listing failed: {exc}"
+    result.calls = client.stats.calls + client.token_calls - calls_before
+    result.elapsed = time.monotonic() - started
+    return result
+
+
+class _FileSide:
+    """The file's customers or documents, by the key the listing will be matched on."""
+
+    def __init__(self, entity: Entity, prefix: str, result: Reconciliation) -> None:
+        self.entity = entity
+        self.prefix = prefix
+        self.result = result
+        self.by_key: dict[str, list[_Entry]] = {}
+        self.by_reference: dict[str, list[_Entry]] = {}
+
+    def take(self, work: Work) -> None:
+        if work.error is not None or work.payload is None:
+            self._invalid(work, work.error or "it could not be read")
+            return
+        payload = work.payload
+        try:
+            if self.entity.is_document:
+                amount = document_amount(self.entity, payload)
+                customer = _text(payload.get("customerNumber"))
+            else:
+                amount = number_of(payload, "creditLimit", "creditLimit") or ZERO
+                customer = NO_VALUE
+        except RecordError as exc:
+            self._invalid(work, f"record {work.records[0]}: {exc}")
+            return
+        currency = _text(payload.get("currencyId"))
+        if work.key:
+            entry = _Entry(str(work.key).strip(), work.records, currency, customer, amount)
+            self.by_key.setdefault(entry.key, []).append(entry)
+        elif self.entity.is_document:
+            entry = _Entry(self._reference(work), work.records, currency, customer, amount)
+            self.by_reference.setdefault(entry.key, []).append(entry)
+        else:
+            self._invalid(work, f"record {work.records[0]}: no number: an auto-numbered customer "
+                                "cannot be found in the ledger again")
+
+    def _reference(self, work: Work) -> str:
+        """The externalReference the import gave (or was given for) this auto-numbered document."""
+        given = _text((work.payload or {}).get("externalReference"))
+        if given:
+            return given
+        identity, _ = identify(self.entity, work)  # before anything is added, as the import takes it
+        return f"{self.prefix}:{identity.split(':', 1)[1][:40]}"
+
+    def _invalid(self, work: Work, error: str) -> None:
+        self.result.invalid_count += 1
+        if len(self.result.invalid) < _LISTED:
+            self.result.invalid.append({"records": work.records, "error": error})
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.by_key or self.by_reference)
+
+
+def _text(value: Any) -> str:
+    found = unwrap_value(value)
+    return NO_VALUE if found is None else str(found).strip()
+
+
+def _ledger_customer(item: Mapping[str, Any]) -> str:
+    """The document's customer number: ``customer.number`` in the DTOs."""
+    customer = item.get("customer")
+    if isinstance(customer, Mapping):
+        return _text(customer.get("number"))
+    return _text(item.get("customerNumber"))
+
+
+async def _match_ledger(client: ApiClient, entity: Entity, file: _FileSide, result: Reconciliation) -> None:
+    """Page through the entity once, adding each record the file has to both sides' figures."""
+    key_field = entity.key_field or ""
+    # Auto-numbered documents: a rerun may have booked one twice, so the whole listing is read.
+    read_all = bool(file.by_reference)
+    matched_references: set[str] = set()
+    if file.waiting:
+        pages = list_pages(client, entity, expand_params(entity, ()))  # no group the totals need
+        async with aclosing(pages):
+            async for page in pages:
+                for item in page.items:
+                    key = _text(item.get(key_field))
+                    entries = file.by_key.pop(key, None) if key else None
+                    if entries is None:
+                        reference = _text(item.get("externalReference")) if entity.is_document else NO_VALUE
+                        entries = file.by_reference.pop(reference, None) if reference else None
+                        if entries is None and reference in matched_references:
+                            result.problems.append(f"externalReference {reference!r}: more than one "
+                                                   f"{entity.name} in the ledger (another is {key or 'unnumbered'})")
+                            entries = []
+                        elif entries is not None:
+                            matched_references.add(reference)
+                    if entries is not None:
+                        _book(entity, item, key, entries, result)
+                if not file.waiting and not read_all:
+                    break  # every key of the file found: the rest of the listing is not needed
+    for entries in (*file.by_key.values(), *file.by_reference.values()):
+        for entry in entries:
+            figures = result.row(entry.currency, entry.customer)
+            figures.count_file += 1
+            figures.sum_file += entry.amount
+            figures.missing += 1
+            figures.missing_sum += entry.amount
+            if len(result.missing) < _LISTED:
+                result.missing.append({"key": entry.key, "records": entry.records, "currency": entry.currency,
+                                       "customer": entry.customer, "amount": str(cents(entry.amount))})
+
+
+def _book(entity: Entity, item: Mapping[str, Any], key: str, entries: list[_Entry], result: Reconciliation) -> None:
+    """One ledger record on the ledger's side, and the file's records it stands for on the file's."""
+    currency = _text(item.get("currencyId"))
+    if entity.is_document:
+        customer = _ledger_customer(item)
+        amount = ledger_amount(item)
+        if amount is None:
+            named = key or (entries[0].key if entries else "without a number")
+            result.problems.append(f"{entity.name} {named}: the ledger answers no amount (nor detailTotal): "
+                                   "counted as 0")
+            amount = ZERO
+    else:
+        customer = NO_VALUE
+        try:
+            amount = number_of(item, "creditLimit", "creditLimit") or ZERO
+        except RecordError as exc:
+            result.problems.append(f"customer {key}: the ledger's {exc}: counted as 0")
+            amount = ZERO
+    ledger = result.row(currency, customer)
+    ledger.count_ledger += 1
+    ledger.sum_ledger += amount
+    for entry in entries:
+        figures = result.row(entry.currency or currency, entry.customer or customer)
+        figures.count_file += 1
+        figures.sum_file += entry.amount
