@@ -18,13 +18,12 @@ browser:
 	  { echo "installing chromium for the report's browser test"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Every sample, in order, into the embedded sandbox: a rehearsal of a whole migration.
-# PROFILE=live rehearses against the live API's quirks (make demo PROFILE=live).
+# Every sample, in order, into a local sandbox: a rehearsal of a whole migration, then its
+# report (build/demo/report.html) and control totals. PROFILE=live rehearses against the
+# live API's quirks (make demo PROFILE=live).
 PROFILE ?= standard
 demo: $(STAMP)
-	rm -rf build/demo  # a fresh sandbox each time: last time's results would refuse the rerun
-	$(VENV)/bin/importer plan samples/migration.toml --sandbox --sandbox-profile $(PROFILE) --results-dir build/demo
-	$(VENV)/bin/importer report build/demo --html build/demo/report.html
+	IMPORTER=$(VENV)/bin/importer PROFILE=$(PROFILE) OUT=build/demo samples/rehearse.sh
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check importer tests benchmarks samples

@@ -384,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _results_report(args: argparse.Namespace) -> int:
     """``importer report``: reads results files only; sends nothing."""
-    from importer.workflows.report import build_report, reasons_csv_path, render_text, results_files, write_csv
+    from importer.workflows.report import build_report, render_text, results_files
+    from importer.workflows.report_csv import reasons_csv_path, write_csv
 
     try:
         if args.excel and not args.csv:
@@ -550,7 +551,12 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
             columns="all" if args.all_columns else "seen", delimiter=args.delimiter, map=args.map,
             excel=args.excel,
         )
-    _print_fields(f"export {args.entity}", summary.to_dict(), sys.stderr if args.output == "-" else sys.stdout)
+    if args.output == "-" and json_lines():  # stdout holds the data, stderr only JSON lines: the table as one
+        tell(f"export {args.entity} finished: {summary.records:,} records, {summary.rows:,} rows, "
+             f"{summary.calls:,} calls", logging.INFO if summary.ok else logging.WARNING,
+             event="export finished", **summary.to_dict())
+    else:
+        _print_fields(f"export {args.entity}", summary.to_dict(), sys.stderr if args.output == "-" else sys.stdout)
     return summary.exit_code
 
 
@@ -591,7 +597,7 @@ def _print_verify(summary: Any, shown: int, stream: Any) -> None:
     from rich.text import Text
 
     from importer.workflows.report import printable
-    from importer.workflows.verify import first_differences
+    from importer.workflows.verify_table import first_differences
 
     console = _console(stream)
     counts = Table(title=f"verify {summary.entity} — {summary.input}", show_header=False, box=None)
@@ -638,7 +644,8 @@ def _add_reconcile_parser(sub: Any) -> None:
                        description="Count and sum the documents of INPUT (per currency and customer) or "
                                    "its customers' credit limits, against what the ledger holds.")
     p.add_argument("input", help="the file that was imported")
-    p.add_argument("--entity", "-e", required=True, choices=[e for e in ENTITIES if not ENTITIES[e].is_action])
+    p.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
+                   help="what the file holds (default: the entity its --map names)")
     p.add_argument("--csv", metavar="OUT.csv", default=None, help="also write the figures as CSV (UTF-8)")
     p.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
                    help="stdout format (default text)")
@@ -664,7 +671,8 @@ async def _reconcile(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.workflows.reconcile import reconcile_totals
     from importer.workflows.reconcile_output import print_reconciliation, write_csv
 
-    check_outputs({"input": args.input, "--map": args.map}, {"--csv": args.csv})  # before any call
+    args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own; before any call
+    check_outputs({"input": args.input, "--map": args.map}, {"--csv": args.csv})
     async with AsyncExitStack() as stack:
         client = await _client_for(args, stack)
         result = await reconcile_totals(

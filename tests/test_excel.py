@@ -178,3 +178,25 @@ async def test_report_tables_as_excel_csv(sandbox, tmp_path):
     # --excel without --csv is a mistake, said so without a traceback.
     code, stdout, err = await run_cli("report", str(results), "--excel")
     assert code == 2 and "--csv" in err and "Traceback" not in err
+
+
+async def test_an_export_to_stdout_with_json_logs_writes_only_json_on_stderr(sandbox, tmp_path):
+    import json
+
+    source = tmp_path / "customers.csv"
+    source.write_text(CUSTOMERS, encoding="utf-8")
+    await _load(sandbox, source, "customer")
+    auth = ("--base-url", sandbox.url, "--token", TOKEN)
+    code, out, err = await run_cli("export", "--entity", "customer", "--excel", "-o", "-",
+                                   "--log-format", "json", "-v", *auth)
+    assert code == 0, err
+    assert out.startswith("\ufeffnumber;")  # the data alone on stdout
+    lines = [json.loads(line) for line in err.splitlines()]  # every stderr line is a JSON object
+    [finished] = [line for line in lines if line.get("event") == "export finished"]
+    assert (finished["entity"], finished["records"], finished["excel"]) == ("customer", 3, True)
+    assert "creditLimit" in finished["columns"] and finished["message"].startswith("export customer finished")
+    assert TOKEN not in err
+    # With text logs the same summary is a table on stderr.
+    code, out, err = await run_cli("export", "--entity", "customer", "--format", "csv", "-o", "-", *auth)
+    assert code == 0, err
+    assert "export customer" in err and "records" in err and not err.lstrip().startswith("{")

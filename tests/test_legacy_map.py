@@ -188,3 +188,65 @@ async def test_export_and_verify_map_from_the_command_line(start_sandbox, tmp_pa
         code, _, err = await run_cli("export", "--entity", "customer", "--map", str(CUSTOMERS[1]),
                                      "--all-columns", "--format", "csv", *auth)
         assert code == 2 and "--map" in err and "Traceback" not in err
+
+
+PERIOD_INVOICES = """\
+Fakturanr;Kundenr;Periode;Bokf.periode;Beskrivelse;Antall;Pris
+910001;20001;01.2024;3/2024;Service;7,5;950,00
+910002;20001;11.2023;12/2023;Rør;2;89,90
+"""
+PERIOD_MAP = """\
+entity = "invoice"
+
+[columns]
+"Fakturanr" = "referenceNumber"
+"Kundenr" = "customerNumber"
+"Periode" = "financialPeriod"
+"Bokf.periode" = "postPeriod"
+"Beskrivelse" = "line.description"
+"Antall" = "line.quantity"
+"Pris" = "line.unitPriceInCurrency"
+
+[formats]
+decimal_comma = true
+financialPeriod = { format = "MM.YYYY" }
+postPeriod = { format = "M/YYYY" }
+"""
+
+
+async def test_period_formats_are_written_back_in_the_legacy_layout(start_sandbox, tmp_path):
+    legacy, cmap = tmp_path / "perioder.csv", tmp_path / "perioder.map.toml"
+    legacy.write_text(PERIOD_INVOICES, encoding="utf-8")
+    cmap.write_text(PERIOD_MAP, encoding="utf-8")
+    async with start_sandbox() as source, start_sandbox() as fresh:
+        for sb in (source, fresh):
+            await _import(sb.url, *CUSTOMERS[:1], "customer", CUSTOMERS[1], tmp_path)
+        await _import(source.url, legacy, "invoice", cmap, tmp_path)
+        exported = tmp_path / "export" / "perioder.csv"
+        exported.parent.mkdir()
+        async with ApiClient(source.url, StaticToken(TOKEN)) as client:
+            summary = await export_records(client, "invoice", exported, map=cmap)
+        assert summary.ok and summary.unmapped == {}
+        await _import(fresh.url, exported, "invoice", cmap, tmp_path)
+        assert await _stored(fresh.url, "invoice") == await _stored(source.url, "invoice")
+        stored = await _stored(source.url, "invoice")
+    assert (stored["910001"]["financialPeriod"], stored["910001"]["postPeriod"]) == ("202401", "032024")
+    _, rows = _rows(exported)
+    assert [(r["Periode"], r["Bokf.periode"]) for r in rows] == [("01.2024", "3/2024"), ("11.2023", "12/2023")]
+
+
+def test_a_rewritten_column_is_not_written_back_but_named_as_left_out():
+    layout = _layout('''
+[columns]
+Nr = "number"
+"Org.nr" = "corporateId"
+Navn = "name"
+[formats]
+corporateId = { rewrite = { pattern = '^NO ?', to = '' }, unmatched = "keep" }
+''')
+    # "NO 923609016" and "923609016" both came in as 923609016: which was written is lost
+    assert layout.header == ["Nr", "Navn"]
+    assert "corporateId" in layout.api_columns  # asked for, so that left_out can see it
+    record = FlatRecord("1", {"number": "1", "name": "Fjord AS", "corporateId": "923609016"}, None)
+    assert list(layout.rows(record)) == [{"Nr": "1", "Navn": "Fjord AS"}]
+    assert layout.left_out(record) == ["corporateId"]

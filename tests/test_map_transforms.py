@@ -320,3 +320,31 @@ async def test_verify_and_export_take_the_entity_from_the_map(sandbox, tmp_path)
     code, out, err = await run_cli("export", "--map", mapfile, "-o", str(exported), *connection)
     assert code == 0, err
     assert exported.read_text(encoding="utf-8").splitlines()[:2] == ["Kundenr,Navn", "1,Fjordkraft AS"]
+
+
+def test_one_public_table_of_period_layouts_serves_the_coercer_the_columns_and_the_maps():
+    from importer.entities import ENTITIES
+    from importer.mapping import coerce
+    from importer.mapping.binding import period_layout
+    from importer.mapping.columns import describe_columns
+
+    assert "PERIOD_LAYOUTS" in coerce.__all__
+    assert coerce.PERIOD_LAYOUTS == {"financialPeriod": "YYYYMM", "postPeriod": "MMYYYY"}
+    invoice = ENTITIES["invoice"]
+    shown = {c.name: c.format for c in describe_columns(invoice) if c.name in coerce.PERIOD_LAYOUTS}
+    assert shown == coerce.PERIOD_LAYOUTS  # `importer columns` tells the layout the coercer checks
+    assert {name: period_layout(invoice, name) for name in coerce.PERIOD_LAYOUTS} == coerce.PERIOD_LAYOUTS
+    assert period_layout(invoice, "documentDate") is None
+
+
+def test_a_record_the_map_cannot_read_keeps_its_key_in_the_results():
+    from importer.entities import ENTITIES
+    from importer.mapping import CoerceOptions
+
+    cmap = parse_map('entity = "customer"\n[columns]\nNr = "number"\nNavn = "name"\nKreditt = "creditLimit"\n')
+    bound = cmap.bind(["Nr", "Navn", "Kreditt"], CoerceOptions())
+    mapper = RecordMapper(ENTITIES["customer"], options=bound.options, columns=bound.columns)
+    bad = bound.map_record(SourceRecord(1, {"Nr": "20001", "Navn": "Fjell AS", "Kreditt": "mye"}))
+    [work] = mapper.works([bad])
+    assert work.payload is None and "Kreditt" in work.error
+    assert work.key == "20001"  # so a plan holds this customer's documents back, naming it

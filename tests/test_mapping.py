@@ -174,3 +174,26 @@ def test_with_a_header_a_json_object_in_a_cell_is_an_error_not_a_shape():
     [work] = mapper.works(records({"number": "1", "name": {"value": "A"}}))
     assert work.payload is None
     assert work.error == "name: expected text, got a JSON dict"
+
+
+def test_an_api_shaped_record_names_all_its_unknown_fields_at_once():
+    mapper = RecordMapper(ENTITIES["customer"])
+    shaped = {"number": {"value": "1"}, "name": {"value": "A"}, "nmae": {"value": "B"},
+              "mainAdress": {"value": {}}, "colour": {"value": "red"}}
+    [work] = mapper.works(records(shaped))
+    assert work.key == "1" and work.payload is None
+    assert "3 keys are not fields of customer" in work.error
+    assert "'nmae' (did you mean 'name'?)" in work.error
+    assert "'mainAdress' (did you mean 'mainAddress'?)" in work.error and "'colour'" in work.error
+
+
+def test_a_flat_ndjson_record_names_all_its_unknown_columns_at_once():
+    mapper = RecordMapper(ENTITIES["customer"])
+    [one, two] = mapper.works(records(
+        {"number": "1", "name": "A", "mainAddress.cty": "Oslo", "colour": "red"},
+        {"number": "2", "name": "B", "colour": "blue"},
+    ))
+    assert "2 keys are not columns of customer" in one.error
+    assert "'mainAddress.cty' (did you mean 'mainAddress.city'?)" in one.error and "'colour'" in one.error
+    assert "--map" in one.error
+    assert two.error.startswith("'colour' is not one of the columns of customer")

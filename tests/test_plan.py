@@ -100,6 +100,7 @@ async def test_the_sample_migration_plan_runs_on_the_embedded_sandbox(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("[[step]]\ninput = 'a.csv'\n", "entity is required"),
     ("[[step]]\ninput = 'a.csv'\nentity = 'kunde'\n", "unknown entity"),
+    ("[[step]]\ninput = 'a.csv'\nentity = ['customer']\n", "unknown entity"),
     ("[[step]]\ninput = 'a.csv'\nentity = 'customer'\nspeed = 3\n", "unknown option 'speed'"),
     ("[[step]]\ninput = 'a.csv'\nentity = 'customer'\ntoken = 'x'\n", "does not belong"),
     ("[defaults]\n", r"no \[\[step\]\]"),
@@ -132,3 +133,61 @@ map = "fakturaer.map.toml"
     assert code == 0, (out, err)
     stats = await get_json(f"{sandbox.url}/sandbox/stats")
     assert stats["records"]["customer"] == 8 and stats["records"]["invoice"] == 4
+
+
+def write_mapped_migration(tmp_path) -> None:
+    """Legacy-headed customers (one invalid) and invoices, each with a map naming its entity."""
+    (tmp_path / "kunder.csv").write_text("Nr,Navn,Kreditt\n1,Ærlig AS,100\n2,Blåbær AS,mye\n", encoding="utf-8")
+    (tmp_path / "kunder.map.toml").write_text(
+        'entity = "customer"\n[columns]\nNr = "number"\nNavn = "name"\nKreditt = "creditLimit"\n', encoding="utf-8")
+    (tmp_path / "fakturaer.csv").write_text(
+        "Faktura,Kunde,Tekst,Antall\n100,1,a,1\n200,2,b,1\n", encoding="utf-8")
+    (tmp_path / "fakturaer.map.toml").write_text(
+        'entity = "invoice"\n[columns]\nFaktura = "referenceNumber"\nKunde = "customerNumber"\n'
+        'Tekst = "line.description"\nAntall = "line.quantity"\n', encoding="utf-8")
+
+
+MAPPED_PLAN = """
+[[step]]
+name = "kunder"
+input = "kunder.csv"
+map = "kunder.map.toml"
+
+[[step]]
+name = "fakturaer"
+input = "fakturaer.csv"
+map = "fakturaer.map.toml"
+"""
+
+
+def test_a_step_takes_its_entity_from_its_map(tmp_path):
+    write_mapped_migration(tmp_path)
+    plan = load_plan(write_plan(tmp_path, MAPPED_PLAN))
+    assert [s.entity for s in plan.steps] == ["customer", "invoice"]
+
+
+async def test_a_plan_of_map_only_steps_still_holds_back_documents_of_failed_customers(sandbox, tmp_path):
+    write_mapped_migration(tmp_path)
+    plan = write_plan(tmp_path, MAPPED_PLAN)
+    code, out, err = await run_cli("plan", str(plan), "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1, (out, err)  # customer 2 is invalid
+    invoices = {line["key"]: line for line in final_lines(tmp_path / "fakturaer.csv.results.ndjson")}
+    assert invoices["100"]["outcome"] == "created"
+    # the gate learned from the "kunder" step only because its entity was resolved from the map
+    assert invoices["200"]["outcome"] == "skipped", invoices["200"]
+    assert "customer 2 invalid in step 'kunder'" in invoices["200"]["error"]
+
+
+@pytest.mark.parametrize("map_text,step_entity,message", [
+    ('[columns]\nNr = "number"\n', None, "step 'kunder'.*entity: not set"),
+    ('entity = "invoice"\n', "customer", "step 'kunder'.*the map is for 'invoice'"),
+    (None, None, "step 'kunder'.*mapping file not found"),
+    ('entity = "kunde"\n', None, "step 'kunder'.*unknown entity 'kunde'"),
+])
+def test_a_steps_map_is_checked_when_the_plan_is_loaded(tmp_path, map_text, step_entity, message):
+    if map_text is not None:
+        (tmp_path / "kunder.map.toml").write_text(map_text, encoding="utf-8")
+    entity = f'entity = "{step_entity}"\n' if step_entity else ""
+    plan = write_plan(tmp_path, f'[[step]]\nname = "kunder"\ninput = "kunder.csv"\n{entity}map = "kunder.map.toml"\n')
+    with pytest.raises(ConfigError, match=message):
+        load_plan(plan)

@@ -305,3 +305,20 @@ async def test_cli_refuses_before_any_call(sandbox, tmp_path: Path) -> None:
                                     "-e", "invoice", *conn)
     assert code == 2 and "colour" in stderr and "Traceback" not in stderr
     assert sandbox.sandbox.stats.requests == before  # not even a list call
+
+
+async def test_cli_takes_the_entity_from_the_map(sandbox, tmp_path: Path) -> None:
+    legacy = _write(tmp_path / "kunder.csv", "Kundenr;Navn;Valuta;Kreditt\n20000;Fjell AS;NOK;1 500,50\n"
+                                              "20001;Dal AB;SEK;200\n")
+    cmap = _write(tmp_path / "kunder.map.toml", 'entity = "customer"\n[columns]\nKundenr = "number"\n'
+                                                'Navn = "name"\nValuta = "currencyId"\nKreditt = "creditLimit"\n')
+    await _import(sandbox, legacy, "customer", map=str(cmap))
+    conn = ("--base-url", sandbox.url, "--token", TOKEN)
+    code, stdout, stderr = await run_cli("reconcile", str(legacy), "--map", str(cmap), "--format", "json", *conn)
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert data["entity"] == "customer"
+    assert {t["currency"]: (t["sum_file"], t["sum_ledger"]) for t in data["totals"]} == {
+        "NOK": ("1500.50", "1500.50"), "SEK": ("200.00", "200.00")}
+    code, _, stderr = await run_cli("reconcile", str(legacy), *conn)  # neither --entity nor a map
+    assert code == 2 and "--entity is required" in stderr and "Traceback" not in stderr

@@ -262,3 +262,23 @@ async def test_the_html_is_self_contained_and_escapes_what_the_files_hold(result
         assert raw not in page
     assert "&lt;script&gt;alert(&#x27;…&#x27;)&lt;/script&gt; refused: &lt;b onmouseover=alert(#)&gt;" in page
     assert "&lt;/td&gt;&lt;img src=x onerror=alert(&#x27;key&#x27;)&gt;" in page
+
+
+def test_csv_tables_a_row_per_step_and_a_row_per_reason(results, tmp_path):
+    import csv
+
+    from importer.workflows.report_csv import reasons_csv_path, write_csv
+
+    out = tmp_path / "report.csv"
+    assert reasons_csv_path(out) == str(tmp_path / "report.reasons.csv")
+    assert reasons_csv_path("report") == "report.reasons.csv"
+    written = write_csv(build_report([results]), out)
+    assert written == [str(out), str(tmp_path / "report.reasons.csv")]
+    with open(out, encoding="utf-8", newline="") as f:
+        steps = list(csv.DictReader(f))
+    assert [(s["step"], s["records"], s["created"], s["failed"], s["invalid"]) for s in steps] == [
+        ("first.customers.csv", "12", "10", "0", "2"), ("again.customers.csv", "6", "1", "4", "1")]
+    with open(written[1], encoding="utf-8", newline="") as f:
+        reasons = {r["reason"]: r for r in csv.DictReader(f)}
+    assert reasons[DUPLICATE]["records"] == "4" and reasons[DUPLICATE]["failed"] == "4"
+    assert reasons[NOT_A_NUMBER]["records"] == "3" and "first.customers.csv" in reasons[NOT_A_NUMBER]["examples"]

@@ -14,9 +14,7 @@ from typing import Any
 from importer.entities import Entity
 from importer.errors import ConfigError, RecordError
 from importer.mapping.coerce import (
-    _PERIOD_FORMATS as PERIOD_LAYOUTS,
-)
-from importer.mapping.coerce import (
+    PERIOD_LAYOUTS,
     SWITCH_TO_COMMA,
     SWITCH_TO_POINT,
     CoerceOptions,
@@ -74,7 +72,10 @@ class BoundMap:
         self._group_fields = (
             tuple(f for f in (cmap.entity.key_field, DOCUMENT_KEY) if f) if documents else ()
         )
-        self._feeders = {api: self._feeders_of(api) for api in self._group_fields}
+        # What a bad record keeps: its key (so results name it, and a plan's later steps know
+        # which customer failed) and, for documents, the document it belongs to.
+        kept = (cmap.entity.key_field, cmap.entity.action_key_field, *self._group_fields)
+        self._feeders = {api: self._feeders_of(api) for api in dict.fromkeys(f for f in kept if f)}
         self.columns: list[str] | None = None
         self.missing: tuple[str, ...] = ()
         self._fixed: _Plan | None = None
@@ -290,7 +291,7 @@ class BoundMap:
         return None
 
     def _stub(self, data: dict[str, Any]) -> MappedRow:
-        """What a bad record still tells: the document it belongs to."""
+        """What a bad record still tells: its key, and the document it belongs to."""
         stub = MappedRow()
         stub.source = data
         for api, sources in self._feeders.items():

@@ -27,15 +27,16 @@ from importer.schema import Field
 
 __all__ = [
     "Coercer", "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number",
-    "check_date_format", "date_format_problem", "SWITCH_TO_COMMA", "SWITCH_TO_POINT",
+    "check_date_format", "date_format_problem", "SWITCH_TO_COMMA", "SWITCH_TO_POINT", "PERIOD_LAYOUTS",
 ]
 
 Coercer = Callable[[Any], Any]
 
 _TRUE = frozenset({"true", "1", "yes", "ja", "y", "j"})
 _FALSE = frozenset({"false", "0", "no", "nei", "n"})
-# Periods: financialPeriod is YYYYMM, postPeriod MMYYYY; both six digits.
-_PERIOD_FORMATS = {"financialPeriod": "YYYYMM", "postPeriod": "MMYYYY"}
+# Periods: financialPeriod is YYYYMM, postPeriod MMYYYY; both six digits. Public: the
+# column listing and a map's period formats read the same table the coercer checks with.
+PERIOD_LAYOUTS: dict[str, str] = {"financialPeriod": "YYYYMM", "postPeriod": "MMYYYY"}
 
 # -- numbers ------------------------------------------------------------------------------
 
@@ -361,7 +362,7 @@ def _bounded_text(limit: int) -> Coercer:
 
 
 def _period(name: str) -> Coercer:
-    layout = _PERIOD_FORMATS[name]
+    layout = PERIOD_LAYOUTS[name]
     month = slice(layout.index("MM"), layout.index("MM") + 2)  # where the month sits
 
     def coerce(value: Any) -> str:
@@ -389,7 +390,7 @@ def _enum(allowed: tuple[str, ...], base: Coercer) -> Coercer:
 
 def coercer_for(field: Field, options: CoerceOptions) -> Coercer:
     """The coercer for a scalar field, honouring enums, periods, limits and the options."""
-    if field.name in _PERIOD_FORMATS and field.type == "string":
+    if field.name in PERIOD_LAYOUTS and field.type == "string":
         return _period(field.name)
     base: Coercer
     match field.type:

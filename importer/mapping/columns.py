@@ -18,7 +18,7 @@ from typing import Any
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import Assembled, assemble
-from importer.mapping.coerce import _PERIOD_FORMATS, CoerceOptions, coercer_for  # periods: the coercer's own table
+from importer.mapping.coerce import PERIOD_LAYOUTS, CoerceOptions, coercer_for
 from importer.schema import Field, fields
 
 __all__ = [
@@ -160,7 +160,7 @@ class ColumnInfo:
 
 def _scalar_info(entity: Entity, name: str, field: Field, required: set[str]) -> ColumnInfo:
     kind = "date" if field.type == "datetime" else (field.type or "string")
-    period = _PERIOD_FORMATS.get(field.name) if field.type == "string" else None
+    period = PERIOD_LAYOUTS.get(field.name) if field.type == "string" else None
     fmt = period or ("date" if kind == "date" else None)  # dates: ISO 8601 unless a date format says otherwise
     return ColumnInfo(
         name, kind, field.enum, fmt, field.minimum, field.maximum, field.max_length,

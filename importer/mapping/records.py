@@ -9,7 +9,8 @@ one the API would refuse for a missing field it always requires (a customer's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import difflib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import ShapedRecord
 from importer.mapping.coerce import CoerceOptions, Coercer, coercer_for
-from importer.mapping.columns import ERROR_COLUMN, LINE_PREFIX, Build, compile_columns
+from importer.mapping.columns import ERROR_COLUMN, LINE_PREFIX, Build, compile_columns, valid_columns
+from importer.mapping.header import unknown_columns
 from importer.schema import Field, fields, unwrap_value
 from importer.sources.base import SourceRecord
 
@@ -43,6 +45,20 @@ def default_operation(line: dict[str, Any]) -> None:
     """
     if "operation" not in line and "lineNumber" not in line:
         line["operation"] = "Insert"
+
+
+def unknown_fields(entity: Entity, unknown: Sequence[str], known: Sequence[str], what: str,
+                   hint: str | None = None) -> str:
+    """Why a record cannot be mapped: every one of its ``unknown`` keys, each with the closest
+    of ``known``, so one round of fixes does for all of them."""
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        named.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    head = (f"{named[0]} is not one of the {what} of {entity.name}" if len(named) == 1
+            else f"{len(named)} keys are not {what} of {entity.name}: " + ", ".join(named))
+    tail = f"`importer columns {entity.name}` lists them" + (f"; {hint}" if hint else "")
+    return f"{head}; {tail}"
 
 
 # What a field that cannot be cleared holds instead, for the error that refuses a null.
@@ -122,8 +138,10 @@ class RecordMapper:
         if plan is None:
             try:
                 plan = compile_columns(self.entity, names, self.options, shaped=not self._text_only)
-            except UnknownColumnError as exc:
-                plan = str(exc)
+            except UnknownColumnError as exc:  # name every unknown key, not only the first
+                unknown = unknown_columns(self.entity, names)
+                plan = unknown_fields(self.entity, unknown, valid_columns(self.entity), "columns",
+                                      "--map FILE.toml maps other names") if unknown else str(exc)
             if len(self._plans) < 256:  # NDJSON key sets vary; keep the cache bounded
                 self._plans[names] = plan
         return plan
@@ -150,9 +168,10 @@ class RecordMapper:
         key = None
         if self.entity.action_key_field:
             key = unwrap_value(payload.pop(self.entity.action_key_field, None))
-        for name in payload:
-            if name not in self._top:
-                raise RecordError(f"{name!r} is not a field of {self.entity.name}", name)
+        unknown = [name for name in payload if name not in self._top]
+        if unknown:
+            reason = unknown_fields(self.entity, unknown, list(self._top), "fields")
+            raise RecordError(reason, unknown[0] if len(unknown) == 1 else None)
         self._check_shaped(payload, self.entity.schema, "")
         if self.entity.key_field:
             key = unwrap_value(payload.get(self.entity.key_field))

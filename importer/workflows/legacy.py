@@ -17,7 +17,11 @@ column; this module runs it backwards on flattened answers:
 - Formats are undone per column as the import applies them: a decimal comma (``7,5``) where
   the column's, else the map's ``decimal_comma`` says so, else where the file is
   ``;``-separated (the import's own default then); dates in the column's, else the map's
-  ``date_format``. Values found in the value map are written as listed, unformatted.
+  ``date_format``; periods in the column's ``format`` (``202401`` as ``01.2024`` for
+  ``MM.YYYY``). Values found in the value map are written as listed, unformatted.
+- A ``rewrite`` cannot be run backwards (``^KR-`` → ``""`` forgets what it took away), so
+  a legacy column feeding a rewritten API column is not written: its API columns are named
+  in ``left_out`` where a record holds data in them.
 - ``[constants]``, ``[defaults]`` for columns with no legacy source, and every other API
   column are not written: the map computes them again on the way back in. Where a record
   holds data in one of them, it is named in ``left_out``.
@@ -35,8 +39,8 @@ from typing import Any
 from importer.entities import Entity
 from importer.errors import ConfigError
 from importer.mapping.columns import field_for_column
-from importer.mapping.flatten import FlatRecord
-from importer.mapping.mapfile import KEEP, ColumnFormat, ColumnMap, ValueMap, load_map
+from importer.mapping.flatten import FlatRecord, period_parts
+from importer.mapping.mapfile import KEEP, ColumnFormat, ColumnMap, PeriodFormat, ValueMap, load_map
 
 __all__ = ["LegacyLayout", "column_map"]
 
@@ -76,6 +80,7 @@ class LegacyLayout:
     delimiter: str
     columns: list[tuple[str, str]] = field(init=False)  # (legacy column, API column), written in order
     carried: frozenset[str] = field(init=False)  # API columns a re-import gets back from them
+    rewritten: frozenset[str] = field(init=False)  # API columns behind a rewrite: not written back
     unmapped: dict[str, int] = field(default_factory=dict)  # legacy column -> values written unmappable
 
     def __post_init__(self) -> None:
@@ -83,18 +88,20 @@ class LegacyLayout:
         written: list[tuple[str, str]] = []
         secondary: list[tuple[str, str]] = []  # (primary API column, another target of its legacy column)
         taken: set[str] = set()
+        rewritten = {api for api, spec in cmap.formats.items() if spec.rewrites}
         for legacy, targets in cmap.columns.items():
-            if not targets or targets[0] in taken:
+            if not targets or targets[0] in taken or rewritten.intersection(targets):
                 continue
             written.append((legacy, targets[0]))
             taken.update(targets)
             secondary.extend((targets[0], other) for other in targets[1:])
         key = entity.key_field
-        if key and key not in taken and key not in cmap.ignore:
+        if key and key not in taken and key not in cmap.ignore and key not in rewritten:
             written.insert(0, (key, key))  # a re-import takes an API-named column as it is
             taken.add(key)
         self.columns = written
         self.carried = frozenset(taken)
+        self.rewritten = frozenset(rewritten - taken)
         self._secondary = secondary
         self._cells: dict[str, Cell] = {api: self._cell_for(api) for _, api in written}
 
@@ -104,8 +111,9 @@ class LegacyLayout:
 
     @property
     def api_columns(self) -> list[str]:
-        """The API columns the layout writes from: what the export has to ask the API for."""
-        return sorted(self.carried)
+        """What the export has to ask the API for: the columns the layout writes from, and
+        the rewritten ones, so that ``left_out`` can name those that hold data."""
+        return sorted(self.carried | self.rewritten)
 
     def rows(self, record: FlatRecord) -> Iterator[dict[str, str]]:
         """``record``'s rows keyed by legacy column; empty values are left out of a row."""
@@ -146,6 +154,8 @@ class LegacyLayout:
         spec = self.cmap.formats.get(api, ColumnFormat())
         found = field_for_column(self.cmap.entity, api)
         kind = found.type if found is not None else None
+        if spec.period is not None:
+            return _period_writer(spec.period)
         if kind in ("number", "integer"):
             comma = spec.decimal_comma
             if comma is None:
@@ -190,6 +200,16 @@ def _text(value: Any) -> str:
     if value is False:
         return "false"
     return str(value)
+
+
+def _period_writer(layout: PeriodFormat) -> Callable[[Any], str]:
+    """A period as the API answers it (``202401`` or ``012024``) → the map's legacy layout."""
+
+    def write(value: Any) -> str:
+        parts = period_parts(value)
+        return _text(value) if parts is None else layout.write(*parts)
+
+    return write
 
 
 def _number(value: Any, comma: bool) -> str:

@@ -15,6 +15,11 @@
     entity = "invoice"
     release = true
 
+    [[step]]
+    name = "legacy customers"
+    input = "kunder.csv"
+    map = "kunder.map.toml"   # a map that names its entity = "..." needs no entity here
+
 Steps run in order. A document or dunning letter whose customer failed or was
 invalid in an earlier step is not sent unless the API has that customer after all
 (asked once per customer): its outcome is ``skipped``, naming the customer and the
@@ -39,6 +44,7 @@ from importer.entities import ENTITIES
 from importer.errors import ConfigError
 from importer.load.failed import default_failed_path
 from importer.load.gate import CustomerGate
+from importer.mapping.mapfile import resolve_entity
 from importer.options import ImportOptions
 from importer.sources import detect_format
 from importer.summary import Summary
@@ -101,18 +107,27 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         if name in names:
             raise ConfigError(f"{where}: two steps share this name")
         names.add(name)
-        try:
-            input_, entity = raw.pop("input"), raw.pop("entity")
-        except KeyError as exc:
-            raise ConfigError(f"{where}: {exc.args[0]} is required") from None
-        if entity not in ENTITIES:
+        if "input" not in raw:
+            raise ConfigError(f"{where}: input is required")
+        input_, entity = raw.pop("input"), raw.pop("entity", None)
+        if entity is not None and (not isinstance(entity, str) or entity not in ENTITIES):
             raise ConfigError(f"{where}: unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
         options = {**defaults, **_check_options(where, raw)}
         for key in ("map", "results", "failed"):
             if options.get(key):
                 options[key] = str(base / options[key])
-        steps.append(Step(name, str(base / input_), entity, options))
+        steps.append(Step(name, str(base / input_), _step_entity(where, entity, options.get("map")), options))
     return Plan(str(path), tuple(steps))
+
+
+def _step_entity(where: str, entity: str | None, map_path: str | None) -> str:
+    """The step's entity: its own, else the one its map names; checked now, before any step runs."""
+    if entity is None and not map_path:
+        raise ConfigError(f"{where}: entity is required (or a map whose file names its entity = \"...\")")
+    try:
+        return resolve_entity(entity, map_path or None)
+    except ConfigError as exc:  # a missing or broken map, or one for another entity
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _outputs(plan: Plan, overrides: dict[str, Any], results_dir: str | os.PathLike[str] | None) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@
     print(render_text(report))                  # tables for a terminal
     orjson.dumps(report.to_dict())              # --format json
     short_report(["rehearsal/"])                # a few lines: totals and the top reasons
-    write_csv(report, "report.csv", excel=True)  # the tables for a spreadsheet (--csv, --excel)
+    write_csv(report, "report.csv")              # report_csv: the tables for a spreadsheet
 
 Only the last line of each identity counts: it is the record's outcome. A ``started``
 line with nothing after it is a unit in flight when the run stopped (a resume looks
@@ -29,7 +29,8 @@ from importer.errors import ConfigError
 from importer.load.results import ResultsLine, iter_results
 
 __all__ = ["Report", "Group", "Reason", "build_report", "render_text", "short_report",
-           "normalise_reason", "results_files", "percentile", "write_csv", "reasons_csv_path"]
+           "normalise_reason", "results_files", "percentile", "printable", "reason_examples", "step_name",
+           "OUTCOME_ORDER"]
 
 # Columns in the order a reader wants them: successes, then what needs a look.
 OUTCOME_ORDER = ("created", "updated", "done", "queued", "valid", "failed", "unknown",
@@ -358,56 +359,13 @@ def render_text(report: Report, *, width: int | None = None) -> str:
         for column in ("records", "entity", "reason", "examples (records: key)"):
             reasons.add_column(column, overflow="fold")
         for r in report.reasons:
-            reasons.add_row(f"{r.records:,}", r.entity, Text(printable(r.reason)), Text(_examples(r)))
+            reasons.add_row(f"{r.records:,}", r.entity, Text(printable(r.reason)), Text(reason_examples(r)))
         console.print(reasons)
     return out.getvalue()
 
 
-def reasons_csv_path(path: str | os.PathLike[str]) -> str:
-    """Where :func:`write_csv` puts the reasons table: ``report.csv`` -> ``report.reasons.csv``."""
-    name = os.fspath(path)
-    return (name[:-4] if name.lower().endswith(".csv") else name) + ".reasons.csv"
-
-
-def write_csv(report: Report, path: str | os.PathLike[str], *, excel: bool = False) -> list[str]:
-    """The two tables as CSV: a row per step and entity at ``path``, a row per reason beside it.
-
-    ``excel``: the spreadsheet preset (BOM, ``;``, decimal comma, CRLF). Returns the paths.
-    """
-    from importer.workflows.export_files import EXCEL, CsvStyle, CsvWriter, Sink
-
-    reasons = [{"entity": r.entity, "reason": r.reason, "records": r.records,
-                **{o: r.outcomes[o] for o in OUTCOME_ORDER}, "examples": _examples(r)} for r in report.reasons]
-    tables = ((os.fspath(path), _STEP_COLUMNS, [_step_row(g) for g in report.groups]),
-              (reasons_csv_path(path), ("entity", "reason", "records", *OUTCOME_ORDER, "examples"), reasons))
-    for name, columns, rows in tables:
-        sink, done = Sink(name), False
-        try:
-            writer = CsvWriter(sink, columns, EXCEL if excel else CsvStyle(), {},
-                               numbers=[c for c in columns if c not in _TEXT_COLUMNS])
-            writer.write(rows)
-            writer.detach()
-            done = True
-        finally:
-            sink.close(done)  # in place only when whole
-    return [name for name, _, _ in tables]
-
-
-_STEP_COLUMNS = ("step", "entity", "file", "records", *OUTCOME_ORDER, "units", "sent", "calls", "calls_per_record",
-                 "retries", "throttled", "recovered", "p50_ms", "p90_ms", "p99_ms", "records_per_s",
-                 "first_at", "last_at")
-_TEXT_COLUMNS = frozenset({"step", "entity", "file", "reason", "examples", "first_at", "last_at"})
-
-
-def _step_row(group: Group) -> dict[str, Any]:
-    data = group.to_dict()
-    row = {name: value for name, value in data.items() if not isinstance(value, dict)}
-    row.update({outcome: group.outcomes[outcome] for outcome in OUTCOME_ORDER})
-    row.update({f"{p}_ms": value for p, value in data["latency_ms"].items()})
-    return row
-
-
-def _examples(reason: Reason) -> str:
+def reason_examples(reason: Reason) -> str:
+    """A reason's example records in one cell: step, record numbers and key of each."""
     return "; ".join(
         f"{step_name(Path(e.file))} {', '.join(map(str, e.records))}: {printable(e.key) if e.key else '(no key)'}"
         for e in reason.examples
@@ -426,5 +384,5 @@ def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
         + ("429s not recorded" if throttled is None else f"{throttled:,} 429s"),
     ]
     for r in report.reasons[:3]:
-        lines.append(f"  {r.records:,} × {r.entity}: {printable(r.reason)} (e.g. {_examples(r)})")
+        lines.append(f"  {r.records:,} × {r.entity}: {printable(r.reason)} (e.g. {reason_examples(r)})")
     return "\n".join(lines)

@@ -35,7 +35,8 @@ The report (NDJSON) has one line per customer or document: ``key``, ``records`` 
 numbers), ``status`` (``ok`` | ``missing`` | ``different`` | ``invalid`` | ``error``),
 ``differences`` (``[{field, expected, actual}]``, with ``line`` for a line's field) and
 ``error`` for invalid and error lines. ``exit_code``: 0 when every record is ``ok``, else 1.
-:func:`first_differences` reads the first of them back as rows for a terminal table.
+:func:`importer.workflows.verify_table.first_differences` reads the first of them back as rows
+for a terminal table.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ from importer.sources import Input, SourceOptions, open_input
 from importer.workflows.expand import expand_params
 from importer.workflows.legacy import column_map
 
-__all__ = ["VerifySummary", "verify_records", "default_report_path", "first_differences",
+__all__ = ["VerifySummary", "verify_records", "default_report_path",
            "STATUSES", "STRATEGIES", "AUTO_GET_MAX"]
 
 STATUSES = ("ok", "missing", "different", "invalid", "error")
@@ -382,43 +383,3 @@ async def _chain(first: list[_Unit], rest: AsyncIterator[_Unit] | None) -> Async
     if rest is not None:
         async for unit in rest:
             yield unit
-
-
-# -- what a terminal shows of the report -----------------------------------------------------
-
-
-def first_differences(report_path: str | os.PathLike[str], limit: int) -> tuple[list[tuple[str, ...]], int]:
-    """The first ``limit`` problems of a report as (record, field, file, ledger) rows, and how
-    many it holds in all: one per differing field, and one per missing, invalid or error line."""
-    rows: list[tuple[str, ...]] = []
-    total = 0
-    with open(report_path, "rb") as report:
-        for raw in report:
-            line = orjson.loads(raw)
-            status = line.get("status")
-            if status == "ok":
-                continue
-            numbers = line.get("records") or []
-            span = f"{numbers[0]}" if len(numbers) == 1 else f"{numbers[0]}-{numbers[-1]}" if numbers else "?"
-            record = f"{line.get('key') or '-'} (record{'s' * (len(numbers) > 1)} {span})"
-            found = [(record, _field(d), _value(d.get("expected")), _value(d.get("actual")))
-                     for d in line.get("differences") or ()]
-            if status == "missing":
-                found = [(record, "", "(the record)", "missing")]
-            elif status in ("invalid", "error"):
-                where = (str(line.get("error")), "not looked up") if status == "invalid" else ("", str(line.get("error")))
-                found = [(record, "", *where)]
-            total += len(found)
-            rows.extend(found[: max(0, limit - len(rows))])
-    return rows, total
-
-
-def _field(difference: dict[str, Any]) -> str:
-    field_name = str(difference.get("field"))
-    return f"line {difference['line']}: {field_name}" if "line" in difference else field_name
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "(empty)"
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
