@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("input", help="the file that was imported")
     verify.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
                         help="what the file holds (default: the entity its --map names)")
-    verify.add_argument("--report", default=None, help="report file (default INPUT.verify.ndjson)")
+    verify.add_argument("--report", "-o", default=None, help="report file (default INPUT.verify.ndjson)")
     verify.add_argument("--strategy", choices=("auto", "get", "list"), default="auto",
                         help="get: one GET per record; list: page through the API's list; "
                              "auto: whichever costs fewer calls (default)")
@@ -646,7 +646,7 @@ def _add_reconcile_parser(sub: Any) -> None:
     p.add_argument("input", help="the file that was imported")
     p.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
                    help="what the file holds (default: the entity its --map names)")
-    p.add_argument("--csv", metavar="OUT.csv", default=None, help="also write the figures as CSV (UTF-8)")
+    p.add_argument("--csv", "-o", metavar="OUT.csv", default=None, help="also write the figures as CSV (UTF-8)")
     p.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
                    help="stdout format (default text)")
     src = p.add_argument_group("input")

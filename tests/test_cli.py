@@ -242,3 +242,20 @@ async def test_the_embedded_sandbox_rehearses_the_live_profile(tmp_path):
     # The live profile's Location names another host; the key is still read from it.
     assert {line["outcome"] for line in finals} == {"created"}
     assert all(line["location"].startswith("http://erp-node-3.invalid/") for line in finals)
+
+
+def test_short_options_keep_one_meaning_across_subcommands():
+    # -o is always the command's main output file, -e the entity, -c the concurrency.
+    from importer.cli import build_parser
+
+    parser = build_parser()
+    outputs = {
+        ("run", "x.csv", "-e", "customer", "-o", "r.ndjson"): ("results", "r.ndjson"),
+        ("export", "-e", "customer", "-o", "c.csv"): ("output", "c.csv"),
+        ("verify", "x.csv", "-e", "customer", "-o", "v.ndjson"): ("report", "v.ndjson"),
+        ("reconcile", "x.csv", "-e", "invoice", "-o", "t.csv"): ("csv", "t.csv"),
+    }
+    for argv, (dest, value) in outputs.items():
+        args = parser.parse_args(list(argv))
+        assert getattr(args, dest) == value, argv
+        assert args.entity == argv[argv.index("-e") + 1]
