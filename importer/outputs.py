@@ -6,16 +6,22 @@
 Paths are compared as the files they name: the same file reached through another
 path, a symbolic link or a hard link counts as the same. Checked before anything
 is read or sent.
+
+    with written_whole("report.html", "wb") as f:  # a temporary file beside it, renamed
+        f.write(page)                               # over it only once it is complete
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
 
 from importer.errors import ConfigError
 
-__all__ = ["check_outputs", "same_file"]
+__all__ = ["check_outputs", "same_file", "written_whole"]
 
 Path = str | os.PathLike[str]
 
@@ -50,3 +56,21 @@ def check_outputs(inputs: Mapping[str, Path | None], outputs: Mapping[str, Path 
                 + ("an input" if other[0] in ins else "another output") + "; choose another name"
             )
         seen[ident] = (label, path)
+
+
+@contextlib.contextmanager
+def written_whole(path: Path, mode: str = "w", **open_args: Any) -> Iterator[IO[Any]]:
+    """A file to write ``path`` through, whole or not at all: a half-written file never
+    replaces a good one. Raises OSError (the caller names the file in its own error)."""
+    target = os.fspath(path)
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(target) or ".", prefix=f".{os.path.basename(target)}.",
+                                suffix=".partial")
+    try:
+        with os.fdopen(fd, mode, **open_args) as f:
+            yield f
+        os.chmod(temp, 0o644)  # mkstemp makes it 0600
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -31,6 +31,7 @@ from importer.errors import ConfigError, RecordError
 from importer.mapping.coerce import read_number
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
+from importer.outputs import written_whole
 from importer.sources import Input, SourceOptions, open_input
 from importer.workflows.map_synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
 
@@ -395,11 +396,9 @@ def write_skeleton(path: str, entity: Entity, output: str | None, *, force: bool
     text = render(skeleton, output or "MAP.toml")
     parse_map(text, entity=entity, path=output or "<map init>")  # a MapError here is ours to fix, not the user's
     if output is not None:
-        partial = f"{output}.partial"
         try:
-            with open(partial, "w", encoding="utf-8", newline="\n") as f:
+            with written_whole(output, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
-            os.replace(partial, output)
         except OSError as exc:
             raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
     return skeleton, text

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from importer.errors import ImporterError
+from importer.outputs import written_whole
 from importer.sources.cells import neutralise
 from importer.workflows.reconcile import NO_VALUE, Figures, Reconciliation
 from importer.workflows.reconcile_amounts import cents
@@ -126,18 +127,12 @@ def csv_rows(result: Reconciliation) -> list[dict[str, str]]:
 
 def write_csv(result: Reconciliation, path: str | os.PathLike[str]) -> None:
     """The figures to ``path``, whole or not at all (written beside it, then renamed)."""
-    partial = f"{os.fspath(path)}.partial"
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as out:
+        with written_whole(path, "w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\r\n")
             writer.writeheader()
             for cells in csv_rows(result):
                 # A customer number such as ``=1+1`` must not run when a spreadsheet opens it.
                 writer.writerow({k: neutralise(v) for k, v in cells.items()})
-        os.replace(partial, path)
     except OSError as exc:
-        try:
-            os.unlink(partial)
-        except OSError:
-            pass
         raise ImporterError(f"cannot write the CSV {os.fspath(path)}: {exc.strerror}") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
 from html import escape
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
+from importer.outputs import written_whole
 from importer.workflows.report import OUTCOME_ORDER, Group, Report, percentile, step_name
 
 __all__ = ["render_html", "write_html"]
@@ -174,17 +174,7 @@ def write_html(report: Report, path: str | os.PathLike[str]) -> None:
     target = Path(path)
     page = render_html(report).encode("utf-8")
     try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ConfigError(f"cannot write the report {target}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with written_whole(target, "wb") as f:
             f.write(page)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
     except OSError as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
         raise ConfigError(f"cannot write the report {target}: {exc.strerror}") from None
