@@ -41,6 +41,7 @@ from importer.mapping.header import check_header
 from importer.mapping.mapfile import BoundMap, load_map, resolve_entity
 from importer.options import ImportOptions
 from importer.outputs import check_outputs
+from importer.saft.source import SaftSource, prepare_saft_run, saft_source_options
 from importer.sources import Input, SourceOptions, detect_format, open_input
 from importer.sources.base import SourceRecord
 from importer.summary import Summary
@@ -128,21 +129,23 @@ async def import_records(
     ent = ENTITIES[opts.entity]
     from_file = isinstance(source, str | os.PathLike) and os.fspath(source) != "-"  # default names apply
     name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
-    results_path = opts.results or (default_results_path(name, opts.dry_run) if from_file else None)
+    # A SAF-T file is read once per entity (customers, then balances): each run names its own outputs.
+    base = f"{name}.{opts.entity}" if from_file and detect_format(name, opts.format) == "saft" else name
+    results_path = opts.results or (default_results_path(base, opts.dry_run) if from_file else None)
     if opts.resume and results_path is None:
         raise ConfigError("--resume needs a results file (pass --results)")
     if name == "-" and results_path is None:  # outcomes would be seen by no one
         raise ConfigError("reading stdin needs --results PATH: each record's outcome goes there")
     failed_path = opts.failed
     if failed_path is None and from_file:
-        failed_path = default_failed_path(name, detect_format(name, opts.format))
+        failed_path = default_failed_path(base, detect_format(name, opts.format))
     check_outputs({"input": source if from_file else None},
                   {"--results": results_path, "--failed": failed_path})
     with ExitStack() as stack:
         writer, resume = _results(results_path, opts, stack, client)
-        opened = stack.enter_context(
-            open_input(source, SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding))
-        )
+        read_as = saft_source_options(  # SAF-T: read as this entity; other formats ignore it
+            SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding), opts)
+        opened = stack.enter_context(open_input(source, read_as))
         counter, delimiter = opened.counter, opened.delimiter
         coerce = CoerceOptions(
             decimal_comma=opts.decimal_comma if opts.decimal_comma is not None else delimiter == ";",
@@ -150,7 +153,11 @@ async def import_records(
         )
         columns = opened.columns
         bound = None
-        if opts.map:  # loaded with the header, so its mistakes and the header's come as one error
+        if isinstance(opened.reader, SaftSource):  # its built-in map, and the file's own checks, first
+            bound = prepare_saft_run(opened.reader, ent, opts.map, coerce)
+            if bound is not None:
+                coerce, columns = bound.options, bound.columns
+        elif opts.map:  # loaded with the header, so its mistakes and the header's come as one error
             bound = load_map(opts.map, ent, header=columns).bind(columns, coerce)
             coerce, columns = bound.options, bound.columns  # the map already made values canonical
             for missing in bound.missing:

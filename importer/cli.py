@@ -155,6 +155,26 @@ def _add_output(p: argparse.ArgumentParser) -> None:
                      help="config file (default $IMPORTER_CONFIG, else ./importer.toml if present)")
 
 
+def _add_saft(p: argparse.ArgumentParser) -> None:
+    saft = p.add_argument_group("SAF-T input (a .xml file: --entity customer, invoice or credit-note)")
+    saft.add_argument("--saft-text", default=None, metavar="TEXT",
+                      help="text of the opening-balance documents (default \"Opening balance <period end>\")")
+    saft.add_argument("--saft-item", default=None, metavar="ITEM", help="inventory item of their line")
+    saft.add_argument("--saft-account", default=None, metavar="ACCOUNT", help="account of their line")
+    saft.add_argument("--saft-period", default=None, metavar="YYYYMM",
+                      help="their financial period (default: the month of the file's period end)")
+    saft.add_argument("--saft-allow-unbalanced", action="store_true", default=None,
+                      help="send the balance of a customer whose opening balance and movements do not add up "
+                           "to its closing balance in the file (default: reported, not sent)")
+    _add_saft_documents(saft)
+
+
+def _add_saft_documents(group: Any) -> None:
+    group.add_argument("--saft-documents", choices=("balances", "invoices"), default=None,
+                       help="invoices and credit notes: balances (default) is one document per customer; "
+                            "invoices is each open invoice of SourceDocuments/SalesInvoices with its lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="importer",
@@ -172,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_speed(run)
     _add_input(run)
     _add_state(run, per_file=True)
+    _add_saft(run)
     _add_output(run)
 
     plan = sub.add_parser("plan", help="run a migration plan (TOML): ordered steps",
@@ -474,6 +495,9 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         max_field_size=args.max_field_size,
         results=args.results, failed=args.failed, release=args.release,
         background=args.background, map=args.map,
+        saft_text=args.saft_text, saft_item=args.saft_item, saft_account=args.saft_account,
+        saft_period=args.saft_period, saft_allow_unbalanced=args.saft_allow_unbalanced,
+        saft_documents=args.saft_documents,
     )
     options = {k: v for k, v in options.items() if v is not None}  # None: the option's default
     if args.summary_json:
@@ -660,6 +684,7 @@ def _add_reconcile_parser(sub: Any) -> None:
                      help="read 1234,50 as a number (default: on when the delimiter is ;)")
     src.add_argument("--date-format", default=None, help="strptime layout of dates (default ISO 8601)")
     src.add_argument("--map", metavar="FILE.toml", default=None, help="mapping file the file was imported with")
+    _add_saft_documents(src)
     _add_connection(p, sandbox=False)
     _add_speed(p)
     _add_output(p)
@@ -667,7 +692,7 @@ def _add_reconcile_parser(sub: Any) -> None:
 
 async def _reconcile(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.outputs import check_outputs
-    from importer.sources import SourceOptions
+    from importer.saft.source import SaftSettings, SaftSourceOptions
     from importer.workflows.reconcile import reconcile_totals
     from importer.workflows.reconcile_output import print_reconciliation, write_csv
 
@@ -677,7 +702,10 @@ async def _reconcile(args: argparse.Namespace, argv: list[str]) -> int:
         client = await _client_for(args, stack)
         result = await reconcile_totals(
             client, args.input, args.entity,
-            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size, args.encoding),
+            # A SAF-T file counts every balance it states: one not sent shows as missing.
+            source_options=SaftSourceOptions(args.input_format, args.delimiter, args.max_field_size, args.encoding,
+                                             saft=SaftSettings(args.entity, allow_unbalanced=True,
+                                                               documents=args.saft_documents or "balances")),
             decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
         )
     if args.csv:

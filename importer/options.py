@@ -13,6 +13,7 @@ __all__ = ["ImportOptions", "MODES", "DEFAULT_BASE_URL"]
 
 MODES = ("create", "update", "upsert")
 DEFAULT_BASE_URL = "https://api.finance.visma.net"
+SAFT_DOCUMENTS = ("balances", "invoices")  # what a SAF-T file's invoices and credit notes are
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class ImportOptions:
     map: str | None = None  # a TOML mapping file (source columns -> API columns)
     failed: str | None = None  # failed-records file (default <input>.failed.csv / .ndjson)
     grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
+    # SAF-T input: what its opening-balance documents say (see importer.saft.balances)
+    saft_text: str | None = None  # default "Opening balance <period end>"
+    saft_item: str | None = None  # the line's inventory item
+    saft_account: str | None = None  # the line's account
+    saft_period: str | None = None  # financialPeriod YYYYMM; default the period end's
+    saft_allow_unbalanced: bool = False  # send customers whose balances do not add up in the file
+    saft_documents: str = "balances"  # or "invoices": open SourceDocuments invoices, each with its lines
 
     def __post_init__(self) -> None:
         ent = find_entity(self.entity)  # ConfigError for an unknown name
@@ -73,6 +81,10 @@ class ImportOptions:
             object.__setattr__(self, "resume", True)  # --retry-failed implies --resume
         if self.restart and self.resume:
             raise ConfigError("--restart starts over and --resume continues: choose one")
+        if self.saft_period is not None and not _is_period(self.saft_period):
+            raise ConfigError(f"--saft-period must be a financial period YYYYMM (202312), not {self.saft_period!r}")
+        if self.saft_documents not in SAFT_DOCUMENTS:
+            raise ConfigError(f"--saft-documents is {' or '.join(SAFT_DOCUMENTS)}, not {self.saft_documents!r}")
 
     def with_(self, **changes: Any) -> ImportOptions:
         known = {f.name for f in fields(self)}
@@ -80,3 +92,7 @@ class ImportOptions:
         if unknown:
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
+
+
+def _is_period(text: str) -> bool:
+    return len(text) == 6 and text.isdigit() and 1 <= int(text[4:]) <= 12

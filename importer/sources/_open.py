@@ -70,7 +70,7 @@ def open_binary(path: str | os.PathLike[str]) -> tuple[BinaryIO, ByteCounter]:
 
 
 def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> str:
-    """``csv`` or ``ndjson``, from ``explicit`` or the file name's extension."""
+    """``csv``, ``ndjson`` or ``saft`` (a SAF-T Financial XML file), from ``explicit`` or the extension."""
     if explicit:
         return explicit
     name = os.fspath(path)
@@ -82,4 +82,7 @@ def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> 
         return "csv"
     if ext in (".ndjson", ".jsonl", ".json"):
         return "ndjson"
-    raise ConfigError(f"cannot tell the format of {name}; pass --format csv or --format ndjson")
+    if ext == ".xml":  # the reader checks the namespace, naming the file when it is other XML
+        return "saft"
+    raise ConfigError(f"cannot tell the format of {name}; pass --format csv or --format ndjson "
+                      "(a SAF-T file ends in .xml or .xml.gz)")

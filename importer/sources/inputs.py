@@ -5,7 +5,8 @@
             ...
 
 Paths (``-`` for stdin, ``.gz`` decompressed) and file objects are read by the CSV
-or NDJSON reader; an iterable (or async iterable) of dicts is numbered as it comes.
+or NDJSON reader, a SAF-T file (``.xml``) by :class:`importer.saft.source.SaftSource`;
+an iterable (or async iterable) of dicts is numbered as it comes.
 ``Input`` says what the importer needs to know of its source besides the records:
 its name, CSV header and delimiter, format, and how far reading has got.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import anyio.lowlevel
 
 from importer.sources import SourceOptions, open_source
-from importer.sources._open import ByteCounter
+from importer.sources._open import ByteCounter, detect_format, is_regular_file
 from importer.sources.base import SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
@@ -36,7 +37,7 @@ class Input:
     reader: Any  # a CsvSource / NdjsonSource, or the caller's (async) iterable of dicts
     name: str  # the path, the stream's name, or "<records>"
     path: str | None  # the file on disk, when the input is one (not stdin, not a stream)
-    format: str  # "csv" | "ndjson" | "records"
+    format: str  # "csv" | "ndjson" | "saft" | "records"
     columns: list[str] | None  # the CSV header
     delimiter: str | None
     counter: ByteCounter | None  # bytes read so far, for progress
@@ -50,6 +51,9 @@ def open_input(source: Any, options: SourceOptions) -> Iterator[Input]:
     """Open ``source`` as an :class:`Input`; the file is closed when the block ends."""
     if isinstance(source, str | os.PathLike):
         name = os.fspath(source)
+        if name != "-" and detect_format(name, options.format) == "saft":
+            yield _saft_input(name, options)
+            return
         with open_source(source, options) as opened:
             yield Input(opened, name, None if name == "-" else name, opened.format,
                         opened.columns, opened.delimiter, opened.progress)
@@ -65,6 +69,15 @@ def open_input(source: Any, options: SourceOptions) -> Iterator[Input]:
         yield Input(reader, name, None, fmt, reader.columns, reader.delimiter, counter)
         return
     yield Input(source, "<records>", None, "records", None, None, None)
+
+
+def _saft_input(name: str, options: SourceOptions) -> Input:
+    """A SAF-T file, read as the entity ``options.saft`` names (:mod:`importer.saft.source`)."""
+    from importer.saft.source import SaftSettings, SaftSource  # here: importer.saft builds on this package
+
+    is_regular_file(name)  # a missing file or a folder: ConfigError now, as for CSV
+    reader = SaftSource(name, getattr(options, "saft", None) or SaftSettings())
+    return Input(reader, name, name, reader.format, reader.columns, None, reader.progress)
 
 
 async def _records(source: Any) -> AsyncIterator[SourceRecord]:

@@ -1,0 +1,173 @@
+"""Customers' closing balances as opening-balance documents, checked against the file's own ledger.
+
+A :class:`BalanceBook` takes one pass of the file: each customer's balances (a few per
+customer) and the sum of its general-ledger movements (the lines are added up, not kept).
+Then, per customer:
+
+- **the check**: opening balance + movements = closing balance, per currency. Movements count
+  on the customer's balance accounts only (all of them when its balances name no account); a
+  movement in a currency the customer has a balance in counts there at its currency amount,
+  every other one on the default-currency balance at its amount. A customer whose file gives
+  no balance is not checked (and sends nothing).
+- **the documents**: one per currency whose closing balance is not zero: an invoice when it is
+  positive (the customer owes), a credit note for the amount when it is negative. Dated at the
+  period's end, one line, keyed ``OB-<customer>-<YYYYMMDD>`` (``-<currency>`` when not the
+  default) as both ``documentKey`` and ``externalReference``, so a rerun or resume finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from importer.saft.model import SaftBalance, SaftCustomer, SaftHeader, SaftMovement
+
+__all__ = ["BalanceCheck", "BalanceBook", "BalanceDocument", "DocumentText", "opening_documents", "DOCUMENT_ENTITIES"]
+
+ZERO = Decimal(0)
+DOCUMENT_ENTITIES = ("invoice", "credit-note")
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceCheck:
+    """One customer's balance in one currency, as the file states it and as its ledger adds up."""
+
+    customer_id: str
+    line: int
+    currency: str
+    opening: Decimal
+    movements: Decimal
+    closing: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.opening + self.movements - self.closing
+
+    @property
+    def agrees(self) -> bool:
+        return self.difference == 0
+
+    def message(self) -> str:
+        gap = self.closing - self.opening - self.movements
+        return (f"customer {self.customer_id} (line {self.line}): opening balance {self.opening} + "
+                f"movements {self.movements} = {self.opening + self.movements} {self.currency}, but its closing "
+                f"balance is {self.closing}, {abs(gap)} {'more' if gap > 0 else 'less'}")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentText:
+    """What the documents say besides their amount (``--saft-text``, ``--saft-item``, ...)."""
+
+    text: str | None = None  # default "Opening balance <period end>"
+    item: str | None = None  # line.inventoryNumber
+    account: str | None = None  # line.accountNumber
+    period: str | None = None  # financialPeriod; default the period end's YYYYMM
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceDocument:
+    """One document to send (or, when ``error`` is set, to report instead)."""
+
+    line: int
+    data: dict[str, str]
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Customer:
+    customer_id: str
+    line: int
+    balances: tuple[SaftBalance, ...]
+
+
+@dataclass(slots=True)
+class BalanceBook:
+    """The customers' balances and the sums of their movements, from one pass of the file."""
+
+    default_currency: str
+    customers: list[_Customer] = field(default_factory=list)
+    # (customer, account, currency of the line or None) -> [sum of amounts, sum of currency amounts]
+    sums: dict[tuple[str, str | None, str | None], list[Decimal]] = field(default_factory=dict)
+
+    def add_customer(self, customer: SaftCustomer) -> None:
+        self.customers.append(_Customer(customer.customer_id, customer.line, customer.balances))
+
+    def add_movement(self, movement: SaftMovement) -> None:
+        currency = movement.currency if movement.currency and movement.currency != self.default_currency else None
+        sums = self.sums.setdefault((movement.customer_id, movement.account_id, currency), [ZERO, ZERO])
+        sums[0] += movement.amount
+        sums[1] += movement.currency_amount if movement.currency_amount is not None else movement.amount
+
+    def _currency(self, balance: SaftBalance) -> str:
+        return balance.currency or self.default_currency
+
+    def checks(self, customer: _Customer) -> list[BalanceCheck]:
+        """The customer's balances per currency, each with the movements that make it."""
+        accounts = {b.account_id for b in customer.balances if b.account_id}
+        opening: dict[str, Decimal] = {}
+        closing: dict[str, Decimal] = {}
+        for balance in customer.balances:
+            currency = self._currency(balance)
+            opening[currency] = opening.get(currency, ZERO) + balance.opening
+            closing[currency] = closing.get(currency, ZERO) + balance.closing
+        moved = dict.fromkeys(opening, ZERO)
+        for (customer_id, account, currency), (amount, currency_amount) in self.sums.items():
+            if customer_id != customer.customer_id or (accounts and account and account not in accounts):
+                continue
+            if currency is not None and currency in moved:
+                moved[currency] += currency_amount
+            elif self.default_currency in moved:
+                moved[self.default_currency] += amount
+            else:  # a customer with foreign balances only: a default-currency movement is off its books
+                moved[self.default_currency] = amount
+                opening.setdefault(self.default_currency, ZERO)
+                closing.setdefault(self.default_currency, ZERO)
+        return [BalanceCheck(customer.customer_id, customer.line, currency, opening[currency], moved[currency],
+                             closing[currency]) for currency in opening]
+
+    def disagreements(self) -> list[BalanceCheck]:
+        return [check for customer in self.customers for check in self.checks(customer) if not check.agrees]
+
+
+def _document_key(customer_id: str, period_end: date, currency: str, default_currency: str) -> str:
+    key = f"OB-{customer_id}-{period_end:%Y%m%d}"
+    return key if currency == default_currency else f"{key}-{currency}"
+
+
+def opening_documents(
+    book: BalanceBook, header: SaftHeader, entity: str, text: DocumentText, *, allow_unbalanced: bool = False,
+) -> Iterator[BalanceDocument]:
+    """The ``entity`` documents (invoice: positive closing balances; credit-note: negative ones).
+
+    A customer whose balances do not add up gives its documents with ``error`` set (naming
+    opening, movements and closing) unless ``allow_unbalanced``."""
+    if entity not in DOCUMENT_ENTITIES:
+        raise ValueError(f"opening balances are invoices or credit notes, not {entity}")
+    sign = 1 if entity == "invoice" else -1
+    end = header.period_end
+    wording = text.text or f"Opening balance {end.isoformat()}"
+    for customer in book.customers:
+        checks = book.checks(customer)
+        wrong = [check for check in checks if not check.agrees]
+        for check in checks:
+            amount = check.closing * sign
+            if amount <= 0:
+                continue  # zero sends nothing; the other sign is the other entity's
+            key = _document_key(customer.customer_id, end, check.currency, book.default_currency)
+            data = {
+                "documentKey": key, "externalReference": key, "customerNumber": customer.customer_id,
+                "currencyId": check.currency, "documentDate": end.isoformat(),
+                "financialPeriod": text.period or f"{end:%Y%m}", "invoiceText": wording,
+                "line.description": wording, "line.quantity": "1", "line.unitPriceInCurrency": str(amount),
+            }
+            if text.item:
+                data["line.inventoryNumber"] = text.item
+            if text.account:
+                data["line.accountNumber"] = text.account
+            error = None
+            if wrong and not allow_unbalanced:
+                error = ("not sent: the file's own figures disagree: " + "; ".join(w.message() for w in wrong)
+                         + " (--saft-allow-unbalanced sends it anyway)")
+            yield BalanceDocument(customer.line, data, error)

@@ -1,0 +1,289 @@
+"""Streaming a SAF-T Financial file into the model's records, in document order.
+
+The file is fed in chunks to expat, which reports each element's line. Only the elements
+the schema facts list are looked at; everything else is skipped as it streams past, and a
+Customer, GL Line, sales Invoice or payment Line is dropped from memory as soon as its record
+is built, so memory stays flat for a file of any size. ``SourceDocuments`` are read only when
+asked for (``events(documents=True)``): the balances do not need them. A DOCTYPE is refused
+outright: SAF-T has none, and its entities (billion laughs, external files) are the classic
+ways an XML file hangs or leaks a reader.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+from xml.parsers import expat
+
+from importer.errors import SourceError
+from importer.saft._schema import SCHEMAS
+from importer.saft.detect import NAMESPACE, ROOT, open_bytes, schema_for
+from importer.saft.facts import FieldFact
+from importer.saft.invoice_records import build_invoice, build_settlement
+from importer.saft.model import SaftEvent, SaftHeader
+from importer.saft.records import Flaw, Node, build_customer, build_header, build_movement
+from importer.saft.values import BadValue, convert
+
+__all__ = ["SaftFile", "open_saft"]
+
+_CHUNK = 1 << 16
+_HEADER = "Header"
+_CUSTOMER = "MasterFiles/Customers/Customer"
+_LINE = "GeneralLedgerEntries/Journal/Transaction/Line"
+_INVOICE = "SourceDocuments/SalesInvoices/Invoice"
+_PAYMENT_LINE = "SourceDocuments/Payments/Payment/Line"
+_DOCUMENTS = "SourceDocuments"
+# path -> name problems use
+_RECORDS = {_HEADER: "Header", _CUSTOMER: "Customer", _LINE: "Line", _INVOICE: "Invoice", _PAYMENT_LINE: "Line"}
+# Before AuditFileVersion is read, the Header is read with the facts every version shares.
+_FIRST_FACTS = next(iter(SCHEMAS.values())).fields
+_Open = tuple[str, str, FieldFact]  # an open element's path, local name and facts
+
+
+class _Stream:
+    """One pass over the file: expat callbacks collect records, ``pull`` hands them out."""
+
+    def __init__(self, path: Path, documents: bool = False) -> None:
+        self.where = path.name
+        self.documents = documents
+        self.file: BinaryIO = open_bytes(path)
+        self.fields: dict[str, FieldFact] = _FIRST_FACTS
+        self.balances_in_accounts = False
+        self.schema = ""
+        self.header: SaftHeader | None = None
+        self.ready: list[SaftEvent] = []
+        self.path: list[_Open] = []  # the open elements we read
+        self.known: dict[tuple[str, str], _Open | None] = {}  # (parent path, expat name) -> what it is
+        self.skipping = 0  # depth inside an element we do not read
+        self.depth = 0
+        self.nodes: list[Node] = []  # open groups inside the current record
+        self.text: list[str] = []
+        self.leaf_line = 0
+        self.finished = False
+        self.parser = self._parser()
+
+    def _parser(self) -> expat.XMLParserType:
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.buffer_text = True
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.StartDoctypeDeclHandler = self._refuse_doctype
+        parser.EntityDeclHandler = self._refuse_doctype
+        return parser
+
+    def close(self) -> None:
+        self.file.close()
+
+    # -- expat callbacks -------------------------------------------------------------------
+
+    def _refuse_doctype(self, *_args: object) -> None:
+        raise SourceError(f"{self.where}: line {self.parser.CurrentLineNumber} has a document type declaration "
+                          "(DOCTYPE); SAF-T files have none and it is not read, so its entities cannot expand")
+
+    def _start(self, name: str, _attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.skipping:
+            self.skipping += 1
+            return
+        if self.depth <= 2:
+            self._check_top(name)
+            if self.depth == 1:
+                return
+        parent = self.path[-1][0] if self.path else ""
+        key = (parent, name)
+        known = self.known[key] if key in self.known else self._resolve(parent, name)
+        if known is None:
+            self.skipping = 1
+            return
+        self.path.append(known)
+        path, local, fact = known
+        line = self.parser.CurrentLineNumber
+        if fact.kind != "group":
+            self.text = []
+            self.leaf_line = line
+            self.parser.CharacterDataHandler = self.text.append
+            return
+        node = Node(local, line)
+        if path in _RECORDS:
+            node.flaws = []
+            self.nodes = [node]
+        elif self.nodes:
+            self.nodes[-1].children.setdefault(local, []).append(node)
+            self.nodes.append(node)
+
+    def _resolve(self, parent: str, name: str) -> _Open | None:
+        """The path and facts of an element met below ``parent``; cached, as the same few recur."""
+        local = name.rpartition(" ")[2]
+        path = f"{parent}/{local}" if parent else local
+        fact = self.fields.get(path)
+        if path == _DOCUMENTS and not self.documents:
+            fact = None
+        known = (path, local, fact) if fact is not None else None
+        self.known[(parent, name)] = known
+        return known
+
+    def _end(self, _name: str) -> None:
+        self.depth -= 1
+        if self.skipping:
+            self.skipping -= 1
+            return
+        if not self.path:
+            return  # the root
+        path, local, fact = self.path.pop()
+        if fact.kind != "group":
+            self.parser.CharacterDataHandler = None
+            self._leaf(path, local, fact)
+            return
+        if path in _RECORDS:
+            self._record(path, self.nodes[0])
+            self.nodes = []
+        elif self.nodes:
+            self.nodes.pop()
+
+    def _leaf(self, path: str, local: str, fact: FieldFact) -> None:
+        if not self.nodes:
+            return
+        owner = self.nodes[-1]
+        try:
+            value = convert("".join(self.text), fact)
+        except BadValue as exc:
+            record = self.nodes[0]
+            assert record.flaws is not None
+            relative = path[path.index(record.name + "/"):] if record.name != "Header" else path
+            record.flaws.append(Flaw(relative, self.leaf_line, str(exc)))
+            return
+        if path == "Header/AuditFileVersion" and isinstance(value, str):
+            self._use_version(value)
+        owner.values.setdefault(local, value)  # a single element written twice keeps its first value
+
+    def _use_version(self, version: str) -> None:
+        facts = schema_for(version, f"{self.where} line {self.leaf_line}")
+        self.fields = facts.fields
+        self.known.clear()
+        self.balances_in_accounts = f"{_CUSTOMER}/BalanceAccount" in facts.fields
+        self.schema = facts.schema
+
+    def _record(self, path: str, node: Node) -> None:
+        if path == _HEADER:
+            if not self.schema:
+                raise SourceError(f"{self.where}: Header at line {node.line} has no AuditFileVersion")
+            self.header = build_header(node, self.schema, self.where)
+        elif path == _CUSTOMER:
+            self.ready.extend(build_customer(node, self.balances_in_accounts))
+        elif path == _INVOICE:
+            self.ready.extend(build_invoice(node))
+        elif path == _PAYMENT_LINE:
+            settlement = build_settlement(node)
+            if settlement is not None:
+                self.ready.append(settlement)
+        else:
+            movement = build_movement(node)
+            if movement is not None:
+                self.ready.append(movement)
+
+    def _check_top(self, name: str) -> None:
+        if self.depth == 2:
+            if self.header is None and not name.endswith(" " + _HEADER):
+                raise SourceError(f"{self.where}: <{name.rpartition(' ')[2]}> at line {self.parser.CurrentLineNumber} "
+                                  "comes before the Header, which a SAF-T file starts with")
+            return
+        if name == ROOT:
+            return
+        namespace, _, local = name.rpartition(" ")
+        found = f"<{local}> in namespace {namespace}" if namespace else f"<{local}> without a namespace"
+        raise SourceError(f"{self.where}: is not a SAF-T Financial file: its root element is {found}, "
+                          f"not <AuditFile> in {NAMESPACE}")
+
+    # -- feeding -----------------------------------------------------------------------------
+
+    def feed(self) -> bool:
+        """Parse one more chunk; False once the document has ended."""
+        if self.finished:
+            return False
+        try:
+            chunk = self.file.read(_CHUNK)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise SourceError(f"{self.where}: the gzip data breaks off ({exc}) near line "
+                              f"{self.parser.CurrentLineNumber}") from None
+        except OSError as exc:
+            raise SourceError(f"{self.where}: cannot be read on ({exc.strerror or exc})") from None
+        try:
+            self.parser.Parse(chunk, not chunk)
+        except expat.ExpatError as exc:
+            raise self._broken(exc) from None
+        if not chunk:
+            self.finished = True
+        return not self.finished
+
+    def _broken(self, exc: expat.ExpatError) -> SourceError:
+        reason = expat.errors.messages.get(exc.code, str(exc))
+        if self.depth == 0 and self.header is None and not self.path:
+            return SourceError(f"{self.where}: is not XML ({reason} at line {exc.lineno})")
+        return SourceError(f"{self.where}: the XML breaks at line {exc.lineno}, column {exc.offset + 1}: {reason}")
+
+    def read_header(self) -> SaftHeader:
+        while self.header is None:
+            if not self.feed():
+                raise SourceError(f"{self.where}: has no Header")
+        return self.header
+
+    def events(self) -> Iterator[SaftEvent]:
+        while True:
+            if self.ready:
+                ready, self.ready = self.ready, []
+                yield from ready
+            if not self.feed() and not self.ready:
+                return
+
+
+class SaftFile:
+    """An open SAF-T file: its ``header``, and its customers, movements and problems from ``events()``.
+
+    Use it as a context manager (or call ``close``). Each call of ``events()`` reads the
+    file from its start again, so it can be walked more than once; ``events(documents=True)``
+    also gives the sales invoices and their settlements from ``SourceDocuments``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stream: _Stream | None = _Stream(path)
+        try:
+            self.header: SaftHeader = self._stream.read_header()
+        except BaseException:
+            self._stream.close()
+            raise
+
+    def events(self, documents: bool = False) -> Iterator[SaftEvent]:
+        stream, self._stream = self._stream, None
+        if stream is not None and documents:  # the first chunk may have gone past SourceDocuments already
+            stream.close()
+            stream = None
+        if stream is None:
+            stream = _Stream(self.path, documents)
+            stream.read_header()
+        try:
+            yield from stream.events()
+        finally:
+            stream.close()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def __enter__(self) -> SaftFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def open_saft(path: Path | str) -> SaftFile:
+    """Open a SAF-T Financial file (plain or gzip) and read its Header; raises ``SourceError`` if it is not one."""
+    return SaftFile(Path(path))

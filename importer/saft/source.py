@@ -1,0 +1,266 @@
+"""A SAF-T file as an input of the importer: customers, or opening-balance documents.
+
+The same file is read as what the run imports (``SaftSettings.entity``):
+
+- ``customer``: one record per ``<Customer>`` with SAF-T-named columns
+  (:mod:`importer.saft.customers`), bound by the built-in map (:func:`prepare_saft_run`);
+- ``invoice`` / ``credit-note``: one opening-balance document per customer and currency
+  (:mod:`importer.saft.balances`), already in the API's columns. The file is read once
+  through before the first document, for the movements that check each balance.
+  With ``documents="invoices"``, each open sales invoice of ``SourceDocuments`` instead,
+  with its lines (:mod:`importer.saft.invoice_documents`); that first pass also sums the
+  payments per invoice, and the second streams the invoices out.
+
+Whatever the reader could not take (a :class:`SaftProblem`) comes out as an invalid record
+naming the line and the element, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from importer.entities import Entity
+from importer.errors import ConfigError
+from importer.logs import tell
+from importer.mapping import CoerceOptions
+from importer.mapping.binding import BoundMap
+from importer.mapping.mapfile import load_map
+from importer.options import SAFT_DOCUMENTS, ImportOptions
+from importer.saft.balances import DOCUMENT_ENTITIES, BalanceBook, BalanceCheck, DocumentText, opening_documents
+from importer.saft.customers import CUSTOMER_COLUMNS, check_payment_terms, customer_map, customer_record
+from importer.saft.invoice_documents import invoice_documents, open_item_checks
+from importer.saft.model import (
+    SaftCustomer,
+    SaftEvent,
+    SaftHeader,
+    SaftInvoice,
+    SaftMovement,
+    SaftProblem,
+    SaftSettlement,
+)
+from importer.saft.open_items import InvoiceBook, OpenItemsCheck
+from importer.sources import ByteCounter, SourceOptions, SourceRecord
+
+__all__ = ["SaftSettings", "SaftSourceOptions", "SaftSource", "SaftFile", "saft_source_options",
+           "prepare_saft_run", "FORMAT"]
+
+FORMAT = "saft"
+ENTITIES = ("customer", *DOCUMENT_ENTITIES)
+
+
+class SaftFile(Protocol):
+    """What the reader gives of one opened file."""
+
+    header: SaftHeader
+
+    def events(self, documents: bool = False) -> Iterator[SaftEvent]: ...
+
+
+Opener = Callable[[str], AbstractContextManager[SaftFile]]
+
+
+@dataclass(frozen=True, slots=True)
+class SaftSettings:
+    """How a SAF-T file is read: as what, and what its balance documents say."""
+
+    entity: str | None = None
+    document: DocumentText = field(default_factory=DocumentText)
+    allow_unbalanced: bool = False  # send the documents of customers whose figures disagree
+    documents: str = "balances"  # or "invoices": the open sales invoices one by one
+
+
+@dataclass(frozen=True, slots=True)
+class SaftSourceOptions(SourceOptions):
+    """``SourceOptions`` that also say how a SAF-T file is read (other formats ignore it)."""
+
+    saft: SaftSettings = field(default_factory=SaftSettings)
+
+
+def saft_source_options(base: SourceOptions, opts: ImportOptions) -> SaftSourceOptions:
+    """``base`` with the run's SAF-T options."""
+    document = DocumentText(opts.saft_text, opts.saft_item, opts.saft_account, opts.saft_period)
+    return SaftSourceOptions(base.format, base.delimiter, base.max_field_size, base.encoding,
+                             saft=SaftSettings(opts.entity, document, opts.saft_allow_unbalanced,
+                                               opts.saft_documents))
+
+
+def _reader_opener(path: str) -> AbstractContextManager[SaftFile]:
+    from importer.saft.reader import open_saft  # the XML reader: loaded only for SAF-T input
+
+    return open_saft(path)  # type: ignore[no-any-return]
+
+
+class SaftSource:
+    """The records of one SAF-T file for one entity; iterable more than once (each pass reads the file)."""
+
+    format = FORMAT
+    delimiter: str | None = None
+    encoding = "utf-8"
+    bom = b""
+    line_end = b"\n"
+
+    def __init__(self, path: str | os.PathLike[str], settings: SaftSettings, opener: Opener = _reader_opener) -> None:
+        entity = settings.entity
+        if entity not in ENTITIES:
+            what = f"not as {entity}" if entity else "say which with --entity"
+            raise ConfigError(f"{os.fspath(path)}: a SAF-T file is read as customers or as their opening balances "
+                              f"(--entity {', '.join(ENTITIES)}); {what}")
+        self.name = os.fspath(path)
+        if settings.documents not in SAFT_DOCUMENTS:
+            raise ConfigError(f"--saft-documents is {' or '.join(SAFT_DOCUMENTS)}, not {settings.documents!r}")
+        self.settings = settings
+        self.entity: str = entity
+        self._opener = opener
+        self.columns: list[str] | None = list(CUSTOMER_COLUMNS) if entity == "customer" else None
+        self.progress = ByteCounter(None, None)
+        self._book: BalanceBook | None = None
+        self._invoices: InvoiceBook | None = None
+        self._problems: list[SaftProblem] = []
+        self.header: SaftHeader | None = None
+
+    # -- customers -------------------------------------------------------------------------
+
+    @property
+    def by_invoice(self) -> bool:
+        return self.settings.documents == "invoices" and self.entity in DOCUMENT_ENTITIES
+
+    def customers(self) -> Iterator[SaftCustomer]:
+        """The file's customers; reading stops at the first ledger line (customers come before)."""
+        with self._opener(self.name) as file:
+            self.header = file.header
+            for event in file.events():
+                if isinstance(event, SaftMovement):
+                    return
+                if isinstance(event, SaftCustomer):
+                    yield event
+
+    def _customer_records(self) -> Iterator[SourceRecord]:
+        """Customers, and the problems among them; what is wrong in the ledger lines is the balances' to tell."""
+        number = 0
+        with self._opener(self.name) as file:
+            self.header = file.header
+            for event in file.events():
+                if isinstance(event, SaftMovement):
+                    return
+                number += 1
+                if isinstance(event, SaftCustomer):
+                    yield SourceRecord(number, customer_record(event))
+                else:  # with its id, when the file gave one, so that its documents wait for it
+                    yield _problem_record(number, event, {"CustomerID": event.customer_id or ""})
+
+    # -- balances --------------------------------------------------------------------------
+
+    def book(self) -> BalanceBook:
+        """Every customer's balances and movements (and the invoices' totals and payments): one pass, done once."""
+        if self._book is None:
+            invoices = InvoiceBook()
+            with self._opener(self.name) as file:
+                self.header = file.header
+                book = BalanceBook(file.header.default_currency)
+                for event in file.events(documents=self.by_invoice):
+                    if isinstance(event, SaftMovement):
+                        book.add_movement(event)
+                    elif isinstance(event, SaftCustomer):
+                        book.add_customer(event)
+                    elif isinstance(event, SaftInvoice):
+                        invoices.add_invoice(event)
+                    elif isinstance(event, SaftSettlement):
+                        invoices.add_settlement(event)
+                    else:
+                        self._problems.append(event)
+            self._problems.extend(invoices.problems)
+            self._problems.extend(invoices.overpaid())
+            self._book, self._invoices = book, invoices
+        return self._book
+
+    def disagreements(self) -> list[BalanceCheck | OpenItemsCheck]:
+        """The customers whose figures disagree: their ledger, and (by invoice) their open invoices."""
+        wrong: list[BalanceCheck | OpenItemsCheck] = list(self.book().disagreements())
+        if self.by_invoice:
+            assert self._invoices is not None
+            wrong.extend(check for check in open_item_checks(self.book(), self._invoices) if not check.agrees)
+        return wrong
+
+    def _document_records(self) -> Iterator[SourceRecord]:
+        book = self.book()
+        assert self.header is not None
+        number = 0
+        for problem in self._problems:
+            number += 1
+            yield _problem_record(number, problem)
+        documents = opening_documents(book, self.header, self.entity, self.settings.document,
+                                      allow_unbalanced=self.settings.allow_unbalanced)
+        for document in documents:
+            number += 1
+            yield SourceRecord(number, document.data, document.error)
+
+    def _invoice_records(self) -> Iterator[SourceRecord]:
+        """The open invoices (or credit notes), one record per line; a second pass of the file."""
+        self.book()
+        invoices, header = self._invoices, self.header
+        assert invoices is not None and header is not None
+        held = self._held_customers()
+        number = 0
+        for problem in self._problems:
+            number += 1
+            yield _problem_record(number, problem)
+        with self._opener(self.name) as file:
+            for event in file.events(documents=True):
+                if not isinstance(event, SaftInvoice):
+                    continue
+                for row in invoice_documents(event, invoices, self.entity, self.settings.document,
+                                             default_currency=header.default_currency, period_end=header.period_end,
+                                             error=held.get(event.customer_id)):
+                    number += 1
+                    yield SourceRecord(number, row.data, row.error)
+
+    def _held_customers(self) -> dict[str, str]:
+        """Customer -> why its invoices are not sent: its figures disagree (unless allowed)."""
+        if self.settings.allow_unbalanced:
+            return {}
+        held: dict[str, list[str]] = {}
+        for check in self.disagreements():
+            held.setdefault(check.customer_id, []).append(check.message())
+        return {cid: "not sent: the file's own figures disagree: " + "; ".join(messages)
+                + " (--saft-allow-unbalanced sends it anyway)" for cid, messages in held.items()}
+
+    def __iter__(self) -> Iterator[SourceRecord]:
+        if self.entity == "customer":
+            return self._customer_records()
+        return self._invoice_records() if self.by_invoice else self._document_records()
+
+
+def _problem_record(number: int, problem: SaftProblem, data: dict[str, str] | None = None) -> SourceRecord:
+    who = f"customer {problem.customer_id}, " if problem.customer_id else ""
+    return SourceRecord(number, data or {}, f"{who}line {problem.line}: <{problem.element}>: {problem.message}")
+
+
+def prepare_saft_run(source: SaftSource, entity: Entity, map_path: str | None,
+                     coerce: CoerceOptions) -> BoundMap | None:
+    """Before anything is sent: the map a SAF-T run binds its records with, and the file's checks.
+
+    Customers: the built-in map with ``map_path`` laid over it; every payment-terms value the
+    map leaves without a credit terms id is a ConfigError. Balances: ``map_path`` as for any
+    input, and every customer whose figures disagree is told on stderr now.
+    """
+    if entity.name == "customer":
+        cmap = customer_map(map_path, entity)
+        bound = cmap.bind(source.columns, coerce)
+        check_payment_terms(source.customers(), cmap)
+        return bound
+    wrong = source.disagreements()
+    if wrong:
+        what = "sent anyway (--saft-allow-unbalanced)" if source.settings.allow_unbalanced else "not sent"
+        tell(f"{source.name}: {len(wrong)} customer balance(s) do not add up; their {entity.name} documents are "
+             f"{what}:", logging.WARNING)
+        for check in wrong:
+            tell(f"  {check.message()}", logging.WARNING)
+    if map_path is None:
+        return None
+    return load_map(map_path, entity).bind(None, coerce)
+
