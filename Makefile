@@ -32,9 +32,12 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# Regenerate the field tables from the OpenAPI document (needs ../shared).
+# Regenerate the field tables from the OpenAPI document, and the SAF-T facts from its
+# XSDs (needs ../shared).
 schema: $(STAMP)
 	$(PY) -m importer.schema.generate ../shared/visma-openapi/customer-ledger.openapi.json
+	$(PY) -m importer.saft.generate ../shared/saf-t/Norwegian_SAF-T_Financial_Schema_v_1.10.xsd \
+	  ../shared/saf-t/Norwegian_SAF-T_Financial_Schema_v_1.30.xsd
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
