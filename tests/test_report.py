@@ -147,7 +147,7 @@ def test_latency_and_rate_come_from_the_lines(results):
     report = build_report([results])
     first = report.groups[0]
     sent = [line["elapsed_ms"] for line in final_lines(first.file) if line["attempts"]]
-    assert sorted(first.latencies) == sorted(sent)
+    assert sorted(first.latencies.elements()) == sorted(round(ms, 1) for ms in sent)
     data = first.to_dict()
     assert data["latency_ms"]["p50"] == percentile(sent, 50) and data["latency_ms"]["p99"] == max(sent)
     span = first.span_s
@@ -180,7 +180,7 @@ def test_old_lines_without_a_time_still_read(results, tmp_path):
     assert all(line.at is None for line in iter_results(old))
     report = build_report([old])
     group = report.groups[0]
-    assert group.undated == 14 and group.times == []  # one file now: the second step's lines are the last and group.to_dict()["records_per_s"] is None
+    assert group.undated == 14 and group.times == [] and group.first is None  # one file now: the second step's lines are the last and group.to_dict()["records_per_s"] is None
     assert report.reasons[0].reason == DUPLICATE
     assert "carry no time" in render_text(report)
     page = render_html(report)
@@ -282,3 +282,37 @@ def test_csv_tables_a_row_per_step_and_a_row_per_reason(results, tmp_path):
         reasons = {r["reason"]: r for r in csv.DictReader(f)}
     assert reasons[DUPLICATE]["records"] == "4" and reasons[DUPLICATE]["failed"] == "4"
     assert reasons[NOT_A_NUMBER]["records"] == "3" and "first.customers.csv" in reasons[NOT_A_NUMBER]["examples"]
+
+
+def test_a_results_file_of_many_records_is_reported_in_flat_memory(tmp_path):
+    # A run's end prints the short report: it must not hold the results file in memory.
+    import tracemalloc
+
+    import orjson
+
+    from importer.workflows.report import short_report
+
+    def write(path, count):
+        with open(path, "wb") as f:
+            for n in range(1, count + 1):
+                base = {"records": [n], "entity": "customer", "identity": f"key:{n}", "fingerprint": "f",
+                        "key": str(n), "action": "create"}
+                f.write(orjson.dumps({**base, "outcome": "started"}) + b"\n")
+                f.write(orjson.dumps({**base, "outcome": "created" if n % 10 else "failed", "http_status": 201,
+                                      "attempts": 1, "error": None if n % 10 else f"Customer '{n}' already exists",
+                                      "elapsed_ms": (n % 500) / 10, "at": f"2026-12-01T10:{n // 6000 % 60:02d}:00.000Z"})
+                        + b"\n")
+
+    def peak(count):
+        path = tmp_path / f"{count}.results.ndjson"
+        write(path, count)
+        tracemalloc.start()
+        text = short_report([path])
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return text, size
+
+    _, small = peak(1_000)
+    text, large = peak(20_000)
+    assert "20,000 records" in text and "2,000" in text  # every tenth failed, one reason
+    assert large < small + 1_000_000, (small, large)  # 20 times the records, not 20 times the memory

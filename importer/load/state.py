@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from importer.load.results import SUCCESS, iter_results
 
-__all__ = ["Earlier", "ResultsState", "SeenIdentities", "read_results"]
+__all__ = ["Earlier", "ResultsState", "SeenIdentities", "read_results", "temporary_db"]
 
 # The states an identity can be left in.
 SUCCEEDED, FAILED, INVALID, IN_FLIGHT, SKIPPED, QUEUED = (
@@ -31,7 +31,8 @@ _STATE_OF = {"started": IN_FLIGHT, "failed": FAILED, "invalid": INVALID, "skippe
 _STATE_OF.update({o: SUCCEEDED for o in SUCCESS})
 
 
-def _temporary_db() -> sqlite3.Connection:
+def temporary_db() -> sqlite3.Connection:
+    """A SQLite database in a temporary file, for indexes too big for memory (gone when closed)."""
     db = sqlite3.connect("", isolation_level=None, check_same_thread=False)  # "": a temporary file
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
@@ -60,7 +61,7 @@ class ResultsState:
     """Identities of a results file with their latest state."""
 
     def __init__(self) -> None:
-        self._db = _temporary_db()
+        self._db = temporary_db()
         self._db.execute(
             "CREATE TABLE earlier (identity TEXT PRIMARY KEY, state TEXT, fingerprint TEXT, key TEXT, "
             "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0) WITHOUT ROWID"
@@ -126,7 +127,7 @@ class SeenIdentities:
     """The identities one input has held so far, and the first record of each."""
 
     def __init__(self) -> None:
-        self._db = _temporary_db()
+        self._db = temporary_db()
         self._db.execute("CREATE TABLE seen (identity TEXT PRIMARY KEY, record INTEGER) WITHOUT ROWID")
 
     def first(self, identity: str, record: int) -> int | None:

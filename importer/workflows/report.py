@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import StringIO
@@ -27,6 +27,7 @@ from typing import Any
 
 from importer.errors import ConfigError
 from importer.load.results import ResultsLine, iter_results
+from importer.load.state import temporary_db
 
 __all__ = ["Report", "Group", "Reason", "build_report", "render_text", "short_report",
            "normalise_reason", "results_files", "percentile", "printable", "reason_examples", "step_name",
@@ -72,9 +73,18 @@ class Group:
     retries: int = 0
     throttled: int | None = None  # 429s; None when no line of the group counted them
     recovered: int = 0
-    latencies: list[float] = field(default_factory=list)  # elapsed_ms of the units sent
-    times: list[tuple[float, int, int]] = field(default_factory=list)  # (epoch s, records, calls)
+    # Histograms, so a report of a million records stays small: elapsed_ms of the units
+    # sent (to 0.1 ms) -> units, and per second of the clock -> [records, calls].
+    latencies: Counter[float] = field(default_factory=Counter)
+    seconds: dict[int, list[int]] = field(default_factory=dict)
+    first: float | None = None  # the first and last outcome's time (epoch seconds)
+    last: float | None = None
     undated: int = 0  # final lines written before lines carried their time
+
+    @property
+    def times(self) -> list[tuple[int, int, int]]:
+        """(epoch second, records, calls) per second that had outcomes, in order."""
+        return [(second, records, calls) for second, (records, calls) in sorted(self.seconds.items())]
 
     @property
     def records(self) -> int:
@@ -90,14 +100,13 @@ class Group:
 
     @property
     def span_s(self) -> float:
-        if len(self.times) < 2:
+        if self.first is None or self.last is None or self.first == self.last:
             return 0.0
-        stamps = [t for t, _, _ in self.times]
-        return max(stamps) - min(stamps)
+        return self.last - self.first
 
     @property
     def first_at(self) -> float | None:
-        return min((t for t, _, _ in self.times), default=None)
+        return self.first
 
     def to_dict(self) -> dict[str, Any]:
         p50, p90, p99 = (percentile(self.latencies, q) for q in (50, 90, 99))
@@ -109,8 +118,8 @@ class Group:
             "sent": self.sent, "calls": self.calls, "calls_per_record": round(self.calls_per_unit, 4),
             "retries": self.retries, "throttled": self.throttled, "recovered": self.recovered,
             "latency_ms": {"p50": p50, "p90": p90, "p99": p99},
-            "first_at": _iso(self.first_at), "last_at": _iso(max((t for t, _, _ in self.times), default=None)),
-            "records_per_s": round(sum(n for _, n, _ in self.times) / span, 1) if span > 0 else None,
+            "first_at": _iso(self.first), "last_at": _iso(self.last),
+            "records_per_s": round(sum(r for r, _ in self.seconds.values()) / span, 1) if span > 0 else None,
             "lines_without_time": self.undated,
         }
 
@@ -204,14 +213,35 @@ def build_report(paths: Iterable[str | os.PathLike[str]]) -> Report:
     return Report([str(p) for p in files], groups, ranked)
 
 
+def _final_lines(path: Path) -> Iterator[ResultsLine]:
+    """Each identity's last line, in the order they were written.
+
+    Two passes with the index on disk, not in memory: a results file of a million
+    records is read in flat memory (the first pass notes which line is each identity's
+    last, the second yields those).
+    """
+    db = temporary_db()
+    try:
+        db.execute("CREATE TABLE last (identity TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID")
+        db.executemany(
+            "INSERT INTO last VALUES (?, ?) ON CONFLICT (identity) DO UPDATE SET line = excluded.line",
+            ((f"{line.entity or ''}\0{line.identity}", n) for n, line in enumerate(iter_results(path))),
+        )
+        db.execute("CREATE INDEX last_line ON last (line)")
+        finals = (row[0] for row in db.execute("SELECT line FROM last ORDER BY line"))
+        wanted = next(finals, None)
+        for n, line in enumerate(iter_results(path)):
+            if n == wanted:
+                yield line
+                wanted = next(finals, None)
+    finally:
+        db.close()
+
+
 def _read_file(path: Path, reasons: dict[tuple[str, str], Reason]) -> list[Group]:
-    last: dict[tuple[str, str], ResultsLine] = {}
-    for line in iter_results(path):
-        last.pop((line.entity or "", line.identity), None)  # re-insert: the dict keeps the order of outcomes
-        last[(line.entity or "", line.identity)] = line
     by_entity: dict[str, Group] = {}
-    for (entity, _), line in last.items():
-        entity = entity or "?"
+    for line in _final_lines(path):
+        entity = line.entity or "?"
         group = by_entity.get(entity)
         if group is None:
             group = by_entity[entity] = Group(str(path), step_name(path), entity)
@@ -243,12 +273,16 @@ def _count(group: Group, line: ResultsLine) -> None:
         group.calls += line.attempts
         group.retries += line.attempts - 1
         if line.elapsed_ms is not None:
-            group.latencies.append(line.elapsed_ms)
+            group.latencies[round(line.elapsed_ms, 1)] += 1
     group.recovered += line.recovered
     if line.throttled is not None:
         group.throttled = (group.throttled or 0) + line.throttled
     if line.at is not None and (when := _epoch(line.at)) is not None:
-        group.times.append((when, records, line.attempts))
+        tally = group.seconds.setdefault(int(when), [0, 0])
+        tally[0] += records
+        tally[1] += line.attempts
+        group.first = when if group.first is None else min(group.first, when)
+        group.last = when if group.last is None else max(group.last, when)
     else:
         group.undated += 1
 
@@ -304,13 +338,22 @@ def normalise_reason(error: str, key: str | None = None) -> str:
     return text[:_REASON_LIMIT] + ("…" if len(text) > _REASON_LIMIT else "")
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank percentile: a value that was measured, not an interpolation."""
-    if not values:
+def percentile(values: Sequence[float] | Counter[float], q: float) -> float | None:
+    """The nearest-rank percentile: a value that was measured, not an interpolation.
+
+    ``values``: the values, or a histogram of them (value -> how many times it was seen).
+    """
+    histogram = values if isinstance(values, Counter) else Counter(values)
+    total = sum(histogram.values())
+    if not total:
         return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100)
-    return ordered[int(rank) - 1]
+    rank = max(1, -(-total * q // 100))  # ceil(n * q / 100)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return None  # not reached: seen ends at total >= rank
 
 
 # -- text --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -24,7 +24,8 @@ __all__ = ["render_html", "write_html"]
 
 _MAX_POINTS = 240  # bins on a time axis: enough to see a stall, few enough to draw fast
 # Bin widths a reader can count in (seconds); the smallest that keeps the points few.
-_BIN_WIDTHS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+_BIN_WIDTHS = (1, 2,  # whole seconds: the report keeps outcomes per second
+                5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 _LABEL_LIMIT = 90  # a reason on a chart axis; the table below has it whole
 _COLOURS = {"created": "#2ca02c", "updated": "#17becf", "done": "#1f77b4", "queued": "#bcbd22",
             "valid": "#98df8a", "failed": "#d62728", "unknown": "#ff7f0e", "invalid": "#9467bd",
@@ -86,9 +87,9 @@ def _figures(report: Report) -> list[tuple[str, Any]]:
         calls.update_layout(title="Calls per minute (UTC)", yaxis_title="calls", barmode="stack")
         figures += [("rate", rate), ("calls", calls)]
 
-    latencies: dict[str, list[float]] = defaultdict(list)
+    latencies: dict[str, Counter[float]] = defaultdict(Counter)
     for group in report.groups:
-        latencies[group.entity].extend(group.latencies)
+        latencies[group.entity].update(group.latencies)
     if any(latencies.values()):
         latency = go.Figure()
         entities = [e for e, values in latencies.items() if values]
