@@ -1,8 +1,8 @@
 """``make bench``: every benchmark of the importer against its sandbox, one table.
 
-    benchmarks/run.py                 # the full run (under ~10 minutes on 2 cores)
-    benchmarks/run.py --quick         # small counts: a smoke run in about a minute
-    benchmarks/run.py --only a,e      # a subset
+    benchmarks/run.py                 # the full run (about 20-30 minutes on 2 cores)
+    benchmarks/run.py --quick         # small counts: a smoke run in about three minutes
+    benchmarks/run.py --only a,f      # a subset
 
 The sandbox always runs in a process of its own, and so does every client measured.
 Results: ``benchmarks/results/bench-<timestamp>.json`` (every number, machine info)

@@ -30,17 +30,22 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+_SYMBOL = {">=": "≥", "<=": "≤", "<": "<"}
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
-    op: Literal[">=", "<="]
+    op: Literal[">=", "<=", "<"]
     limit: float
     unit: str = ""
 
     def met(self, value: float) -> bool:
-        return value >= self.limit if self.op == ">=" else value <= self.limit
+        if self.op == ">=":
+            return value >= self.limit
+        return value <= self.limit if self.op == "<=" else value < self.limit
 
     def describe(self) -> str:
-        return f"{'≥' if self.op == '>=' else '≤'} {self.limit:g}{self.unit}"
+        return f"{_SYMBOL[self.op]} {self.limit:g}{self.unit}"
 
     def margin(self, value: float) -> str:
         """How far past (+) or short of (−) the target: relative to it, or in percentage
@@ -55,7 +60,7 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    bench: str  # "a" .. "e"
+    bench: str  # the benchmark's letter
     measure: str
     value: float | None
     shown: str  # the value as printed, with its unit

@@ -7,8 +7,9 @@ variant starts from the same state (no warm caches, no heap left over from an ea
 run, the same uvloop), and none of them shares a GIL with the orchestrator.
 
 Every worker times only its sending phase: records, bodies and requests are built
-before the clock starts. Over that same window it measures its own CPU time and the
-sandbox's (from /proc), which tells who the bottleneck was.
+before the clock starts. Over that same window it measures its own CPU time (its own
+``getrusage(RUSAGE_SELF)``, so interpreter start-up, imports and record building are
+left out) and the sandbox's (from /proc), which tells who the bottleneck was.
 
 Kinds:
 
@@ -28,6 +29,7 @@ import asyncio
 import http.client
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -64,33 +66,44 @@ class WorkerSpec:
         return host, int(port)
 
 
+def _own_cpu_seconds() -> float:
+    """User + system CPU this process has used so far (every thread), by its own rusage."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Window:
     """The timed phase: wall clock, this process's CPU, the sandbox's, the whole machine's."""
 
     def __init__(self, sandbox_pid: int) -> None:
         self._sandbox = CpuMeter.of_pid(sandbox_pid)
         self._machine = CpuMeter.of_machine()
-        self.t0 = self.elapsed = self.cpu_pct = self.sandbox_cpu_pct = self.machine_cpu_pct = 0.0
+        self.t0 = self.elapsed = self.cpu_s = self.sandbox_cpu_pct = self.machine_cpu_pct = 0.0
 
     @contextmanager
     def measure(self) -> Iterator[_Window]:
         self._sandbox.start()
         self._machine.start()
-        cpu0 = time.process_time()
+        cpu0 = _own_cpu_seconds()
         self.t0 = time.perf_counter()
         try:
             yield self
         finally:
             self.elapsed = time.perf_counter() - self.t0
-            self.cpu_pct = 100.0 * (time.process_time() - cpu0) / self.elapsed
+            self.cpu_s = _own_cpu_seconds() - cpu0
             self.sandbox_cpu_pct = self._sandbox.stop()
             self.machine_cpu_pct = self._machine.stop()
 
     def as_dict(self, ok: int) -> dict[str, Any]:
+        sandbox_cpu_s = self.sandbox_cpu_pct * self.elapsed / 100.0
         return {
             "elapsed_s": self.elapsed,
             "rate": ok / self.elapsed if self.elapsed > 0 else 0.0,
-            "client_cpu_pct": self.cpu_pct,
+            "client_cpu_s": self.cpu_s,
+            "client_cpu_pct": 100.0 * self.cpu_s / self.elapsed if self.elapsed > 0 else 0.0,
+            # per successful record: what one record cost this client, and the server
+            "client_cpu_us_per_record": 1e6 * self.cpu_s / ok if ok else None,
+            "sandbox_cpu_us_per_record": 1e6 * sandbox_cpu_s / ok if ok else None,
             "sandbox_cpu_pct": self.sandbox_cpu_pct,
             "machine_cpu_pct": self.machine_cpu_pct,
         }

@@ -10,14 +10,16 @@ of its own. It simulates, against the generated schema tables in ``importer.sche
   background API (``erp-api-background`` -> 202, ``/v1/background/{id}[/content]``);
 - strict request validation with the API's error shapes, naming the offending field;
 - OAuth2 client credentials at ``/connect/token`` plus a static token;
+- many companies at once: each tenant (a token's ``tenant_id``; the static token's is
+  ``sandbox``) has its own records and auto-numbers, as separate companies do live;
 - a fixed-window rate limit per client and company with ``X-RateLimit-*`` headers and 429s;
 - seeded faults (500, 502, 503, connection reset, slow, store-then-fail) and latency;
 - two profiles: ``standard`` (the OpenAPI document) and ``live`` (plus what integrators
   report of the live API: error bodies of every shape, 500 for some failed POSTs, a
   ``Location`` on another host, a failed write refused a third time in five minutes, ...);
 - state in memory or in SQLite (``state_path``), and ``/sandbox/stats``,
-  ``/sandbox/records/{entity}`` (the stored shape), ``POST /sandbox/reset`` for
-  inspection, behind a bearer token;
+  ``/sandbox/records/{entity}[?tenant=NAME]`` (the stored shape), ``POST /sandbox/reset``
+  for inspection, behind a bearer token;
 - a guard for a server left running: Host and Origin checks (no DNS rebinding, no web
   page driving it), 413 for oversized bodies, 408 for bodies that trickle in.
 

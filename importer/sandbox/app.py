@@ -9,8 +9,13 @@ failed twice lately, 429] -> fault on writes -> routing -> background queueing o
 execution -> [live: 500 for a POST's 400, the error's shape] -> the ``X-RateLimit-*``
 headers on the answer.
 
+Each tenant (company) has a ledger of its own, over its own records, made on its first
+routed request; the token says which tenant a request acts for (auth.py). Rules are the
+same for every tenant and built once.
+
 The hot path (POST /v1/customer with a small body) does no logging, no schema walks and
-allocates little: one orjson parse, one compiled validation, one dict store.
+allocates little: one orjson parse, one compiled validation, one dict lookup for the
+tenant's ledger, one dict store.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from aiohttp import web
 from importer.entities import ENTITIES
 from importer.keys import decode_key
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
-from importer.sandbox.auth import Auth
+from importer.sandbox.auth import Auth, Caller
 from importer.sandbox.background import BackgroundJobs
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.faults import FaultInjector
 from importer.sandbox.guard import CLOSING, Guard, too_large
-from importer.sandbox.ledger import Ledger, Rules, not_found
+from importer.sandbox.inspection import records_of, stats_document
+from importer.sandbox.ledger import Ledger, Rules, build_rules, not_found
 from importer.sandbox.quirks import LiveQuirks
 from importer.sandbox.store import Store
 from importer.sandbox.throttle import FixedWindow
@@ -74,7 +80,10 @@ class Sandbox:
         self.seed = config.seed if config.seed is not None else random.randrange(2**32)
         self.store = Store(ENTITIES, config.state_path)
         self.stats = self.store.stats
-        self.ledger = Ledger(self.store, config.max_page_size, config.profile)
+        self.rules = build_rules(config.max_page_size, config.profile == "live")
+        self.ledgers: dict[str, Ledger] = {}  # tenant -> its ledger
+        for tenant in list(self.store.tenants):  # tenants of a state file: finish what they left queued
+            self._open_ledger(tenant)
         self.auth = Auth(config.clients, config.static_token, config.token_ttl, config.clock)
         self.guard = Guard(
             config.host, config.control_token, self.auth.knows, config.max_body_bytes, config.body_timeout,
@@ -92,7 +101,7 @@ class Sandbox:
         # Dispatch tables, keyed by the lower-cased path segments.
         self._collections: dict[str, Rules] = {}
         self._actions: dict[tuple[str, str], tuple[str, Rules]] = {}
-        for rules in self.ledger.rules.values():
+        for rules in self.rules.values():
             e = rules.entity
             segment = e.path.rsplit("/", 1)[1].lower()
             if e.is_action:  # an action entity's path is its parent collection's
@@ -138,11 +147,11 @@ class Sandbox:
         if faults.delays:
             await asyncio.sleep(faults.delay())
         try:
-            client = self.auth.client_of(request.headers.get("Authorization"))
+            caller = self.auth.caller_of(request.headers.get("Authorization"))
         except ApiError as exc:
             return self._reply(exc.status, exc.body, dict(exc.headers or {}))
         throttle = self.throttle
-        allowed, remaining, reset = throttle.hit(client)
+        allowed, remaining, reset = throttle.hit(caller.key)
         headers = throttle.headers(remaining, reset)
         if not allowed:
             stats.throttled += 1
@@ -157,7 +166,7 @@ class Sandbox:
                 body = await self.guard.read(request)
             except ApiError as exc:
                 return self._reply(exc.status, exc.body, headers)
-            repeat = quirks.repeats.key(client, method, request.rel_url.raw_path_qs, body)
+            repeat = quirks.repeats.key(caller.key, method, request.rel_url.raw_path_qs, body)
             wait = quirks.repeats.retry_after(repeat)
             if wait is not None:
                 stats.throttled += 1
@@ -183,7 +192,7 @@ class Sandbox:
                     error = message_error(int(fault), _FAULT_MESSAGES[fault])
                     return self._reply(error.status, error.body, headers)
         try:
-            answer = await self._dispatch(request, path, method, client)
+            answer = await self._dispatch(request, path, method, caller)
         except ApiError as exc:
             answer = exc.answer()
         shaped = False
@@ -198,19 +207,25 @@ class Sandbox:
             headers.update(answer.headers)
         return self._reply(answer.status, answer.body, headers, shaped)
 
-    async def _dispatch(self, request: web.Request, path: str, method: str, client: str) -> Answer:
-        """Route a /v1 request and run it now, or queue it for the background API."""
+    async def _dispatch(self, request: web.Request, path: str, method: str, caller: Caller) -> Answer:
+        """Route a /v1 request and run it now, or queue it for the background API.
+
+        The request runs on its tenant's ledger; a queued one keeps that ledger, so a
+        background job lands in its submitter's company.
+        """
         parts = path.split("/")  # ["", "v1", collection, key?, "action"?, name?]
         if len(parts) > 3 and parts[-1] == "":
             parts.pop()  # a trailing slash
         n = len(parts)
         segment = parts[2].lower()
         if segment == "background":
-            return self._background_state(request, parts, method, client)
+            return self._background_state(request, parts, method, caller.key)
         rules = self._collections.get(segment)
         if rules is None:
             raise not_found(path)
-        ledger = self.ledger
+        ledger = self.ledgers.get(caller.tenant)
+        if ledger is None:
+            ledger = self._open_ledger(caller.tenant)
         run: Callable[..., Answer]
         args: tuple[Any, ...]
         body = b""
@@ -249,8 +264,15 @@ class Sandbox:
             raise not_found(path)
         webhook = request.headers.get("erp-api-background")
         if webhook:
-            return self._queue(request, client, webhook, bool(body), run, args)
+            return self._queue(request, caller.key, webhook, bool(body), run, args)
         return run(*args)
+
+    def _open_ledger(self, tenant: str) -> Ledger:
+        """A ledger for ``tenant`` over its tables (made empty if it has none yet)."""
+        ledger = self.ledgers[tenant] = Ledger(
+            self.store.tenant(tenant), self.config.max_page_size, self.config.profile, rules=self.rules,
+        )
+        return ledger
 
     def _queue(
         self, request: web.Request, client: str, webhook: str, has_body: bool,
@@ -304,15 +326,12 @@ class Sandbox:
         if low == "/sandbox/stats":
             if method != "GET":
                 raise _method_not_allowed(method)
-            return _response(200, orjson.dumps(self.stats_json()), {})
+            return _response(200, orjson.dumps(stats_document(self.store, self.seed)), {})
         if low.startswith("/sandbox/records/"):
             if method != "GET":
                 raise _method_not_allowed(method)
             name = unquote(low[len("/sandbox/records/"):])
-            table = self.store.records.get(name)
-            if table is None:
-                raise message_error(404, f"Unknown entity '{name}'; expected one of {', '.join(ENTITIES)}.")
-            return _response(200, orjson.dumps(list(table.values())), {})
+            return _response(200, orjson.dumps(records_of(self.store, name, request.rel_url.query.get("tenant"))), {})
         if low == "/sandbox/reset":
             if method != "POST":
                 raise _method_not_allowed(method)
@@ -320,17 +339,10 @@ class Sandbox:
             return _response(204, b"", {})
         raise not_found(request.rel_url.raw_path)
 
-    def stats_json(self) -> dict[str, Any]:
-        """The /sandbox/stats document."""
-        return {
-            "records": {name: len(table) for name, table in self.store.records.items()},
-            **self.stats.to_json(),
-            "seed": self.seed,
-        }
-
     def reset(self) -> None:
-        """Forget records, sequences, counters, background jobs and rate windows (not tokens)."""
+        """Forget every tenant, its records and sequences; counters, jobs, windows (not tokens)."""
         self.store.reset()
+        self.ledgers.clear()
         self.jobs.clear()
         self.throttle.reset()
         if self.quirks is not None:

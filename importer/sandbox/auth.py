@@ -1,10 +1,11 @@
 """The OAuth2 client-credentials token endpoint and bearer-token checks.
 
 Tokens are random, live ``token_ttl`` seconds and map to the *caller* that asked for them:
-the client and the tenant (company) of the token request. Rate
-windows and background-job ownership are kept per caller, the live API's "company and
-client" rule. A configured static token never expires and counts as a client of its own
-in ``STATIC_TENANT``, so a newcomer can ``curl -H 'Authorization: Bearer sandbox-token'``.
+the client and the tenant (company) of the token request. Rate windows and background-job
+ownership are kept per caller, the live API's "company and client" rule; records are kept
+per tenant, so every token of one company sees the same ledger. A configured static token
+never expires and counts as a client of its own in ``STATIC_TENANT``, so a newcomer can
+``curl -H 'Authorization: Bearer sandbox-token'``.
 Neither tokens nor secrets are ever logged or echoed in error messages.
 """
 
@@ -16,12 +17,13 @@ import hmac
 import math
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from importer.sandbox.answers import message_error
 
-__all__ = ["Auth", "STATIC_CLIENT", "STATIC_TENANT", "SCOPES", "caller"]
+__all__ = ["Auth", "Caller", "STATIC_CLIENT", "STATIC_TENANT", "SCOPES", "caller"]
 
 STATIC_CLIENT = "(static token)"  # client identity of the static token
 STATIC_TENANT = "sandbox"  # the company the static token acts for
@@ -34,6 +36,14 @@ SCOPES = (
 _DEFAULT_SCOPE = " ".join(SCOPES[:3])
 _PURGE_ABOVE = 1024  # tokens kept before expired ones are swept
 _CHALLENGE = 'Bearer realm="visma.net sandbox"'
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a request acts as; made once per token, so reading it costs a request nothing."""
+
+    key: str  # client and tenant in one string (``caller()``): rate windows, jobs, repeats
+    tenant: str  # the company whose ledger the request reads and writes
 
 
 class Auth:
@@ -49,11 +59,11 @@ class Auth:
         self._clients = dict(clients)
         self._ttl = ttl
         self._clock = clock
-        # token -> (caller, expires at); the caller string is built once, at issue time,
-        # so keying rate windows by company and client costs nothing per request.
-        self._tokens: dict[str, tuple[str, float]] = {}
+        # token -> (caller, expires at); the caller is built once, at issue time, so keying
+        # rate windows by company and client and ledgers by company costs nothing per request.
+        self._tokens: dict[str, tuple[Caller, float]] = {}
         if static_token:
-            self._tokens[static_token] = (caller(STATIC_CLIENT, STATIC_TENANT), math.inf)
+            self._tokens[static_token] = (_caller(STATIC_CLIENT, STATIC_TENANT), math.inf)
 
     # -- token endpoint ------------------------------------------------------------------
 
@@ -87,13 +97,13 @@ class Auth:
         if len(self._tokens) > _PURGE_ABOVE:
             self._tokens = {t: e for t, e in self._tokens.items() if e[1] > now}
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = (caller(client_id, tenant), now + self._ttl)
+        self._tokens[token] = (_caller(client_id, tenant), now + self._ttl)
         expires_in = int(self._ttl) if self._ttl >= 1 else 1
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
 
     # -- bearer check --------------------------------------------------------------------
 
-    def client_of(self, authorization: str | None) -> str:
+    def caller_of(self, authorization: str | None) -> Caller:
         """The caller (client and tenant) behind an ``Authorization`` header, or a 401 ApiError."""
         if not authorization:
             raise message_error(
@@ -107,15 +117,14 @@ class Auth:
                 401, "Authorization has been denied for this request: the bearer token is not valid.",
                 {"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
             )
-        client, expires = entry
+        found, expires = entry
         if self._clock() >= expires:
             del self._tokens[token.strip()]
             raise message_error(
                 401, "Authorization has been denied for this request: the bearer token has expired.",
                 {"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
             )
-        return client
-
+        return found
 
     def knows(self, authorization: str | None) -> bool:
         """Whether the header carries the static token or an unexpired issued one."""
@@ -132,6 +141,10 @@ def caller(client_id: str, tenant: str) -> str:
     The client id's length leads, so no id or tenant containing ``@`` can pass for another.
     """
     return f"{len(client_id)}:{client_id}@{tenant}"
+
+
+def _caller(client_id: str, tenant: str) -> Caller:
+    return Caller(caller(client_id, tenant), tenant)
 
 
 def _oauth_error(code: str, description: str) -> dict[str, Any]:

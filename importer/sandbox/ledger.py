@@ -1,5 +1,8 @@
 """The customer ledger's business rules: create, update, read, list, release, dunning letters.
 
+A Ledger serves one tenant (company) over its own tables (``store.TenantTables``): its
+records, auto-numbers and customer references never meet another tenant's.
+
 Everything here is driven by ``importer.entities.ENTITIES``: customers (an entity with a
 key and no lines), documents (an entity with lines) and action entities are told apart by
 the table's columns, never by one class per entity.
@@ -32,12 +35,12 @@ from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, m
 from importer.sandbox.dates import now_iso
 from importer.sandbox.listing import ListQuery
 from importer.sandbox.periods import PERIODS
-from importer.sandbox.store import Record, Store
+from importer.sandbox.store import Record, TenantTables
 from importer.sandbox.validation import Validator, parse_body
 from importer.sandbox.views import Groups, View
 from importer.schema import fields
 
-__all__ = ["Ledger", "Rules"]
+__all__ = ["Ledger", "Rules", "build_rules"]
 
 _CUSTOMER = "customer"  # the entity documents point at through customerNumber
 _NO_CONTENT = Answer(204)
@@ -58,7 +61,7 @@ class Rules:
     view: View | None  # how reads answer a stored record; None for action entities
 
     @classmethod
-    def of(cls, entity: Entity, max_page_size: int, customers: Mapping[str, Record], live: bool = False) -> Rules:
+    def of(cls, entity: Entity, max_page_size: int, live: bool = False) -> Rules:
         table = fields(entity.schema)
         tax = next((f.name for f in table.values() if f.kind == "array" and f.ref == "TaxDetailUpdateDto"), None)
         readable = not entity.is_action
@@ -69,8 +72,13 @@ class Rules:
             tax_field=tax,
             periods=tuple(p for p in PERIODS if p in table),
             listing=ListQuery(entity, max_page_size, loose=live) if readable else None,
-            view=View(entity, customers, tax) if readable else None,
+            view=View(entity, tax) if readable else None,
         )
+
+
+def build_rules(max_page_size: int, live: bool = False) -> dict[str, Rules]:
+    """Rules for every entity; they hold no records, so one set serves every tenant's ledger."""
+    return {name: Rules.of(e, max_page_size, live) for name, e in ENTITIES.items()}
 
 
 def _key_of(record: Record, key_field: str) -> str | None:
@@ -123,19 +131,22 @@ def _apply_lines(current: list[Record], ops: list[Record], field: str) -> list[R
 
 
 class Ledger:
-    """The API's operations over a Store; each returns an Answer or raises ApiError."""
+    """The API's operations over one tenant's tables; each returns an Answer or raises ApiError.
+
+    ``rules`` may be shared by the ledgers of every tenant (``build_rules``); without it
+    the ledger builds its own.
+    """
 
     def __init__(
-        self, store: Store, max_page_size: int, profile: str = "standard", queue_delay: float = _QUEUE_DELAY,
+        self, tables: TenantTables, max_page_size: int, profile: str = "standard",
+        queue_delay: float = _QUEUE_DELAY, rules: Mapping[str, Rules] | None = None,
     ) -> None:
-        self.store = store
+        self.tables = tables
         self.max_page_size = max_page_size
         self.live = profile == "live"
         self.queue_delay = queue_delay
-        self._customers = store.records[_CUSTOMER]
-        self.rules: dict[str, Rules] = {
-            name: Rules.of(e, max_page_size, self._customers, self.live) for name, e in ENTITIES.items()
-        }
+        self._customers = tables.records[_CUSTOMER]
+        self.rules: Mapping[str, Rules] = rules if rules is not None else build_rules(max_page_size, self.live)
         self._finish_queued()
 
     # -- writes ----------------------------------------------------------------------------
@@ -145,10 +156,10 @@ class Ledger:
         entity = rules.entity
         record = rules.validate(parse_body(body))
         key_field = entity.key_field or ""
-        table = self.store.records[entity.name]
+        table = self.tables.records[entity.name]
         key = _key_of(record, key_field)
         if key is not None and key in table:
-            self.store.stats.duplicates_refused += 1
+            self.tables.stats.duplicates_refused += 1
             raise ipp_error(f"{rules.label} '{key}' already exists ({key_field} must be unique).")
         if entity.is_document:
             self._check_document(rules, record, creating=True)
@@ -163,10 +174,10 @@ class Ledger:
             if record.get("status") is None:
                 record["status"] = "Active"
         if key is None:
-            key = self.store.next_number(entity.name)
+            key = self.tables.next_number(entity.name)
         record[key_field] = key
         record["createdDateTime"] = record["lastModifiedDateTime"] = now_iso()
-        self.store.put(entity.name, key, record)
+        self.tables.put(entity.name, key, record)
         return Answer(201, b"", {"Location": f"{base}{entity.path}/{encode_key(key)}"})
 
     def update(self, rules: Rules, key: str, body: bytes) -> Answer:
@@ -196,7 +207,7 @@ class Ledger:
                 raise ipp_error(f"'name' cannot be emptied on a {rules.label.lower()}.")
             record = _merge(current, changes)
         record["lastModifiedDateTime"] = now_iso()
-        self.store.put(entity.name, key, record)
+        self.tables.put(entity.name, key, record)
         return _NO_CONTENT
 
     def release(self, rules: Rules, key: str) -> Answer:
@@ -215,9 +226,9 @@ class Ledger:
         name = rules.entity.name
         answer = {"actionId": str(uuid.uuid4()), "actionResult": "Done"}
         if not self.live:
-            self.store.put(name, key, _released(current))
+            self.tables.put(name, key, _released(current))
             return json_answer(200, answer)
-        self.store.put(name, key, {**current, _RELEASE_QUEUED: True})
+        self.tables.put(name, key, {**current, _RELEASE_QUEUED: True})
         self._later(lambda: self._finish_release(name, key))
         return json_answer(200, {**answer, "actionResult": "Queued"})
 
@@ -228,7 +239,7 @@ class Ledger:
         its action id, listable under /sandbox/records) and answers 200 ``Done`` (live
         profile: ``Queued``, and the stored action turns ``Done`` ``queue_delay`` seconds later).
         """
-        if key not in self.store.records[parent.entity.name]:
+        if key not in self.tables.records[parent.entity.name]:
             raise message_error(404, f"{parent.label} '{key}' was not found.")
         data = rules.validate(parse_body(body))
         # Level range checks (createDunningLetter's fields; absent fields are skipped).
@@ -246,7 +257,7 @@ class Ledger:
             "actionResult": result, "createdDateTime": now, "lastModifiedDateTime": now,
         }
         name = rules.entity.name
-        self.store.put(name, action_id, record)
+        self.tables.put(name, action_id, record)
         if self.live:
             self._later(lambda: self._finish_action(name, action_id))
         return json_answer(200, {"actionId": action_id, "actionResult": result})
@@ -259,7 +270,7 @@ class Ledger:
         view = rules.view
         assert view is not None  # the app routes only collections here, never action entities
         groups = Groups.of_query(query, listing=False) if rules.entity.is_document else None
-        return Answer(200, orjson.dumps(view.render(record, groups)))
+        return Answer(200, orjson.dumps(view.render(record, self._customers, groups)))
 
     def list(self, rules: Rules, query: Mapping[str, str]) -> Answer:
         """GET on a collection: a JSON array of response DTOs.
@@ -269,8 +280,9 @@ class Ledger:
         listing, view = rules.listing, rules.view
         assert listing is not None and view is not None  # collections only, never action entities
         groups = Groups.of_query(query, listing=True) if rules.entity.is_document else None
-        page, total = listing.select(self.store.records[rules.entity.name].values(), query)
-        items = [view.render(r, groups) for r in page]
+        page, total = listing.select(self.tables.records[rules.entity.name].values(), query)
+        customers = self._customers
+        items = [view.render(r, customers, groups) for r in page]
         if not self.live:
             meta = {"totalCount": total, "maxPageSize": self.max_page_size}
             for item in items:
@@ -280,7 +292,7 @@ class Ledger:
     # -- helpers ----------------------------------------------------------------------------
 
     def _existing(self, rules: Rules, key: str) -> Record:
-        record = self.store.records[rules.entity.name].get(key)
+        record = self.tables.records[rules.entity.name].get(key)
         if record is None:
             raise message_error(404, f"{rules.label} '{key}' was not found.")
         return record
@@ -314,19 +326,19 @@ class Ledger:
         loop.call_later(self.queue_delay, finish)
 
     def _finish_release(self, entity: str, key: str) -> None:
-        current = self.store.records[entity].get(key)
+        current = self.tables.records[entity].get(key)
         if current is not None and current.get(_RELEASE_QUEUED):  # still the record that was queued
-            self.store.put(entity, key, _released(current))
+            self.tables.put(entity, key, _released(current))
 
     def _finish_action(self, entity: str, action_id: str) -> None:
-        current = self.store.records[entity].get(action_id)
+        current = self.tables.records[entity].get(action_id)
         if current is not None and current.get("actionResult") == "Queued":
-            self.store.put(entity, action_id, {**current, "actionResult": "Done", "lastModifiedDateTime": now_iso()})
+            self.tables.put(entity, action_id, {**current, "actionResult": "Done", "lastModifiedDateTime": now_iso()})
 
     def _finish_queued(self) -> None:
         """Finish what a previous run left queued (its delay is long over)."""
         for name, rules in self.rules.items():
-            table = self.store.records[name]
+            table = self.tables.records[name]
             if rules.entity.releasable:
                 for key in [k for k, r in table.items() if r.get(_RELEASE_QUEUED)]:
                     self._finish_release(name, key)

@@ -10,11 +10,12 @@
 - **Location names another host**: a 201's ``Location`` points at ``LOCATION_BASE``; the
   key is still its last path segment.
 - **The same failed write is refused a third time within five minutes**: after a POST or
-  PUT with the same caller, path and body has failed twice (400, or 500 in its place)
-  within ``REPEAT_WINDOW`` seconds, the next one is not run but answered 429 with
-  ``Retry-After`` (seconds until the older failure leaves the window), as the old
+  PUT with the same caller (client and company), path and body has failed twice (400, or
+  500 in its place) within ``REPEAT_WINDOW`` seconds, the next one is not run but answered
+  429 with ``Retry-After`` (seconds until the older failure leaves the window), as the old
   knowledge base lists it among the rate limits. Injected faults do not count: retrying
-  an outage is legitimate, re-sending a refused record is not.
+  an outage is legitimate, re-sending a refused record is not. Another company sending
+  the same body is another caller, never refused for this one's failures.
 
 For one seed, the n-th error gets the same shape and the n-th failed POST the same status.
 """

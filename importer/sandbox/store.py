@@ -1,8 +1,13 @@
 """The sandbox's records, number sequences and counters; in memory, optionally kept in SQLite.
 
-Memory is the source of truth while the server runs. With a state file, every write is
-also queued and flushed to SQLite shortly after (one upsert per changed record, one
-transaction per flush, WAL journal), so a rehearsal can be stopped and continued. A clean
+Each tenant (company) has tables of its own (``TenantTables``): its records by entity and
+key, and its auto-number sequences, so two companies may both hold customer ``10001``, as
+separate companies do in the live API. A tenant's tables are made on first use. The
+counters (``Stats``) are the server's, shared by every tenant.
+
+Memory is the source of truth while the server runs. With a state file (state_file.py),
+every write is also queued and flushed to SQLite shortly after (one upsert per changed
+record, one transaction per flush), so a rehearsal can be stopped and continued. A clean
 stop flushes everything; a hard kill loses at most the last ``flush_delay`` seconds.
 
 Records are replaced, never changed in place, once stored: a queued flush always writes
@@ -12,60 +17,41 @@ the latest version, and readers may hold on to a record they fetched.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from importer.sandbox.auth import STATIC_TENANT
+from importer.sandbox.state_file import StateFile
 from importer.sandbox.stats import Stats
 
-__all__ = ["Store"]
+__all__ = ["Store", "TenantTables", "Record"]
 
 Record = dict[str, Any]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    entity TEXT NOT NULL,
-    key    TEXT NOT NULL,
-    data   BLOB NOT NULL,
-    PRIMARY KEY (entity, key)
-);
-CREATE TABLE IF NOT EXISTS meta (
-    name TEXT PRIMARY KEY,
-    data BLOB NOT NULL
-);
-"""
-_UPSERT = (
-    "INSERT INTO records (entity, key, data) VALUES (?, ?, ?) "
-    "ON CONFLICT (entity, key) DO UPDATE SET data = excluded.data"
-)
-_META = "INSERT OR REPLACE INTO meta (name, data) VALUES (?, ?)"
 
+class TenantTables:
+    """One tenant's records by entity and key (insertion-ordered) and its number sequences."""
 
-class Store:
-    """Records by entity and key (insertion-ordered), auto-number sequences, stats."""
+    __slots__ = ("name", "records", "sequences", "stats", "_store")
 
-    def __init__(self, entities: Iterable[str], path: str | None = None, flush_delay: float = 0.05) -> None:
-        self.records: dict[str, dict[str, Record]] = {name: {} for name in entities}
+    def __init__(self, name: str, entities: Iterable[str], stats: Stats, store: Store | None) -> None:
+        self.name = name
+        self.records: dict[str, dict[str, Record]] = {entity: {} for entity in entities}
         self.sequences: dict[str, int] = {}
-        self.stats = Stats()
-        self._flush_delay = flush_delay
-        self._pending: dict[tuple[str, str], Record] = {}
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._db: sqlite3.Connection | None = None
-        if path is not None:
-            self._open(Path(path))
-
-    # -- reading and writing -------------------------------------------------------------
+        self.stats = stats  # the server's counters
+        # The store to persist writes through; None in memory, and once the tenant is
+        # forgotten (a reset), so a queued job finishing later writes nowhere.
+        self._store = store
 
     def put(self, entity: str, key: str, record: Record) -> None:
         """Store (insert or replace) ``record``; persisted on the next flush."""
         self.records[entity][key] = record
-        if self._db is not None:
-            self._pending[(entity, key)] = record
-            self._schedule_flush()
+        store = self._store
+        if store is not None:
+            store.changed(self.name, entity, key, record)
 
     def next_number(self, entity: str) -> str:
         """The next free auto-number of ``entity`` ("000001", ...), skipping used keys."""
@@ -77,39 +63,108 @@ class Store:
             if key not in table:
                 break
         self.sequences[entity] = n
+        store = self._store
+        if store is not None:
+            store.sequence_changed(self.name, entity, n)
         return key
 
+    def counts(self) -> dict[str, int]:
+        """Records held per entity."""
+        return {entity: len(table) for entity, table in self.records.items()}
+
+    def persist_through(self, store: Store | None) -> None:
+        """Persist later writes through ``store``; None stops it (the tenant was forgotten)."""
+        self._store = store
+
+
+class Store:
+    """Every tenant's tables, the server's counters, and the state file if there is one."""
+
+    def __init__(
+        self, entities: Iterable[str], path: str | None = None, flush_delay: float = 0.05,
+        legacy_tenant: str = STATIC_TENANT,
+    ) -> None:
+        self.entities = tuple(entities)
+        self.tenants: dict[str, TenantTables] = {}
+        self.stats = Stats()
+        self._flush_delay = flush_delay
+        self._pending: dict[tuple[str, str, str], Record] = {}
+        self._pending_sequences: dict[tuple[str, str], int] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._file: StateFile | None = None
+        if path is not None:
+            self._open(Path(path), legacy_tenant)
+
+    def tenant(self, name: str) -> TenantTables:
+        """``name``'s tables, made empty on first use."""
+        tables = self.tenants.get(name)
+        if tables is None:
+            persist = self if self._file is not None else None
+            tables = self.tenants[name] = TenantTables(name, self.entities, self.stats, persist)
+        return tables
+
+    @property
+    def records(self) -> dict[str, dict[str, Record]]:
+        """Every tenant's records merged per entity, a fresh snapshot for inspection.
+
+        A key two tenants both hold shows the later tenant's record; read one tenant's
+        tables (``tenant(name).records``) to tell companies apart.
+        """
+        merged: dict[str, dict[str, Record]] = {entity: {} for entity in self.entities}
+        for tables in self.tenants.values():
+            for entity, table in tables.records.items():
+                merged[entity].update(table)
+        return merged
+
+    def counts(self) -> dict[str, int]:
+        """Records held per entity, over every tenant."""
+        totals = dict.fromkeys(self.entities, 0)
+        for tables in self.tenants.values():
+            for entity, table in tables.records.items():
+                totals[entity] += len(table)
+        return totals
+
     def reset(self) -> None:
-        """Forget every record, sequence and counter (and wipe the state file)."""
-        for table in self.records.values():
-            table.clear()
-        self.sequences.clear()
+        """Forget every tenant, record, sequence and counter (and wipe the state file)."""
+        for tables in self.tenants.values():
+            tables.persist_through(None)
+        self.tenants.clear()
         self.stats.clear()
         self._pending.clear()
-        if self._db is not None:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM records")
-            self._db.execute("DELETE FROM meta")
-            self._db.execute("COMMIT")
+        self._pending_sequences.clear()
+        if self._file is not None:
+            self._file.wipe()
 
     # -- persistence ---------------------------------------------------------------------
 
-    def _open(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA)
-        for entity, key, data in db.execute("SELECT entity, key, data FROM records ORDER BY rowid"):
-            table = self.records.get(entity)
-            if table is not None:
-                table[key] = orjson.loads(data)
-        for name, data in db.execute("SELECT name, data FROM meta"):
-            if name == "sequences":
-                self.sequences = {k: int(v) for k, v in orjson.loads(data).items()}
-            elif name == "stats":
-                self.stats = Stats.from_json(orjson.loads(data))
-        self._db = db
+    def changed(self, tenant: str, entity: str, key: str, record: Record) -> None:
+        """Queue a stored record for the next flush."""
+        self._pending[(tenant, entity, key)] = record
+        self._schedule_flush()
+
+    def sequence_changed(self, tenant: str, entity: str, last: int) -> None:
+        """Queue a sequence's new last number for the next flush."""
+        self._pending_sequences[(tenant, entity)] = last
+        self._schedule_flush()
+
+    def _open(self, path: Path, legacy_tenant: str) -> None:
+        state = StateFile(path, legacy_tenant)
+        try:
+            saved = state.stats()
+            if saved is not None:
+                self.stats = Stats.from_json(saved)  # before any tenant holds on to the counters
+            for tenant, entity, key, record in state.records():
+                table = self.tenant(tenant).records.get(entity)
+                if table is not None:
+                    table[key] = record
+            for tenant, entity, last in state.sequences():
+                self.tenant(tenant).sequences[entity] = int(last)
+        except BaseException:
+            state.close()
+            raise
+        self._file = state
+        for tables in self.tenants.values():
+            tables.persist_through(self)  # loaded without persisting; from now on writes are kept
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is not None:
@@ -124,28 +179,21 @@ class Store:
     def flush(self) -> None:
         """Write queued records, sequences and counters in one transaction."""
         self._flush_handle = None
-        db = self._db
-        if db is None:
+        state = self._file
+        if state is None:
             return
-        rows = [(entity, key, orjson.dumps(rec)) for (entity, key), rec in self._pending.items()]
+        rows = [(t, e, k, orjson.dumps(rec)) for (t, e, k), rec in self._pending.items()]
+        sequences = [(t, e, n) for (t, e), n in self._pending_sequences.items()]
         self._pending.clear()
-        db.execute("BEGIN")
-        try:
-            if rows:
-                db.executemany(_UPSERT, rows)
-            db.execute(_META, ("sequences", orjson.dumps(self.sequences)))
-            db.execute(_META, ("stats", orjson.dumps(self.stats.to_json())))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self._pending_sequences.clear()
+        state.write(rows, sequences, self.stats.to_json())
 
     def close(self) -> None:
         """Flush what is queued and close the state file (idempotent)."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if self._db is not None:
+        if self._file is not None:
             self.flush()
-            self._db.close()
-            self._db = None
+            self._file.close()
+            self._file = None

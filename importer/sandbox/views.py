@@ -152,13 +152,12 @@ class _Shape:
 
 
 class View:
-    """One entity's read view; ``render(record)`` answers a GET for a stored record."""
+    """One entity's read view; ``render(record, customers)`` answers a GET for a stored record."""
 
-    def __init__(self, entity: Entity, customers: Mapping[str, Record], tax_field: str | None) -> None:
+    def __init__(self, entity: Entity, tax_field: str | None) -> None:
         if entity.read_schema is None or entity.is_action:
             raise ValueError(f"{entity.name} has no records to read")
         self.entity = entity
-        self._customers = customers  # the store's live table: names are looked up at read time
         self._tax_field = tax_field
         self._header = _Shape(entity.read_schema, DTO_RENAMES.get(entity.name, {}))
         request = fields(entity.schema)
@@ -181,12 +180,18 @@ class View:
                 raise ValueError(f"{entity.read_schema}: documentType {kind!r} is not one of {enum}")
             self._document_type = kind
 
-    def render(self, record: Record, groups: Groups | None = None) -> dict[str, Any]:
-        """The response DTO of ``record`` (a document's optional groups as ``groups`` says)."""
+    def render(
+        self, record: Record, customers: Mapping[str, Record], groups: Groups | None = None,
+    ) -> dict[str, Any]:
+        """The response DTO of ``record`` (a document's optional groups as ``groups`` says).
+
+        ``customers`` is the company's live customer table: names are looked up at read
+        time, so one View serves every company.
+        """
         out = self._header.moved(record, self._skip)
         for name, target in self._names:
             number = record.get(name)
-            customer = self._customers.get(number) if type(number) is str else None
+            customer = customers.get(number) if type(number) is str else None
             if customer is not None:
                 _place(out, target, customer.get("name"))
         if self._line is not None:

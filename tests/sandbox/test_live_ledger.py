@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from importer.entities import ENTITIES
+from importer.sandbox.auth import STATIC_TENANT
 from importer.sandbox.ledger import Ledger
 from importer.sandbox.store import Store
 
@@ -131,7 +132,7 @@ async def test_queued_release_survives_a_restart(tmp_path: Path) -> None:
     """A release still queued when the server stops is finished when it starts again."""
     state = str(tmp_path / "state.sqlite")
     store = Store(ENTITIES, state)
-    ledger = Ledger(store, 1000, profile="live", queue_delay=60.0)  # never finishes in this run
+    ledger = Ledger(store.tenant(STATIC_TENANT), 1000, profile="live", queue_delay=60.0)  # never finishes here
     rules = ledger.rules
     ledger.create(rules["customer"], orjson.dumps(customer_body("10000")), "http://127.0.0.1")
     body = {"customerNumber": w("10000"), "referenceNumber": w("I1")}
@@ -142,7 +143,7 @@ async def test_queued_release_survives_a_restart(tmp_path: Path) -> None:
     store.close()
     again = Store(ENTITIES, state)
     try:
-        restarted = Ledger(again, 1000, profile="live", queue_delay=60.0)
+        restarted = Ledger(again.tenant(STATIC_TENANT), 1000, profile="live", queue_delay=60.0)
         assert orjson.loads(restarted.get(restarted.rules["invoice"], "I1", {}).body)["status"] == "Open"
     finally:
         again.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..report import BenchResult
-from . import headroom, latency, longline, memory, throttled, unthrottled
+from . import fleet, fleet_memory, headroom, latency, longline, memory, throttled, unthrottled
 from .common import Context
 
 __all__ = ["BENCHES", "Context"]
@@ -16,5 +16,7 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "c": (throttled.TITLE, throttled.run),
     "d": (memory.TITLE, memory.run),
     "e": (headroom.TITLE, headroom.run),
-    "g": (longline.TITLE, longline.run),
+    "f": (fleet.TITLE, fleet.run),
+    "g": (fleet_memory.TITLE, fleet_memory.run),
+    "h": (longline.TITLE, longline.run),
 }

@@ -21,7 +21,10 @@ from ..sandbox import TOKEN, SandboxProcess
 
 __all__ = [
     "Context", "Sample", "run_worker", "run_cli", "spread", "rate_text", "median_of", "warn_suspect", "warm_up",
+    "startup_cpu_s",
 ]
+
+STARTUP_RUNS = 3  # ``importer --version`` runs whose median CPU is one interpreter start
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Context:
     concurrency: int = 64
     console: Console = field(default_factory=lambda: Console(stderr=True))
     done: dict[str, BenchResult] = field(default_factory=dict)  # benchmarks already run
+    startup_cpu: float | None = None  # CPU seconds of an empty ``importer --version``, once measured
 
     def log(self, message: str) -> None:
         self.console.print(f"  {message}", highlight=False)
@@ -48,6 +52,7 @@ class Sample:
     sandbox_cpu_pct: float
     machine_cpu_pct: float  # every core, every process; 100 = one core
     calls_per_record: float | None = None  # importer runs only
+    cpu_us_per_record: float | None = None  # the client's own CPU per successful record
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,7 +67,8 @@ class Sample:
     def describe(self) -> str:
         calls = f", {self.calls_per_record:.3f} calls/record" if self.calls_per_record is not None else ""
         missing = "" if self.complete else f", ONLY {self.ok:,}/{self.expected:,} OK"
-        return (f"{self.variant}: {self.rate:,.0f}/s (client CPU {self.client_cpu_pct:.0f}%, "
+        per_record = f" = {self.cpu_us_per_record:.0f} µs/rec" if self.cpu_us_per_record is not None else ""
+        return (f"{self.variant}: {self.rate:,.0f}/s (client CPU {self.client_cpu_pct:.0f}%{per_record}, "
                 f"sandbox CPU {self.sandbox_cpu_pct:.0f}%, others {self.others_cpu_pct:.0f}%{calls}{missing})")
 
 
@@ -90,7 +96,8 @@ def run_worker(
     sample = Sample(
         variant=label or kind, rate=data["rate"], ok=data["ok"], expected=count,
         client_cpu_pct=data["client_cpu_pct"], sandbox_cpu_pct=data["sandbox_cpu_pct"],
-        machine_cpu_pct=data["machine_cpu_pct"], calls_per_record=data.get("calls_per_record"), raw=data,
+        machine_cpu_pct=data["machine_cpu_pct"], calls_per_record=data.get("calls_per_record"),
+        cpu_us_per_record=data.get("client_cpu_us_per_record"), raw=data,
     )
     ctx.log(sample.describe())
     return sample
@@ -103,8 +110,10 @@ def run_cli(
     """``python -m importer run CSV`` in a subprocess: wall time, peak RSS and CPU from wait4.
 
     The rate is records over the process's whole life (interpreter start, CSV reading,
-    results file), which is what a user of the command gets.
+    results file), which is what a user of the command gets. Its CPU per record is the
+    process's CPU (wait4) less one empty interpreter start (``startup_cpu_s``).
     """
+    startup = startup_cpu_s(ctx)
     sandbox.reset()
     results = ctx.scratch / f"{csv_path.stem}.results.ndjson"
     summary_path = ctx.scratch / f"{csv_path.stem}.summary.json"
@@ -127,14 +136,34 @@ def run_cli(
     ok = summary["outcomes"][outcome]
     raw = {"summary": summary, "wall_s": done.wall_s, "cpu_s": done.cpu_s,
            "peak_rss_mb": done.peak_rss_mb, "returncode": done.returncode,
-           "rate_in_process": summary["records_per_s"]}
+           "rate_in_process": summary["records_per_s"], "startup_cpu_s": startup}
     sample = Sample(
         variant=label, rate=ok / done.wall_s, ok=ok, expected=records,
         client_cpu_pct=done.cpu_pct, sandbox_cpu_pct=sandbox_cpu, machine_cpu_pct=machine_cpu,
-        calls_per_record=None if dry_run else summary["calls_per_record"], raw=raw,
+        calls_per_record=None if dry_run else summary["calls_per_record"],
+        cpu_us_per_record=1e6 * max(done.cpu_s - startup, 0.0) / ok if ok else None, raw=raw,
     )
     ctx.log(sample.describe() + f", peak RSS {done.peak_rss_mb:.1f} MB")
     return sample
+
+
+def startup_cpu_s(ctx: Context) -> float:
+    """CPU seconds (wait4) of ``python -m importer --version``: an interpreter start and the
+    importer's imports, measured the way every CLI run is, to take out of its CPU.
+
+    The median of a few runs, measured once per benchmark run and kept on the context.
+    """
+    if ctx.startup_cpu is None:
+        cpu = []
+        for _ in range(STARTUP_RUNS):
+            done = run_measured([PYTHON, "-m", "importer", "--version"], timeout=60, cwd=REPO, env=child_env())
+            if done.returncode != 0:
+                raise RuntimeError(f"importer --version failed ({done.returncode}):\n{done.stderr[-2000:]}")
+            cpu.append(done.cpu_s)
+        ctx.startup_cpu = median(cpu)
+        ctx.log(f"empty interpreter start (importer --version): {ctx.startup_cpu * 1000:.0f} ms CPU, "
+                f"median of {STARTUP_RUNS}")
+    return ctx.startup_cpu
 
 
 def warm_up(ctx: Context, sandbox: SandboxProcess, count: int) -> None:

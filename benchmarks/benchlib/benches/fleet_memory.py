@@ -1,0 +1,97 @@
+"""(g) Memory of many companies: a hundred at once in one fleet process, under 300 MB.
+
+A bureau's fleet holds every company's client, pacer, reader, mapper and results file
+at the same time, so its memory grows with the number of companies but must not grow
+with their records. One ``importer fleet`` subprocess runs 100 companies of 10,000
+customers each (per-company concurrency 4 in the manifest's ``[defaults]``) into one
+unthrottled sandbox process; its peak RSS is the ``ru_maxrss`` that ``wait4`` returns
+for the fleet process alone (the sandbox, which keeps every record, is not counted).
+The rate and the total time are information, with the CPU of the fleet, the sandbox
+and everything else on the machine beside them to say which was the limit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from ..fleetrun import FleetRun, companies, manifest_text, run_fleet, write_inputs
+from ..report import BenchResult, Row, Target
+from ..sandbox import UNTHROTTLED, running_sandbox
+from .common import Context, Sample, startup_cpu_s, warn_suspect
+
+TITLE = "memory of many companies: peak RSS of one fleet process"
+RSS_TARGET = Target("<", 300.0, " MB")
+CONCURRENCY = 4  # per company: 100 companies put 400 calls in flight
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    companies: int
+    records_each: int
+
+    @property
+    def records(self) -> int:
+        return self.companies * self.records_each
+
+
+def plan(quick: bool) -> Plan:
+    return Plan(20, 1_000) if quick else Plan(100, 10_000)
+
+
+def run(ctx: Context) -> BenchResult:
+    p = plan(ctx.quick)
+    fleet = companies(p.companies, p.records_each)
+    folder = ctx.scratch / "g-fleet"
+    mb = write_inputs(folder, fleet) / 1e6
+    ctx.log(f"{p.companies} companies × {p.records_each:,} customers ({mb:.1f} MB of CSV), unthrottled sandbox")
+    startup = startup_cpu_s(ctx)
+    with running_sandbox(ctx.scratch, rate_limit=UNTHROTTLED) as sandbox:
+        manifest = manifest_text(fleet, sandbox.url, {"concurrency": CONCURRENCY})
+        done = run_fleet(sandbox, folder, manifest, timeout=3600)
+    shutil.rmtree(folder, ignore_errors=True)  # the companies' CSVs
+    ctx.log(f"fleet exit {done.process.returncode} after {done.process.wall_s:.1f} s: "
+            f"{done.created():,} created, peak RSS {done.process.peak_rss_mb:.1f} MB")
+    return _result(p, done, startup, mb)
+
+
+def _result(p: Plan, done: FleetRun, startup: float, csv_mb: float) -> BenchResult:
+    created = done.created()
+    wall = done.process.wall_s
+    rate = created / wall if wall > 0 else 0.0
+    cpu_us = 1e6 * max(done.process.cpu_s - startup, 0.0) / created if created else 0.0
+    sample = Sample("fleet", rate, created, p.records, done.process.cpu_pct, done.sandbox_cpu_pct,
+                    done.machine_cpu_pct)
+    result = BenchResult("g", TITLE)
+    result.rows = [
+        Row("g", f"peak RSS, fleet of {p.companies} companies × {p.records_each:,} customers, "
+                 f"concurrency {CONCURRENCY} each", done.process.peak_rss_mb,
+            f"{done.process.peak_rss_mb:.1f} MB", RSS_TARGET,
+            note=f"wait4 ru_maxrss of the fleet process; {csv_mb:.1f} MB of CSV in, results files "
+                 f"{done.results_bytes / 1e6:.0f} MB out"),
+        Row("g", f"rate, {p.records:,} records spawn to exit", rate, f"{rate:,.0f} rec/s",
+            note=f"fleet CPU {sample.client_cpu_pct:.0f}%, sandbox CPU {sample.sandbox_cpu_pct:.0f}%, "
+                 f"others {sample.others_cpu_pct:.0f}% (100 = one core)"),
+        Row("g", "total time", wall, f"{wall:.1f} s",
+            note=f"{created:,} / {p.records:,} created; fleet exit {done.process.returncode}"),
+        Row("g", "client CPU/record, fleet process (wait4 less an empty start)", cpu_us, f"{cpu_us:.0f} µs",
+            note=f"{done.process.cpu_s:.1f} s CPU less {startup * 1000:.0f} ms start-up"),
+    ]
+    result.notes.append(
+        "peak RSS = ru_maxrss of the fleet process alone (wait4), sandbox excluded; every company "
+        "has its own customer numbers"
+    )
+    warn_suspect(result, [sample])
+    failed = done.failed_companies()
+    if failed:
+        result.notes.append(f"WARNING: {len(failed)} companies did not finish cleanly: " + "; ".join(failed[:5]))
+    result.data = {
+        "plan": {"companies": p.companies, "records_each": p.records_each, "concurrency": CONCURRENCY},
+        "process": {"returncode": done.process.returncode, "wall_s": wall, "cpu_s": done.process.cpu_s,
+                    "peak_rss_mb": done.process.peak_rss_mb},
+        "rate": rate, "created": created, "startup_cpu_s": startup, "cpu_us_per_record": cpu_us,
+        "csv_mb": csv_mb, "results_bytes": done.results_bytes, "sandbox_stats": done.sandbox_stats,
+        "sandbox_cpu_pct": done.sandbox_cpu_pct, "machine_cpu_pct": done.machine_cpu_pct,
+        "summary_total": done.summary.get("total"), "summary_exit_code": done.summary.get("exit_code"),
+    }
+    return result
