@@ -38,11 +38,13 @@ from importer.errors import (
 from importer.load.state import read_results
 from importer.options import ImportOptions
 from importer.summary import Summary
+from importer.workflows.fleet import FleetResult, run_fleet, run_fleet_sync
 
 __all__ = [
     "__version__",
     "import_records", "import_records_sync", "build_client",
     "ImportOptions", "Summary", "read_results",
+    "run_fleet", "run_fleet_sync", "FleetResult",
     "ApiClient", "ClientCredentials", "StaticToken", "RetryPolicy", "Pacer", "Response",
     "Entity", "ENTITIES",
     "ImporterError", "ConfigError", "UnknownColumnError", "SourceError", "RecordError",

@@ -15,10 +15,9 @@ from __future__ import annotations
 import io
 import logging
 import os
-import signal
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from importer.outputs import check_outputs
 from importer.saft.source import SaftSource, prepare_saft_run, saft_source_options
 from importer.sources import Input, SourceOptions, detect_format, open_input
 from importer.sources.base import SourceRecord
+from importer.stopping import StopRequest
 from importer.summary import Summary
 from importer.workflows.upsert import prefetch_keys
 
@@ -106,6 +106,8 @@ async def import_records(
     progress: bool = False,
     skip_customers: Mapping[str, str] | None = None,
     customer_gate: CustomerGate | None = None,
+    stop: StopRequest | None = None,
+    watch: Callable[[Summary], None] | None = None,
     **option_values: Any,
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
@@ -169,6 +171,8 @@ async def import_records(
         if owned:
             client = build_client(opts)
         summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
+        if watch is not None:
+            watch(summary)
         failed = None
         if failed_path is not None and not opts.dry_run:  # a dry run leaves a real run's failed file be
             failed = FailedRecords(failed_path, source=opened)
@@ -185,22 +189,32 @@ async def import_records(
             from importer.progress import LiveProgress
 
             stack.enter_context(LiveProgress(summary, counter, client))  # stopped with the stack
+        # A client shared with other runs (a plan's or a fleet company's steps) counts for
+        # all of them: this run's share is what its counters gained while it ran.
+        before = _counters(client) if client is not None and not owned else (0, 0, 0, 0, 0)
         try:
             async with client if owned else nullcontext():  # type: ignore[union-attr]
-                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals,
+                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals, stop,
                            input_path=name if from_file else None)
         finally:
             if failed is not None and failed.count:
                 summary.failed_path = str(failed.path)  # unless the run stopped short (see _settle_failed)
             summary.elapsed = time.monotonic() - summary.started_at
             if client is not None:
-                summary.calls = client.stats.calls + client.token_calls
-                summary.token_calls = client.token_calls
-                summary.retries = client.stats.retries
-                summary.throttled = client.stats.throttled
-                summary.lookups += client.stats.lookups
+                calls, tokens, retries, throttled, lookups = (
+                    now - then for now, then in zip(_counters(client), before, strict=True))
+                summary.calls = calls + tokens
+                summary.token_calls = tokens
+                summary.retries = retries
+                summary.throttled = throttled
+                summary.lookups += lookups
     _log_finished(summary)
     return summary
+
+
+def _counters(client: ApiClient) -> tuple[int, int, int, int, int]:
+    stats = client.stats
+    return stats.calls, client.token_calls, stats.retries, stats.throttled, stats.lookups
 
 
 def _log_started(summary: Summary, opts: ImportOptions, client: ApiClient | None) -> None:
@@ -289,30 +303,32 @@ def _results(
 
 async def _run(
     pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Input,
-    summary: Summary, opts: ImportOptions, handle_signals: bool, *, input_path: str | None,
+    summary: Summary, opts: ImportOptions, handle_signals: bool, stop: StopRequest | None,
+    *, input_path: str | None,
 ) -> None:
     if pipeline.client is not None and not opts.dry_run:
         await pipeline.client.authenticate()
         if opts.mode == "upsert":
             pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
     works = _works(mapper, opened.records(), summary, bound)
-    if not handle_signals:
+    if stop is None and not handle_signals:
         await pipeline.run(works)
         return
     with anyio.CancelScope() as scope:
         async with anyio.create_task_group() as tg:
+            if stop is None:
+                stop = StopRequest()
+                tg.start_soon(stop.from_signals)
 
-            async def watch() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        summary.interrupted = True
-                        if pipeline.stopping:
-                            scope.cancel()  # a second signal: stop now
-                            return
-                        pipeline.stop()
-                        scope.deadline = anyio.current_time() + opts.grace
+            async def obey(stop: StopRequest) -> None:
+                await stop.first.wait()
+                summary.interrupted = True
+                pipeline.stop()
+                scope.deadline = anyio.current_time() + opts.grace
+                await stop.second.wait()
+                scope.cancel()  # asked again: stop now
 
-            tg.start_soon(watch)
+            tg.start_soon(obey, stop)
             await pipeline.run(works)
             tg.cancel_scope.cancel()
 

@@ -202,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state(plan, per_file=False)
     _add_output(plan)
 
+    from importer.cli_fleet import add_fleet_parser
+
+    add_fleet_parser(sub)
+
     export = sub.add_parser("export", help="stream what the API holds to NDJSON or CSV",
                             description="Export records, flat in the import's column convention.")
     export.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
@@ -380,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[argv.index("sandbox") + 1:])
     setup_logging(args.verbose, args.log_format)
-    command = {"run": _run, "plan": _plan, "export": _export, "verify": _verify,
+    from importer.cli_fleet import fleet_command
+
+    command = {"run": _run, "plan": _plan, "fleet": fleet_command, "export": _export, "verify": _verify,
                "reconcile": _reconcile}[args.command]
     try:
         try:
@@ -418,7 +424,7 @@ def _results_report(args: argparse.Namespace) -> int:
             csv_paths = {"--csv": Path(args.csv), "--csv (reasons)": Path(reasons_csv_path(args.csv))} if args.csv else {}
             check_outputs({f"results file #{i}": p for i, p in enumerate(files, 1)},
                           {"--html": Path(args.html) if args.html else None, **csv_paths})
-        report = build_report(files)
+        report = build_report(args.results)  # folders kept: a fleet names its steps by company
         if args.html:
             from importer.workflows.report_html import write_html
 

@@ -16,19 +16,54 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-__all__ = ["setup_logging", "JsonFormatter", "json_lines", "tell", "safe_url"]
+__all__ = ["setup_logging", "JsonFormatter", "json_lines", "tell", "safe_url", "company_context"]
 
 # Attributes every LogRecord has: anything else on a record is a field its log call passed.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _json = False  # whether stderr carries JSON lines only (set by setup_logging)
+# The fleet company whose task logs (a task inherits it): lines then name the company.
+_company: ContextVar[str | None] = ContextVar("importer_company", default=None)
+
+
+@contextmanager
+def company_context(name: str) -> Iterator[None]:
+    """Every log line and :func:`tell` message in this block (and tasks started in it) names ``name``."""
+    token = _company.set(name)
+    try:
+        yield
+    finally:
+        _company.reset(token)
+
+
+class _CompanyFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        company = _company.get()
+        if company is not None and not hasattr(record, "company"):
+            record.company = company
+        return True
+
+
+class _TextFormatter(logging.Formatter):
+    """The text layout, with ``[company]`` before the message of a fleet company's line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        text = super().formatMessage(record)
+        company = getattr(record, "company", None)
+        if company is None:
+            return text
+        head, sep, message = text.partition(f"{record.name}: ")
+        return f"{head}{sep}[{company}] {message}" if sep else f"[{company}] {text}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -62,7 +97,8 @@ def setup_logging(verbosity: int, fmt: str = "text") -> None:
     _json = fmt == "json"
     level = logging.ERROR if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = _StderrHandler()
-    handler.setFormatter(JsonFormatter() if _json else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if _json else _TextFormatter(_TEXT_FORMAT))
+    handler.addFilter(_CompanyFilter())
     logger = logging.getLogger("importer")
     logger.handlers[:] = [handler]
     logger.setLevel(level)
@@ -83,9 +119,12 @@ def json_lines() -> bool:
 
 def tell(message: str, level: int = logging.ERROR, **fields: Any) -> None:
     """A message for the user on stderr, whatever the verbosity: as it is, or as a JSON object."""
+    company = _company.get()
     if not _json:
-        print(message, file=sys.stderr)
+        print(message if company is None else f"[{company}] {message}", file=sys.stderr)
         return
+    if company is not None:
+        fields.setdefault("company", company)
     record = logging.makeLogRecord({"name": "importer", "levelno": level,
                                     "levelname": logging.getLevelName(level), "msg": message, **fields})
     sys.stderr.write(JsonFormatter().format(record) + "\n")

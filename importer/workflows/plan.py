@@ -36,10 +36,12 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from importer.api import default_results_path, import_records
+from importer.client import ApiClient
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
 from importer.load.failed import default_failed_path
@@ -47,9 +49,10 @@ from importer.load.gate import CustomerGate
 from importer.mapping.mapfile import resolve_entity
 from importer.options import ImportOptions
 from importer.sources import detect_format
+from importer.stopping import StopRequest
 from importer.summary import Summary
 
-__all__ = ["Plan", "Step", "load_plan", "run_plan"]
+__all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan"]
 
 log = logging.getLogger("importer.plan")
 
@@ -72,10 +75,12 @@ class Plan:
     steps: tuple[Step, ...]
 
 
-def _check_options(where: str, table: dict[str, Any]) -> dict[str, Any]:
+def _check_options(where: str, table: Any, refused: dict[str, str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
     for key in table:
-        if key in _NOT_IN_FILE:
-            raise ConfigError(f"{where}: {key} does not belong in a plan file; pass it as a flag or VISMA_ variable")
+        if key in refused:
+            raise ConfigError(f"{where}: {key} does not belong here; {refused[key]}")
         if key not in _OPTION_NAMES:
             raise ConfigError(f"{where}: unknown option {key!r}")
     return dict(table)
@@ -88,36 +93,52 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"plan file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     unknown = set(data) - {"defaults", "step"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; expected [defaults] and [[step]]")
-    defaults = _check_options(f"{path} [defaults]", data.get("defaults", {}))
-    raw_steps = data.get("step") or []
+    return Plan(str(path), parse_steps(str(path), data.get("defaults", {}), data.get("step"), path.parent))
+
+
+def parse_steps(
+    where: str, defaults: dict[str, Any], raw_steps: Any, base: Path, *, not_here: dict[str, str] | None = None,
+) -> tuple[Step, ...]:
+    """A plan's ``[[step]]`` tables (paths relative to ``base``), each with ``defaults`` under it.
+
+    ``not_here``: options refused in these tables, with the reason (a fleet manifest
+    keeps the connection to the company).
+    """
+    refused = {**{key: "pass it as a flag or VISMA_ variable" for key in _NOT_IN_FILE}, **(not_here or {})}
+    defaults = _check_options(f"{where} [defaults]", defaults, refused)
     if not raw_steps:
-        raise ConfigError(f"{path}: no [[step]] tables")
-    base = path.parent
+        raise ConfigError(f"{where}: no [[step]] tables")
+    if not isinstance(raw_steps, list) or not all(isinstance(raw, dict) for raw in raw_steps):
+        raise ConfigError(f"{where}: step must be an array of tables ([[step]])")
     steps = []
     names: set[str] = set()
     for i, raw in enumerate(raw_steps, 1):
         raw = dict(raw)
         name = str(raw.pop("name", f"step {i}"))
-        where = f"{path} step {name!r}"
+        at = f"{where} step {name!r}"
         if name in names:
-            raise ConfigError(f"{where}: two steps share this name")
+            raise ConfigError(f"{at}: two steps share this name")
         names.add(name)
         if "input" not in raw:
-            raise ConfigError(f"{where}: input is required")
+            raise ConfigError(f"{at}: input is required")
         input_, entity = raw.pop("input"), raw.pop("entity", None)
+        if not isinstance(input_, str) or not input_:
+            raise ConfigError(f"{at}: input must be a file name")
         if entity is not None and (not isinstance(entity, str) or entity not in ENTITIES):
-            raise ConfigError(f"{where}: unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
-        options = {**defaults, **_check_options(where, raw)}
+            raise ConfigError(f"{at}: unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
+        options = {**defaults, **_check_options(at, raw, refused)}
         for key in ("map", "results", "failed"):
             if options.get(key):
                 options[key] = str(base / options[key])
-        steps.append(Step(name, str(base / input_), _step_entity(where, entity, options.get("map")), options))
-    return Plan(str(path), tuple(steps))
+        steps.append(Step(name, str(base / input_), _step_entity(at, entity, options.get("map")), options))
+    return tuple(steps)
 
 
 def _step_entity(where: str, entity: str | None, map_path: str | None) -> str:
@@ -176,11 +197,17 @@ async def run_plan(
     on_step: Callable[[Step, Summary], None] | None = None,
     handle_signals: bool = False,
     progress: bool = False,
+    client: ApiClient | None = None,
+    stop: StopRequest | None = None,
+    watch: Callable[[Step, Summary], None] | None = None,
 ) -> list[tuple[Step, Summary]]:
     """Run the steps in order; stops after a step that was interrupted or stopped early.
 
     ``results_dir``: where each step's results and failed-records files go
-    (default: beside each input).
+    (default: beside each input). ``client``: one open client for every step, so
+    its pacer carries what it knows of the window from one step to the next (else
+    each step builds its own from its options). ``stop`` and ``watch``: as
+    :func:`~importer.api.import_records` takes them, ``watch`` with the step too.
     """
     steps = _outputs(plan, overrides or {}, results_dir)
     if results_dir is not None:
@@ -193,7 +220,8 @@ async def run_plan(
                  step.input, extra={"event": "step started", "entity": step.entity, "input": step.input, **where})
         summary = await import_records(
             step.input, entity=step.entity, customer_gate=gate,
-            handle_signals=handle_signals, progress=progress, **options,
+            handle_signals=handle_signals, progress=progress, client=client, stop=stop,
+            watch=None if watch is None else partial(watch, step), **options,
         )
         log.info("plan step %d/%d %r finished: %s of %s records succeeded, exit code %d", number,
                  len(plan.steps), step.name, f"{summary.succeeded:,}", f"{summary.records:,}", summary.exit_code,

@@ -177,17 +177,27 @@ class Report:
 
 
 def results_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The results files named, a folder standing for the results files in it (a plan's)."""
-    found: list[Path] = []
+    """The results files named, a folder standing for the results files in it.
+
+    A plan's folder holds them; a fleet's holds a folder per company that does.
+    """
+    return [path for path, _ in _labelled(paths)]
+
+
+def _labelled(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """Each results file with the name its step goes by: ``acme/customers.csv`` in a fleet's folder."""
+    found: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             inside = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(RESULTS_SUFFIXES))
-            if not inside:
-                raise ConfigError(f"{path}: no results files (*.results.ndjson) in this folder")
-            found.extend(inside)
+            nested = sorted(p for p in path.glob("*/*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES))
+            if not inside and not nested:
+                raise ConfigError(f"{path}: no results files (*.results.ndjson) in this folder or its folders")
+            found.extend((p, step_name(p)) for p in inside)
+            found.extend((p, f"{p.parent.name}/{step_name(p)}") for p in nested)
         elif path.is_file():
-            found.append(path)
+            found.append((path, step_name(path)))
         else:
             raise ConfigError(f"{path}: no such results file or folder")
     return found
@@ -202,15 +212,15 @@ def step_name(path: Path) -> str:
 
 
 def build_report(paths: Iterable[str | os.PathLike[str]]) -> Report:
-    files = results_files(paths)
+    files = _labelled(paths)
     groups: list[Group] = []
     reasons: dict[tuple[str, str], Reason] = {}
-    for path in files:
-        groups.extend(_read_file(path, reasons))
+    for path, label in files:
+        groups.extend(_read_file(path, label, reasons))
     # A plan's files in the order its steps ran; a file without times keeps its place.
     groups.sort(key=lambda g: g.first_at if g.first_at is not None else float("inf"))
     ranked = sorted(reasons.values(), key=lambda r: (-r.records, r.entity, r.reason))
-    return Report([str(p) for p in files], groups, ranked)
+    return Report([str(p) for p, _ in files], groups, ranked)
 
 
 def _final_lines(path: Path) -> Iterator[ResultsLine]:
@@ -238,13 +248,13 @@ def _final_lines(path: Path) -> Iterator[ResultsLine]:
         db.close()
 
 
-def _read_file(path: Path, reasons: dict[tuple[str, str], Reason]) -> list[Group]:
+def _read_file(path: Path, label: str, reasons: dict[tuple[str, str], Reason]) -> list[Group]:
     by_entity: dict[str, Group] = {}
     for line in _final_lines(path):
         entity = line.entity or "?"
         group = by_entity.get(entity)
         if group is None:
-            group = by_entity[entity] = Group(str(path), step_name(path), entity)
+            group = by_entity[entity] = Group(str(path), label, entity)
         _count(group, line)
         kind = _kind(line)
         if line.error is not None and kind in PROBLEMS:

@@ -1,0 +1,144 @@
+"""``importer fleet MANIFEST``: many companies in one run (see :mod:`importer.workflows.fleet`).
+
+The command prints a table of the companies when they are done (to stdout), the
+whole fleet's line, and how to resume the companies that stopped short; exit code
+130 when it was interrupted, else the worst company's (0, 1 or 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from importer.logs import json_lines, tell
+
+__all__ = ["add_fleet_parser", "fleet_command"]
+
+
+def add_fleet_parser(sub: Any) -> None:
+    from importer.cli import _add_output, _add_state
+
+    fleet = sub.add_parser(
+        "fleet", help="run many companies at once, each at its own allowance (a TOML manifest)",
+        description="Run every company of a manifest at the same time: each with its own token, "
+                    "rate-limit window, results folder and resume.")
+    fleet.add_argument("manifest", help="fleet manifest (TOML): [[company]] tables")
+    fleet.add_argument("--only", metavar="NAME[,NAME]", default=None,
+                       help="run these companies only (a scheduler spreads a bureau over machines this way)")
+    fleet.add_argument("--parallel", type=int, default=None, metavar="N",
+                       help="at most N companies at a time (default: all)")
+    conn = fleet.add_argument_group("rehearsal")
+    conn.add_argument("--sandbox", action="store_true",
+                      help="start the embedded sandbox and rehearse every company on it, each in its "
+                           "own tenant (own window, own ledger); credentials are not needed")
+    conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
+                      help="with --sandbox: 'live' adds what the live API does beyond its document")
+    _add_state(fleet, per_file=False)
+    _add_output(fleet)
+    for action in fleet._actions:  # a fleet's folder holds a folder per company
+        if action.dest == "results_dir":
+            action.help = "where each company's results folder goes (default: results/ beside the manifest)"
+
+
+async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.errors import ConfigError
+    from importer.outputs import check_outputs
+    from importer.workflows.fleet import run_fleet
+    from importer.workflows.fleet_manifest import load_manifest, select
+
+    if args.sandbox_profile != "standard" and not args.sandbox:
+        raise ConfigError("--sandbox-profile needs --sandbox")
+    manifest = select(load_manifest(args.manifest, results_dir=args.results_dir,
+                                    check_credentials=not args.sandbox and not args.dry_run), args.only)
+    if args.summary_json:
+        check_outputs({"manifest": args.manifest}, {"--summary-json": args.summary_json})
+    flags = {name: getattr(args, name) for name in ("resume", "restart", "retry_failed", "fsync", "dry_run")}
+    async with AsyncExitStack() as stack:
+        sandbox = None
+        if args.sandbox:
+            from importer.sandbox import SandboxConfig, serve
+
+            running = await stack.enter_async_context(serve(SandboxConfig(profile=args.sandbox_profile)))
+            sandbox = running.url
+        result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
+                                 progress=not json_lines(), **flags)
+    data = result.to_dict()
+    to_stdout = args.summary_json == "-"
+    if args.summary_json:
+        blob = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+        if to_stdout:
+            sys.stdout.buffer.write(blob)
+            sys.stdout.flush()
+        else:
+            Path(args.summary_json).write_bytes(blob)
+    if not (to_stdout and json_lines()):
+        print_fleet(result, sys.stderr if to_stdout else sys.stdout)
+    _resume_hint(result, argv)
+    return result.exit_code
+
+
+def print_fleet(result: Any, stream: Any) -> None:
+    """A row per company, then the fleet's totals and where the results are."""
+    from rich.table import Table
+
+    from importer.cli import _console
+
+    table = Table(title=f"fleet — {result.manifest}")
+    for column in ("company", "state", "steps", "records", "ok", "failed", "invalid", "skipped",
+                   "calls", "429s", "elapsed", "exit"):
+        table.add_column(column, overflow="fold", justify="left" if column in ("company", "state") else "right")
+    for run in result.companies:
+        steps = f"{len(run.steps)}/{len(run.company.plan.steps)}"
+        table.add_row(run.name, run.state, steps, f"{run.total('records'):,}",
+                      f"{sum(s.succeeded for s in run.summaries):,}", f"{run.total('failed'):,}",
+                      f"{run.total('invalid'):,}", f"{run.total('skipped'):,}", f"{run.total('calls'):,}",
+                      f"{run.total('throttled'):,}", f"{run.elapsed:.1f} s", str(run.exit_code))
+    total = result.to_dict()["total"]
+    table.add_section()
+    table.add_row("total", f"{total['companies_ok']}/{total['companies']} ok", "", f"{total['records']:,}",
+                  f"{total['succeeded']:,}", f"{total['failed']:,}", f"{total['invalid']:,}",
+                  f"{total['skipped']:,}", f"{total['calls']:,}", f"{total['throttled']:,}",
+                  f"{result.elapsed:.1f} s", str(result.exit_code))
+    _console(stream).print(table)
+    for run in result.companies:
+        if run.error:
+            print(f"{run.name}: {run.error}", file=stream)
+        for step, summary in run.steps:
+            if summary.error:
+                print(f"{run.name} step {step.name!r}: {summary.error}", file=stream)
+            if summary.failed_path:
+                print(f"{run.name} step {step.name!r}: failed records in {summary.failed_path}", file=stream)
+    folders = sorted({str(Path(run.company.results_dir).parent) for run in result.companies})
+    print(f"results: a folder per company in {', '.join(folders)}; "
+          f"report: importer report {shlex.join(folders)} --html report.html", file=stream)
+
+
+def _resume_hint(result: Any, argv: list[str]) -> None:
+    """For the companies that stopped short: the command that continues them."""
+    short = [run for run in result.companies
+             if run.state in ("stopped", "not started", "failed") or run.not_run
+             or any(s.unrecorded or s.not_processed for s in run.summaries)]
+    if not short:
+        return
+    again: list[str] = []
+    skip = False
+    for arg in argv:  # the command as given, less the flags this hint sets anew
+        if skip:
+            skip = False
+        elif arg == "--only":
+            skip = True
+        elif arg not in ("--resume", "--restart") and not arg.startswith("--only="):
+            again.append(arg)
+    again += ["--resume", "--only", ",".join(run.name for run in short)]
+    if any(s.api_down or s.halted for run in short for s in run.summaries) and "--retry-failed" not in again:
+        again.append("--retry-failed")  # the records that got no answer failed on the way
+    names = ", ".join(run.name for run in short)
+    tell(f"{len(short)} of {len(result.companies)} companies stopped short ({names}). "
+         f"Continue them with:\n  importer {shlex.join(again)}", logging.WARNING)

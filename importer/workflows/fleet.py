@@ -1,0 +1,289 @@
+"""Many companies in one process, each at its own allowance: ``importer fleet``.
+
+    result = await importer.run_fleet("bureau.toml", only=["acme"], resume=True)
+    for company in result.companies:
+        print(company.name, company.exit_code, company.error)
+
+Every company of the manifest (see :mod:`importer.workflows.fleet_manifest`) runs
+its plan at the same time as the others, with a client of its own: its own token,
+its own pacer reading its own ``X-RateLimit-*`` headers (one client for all its
+steps, so what a step learnt of the window holds for the next), its own results
+folder, failed-records files and resume. A company that fails (bad credentials,
+its API down) is reported and never stops the others. One Ctrl-C asks every
+company to stop cleanly; a second stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import anyio
+
+from importer.api import build_client
+from importer.client import ApiClient
+from importer.errors import AuthError, ConfigError, ImporterError
+from importer.logs import company_context
+from importer.options import ImportOptions
+from importer.stopping import StopRequest
+from importer.summary import Summary
+from importer.workflows.fleet_manifest import Company, Manifest, load_manifest, select
+from importer.workflows.plan import Step, run_plan
+
+__all__ = ["run_fleet", "run_fleet_sync", "FleetResult", "CompanyRun", "RUN_OPTIONS"]
+
+log = logging.getLogger("importer.fleet")
+
+# What a fleet run may be told for every company at once (the command line's flags).
+RUN_OPTIONS = ("resume", "restart", "retry_failed", "fsync", "dry_run")
+_CLIENT_OPTIONS = ("concurrency", "rate", "timeout", "max_attempts", "retry_base")
+_FILES_PER_COMPANY = 8  # descriptors a company holds besides its sockets (input, results, failed, state)
+
+
+@dataclass
+class CompanyRun:
+    """One company's part of a fleet run, as it goes and when it is over."""
+
+    company: Company
+    state: str = "waiting"  # waiting, running, then done, failed, stopped or not started
+    steps: list[tuple[Step, Summary]] = field(default_factory=list)
+    step: Step | None = None  # the step running now
+    current: Summary | None = None  # its summary, counting as it goes
+    client: ApiClient | None = None
+    error: str | None = None  # why the company stopped short, when an error did it
+    error_code: int = 0
+    started_at: float | None = None
+    elapsed: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.company.name
+
+    def watch(self, step: Step, summary: Summary) -> None:
+        self.step, self.current = step, summary
+
+    @property
+    def summaries(self) -> list[Summary]:
+        finished = [summary for _, summary in self.steps]
+        if self.current is not None and all(self.current is not s for s in finished):
+            finished.append(self.current)  # the step under way
+        return finished
+
+    @property
+    def not_run(self) -> int:
+        """Steps of its plan that did not run (a step before them stopped short, or the company did)."""
+        return len(self.company.plan.steps) - len(self.steps)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(s.interrupted for _, s in self.steps) or self.state == "not started"
+
+    @property
+    def exit_code(self) -> int:
+        codes = [s.exit_code for _, s in self.steps]
+        if self.interrupted:
+            return 130
+        if self.error_code:
+            codes.append(self.error_code)
+        elif self.not_run:
+            codes.append(1)
+        return max(codes, default=0)
+
+    def total(self, name: str) -> int:
+        """A counter summed over its steps (``records``, ``calls``, ``throttled``, ...) or an outcome."""
+        return sum(s.outcomes[name] if name in s.outcomes else getattr(s, name) for s in self.summaries)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "company": self.name,
+            "tenant_id": self.company.tenant_id,
+            "results_dir": self.company.results_dir,
+            "state": self.state,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "steps_not_run": self.not_run,
+            "elapsed_s": round(self.elapsed, 3),
+            "steps": [{"step": step.name, **summary.to_dict()} for step, summary in self.steps],
+        }
+
+
+@dataclass
+class FleetResult:
+    manifest: str
+    companies: list[CompanyRun]
+    elapsed: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        codes = [c.exit_code for c in self.companies]
+        return 130 if 130 in codes else max(codes, default=0)
+
+    def total(self, name: str) -> int:
+        return sum(company.total(name) for company in self.companies)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(s.succeeded for c in self.companies for s in c.summaries)
+
+    def to_dict(self) -> dict[str, Any]:
+        totals = {name: self.total(name) for name in (
+            "records", "failed", "invalid", "skipped", "calls", "token_calls", "retries", "throttled")}
+        return {
+            "manifest": self.manifest,
+            "companies": [company.to_dict() for company in self.companies],
+            "total": {"companies": len(self.companies),
+                      "companies_ok": sum(c.exit_code == 0 for c in self.companies),
+                      "succeeded": self.succeeded, **totals, "elapsed_s": round(self.elapsed, 3)},
+            "exit_code": self.exit_code,
+        }
+
+
+async def run_fleet(
+    manifest: Manifest | str | os.PathLike[str],
+    *,
+    only: str | list[str] | None = None,
+    results_dir: str | os.PathLike[str] | None = None,
+    sandbox: str | None = None,
+    parallel: int | None = None,
+    handle_signals: bool = False,
+    progress: bool = False,
+    environ: Mapping[str, str] | None = None,
+    on_company: Callable[[CompanyRun], None] | None = None,
+    **run_options: Any,
+) -> FleetResult:
+    """Run every company of ``manifest`` (or those ``only`` names) at once.
+
+    ``run_options``: any of :data:`RUN_OPTIONS` (``resume=True``, ...), for every
+    company. ``sandbox``: a sandbox's base URL to rehearse on instead: each company
+    signs in there for its own tenant, so keeps its own window and ledger.
+    ``parallel``: at most this many companies at a time (default: all).
+    ``on_company`` is called as each company ends. ``progress``: a table on a
+    terminal's stderr, a row per company.
+    """
+    unknown = set(run_options) - set(RUN_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown option(s) for a fleet: {', '.join(sorted(unknown))}; "
+                        f"expected some of {', '.join(RUN_OPTIONS)}")
+    if parallel is not None and parallel < 1:
+        raise ConfigError("--parallel must be at least 1")
+    if not isinstance(manifest, Manifest):
+        manifest = load_manifest(manifest, results_dir=results_dir, environ=environ,
+                                 check_credentials=sandbox is None)
+    manifest = select(manifest, only)
+    env = os.environ if environ is None else environ
+    overrides = {k: v for k, v in run_options.items() if v}
+    if not overrides.get("dry_run"):
+        # Every credential now, before any company sends: a typo in one stops the run whole.
+        connections = {c.name: c.connection(env, sandbox) for c in manifest.companies}
+    else:
+        connections = {c.name: {} for c in manifest.companies}
+    runs = [CompanyRun(company) for company in manifest.companies]
+    _allow_descriptors(manifest)
+    started = time.monotonic()
+    limiter = anyio.CapacityLimiter(parallel or len(runs))
+    async with AsyncExitStack() as stack:
+        if progress and sys.stderr.isatty():
+            from importer.fleet_progress import FleetProgress
+
+            stack.enter_context(FleetProgress(runs))
+        async with anyio.create_task_group() as signals:
+            stop = StopRequest()
+            if handle_signals:
+                signals.start_soon(stop.from_signals)
+            async with anyio.create_task_group() as tg:
+                for run in runs:
+                    tg.start_soon(_run_company, run, connections[run.name], overrides, limiter, stop, on_company)
+            signals.cancel_scope.cancel()
+    return FleetResult(manifest.path, runs, time.monotonic() - started)
+
+
+def run_fleet_sync(manifest: Manifest | str | os.PathLike[str], **kwargs: Any) -> FleetResult:
+    """Blocking form of :func:`run_fleet`, for scripts."""
+    from importer.api import event_loop_options
+
+    async def main() -> FleetResult:
+        return await run_fleet(manifest, **kwargs)
+
+    return anyio.run(main, backend_options=event_loop_options())
+
+
+async def _run_company(
+    run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any],
+    limiter: anyio.CapacityLimiter, stop: StopRequest, on_company: Callable[[CompanyRun], None] | None,
+) -> None:
+    company = run.company
+    with company_context(company.name):
+        async with limiter:
+            if stop.asked:  # a stop came while it waited for its turn
+                run.state = "not started"
+                return
+            run.state, run.started_at = "running", time.monotonic()
+            try:
+                await _run_plan(run, connection, overrides, stop)
+            except (ConfigError, AuthError) as exc:  # nothing of this company's could go in
+                run.error, run.error_code = str(exc), 2
+            except ImporterError as exc:
+                run.error, run.error_code = str(exc), 1
+            except OSError as exc:  # its results folder cannot be made, say
+                run.error, run.error_code = f"{exc.strerror}: {exc.filename}", 1
+            run.elapsed = time.monotonic() - run.started_at
+            run.state = _final_state(run)
+            _log_company(run)
+            if on_company is not None:
+                on_company(run)
+
+
+async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any], stop: StopRequest) -> None:
+    company = run.company
+    os.makedirs(company.results_dir, exist_ok=True)
+    options = {**connection, **overrides}
+    async with AsyncExitStack() as stack:
+        client = None
+        if not overrides.get("dry_run"):
+            speed = {k: v for k, v in company.options.items() if k in _CLIENT_OPTIONS}
+            client = build_client(ImportOptions(entity=company.plan.steps[0].entity, **speed, **connection))
+            run.client = await stack.enter_async_context(client)
+        await run_plan(
+            company.plan, overrides=options, results_dir=company.results_dir, client=client, stop=stop,
+            watch=run.watch, on_step=lambda step, summary: run.steps.append((step, summary)),
+        )
+
+
+def _final_state(run: CompanyRun) -> str:
+    """stopped (asked to), failed (it could not go on: an error, its API down, steps left), or done."""
+    if run.interrupted:
+        return "stopped"
+    if run.error or run.not_run or any(s.api_down or s.halted for _, s in run.steps):
+        return "failed"
+    return "done"  # its records' own failures, if any, are in its counts and exit code
+
+
+def _log_company(run: CompanyRun) -> None:
+    log.info("company %s %s: %s records, %s succeeded, exit code %d%s", run.name, run.state,
+             f"{run.total('records'):,}", f"{sum(s.succeeded for s in run.summaries):,}", run.exit_code,
+             f": {run.error}" if run.error else "",
+             extra={"event": "company finished", "state": run.state, "exit_code": run.exit_code,
+                    "records_read": run.total("records"), "error": run.error, "elapsed_s": round(run.elapsed, 3)})
+
+
+def _allow_descriptors(manifest: Manifest) -> None:
+    """Raise the open-files limit to what the companies may hold at once (within the hard limit).
+
+    Each company keeps up to ``concurrency`` connections and a few files open; a
+    bureau's hundred companies pass the usual soft limit of 1,024.
+    """
+    default = next(f.default for f in fields(ImportOptions) if f.name == "concurrency")
+    needed = sum(int(c.options.get("concurrency", default)) + _FILES_PER_COMPANY for c in manifest.companies) + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
