@@ -85,27 +85,29 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def print_fleet(result: Any, stream: Any) -> None:
-    """A row per company, then the fleet's totals and where the results are."""
+    """A row per company (failed counts failed, invalid and skipped records), the totals, where the results are."""
+    from rich import box
     from rich.table import Table
 
     from importer.cli import _console
 
-    table = Table(title=f"fleet — {result.manifest}")
-    for column in ("company", "state", "steps", "records", "ok", "failed", "invalid", "skipped",
-                   "calls", "429s", "elapsed", "exit"):
-        table.add_column(column, overflow="fold", justify="left" if column in ("company", "state") else "right")
+    table = Table(title=f"fleet — {result.manifest}", box=box.SIMPLE_HEAD)
+    for column in ("company", "state", "steps", "records", "ok", "failed", "calls", "429s", "time", "exit"):
+        table.add_column(column, overflow="fold", min_width=len(column),
+                         justify="left" if column in ("company", "state") else "right")
     for run in result.companies:
-        steps = f"{len(run.steps)}/{len(run.company.plan.steps)}"
-        table.add_row(run.name, run.state, steps, f"{run.total('records'):,}",
-                      f"{sum(s.succeeded for s in run.summaries):,}", f"{run.total('failed'):,}",
-                      f"{run.total('invalid'):,}", f"{run.total('skipped'):,}", f"{run.total('calls'):,}",
-                      f"{run.total('throttled'):,}", f"{run.elapsed:.1f} s", str(run.exit_code))
+        summaries = run.summaries
+        table.add_row(run.name, run.state, f"{len(run.steps)}/{len(run.company.plan.steps)}",
+                      f"{run.total('records'):,}", f"{sum(s.succeeded for s in summaries):,}",
+                      f"{run.total('failed') + run.total('invalid') + run.total('skipped'):,}",
+                      f"{run.total('calls'):,}", f"{run.total('throttled'):,}", f"{run.elapsed:.1f} s",
+                      str(run.exit_code))
     total = result.to_dict()["total"]
     table.add_section()
     table.add_row("total", f"{total['companies_ok']}/{total['companies']} ok", "", f"{total['records']:,}",
-                  f"{total['succeeded']:,}", f"{total['failed']:,}", f"{total['invalid']:,}",
-                  f"{total['skipped']:,}", f"{total['calls']:,}", f"{total['throttled']:,}",
-                  f"{result.elapsed:.1f} s", str(result.exit_code))
+                  f"{total['succeeded']:,}", f"{total['failed'] + total['invalid'] + total['skipped']:,}",
+                  f"{total['calls']:,}", f"{total['throttled']:,}", f"{result.elapsed:.1f} s",
+                  str(result.exit_code))
     _console(stream).print(table)
     for run in result.companies:
         if run.error:

@@ -17,7 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from importer.progress import window_text
+from importer.client.pacing import WindowState
+from importer.progress import about
 
 if TYPE_CHECKING:
     from importer.workflows.fleet import CompanyRun
@@ -41,7 +42,7 @@ def company_row(run: CompanyRun) -> list[str]:
     throttled = client.stats.throttled if client is not None else sum(s.throttled for s in summaries)
     window = ""
     if client is not None and run.state == "running":
-        window = window_text(client.pacer.window_state()) or ""
+        window = _window(client.pacer.window_state())
     what = run.state
     if run.state == "running" and run.step is not None:
         steps = run.company.plan.steps
@@ -50,6 +51,13 @@ def company_row(run: CompanyRun) -> list[str]:
         what = f"failed: {run.error}"
     return [run.name, what, f"{done:,}", f"{ok:,}", f"{bad:,}" if bad else "", rate,
             f"{calls:,}", f"{throttled:,}" if throttled else "", window]
+
+
+def _window(state: WindowState) -> str:
+    """``96/100, reopens in 3 s``: the window's count, short enough for a row."""
+    if state.used is None or state.limit is None:
+        return ""
+    return f"{state.used:,}/{state.limit:,}, reopens in {about(state.reopens_in)}"
 
 
 class FleetProgress:
@@ -77,7 +85,8 @@ class FleetProgress:
         for title, justify in (("company", "left"), ("now", "left"), ("records", "right"), ("ok", "right"),
                                ("failed", "right"), ("rec/s", "right"), ("calls", "right"), ("429", "right"),
                                ("window", "left")):
-            table.add_column(title, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(title, justify=justify, no_wrap=True, min_width=len(title),  # type: ignore[arg-type]
+                             overflow="ellipsis")
         for run in shown:
             table.add_row(*company_row(run), style=_STYLE.get(run.state))
         states: dict[str, int] = {}

@@ -19,7 +19,7 @@ from importer.client.pacing import WindowState
 from importer.sources import ByteCounter
 from importer.summary import Summary
 
-__all__ = ["LiveProgress", "allowance_seconds", "eta_seconds", "window_text"]
+__all__ = ["LiveProgress", "allowance_seconds", "eta_seconds", "window_text", "about"]
 
 
 def allowance_seconds(calls_left: float, state: WindowState) -> float:
@@ -56,7 +56,7 @@ def window_text(state: WindowState) -> str | None:
     used = state.used
     if used is None or state.limit is None:
         return None
-    return f"{used:,}/{state.limit:,} used, reopens in {_about(state.reopens_in)}"
+    return f"{used:,}/{state.limit:,} used, reopens in {about(state.reopens_in)}"
 
 
 class LiveProgress:
@@ -129,7 +129,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def _about(seconds: float) -> str:
+def about(seconds: float) -> str:
     """A wait as a person says it: 45 s, 4 min, 1 h 05 min (rounded up: never sooner than true)."""
     seconds = math.ceil(max(seconds, 0.0))
     if seconds < 60:
