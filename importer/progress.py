@@ -66,6 +66,8 @@ class LiveProgress:
         self.summary = summary
         self.counter = counter
         self.client = client
+        # A client shared by a plan's steps counts for all of them: this run's are the calls since.
+        self._calls_before = client.stats.calls if client is not None else 0
         self._live = Live(
             get_renderable=self._render, console=Console(stderr=True),
             refresh_per_second=4, transient=True,
@@ -91,7 +93,7 @@ class LiveProgress:
         state: WindowState | None = None
         calls_per_record = 1.0
         if self.client is not None:
-            calls = self.client.stats.calls
+            calls = self.client.stats.calls - self._calls_before
             text.append(f"  {calls:,} calls")
             if s.sent_units:
                 calls_per_record = calls / s.sent_units

@@ -191,3 +191,23 @@ def test_a_steps_map_is_checked_when_the_plan_is_loaded(tmp_path, map_text, step
     plan = write_plan(tmp_path, f'[[step]]\nname = "kunder"\ninput = "kunder.csv"\n{entity}map = "kunder.map.toml"\n')
     with pytest.raises(ConfigError, match=message):
         load_plan(plan)
+
+
+async def test_steps_share_one_client_one_token_and_the_window(start_sandbox, tmp_path):
+    """Step 1 spends 10 of a window of 12; step 2 sends the 2 left, then waits: no 429s, one token."""
+    from importer.workflows.plan import run_plan
+
+    for name, first in (("a.csv", 1), ("b.csv", 11)):
+        (tmp_path / name).write_text("number,name\n" + "".join(f"{n},C{n}\n" for n in range(first, first + 10)))
+    plan = load_plan(write_plan(tmp_path, "[defaults]\nconcurrency = 8\n"
+                                "[[step]]\ninput = 'a.csv'\nentity = 'customer'\n"
+                                "[[step]]\ninput = 'b.csv'\nentity = 'customer'\nconcurrency = 2\n"))
+    async with start_sandbox(rate_limit=12, rate_window=2.0) as sb:
+        credentials = {"base_url": sb.url, "token_url": f"{sb.url}/connect/token", "client_id": "sandbox",
+                       "client_secret": "sandbox-secret", "tenant_id": "t1"}
+        done = await run_plan(plan, overrides=credentials)
+        stats = await get_json(f"{sb.url}/sandbox/stats")
+    assert [s.outcomes["created"] for _, s in done] == [10, 10]
+    assert [s.throttled for _, s in done] == [0, 0] and stats["throttled"] == 0
+    assert [s.token_calls for _, s in done] == [1, 0] and stats["tokens_issued"] == 1
+    assert [s.calls for _, s in done] == [11, 10]  # each step its own calls, though the client is one

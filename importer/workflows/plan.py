@@ -35,12 +35,13 @@ import os
 import re
 import tomllib
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from importer.api import default_results_path, import_records
+from importer.api import build_client, default_results_path, import_records
 from importer.client import ApiClient
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
@@ -57,6 +58,9 @@ __all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan"]
 log = logging.getLogger("importer.plan")
 
 _OPTION_NAMES = {f.name for f in fields(ImportOptions)} - {"entity"}
+# What a client is made of: steps that agree on these share one (see _shared_client).
+_CLIENT_KEYS = ("base_url", "token", "client_id", "client_secret", "tenant_id", "token_url",
+                "rate", "timeout", "max_attempts", "retry_base")
 # Options a plan file may not set: they belong to the command line or the environment.
 _NOT_IN_FILE = {"token", "client_secret"}
 
@@ -206,12 +210,24 @@ async def run_plan(
     ``results_dir``: where each step's results and failed-records files go
     (default: beside each input). ``client``: one open client for every step, so
     its pacer carries what it knows of the window from one step to the next (else
-    each step builds its own from its options). ``stop`` and ``watch``: as
+    the plan makes one itself when its steps agree on where they send, as whom and
+    how fast; when they do not, each step builds its own). ``stop`` and ``watch``: as
     :func:`~importer.api.import_records` takes them, ``watch`` with the step too.
     """
     steps = _outputs(plan, overrides or {}, results_dir)
     if results_dir is not None:
         Path(results_dir).mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        if client is None and (shared := _shared_client(plan, steps)) is not None:
+            client = await stack.enter_async_context(shared)
+        return await _run_steps(plan, steps, on_step, handle_signals, progress, client, stop, watch)
+
+
+async def _run_steps(
+    plan: Plan, steps: list[dict[str, Any]], on_step: Callable[[Step, Summary], None] | None,
+    handle_signals: bool, progress: bool, client: ApiClient | None, stop: StopRequest | None,
+    watch: Callable[[Step, Summary], None] | None,
+) -> list[tuple[Step, Summary]]:
     done: list[tuple[Step, Summary]] = []
     gate = CustomerGate()  # which customers exist, and which hold their documents back
     for number, (step, options) in enumerate(zip(plan.steps, steps, strict=True), 1):
@@ -235,3 +251,26 @@ async def run_plan(
         if step.entity == "customer" and summary.results_path and not summary.dry_run:
             gate.learn(summary.results_path, step.name)
     return done
+
+
+def _shared_client(plan: Plan, steps: list[dict[str, Any]]) -> ApiClient | None:
+    """One client for every step, when they all send to one place as one caller at one pace.
+
+    Its pacer then knows at each step's start how much of the window the steps before
+    it spent (a fresh one would learn it from 429s). None when the steps differ, or
+    a step's options are wrong: that step says so itself when its turn comes.
+    """
+    try:
+        chosen = [ImportOptions(entity=step.entity, **options) for step, options in zip(plan.steps, steps, strict=True)]
+    except ConfigError:
+        return None
+    first = chosen[0]
+    if any(o.dry_run for o in chosen) or not (first.token or (first.client_id and first.client_secret)):
+        return None
+    if any(tuple(getattr(o, k) for k in _CLIENT_KEYS) != tuple(getattr(first, k) for k in _CLIENT_KEYS)
+           for o in chosen):
+        return None
+    try:  # its connection pool as large as the busiest step's
+        return build_client(first.with_(concurrency=max(o.concurrency for o in chosen)))
+    except ConfigError:
+        return None
