@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp import hdrs
 
 __all__ = ["Response", "AnswerTooLarge", "read_body", "size_text", "describe_failure", "DEFAULT_MAX_BODY"]
 
@@ -40,7 +41,7 @@ def size_text(size: int) -> str:
 async def read_body(resp: aiohttp.ClientResponse, cap: int) -> bytes:
     """The whole body, or :class:`AnswerTooLarge` as soon as it passes ``cap`` bytes."""
     length = resp.content_length
-    if length is not None and "Content-Encoding" not in resp.headers:
+    if length is not None and hdrs.CONTENT_ENCODING not in resp.headers:
         if length > cap:
             raise AnswerTooLarge(cap)
         return await resp.read()  # framed by Content-Length: exactly that many bytes come
@@ -94,7 +95,7 @@ class Response:
 
     @property
     def location(self) -> str | None:
-        return self.headers.get("Location")
+        return self.headers.get(hdrs.LOCATION)
 
     def redirect_reason(self) -> str:
         """What a 3xx says, for an error message."""

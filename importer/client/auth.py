@@ -59,6 +59,10 @@ class StaticToken:
     async def token(self, session: aiohttp.ClientSession) -> str:
         return self._token
 
+    def at_hand(self) -> str | None:
+        """The token, when it can be had without a call (always, for this one)."""
+        return self._token
+
     def invalidate(self, token: str) -> bool:
         return False
 
@@ -93,6 +97,12 @@ class ClientCredentials:
 
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self.client_id!r}, client_secret=***)"
+
+    def at_hand(self) -> str | None:
+        """The cached token while it is good; None when :meth:`token` has to fetch one."""
+        if self._token is not None and time.monotonic() < self._renew_at:
+            return self._token
+        return None
 
     async def token(self, session: aiohttp.ClientSession) -> str:
         if self._token is not None and time.monotonic() < self._renew_at:

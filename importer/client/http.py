@@ -104,6 +104,9 @@ class ApiClient(Recovery):
         self._jobs = BackgroundJob(self._get, self.base_url, timeout=background_timeout, max_polls=background_polls)
         self._session: aiohttp.ClientSession | None = None
         self._halted_event = anyio.Event()
+        # A token source may tell its token without a call (importer.client.auth's do):
+        # most requests then need no coroutine for it.
+        self._token_at_hand = getattr(auth, "at_hand", None)
         self._urls: dict[str, tuple[URL, str]] = {}
         self._header_sets: dict[tuple[str | None, bool, bool], dict[str, str]] = {}
 
@@ -209,7 +212,7 @@ class ApiClient(Recovery):
             if self.halted is not None:
                 return Attempt(None, call.sent, self.halted, url=call.url_text, not_sent=call.sent == 0)
             token = None
-            if self.auth is not None:
+            if self.auth is not None and (self._token_at_hand is None or (token := self._token_at_hand()) is None):
                 try:
                     token = await self.auth.token(self.session)
                 except AuthError as exc:  # no token, no call can succeed: stop, don't fail each record
@@ -270,7 +273,9 @@ class ApiClient(Recovery):
         """One HTTP exchange, paced: its answer, why none came, or an Attempt to stop with."""
         pacer = self.pacer
         if call.sent == 0:
-            ticket = await pacer.acquire()
+            ticket = pacer.take_now()
+            if ticket is None:
+                ticket = await pacer.acquire()
         else:  # a retry: waiting for the window counts against the budget
             ticket = None
             with anyio.move_on_after(max(call.deadline - time.monotonic(), 0.0)):

@@ -16,10 +16,17 @@ import math
 import time
 from datetime import timezone
 
+from multidict import istr
+
 __all__ = [
-    "DEFAULT_WINDOW", "MAX_LIMIT", "MAX_WINDOW", "BAD",
+    "DEFAULT_WINDOW", "MAX_LIMIT", "MAX_WINDOW", "BAD", "POLICY", "LIMIT", "REMAINING", "RESET",
     "count", "retry_after_seconds", "policy_window", "epoch_reset",
 ]
+
+# The header names, as aiohttp's case-insensitive headers look them up fastest (read on
+# every answer); a plain dict finds them as the strings they are.
+POLICY, LIMIT, REMAINING, RESET = (
+    istr(name) for name in ("X-RateLimit-Policy", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"))
 
 DEFAULT_WINDOW = 3600.0
 MAX_LIMIT = 10_000_000

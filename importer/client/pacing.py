@@ -41,7 +41,7 @@ import anyio
 from aiolimiter import AsyncLimiter
 
 from importer.client import limits
-from importer.client.limits import BAD, MAX_LIMIT, count
+from importer.client.limits import BAD, LIMIT, MAX_LIMIT, POLICY, REMAINING, RESET, count
 
 __all__ = ["Pacer", "WindowState"]
 
@@ -128,6 +128,11 @@ class Pacer:
                          extra={"reason": reason, "wait_s": round(wait, 1), "limit": self.limit,
                                 "until": datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")})
 
+    def take_now(self) -> int | None:
+        """A ticket at once if the window has room and no ``rate`` ceiling applies (as
+        ``acquire`` would give it, without waiting); None: ``await acquire()``."""
+        return self._take() if self._limiter is None else None
+
     async def acquire(self) -> int:
         """Wait for a slot in the window; returns the ticket to pass to ``release``."""
         if self._limiter is not None:
@@ -185,16 +190,16 @@ class Pacer:
     def _learn(self, ticket: int, headers: Mapping[str, str] | None, status: int | None) -> None:
         if headers is None:
             return
-        policy = headers.get("X-RateLimit-Policy")
+        policy = headers.get(POLICY)
         if policy is not None and policy != self._policy:
             self._read_policy(policy)  # first: it bounds this answer's own waits
         if status == 429:
             self._throttled(ticket, headers)
             return
-        remaining = count(headers.get("X-RateLimit-Remaining"))
-        reset = count(headers.get("X-RateLimit-Reset"))
+        remaining = count(headers.get(REMAINING))
+        reset = count(headers.get(RESET))
         if remaining is not None and reset is not None:
-            limit_text = headers.get("X-RateLimit-Limit")
+            limit_text = headers.get(LIMIT)
             if limit_text != self._limit_text:  # parsed once: it is the same on every answer
                 self._limit_text, self._limit = limit_text, self._read_limit(headers)
             limit = self._limit
@@ -238,7 +243,7 @@ class Pacer:
         return seconds
 
     def _read_limit(self, headers: Mapping[str, str]) -> int | None:
-        limit = count(headers.get("X-RateLimit-Limit"))
+        limit = count(headers.get(LIMIT))
         if limit is not None and not 0 < limit <= MAX_LIMIT:
             self._ignore(headers, "X-RateLimit-Limit", f"not a count from 1 to {MAX_LIMIT:,}")
             return None

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aiohttp import hdrs
+
 from importer.client.answers import Response
 
 __all__ = ["Proof", "created", "updated", "action"]
@@ -55,7 +57,7 @@ def created(key_field: str | None) -> Proof:
     """201, a body that is empty or JSON, and a Location (or ``key_field`` in the body) naming the record."""
 
     def proof(response: Response) -> str | None:
-        if response.status == 201 and not response.body and _names_a_record(response.headers.get("Location")):
+        if response.status == 201 and not response.body and _names_a_record(response.headers.get(hdrs.LOCATION)):
             return None  # the API's own answer, the common case
         reason = _answer(response, 201)
         if reason is not None:

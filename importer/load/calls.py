@@ -6,8 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -18,9 +17,8 @@ from importer.mapping import Work
 __all__ = ["Call", "build_call", "with_operations", "item_path", "release_path"]
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One request a unit of work turns into."""
+class Call(NamedTuple):
+    """One request a unit of work turns into (a tuple: made once per record, cheaply)."""
 
     action: str  # "create" | "update" | "action": the results line's action
     method: str

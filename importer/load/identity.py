@@ -38,7 +38,10 @@ CONTENT = "content:"  # the prefix of identities made from the content alone
 
 def fingerprint_of(value: Any) -> str:
     """16 hex digits that change whenever ``value`` does (dict order aside)."""
-    data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    try:  # the usual payload, all text keys and JSON values: the same bytes, sooner
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     return blake2b(data, digest_size=8).hexdigest()
 
 

@@ -7,9 +7,11 @@ earlier results (``--resume``) what is still to be done, and hands the rest to
 ahead of sending by more than a few items. Invalid work, work waiting on its
 customer, work a resume passes over and, on ``--dry-run``, all work is answered
 by the producer itself without a request. Each worker writes a ``started`` line,
-and only once it is wholly written sends the request; then the final line.
+and only once it is wholly written sends the request; then the final line. Where
+that is safe, the started lines of all units queued go in one write, by the
+worker about to send the first of them (:mod:`importer.load.ahead`).
 
-A unit's way: ``identify`` → :meth:`Pipeline._decide` (resume) → ``build_call``
+A unit's way: ``identify`` → :func:`~importer.load.decide.decide` (resume) → ``build_call``
 (:mod:`importer.load.calls`) → ``ApiClient.request`` with a proof and a lookup
 (:mod:`importer.load.lookups`) → :func:`importer.load.outcomes.outcome_of` →
 the results line (:class:`~importer.load.results.Outcome`).
@@ -31,13 +33,15 @@ from importer.entities import Entity
 from importer.errors import ResultsWriteError
 from importer.load import outcomes
 from importer.load.actions import release
+from importer.load.ahead import WriteAhead
 from importer.load.calls import Call, build_call
+from importer.load.decide import CHANGED, CHANGED_WHY, decide
 from importer.load.gate import CustomerGate
 from importer.load.identity import CONTENT, identify
 from importer.load.lookups import Lookups
 from importer.load.results import FAILURES, Outcome
-from importer.load.sink import PASS, RECHECK, RELEASE_ONLY, SEND, Job, ResultSink
-from importer.load.state import FAILED, IN_FLIGHT, INVALID, QUEUED, SUCCEEDED, ResultsState, SeenIdentities
+from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, Job, ResultSink
+from importer.load.state import ResultsState, SeenIdentities
 from importer.mapping import Work
 from importer.options import ImportOptions
 from importer.schema import unwrap_value
@@ -76,21 +80,32 @@ class Pipeline:
         self.lookups = Lookups(client, entity) if client is not None else None
         self.seen = SeenIdentities()
         self._stopping = False
+        self._taking_back = False  # a stop for a failure: units with lines written ahead stay unsent
         self._no_answer_in_a_row = 0
         # Decided once, not per record:
         self._asks_first = options.mode == "upsert" and not entity.is_action  # POST or PUT?
         self._releases = options.release and entity.releasable
         self._proofs = outcomes.proofs_for(entity)
         self._default_action = "action" if entity.is_action else ("update" if options.mode == "update" else "create")
+        # Started lines of queued units written together (see importer.load.ahead), where the
+        # worker would write them without waiting for anything first.
+        self._ahead = WriteAhead.for_run(entity, options, sink, client.base_url) if (
+            client is not None and self.gate is None and not self._asks_first) else None
 
     @property
     def stopping(self) -> bool:
         return self._stopping
 
     def stop(self, why: str | None = None) -> None:
-        """Stop taking new work; what is in flight finishes (the caller bounds how long)."""
-        if why is not None and self.summary.error is None:
-            self.summary.error = why
+        """Stop taking new work; what is in flight finishes (the caller bounds how long).
+
+        ``why``: the failure that stops the run; without one (a person asked) units whose
+        started line is written count as in flight too, and go.
+        """
+        if why is not None:
+            if self.summary.error is None:
+                self.summary.error = why
+            self._taking_back = True
         self._stopping = True
 
     # -- producer ----------------------------------------------------------------
@@ -134,16 +149,24 @@ class Pipeline:
             work.error = f"record {work.records[0]}: {self._same(identity)} as record {first}"
             work.payload = None
         try:
-            job.how = self._decide(job)
+            if self.resume is not None:
+                job.how = decide(job, self.resume, self.options, self.entity, self.summary, self.sink)
+            else:
+                job.how = NEW  # no earlier results: nothing to decide
+            if job.how == CHANGED:
+                self._final(job, self._line(job, "skipped", error=CHANGED_WHY))
+                return None
             if job.how == PASS:
                 return None
             if work.error is not None:
                 self._final(job, self._line(job, "invalid", error=work.error))
-            elif (reason := self._waiting_without_asking(work)) is not None:
+            elif self.gate is not None and (reason := self._waiting_without_asking(work)) is not None:
                 self._final(job, self._line(job, "skipped", error=reason))
             elif self.options.dry_run:
                 self._write_dry_run(job)
             else:
+                if self._ahead is not None:
+                    self._ahead.queue(job)
                 return job
         except ResultsWriteError as exc:
             self.summary.not_processed += count
@@ -158,52 +181,6 @@ class Pipeline:
         if identity.startswith("letter:"):
             return "same dunning letter (customer, date and levels)"
         return "same content"
-
-    def _decide(self, job: Job) -> str:
-        """What a ``--resume`` does with this unit, by what the results say of its identity."""
-        state, count, summary = self.resume, len(job.work.records), self.summary
-        if state is None:
-            return SEND
-        earlier = state.get(job.identity)
-        if earlier is None:
-            summary.new += count
-            return SEND
-        state.mark_seen(job.identity)
-        same = earlier.fingerprint == job.fingerprint
-        retry = self.options.retry_failed
-        if earlier.state == SUCCEEDED:
-            if earlier.release_pending and retry and job.work.error is None:
-                return RELEASE_ONLY
-            if not same and job.work.error is None:
-                summary.changed += count
-                if self.options.mode != "create":
-                    return SEND  # update and upsert send the change as an update
-                self._final(job, self._line(job, "skipped", error=(
-                    "changed since it was created; run with --mode update or --mode upsert to send the change"
-                )))
-                return PASS
-            summary.already_done += count
-            if earlier.release_pending:
-                summary.earlier_failed += count
-                self.sink.failure(job.work, f"release {earlier.release}: {earlier.error}")
-            return PASS
-        if earlier.state in (FAILED, INVALID):
-            if not same:
-                summary.changed += count  # fixed since: sent again
-            elif not retry:
-                summary.already_done += count
-                summary.earlier_failed += count
-                self.sink.failure(job.work, earlier.error)
-                return PASS
-            return RECHECK if earlier.unknown else SEND
-        if earlier.state == IN_FLIGHT:
-            return RECHECK
-        if earlier.state == QUEUED and self.entity.is_action and same:
-            # The API took the action and finishes it in the background; it has no read to
-            # follow it up by, and sending it again would make a second dunning letter.
-            summary.already_done += count
-            return PASS
-        return SEND  # skipped before: decided again
 
     def _waiting_without_asking(self, work: Work) -> str | None:
         """A document whose customer is held back, when the gate may not ask the API."""
@@ -226,8 +203,10 @@ class Pipeline:
                         job = receive.receive_nowait()  # skip the checkpoint when work is waiting
                     except anyio.WouldBlock:
                         job = await receive.receive()
-                    if self._stopping:  # not started: no line, so --resume sends it
+                    if self._stopping and (self._taking_back or not job.started):
+                        # not sent: no line (or an unsent one), so --resume sends it
                         self.summary.not_processed += len(job.work.records)
+                        self._take_back(job)
                         continue
                     try:
                         await self._send(job)
@@ -286,9 +265,14 @@ class Pipeline:
         lookup = self.lookups.for_create(work.key, reference, work.payload) if call.action == "create" else None
         if client.halted is not None:
             self.summary.not_processed += len(work.records)
+            self._take_back(job)
             return None
         try:
-            self.sink.started(job, call.action, client.base_url)
+            if not job.started:
+                if job.ahead and self._ahead is not None:
+                    self._ahead.write(job)  # with the lines of those queued behind it, in one write
+                else:
+                    self.sink.started(job, call.action, client.base_url)
         except ResultsWriteError as exc:  # no whole started line: it must not go out
             self.summary.not_processed += len(work.records)
             self.stop(str(exc))
@@ -310,13 +294,25 @@ class Pipeline:
         return attempt, outcomes.outcome_of(self._line(job, "failed", action=call.action), attempt, call,
                                             self.entity, client.base_url)
 
+    def _take_back(self, job: Job) -> None:
+        """``job`` will not be sent: a started line written ahead for it is taken back."""
+        if job.started:
+            try:
+                self.sink.unsent(job)
+            except ResultsWriteError as exc:  # it stays "started": a resume looks it up first
+                self.stop(str(exc))
+        elif self._ahead is not None:
+            self._ahead.drop(job)
+
     def _add_reference(self, job: Job) -> str | None:
         """A stable externalReference for an auto-numbered document, so it can be found again."""
-        work, entity = job.work, self.entity
+        work = job.work
+        if work.key is not None or not self.entity.is_document:
+            return None  # it has a key to be found by
         payload = work.payload or {}
-        if entity.is_document and work.key is None and "externalReference" in payload:
+        if "externalReference" in payload:
             return unwrap_value(payload["externalReference"])
-        if not (entity.is_document and work.key is None and self.options.set_external_reference):
+        if not self.options.set_external_reference:
             return None
         reference = f"{self.reference_prefix}:{job.identity.split(':', 1)[1][:40]}"
         payload["externalReference"] = {"value": reference}

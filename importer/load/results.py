@@ -4,8 +4,10 @@ Before a unit of work is sent, a ``started`` line names it; when it ends, a fina
 line gives its outcome. Each line goes to the operating system whole, in as many
 ``write`` calls as it takes, before the request goes out, so the file survives the
 process being killed at any instant: it stays parseable up to its last complete
-line, and ``--resume`` knows what was in flight. With ``fsync=True`` every final
-line is also forced to disk, which survives a power cut too.
+line, and ``--resume`` knows what was in flight. The started lines of units queued
+together may go in one write (:meth:`ResultsWriter.write_many`), all or none, still
+before the first of them is sent. With ``fsync=True`` every final line is also
+forced to disk, which survives a power cut too.
 
 Every line names its record by **identity** and **fingerprint** (see
 :mod:`importer.load.identity`), not only by row number, so a resume follows the
@@ -41,7 +43,7 @@ import orjson
 from importer.errors import ConfigError, ResultsWriteError
 
 __all__ = [
-    "Outcome", "ResultsWriter", "ResultsLine", "iter_results",
+    "Outcome", "ResultsWriter", "ResultsLine", "iter_results", "started_line",
     "SUCCESS", "OUTCOMES", "FAILURES", "RESULTS_LINE_LIMIT",
 ]
 
@@ -129,25 +131,30 @@ class ResultsWriter:
             raise ResultsWriteError(self.broken)
         if isinstance(line, Outcome) and line.at is None:
             line.at = utc_now()
-        data = orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
-        try:
-            written = os.write(self._fd, data)
-            while written < len(data):  # a short write: the rest, or the error that caused it
-                written += os.write(self._fd, data[written:])
-            if final and self.fsync:
-                os.fsync(self._fd)
-        except OSError as exc:
-            self._fail(exc)
-        self._size += len(data)
+        self._append(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE), fsync=final and self.fsync)
 
     def started(self, records: list[int], entity: str, identity: str, fingerprint: str,
                 key: str | None, action: str, api: str | None = None) -> None:
         """The write-ahead line; ``api``: the base URL it goes to (a resume must go there too)."""
-        self.write(
-            {"records": records, "entity": entity, "identity": identity, "fingerprint": fingerprint,
-             "key": key, "action": action, "outcome": "started", "api": api},
-            final=False,
-        )
+        self.write(started_line(records, entity, identity, fingerprint, key, action, api), final=False)
+
+    def write_many(self, lines: list[dict[str, Any]]) -> None:
+        """Several event lines (``started_line``) in one write: all of them whole, or none."""
+        if self.broken is not None:
+            raise ResultsWriteError(self.broken)
+        dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        self._append(b"".join([dumps(line, option=option) for line in lines]), fsync=False)
+
+    def _append(self, data: bytes, *, fsync: bool) -> None:
+        try:
+            written = os.write(self._fd, data)
+            while written < len(data):  # a short write: the rest, or the error that caused it
+                written += os.write(self._fd, data[written:])
+            if fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._fail(exc)
+        self._size += len(data)
 
     def _fail(self, exc: OSError) -> None:
         """Cut what part of the line got out (and so free its space); no write after this."""
@@ -176,10 +183,26 @@ class ResultsWriter:
         self.close()
 
 
+def started_line(records: list[int], entity: str, identity: str, fingerprint: str,
+                 key: str | None, action: str, api: str | None) -> dict[str, Any]:
+    """The write-ahead line of a unit about to be sent."""
+    return {"records": records, "entity": entity, "identity": identity, "fingerprint": fingerprint,
+            "key": key, "action": action, "outcome": "started", "api": api}
+
+
+_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
 def utc_now() -> str:
     """Now in UTC as ISO 8601 with milliseconds: '2026-12-01T11:02:03.123Z'."""
-    now = time.time()
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
+    global _second_text
+    ms = int(time.time() * 1000)
+    second, text = _second_text
+    if ms // 1000 != second:  # formatting costs more than the rest of a line: once a second
+        second = ms // 1000
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_text = (second, text)
+    return f"{text}.{ms % 1000:03d}Z"
 
 
 def _lock_holder(fd: int) -> str:

@@ -1,8 +1,9 @@
 """Where a unit's lines go: the results file, the failed-records file, the caller's callback.
 
     sink = ResultSink(writer, on_outcome, failed)
-    sink.started(job, "create")      # before the request: the write-ahead line
-    sink.final(outcome, job.work)    # after: the outcome, and the failed file when it failed
+    sink.started(job, "create", api)              # before the request: the write-ahead line
+    sink.started_together(jobs, "create", api)    # or the write-ahead lines of several, in one write
+    sink.final(outcome, job.work)                 # after: the outcome, and the failed file when it failed
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer.errors import ImporterError, ResultsWriteError
-from importer.load.results import FAILURES, Outcome
+from importer.load.results import FAILURES, Outcome, started_line
 from importer.mapping import Work
 
-__all__ = ["Job", "ResultSink", "OutcomeCallback", "SEND", "RECHECK", "RELEASE_ONLY", "PASS"]
+__all__ = ["Job", "ResultSink", "OutcomeCallback", "NEW", "SEND", "RECHECK", "RELEASE_ONLY", "PASS"]
 
 OutcomeCallback = Callable[[dict[str, Any]], None]
-# What a resume does with a unit (see Pipeline._decide).
-SEND, RECHECK, RELEASE_ONLY, PASS = "send", "recheck", "release", "pass"
+# What a resume does with a unit (see importer.load.decide); NEW is a SEND of a unit
+# no earlier line names.
+NEW, SEND, RECHECK, RELEASE_ONLY, PASS = "new", "send", "recheck", "release", "pass"
 
 
 @dataclass(slots=True)
@@ -28,7 +30,9 @@ class Job:
     entity: str
     identity: str
     fingerprint: str
-    how: str = SEND  # SEND | RECHECK | RELEASE_ONLY
+    how: str = SEND  # NEW | SEND | RECHECK | RELEASE_ONLY
+    ahead: bool = False  # its started line may be written before its turn, with others queued
+    started: bool = False  # its started line is written
 
 
 class ResultSink:
@@ -43,6 +47,17 @@ class ResultSink:
         if self.writer is not None:
             work = job.work
             self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action, api)
+        job.started = True
+
+    def started_together(self, jobs: list[Job], action: str, api: str) -> None:
+        """The started lines of ``jobs`` in one write: all of them, or (on ``ResultsWriteError``) none."""
+        if self.writer is not None:
+            self.writer.write_many([
+                started_line(job.work.records, job.entity, job.identity, job.fingerprint, job.work.key, action, api)
+                for job in jobs
+            ])
+        for job in jobs:
+            job.started = True
 
     def unsent(self, job: Job) -> None:
         """Take back a ``started`` line: the request never went out."""

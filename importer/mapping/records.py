@@ -16,7 +16,7 @@ from typing import Any
 
 from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
-from importer.mapping.assemble import ShapedRecord
+from importer.mapping.assemble import Assembled, ShapedRecord
 from importer.mapping.coerce import CoerceOptions, Coercer, coercer_for
 from importer.mapping.columns import ERROR_COLUMN, LINE_PREFIX, Build, compile_columns, valid_columns
 from importer.mapping.header import unknown_columns
@@ -147,6 +147,10 @@ class RecordMapper:
         return plan
 
     def _map(self, record: SourceRecord) -> _Row:
+        return _Row(record.number, record, *self._assembled(record))
+
+    def _assembled(self, record: SourceRecord) -> Assembled:
+        """``(header, line, key, group)`` of one record."""
         data = record.data
         plan = self._plan(tuple(data))
         if isinstance(plan, str):
@@ -155,12 +159,11 @@ class RecordMapper:
                 return self._map_shaped(record)
             raise RecordError(plan)
         try:
-            header, line, key, group = plan(data)
+            return plan(data)
         except ShapedRecord:
             return self._map_shaped(record)
-        return _Row(record.number, record, header, line, key, group)
 
-    def _map_shaped(self, record: SourceRecord) -> _Row:
+    def _map_shaped(self, record: SourceRecord) -> Assembled:
         """An NDJSON record already in the API's shape: checked, not rebuilt."""
         payload = dict(record.data)
         if ERROR_COLUMN not in self._top:  # a failed-records file read back in
@@ -179,7 +182,7 @@ class RecordMapper:
             for line in payload.get(self.entity.line_field) or ():
                 if isinstance(line, dict):
                     default_operation(line)
-        return _Row(record.number, record, payload, None, key, None)
+        return payload, None, key, None
 
     def _check_shaped(self, obj: dict[str, Any], schema: str, prefix: str) -> None:
         """Refuse what the API would: a null in a wrapper that holds none (an integer, a
@@ -227,14 +230,17 @@ class RecordMapper:
             yield from self.feed(record)
         yield from self.finish()
 
-    def feed(self, record: SourceRecord) -> Iterator[Work]:
-        """Take one record; yields the work it completes (none while a document grows).
+    def feed(self, record: SourceRecord) -> Iterable[Work]:
+        """Take one record; gives the work it completes (none while a document grows).
 
         Only the document in progress is held in memory.
         """
         if not self.entity.line_field:
-            yield self._single(record)
-            return
+            return (self._single(record),)  # one record, one unit: no generator to run
+        return self._feed_line(record)
+
+    def _feed_line(self, record: SourceRecord) -> Iterator[Work]:
+        """A row of a document (see :meth:`feed`)."""
         row = error = None
         if record.error is None:
             try:
@@ -275,10 +281,10 @@ class RecordMapper:
         if record.error is not None:
             return Work([record.number], self._raw_key(record.data), None, record.error, rows=[record])
         try:
-            row = self._map(record)
+            header, _, key, _ = self._assembled(record)
         except RecordError as exc:
             return Work([record.number], self._raw_key(record.data), None, str(exc), rows=[record])
-        return self._finish(Work([row.number], row.key, row.header, rows=[row.record]))
+        return self._finish(Work([record.number], key, header, rows=[record]))
 
     def _raw_key(self, data: dict[str, Any]) -> str | None:
         """The key as written in a record that could not be mapped, to name it in results."""
