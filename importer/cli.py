@@ -736,12 +736,7 @@ def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
         data: Any = summaries[0].to_dict() if names is None else [
             {"step": name, **s.to_dict()} for name, s in zip(names, summaries)
         ]
-        blob = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
-        if to_stdout:
-            sys.stdout.buffer.write(blob)
-            sys.stdout.flush()
-        else:
-            Path(args.summary_json).write_bytes(blob)
+        write_summary_json(args.summary_json, data)
     stream = sys.stderr if to_stdout else sys.stdout
     if not (to_stdout and json_lines()):  # stdout and stderr both JSON: the finished log line tells
         if names is None:
@@ -756,6 +751,16 @@ def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
             again.append("--retry-failed")  # the records that got no answer failed on the way
         hint = " (with the token again: --token or VISMA_TOKEN)" if secret else ""
         tell(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", logging.WARNING)
+
+
+def write_summary_json(path: str, data: Any) -> None:
+    """``--summary-json PATH``: the summary as indented JSON, to PATH or (``-``) stdout."""
+    blob = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    if path == "-":
+        sys.stdout.buffer.write(blob)
+        sys.stdout.flush()
+    else:
+        Path(path).write_bytes(blob)
 
 
 def _print_short_report(summaries: list[Summary], stream: Any) -> None:

@@ -15,8 +15,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from importer.logs import json_lines, tell
 
 __all__ = ["add_fleet_parser", "fleet_command"]
@@ -69,15 +67,11 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
             sandbox = running.url
         result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
                                  progress=not json_lines(), **flags)
-    data = result.to_dict()
     to_stdout = args.summary_json == "-"
     if args.summary_json:
-        blob = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
-        if to_stdout:
-            sys.stdout.buffer.write(blob)
-            sys.stdout.flush()
-        else:
-            Path(args.summary_json).write_bytes(blob)
+        from importer.cli import write_summary_json
+
+        write_summary_json(args.summary_json, result.to_dict())
     if not (to_stdout and json_lines()):
         print_fleet(result, sys.stderr if to_stdout else sys.stdout)
     _resume_hint(result, argv)

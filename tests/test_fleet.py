@@ -9,7 +9,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
 import anyio
 import orjson
 import pytest
@@ -17,6 +16,7 @@ import pytest
 import importer
 from tests.conftest import assert_one_final_line_per_record, final_lines, get_json, run_cli
 from tests.hostile_server import error, hostile
+from tests.test_full_disk import small_disk  # noqa: F401 (a fixture)
 
 SECRET = "bureau-secret-7f3a"  # must never show in any output
 WRONG = "not-the-secret-91c2"
@@ -55,14 +55,9 @@ ENV = {"BUREAU_ID": "bureau", "BUREAU_SECRET": SECRET, "WRONG_SECRET": WRONG, "D
 
 
 async def tenant_numbers(sandbox_url: str, tenant: str) -> list[str]:
-    """Customer numbers the sandbox holds for one company, asked as that company."""
-    async with aiohttp.ClientSession() as session:
-        form = {"grant_type": "client_credentials", "client_id": "bureau", "client_secret": SECRET, "tenant_id": tenant}
-        async with session.post(f"{sandbox_url}/connect/token", data=form) as resp:
-            token = (await resp.json())["access_token"]
-        async with session.get(f"{sandbox_url}/v1/customer", params={"pageSize": "1000"},
-                               headers={"Authorization": f"Bearer {token}"}) as resp:
-            return sorted(item["number"] for item in await resp.json())
+    """Customer numbers the sandbox holds for one company (its control route: no window to wait for)."""
+    records = await get_json(f"{sandbox_url}/sandbox/records/customer?tenant={tenant}")
+    return sorted(record["number"] for record in records)
 
 
 async def test_bureau_run_keeps_companies_apart(start_sandbox, tmp_path: Path) -> None:
@@ -188,3 +183,31 @@ async def test_sample_bureau_rehearses_and_dry_runs(tmp_path: Path) -> None:
                                    "--results-dir", str(tmp_path / "dry"))
     assert code == 0, err
     assert (tmp_path / "dry" / "fjord" / "invoices.csv.dry-run.ndjson").is_file()
+
+
+async def test_a_full_disk_under_one_company_leaves_the_others_be(
+    start_sandbox, tmp_path: Path, small_disk,  # noqa: F811 (the fixture, imported)
+) -> None:
+    """One company's results folder on a full disk: it stops, the other loads; its resume then creates nothing twice."""
+    import subprocess
+
+    async with start_sandbox(clients=CLIENTS) as sandbox:
+        pair = 'client_id_env = "BUREAU_ID"\nclient_secret_env = "BUREAU_SECRET"'
+        text = f'[defaults]\nbase_url = "{sandbox.url}"\ntoken_url = "{sandbox.url}/connect/token"\n\n'
+        text += company("full", "t-full", pair, extra=f'results_dir = "{small_disk / "full"}"', count=300,
+                        folder=tmp_path)
+        text += company("fine", "t-fine", pair, count=30, folder=tmp_path)
+        manifest = tmp_path / "disk.toml"
+        manifest.write_text(text)
+        code, out, err = await run_cli("fleet", str(manifest), "--summary-json", "-", env=ENV)
+        data = orjson.loads(out)
+        full, fine = data["companies"]
+        assert fine["exit_code"] == 0 and fine["steps"][0]["outcomes"]["created"] == 30
+        assert full["exit_code"] != 0 and code == data["exit_code"] != 0
+        assert "the disk is full" in (full["steps"][0]["error"] if full["steps"] else full["error"])
+        subprocess.run(["mount", "-o", "remount,size=8m", str(small_disk)], check=True)
+        code, _, err = await run_cli("fleet", str(manifest), "--only", "full", "--resume", env=ENV)
+        assert code == 0, err
+        assert_one_final_line_per_record(small_disk / "full" / "customers.csv.results.ndjson", 300)
+        assert await tenant_numbers(sandbox.url, "t-full") == [f"FU{i:03d}" for i in range(1, 301)]
+        assert await tenant_numbers(sandbox.url, "t-fine") == [f"FI{i:03d}" for i in range(1, 31)]
