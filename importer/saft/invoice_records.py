@@ -64,15 +64,11 @@ def build_invoice(node: Node) -> list[SaftEvent]:
 
 
 def _line(node: Node, number: str, customer_id: str) -> tuple[SaftInvoiceLine, str | None] | SaftProblem:
-    sign = _SIGNS.get((node.text("DebitCreditIndicator") or "").upper())
-    if sign is None:
-        return SaftProblem(node.line, "Invoice/Line/DebitCreditIndicator",
-                           f"invoice {number}: a line needs DebitCreditIndicator D or C", customer_id)
+    signed = _signed_amount(node, "Invoice/Line", "InvoiceLineAmount", f"invoice {number}: a line", customer_id)
+    if isinstance(signed, SaftProblem):
+        return signed
+    sign, amount = signed
     amount_node = node.child("InvoiceLineAmount")
-    amount = amount_node.amount("Amount") if amount_node else None
-    if amount is None:
-        return SaftProblem(node.line, "Invoice/Line/InvoiceLineAmount",
-                           f"invoice {number}: a line has no InvoiceLineAmount/Amount", customer_id)
     tax = _ZERO
     for information in node.children.get("TaxInformation", ()):
         for name, group in information.children.items():
@@ -84,6 +80,19 @@ def _line(node: Node, number: str, customer_id: str) -> tuple[SaftInvoiceLine, s
     return line, amount_node.text("CurrencyCode") if amount_node else None
 
 
+def _signed_amount(node: Node, path: str, element: str, what: str, customer_id: str) -> tuple[int, Decimal] | SaftProblem:
+    """A line's sign (its DebitCreditIndicator: C is +1, D -1) and its ``element``/Amount, or what is wrong."""
+    sign = _SIGNS.get((node.text("DebitCreditIndicator") or "").upper())
+    if sign is None:
+        return SaftProblem(node.line, f"{path}/DebitCreditIndicator", f"{what} needs DebitCreditIndicator D or C",
+                           customer_id)
+    amount_node = node.child(element)
+    amount = amount_node.amount("Amount") if amount_node else None
+    if amount is None:
+        return SaftProblem(node.line, f"{path}/{element}", f"{what} has no {element}/Amount", customer_id)
+    return sign, amount
+
+
 def build_settlement(node: Node) -> SaftEvent | None:
     """What a payment line settled of an invoice; None for a line that names no invoice or no customer."""
     invoice_no, customer_id = node.text("SourceDocumentID"), node.text("CustomerID")
@@ -92,13 +101,9 @@ def build_settlement(node: Node) -> SaftEvent | None:
     if node.flaws:
         flaw = node.flaws[0]
         return SaftProblem(flaw.line, flaw.element, f"payment of invoice {invoice_no}: {flaw.message}", customer_id)
-    sign = _SIGNS.get((node.text("DebitCreditIndicator") or "").upper())
-    if sign is None:
-        return SaftProblem(node.line, "Payment/Line/DebitCreditIndicator",
-                           f"payment of invoice {invoice_no}: the line needs DebitCreditIndicator D or C", customer_id)
-    amount_node = node.child("PaymentLineAmount")
-    amount = amount_node.amount("Amount") if amount_node else None
-    if amount is None:
-        return SaftProblem(node.line, "Payment/Line/PaymentLineAmount",
-                           f"payment of invoice {invoice_no}: the line has no PaymentLineAmount/Amount", customer_id)
+    signed = _signed_amount(node, "Payment/Line", "PaymentLineAmount", f"payment of invoice {invoice_no}: the line",
+                            customer_id)
+    if isinstance(signed, SaftProblem):
+        return signed
+    sign, amount = signed
     return SaftSettlement(line=node.line, invoice_no=invoice_no, customer_id=customer_id, amount=sign * amount)
