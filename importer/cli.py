@@ -259,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--entity", "-e", default=None, choices=[e for e in ENTITIES if not ENTITIES[e].is_action],
                         help="what the file holds (default: the entity its --map names)")
     verify.add_argument("--report", "-o", default=None, help="report file (default INPUT.verify.ndjson)")
+    verify.add_argument("--results", default=None, metavar="PATH",
+                        help="the import's results file: the key the ledger gave each record and the reference set on each document (default INPUT.results.ndjson when it exists)")
     verify.add_argument("--strategy", choices=("auto", "get", "list"), default="auto",
                         help="get: one GET per record; list: page through the API's list; "
                              "auto: whichever costs fewer calls (default)")
@@ -606,7 +608,7 @@ async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
             client, args.input, args.entity, report,
             source_options=SourceOptions(args.format, args.delimiter, args.max_field_size, args.encoding),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
-            concurrency=args.concurrency, strategy=args.strategy, map=args.map,
+            concurrency=args.concurrency, strategy=args.strategy, map=args.map, results=args.results,
         )
     stream = sys.stdout
     if args.summary_json:
@@ -679,6 +681,8 @@ def _add_reconcile_parser(sub: Any) -> None:
     p.add_argument("--csv", "-o", metavar="OUT.csv", default=None, help="also write the figures as CSV (UTF-8)")
     p.add_argument("--format", dest="output_format", choices=("text", "json"), default="text",
                    help="stdout format (default text)")
+    p.add_argument("--results", default=None, metavar="PATH",
+                   help="the import's results file: the key the ledger gave each record and the reference set on each document (default INPUT.results.ndjson when it exists)")
     src = p.add_argument_group("input")
     src.add_argument("--input-format", choices=("csv", "ndjson"), default=None,
                      help="input format (default: by file extension)")
@@ -713,6 +717,7 @@ async def _reconcile(args: argparse.Namespace, argv: list[str]) -> int:
                                              saft=SaftSettings(args.entity, allow_unbalanced=True,
                                                                documents=args.saft_documents or "balances")),
             decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
+            results=args.results,
         )
     if args.csv:
         write_csv(result, args.csv)
@@ -876,6 +881,11 @@ def _print_summary(summary: Summary, stream: Any) -> None:
     if summary.new or summary.changed or summary.gone:
         rows.append(("against the results file", f"{summary.new:,} new, {summary.changed:,} changed, "
                                                  f"{summary.gone:,} no longer in the input"))
+    if summary.renumbered:
+        rows.append(("renumbered", f"{summary.renumbered:,} documents got the company's own number, not the "
+                                   "file's: the company numbers its documents itself; the results file "
+                                   "keeps both (key, sent_key), and --release, verify, reconcile and "
+                                   "--resume use the company's"))
     if summary.by_content:
         rows.append(("known by content", f"{summary.by_content:,} records have no key: a changed cell "
                                          "makes them another record"))

@@ -30,6 +30,7 @@ class Summary:
     changed: int = 0  # records whose identity it had, with other content
     gone: int = 0  # identities of the results file that the input no longer has
     by_content: int = 0  # records with no key: known by their content alone
+    renumbered: int = 0  # documents the ledger keeps under another number than the file's
     calls: int = 0  # HTTP calls to the API, lookups and token calls included
     token_calls: int = 0
     retries: int = 0
@@ -108,6 +109,7 @@ class Summary:
             "changed": self.changed,
             "no_longer_in_input": self.gone,
             "by_content": self.by_content,
+            "renumbered": self.renumbered,
             "calls": self.calls,
             "token_calls": self.token_calls,
             "calls_per_record": round(self.calls_per_record, 4),

@@ -276,10 +276,22 @@ def lying_record(key_field: str, key: str, **fields: Any) -> Behaviour:
 
 
 def lying_list(references: list[str], key_field: str = "referenceNumber") -> Behaviour:
-    """A list GET whose first page's items carry these externalReference values; later pages are empty."""
-    items = [{key_field: f"D{n}", "externalReference": ref} for n, ref in enumerate(references, 1)]
+    """A list GET whose first page's items carry these externalReference values; later pages are empty.
+
+    ``{sent}`` in a value is replaced by the externalReference of the last body posted to the
+    server, so near misses of a reference the importer chose can be made.
+    """
 
     async def answer(request: web.Request, server: HostileServer) -> web.StreamResponse:
+        sent = ""
+        for body in reversed(server.bodies):
+            data = orjson.loads(body) if body.startswith(b"{") else {}
+            reference = data.get("externalReference") if isinstance(data, dict) else None
+            if isinstance(reference, dict):
+                sent = str(reference.get("value"))
+                break
+        items = [{key_field: f"D{n}", "externalReference": ref.replace("{sent}", sent)}
+                 for n, ref in enumerate(references, 1)]
         page = items if request.rel_url.query.get("pageNumber", "1") == "1" else []
         return web.Response(status=200, body=orjson.dumps(page), content_type="application/json")
 

@@ -306,7 +306,7 @@ async def test_a_reference_matched_by_too_many_others_cannot_be_told():
     routes[f"GET {entity.path}"] = wide_pages
     async with hostile(routes) as server:
         async with ApiClient(server.url, StaticToken(TOKEN), timeout=10) as client:
-            with pytest.raises(LookupUnavailable, match="none of them it"):
+            with pytest.raises(LookupUnavailable, match="and there are more"):
                 await Lookups(client, entity).by_reference(wanted)
     assert server.count("GET", entity.path) == MAX_REFERENCE_PAGES
 

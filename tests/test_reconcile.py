@@ -20,7 +20,7 @@ from importer.errors import ConfigError, RecordError
 from importer.workflows.reconcile import Reconciliation, reconcile_totals
 from importer.workflows.reconcile_amounts import document_amount, line_amount
 from importer.workflows.reconcile_output import CSV_COLUMNS, write_csv
-from tests.conftest import TOKEN, run_cli
+from tests.conftest import TOKEN, final_lines, run_cli
 
 CUSTOMERS = """\
 number,name,currencyId,creditLimit
@@ -158,9 +158,10 @@ async def test_a_changed_document_shows_its_difference(sandbox, tmp_path: Path) 
 async def test_documents_missing_from_the_ledger_count_with_their_amount(sandbox, tmp_path: Path) -> None:
     await _load(sandbox, tmp_path)
     # The same file with one keyed and one auto-numbered document more, never imported. It lies
-    # elsewhere under the same name, so K-1's externalReference is what its import gave it.
+    # elsewhere; the import's results file tells the externalReference K-1 was given.
     later = INVOICES + "INV-5,,10002,EUR,Kurs,1,300,,,\n,K-2,10000,NOK,Bolter,2,25,,,\n"
-    result = await _reconcile(sandbox, _write(tmp_path / "later" / "invoices.csv", later), "invoice")
+    result = await _reconcile(sandbox, _write(tmp_path / "later" / "invoices.csv", later), "invoice",
+                              results=tmp_path / "invoices.csv.results.ndjson")
     figures = _figures(result)
     assert figures[("EUR", "10002")] == (2, 1, "5187.99", "4887.99")
     assert figures[("NOK", "10000")] == (2, 1, "6310.00", "6260.00")
@@ -190,15 +191,35 @@ async def test_an_auto_numbered_document_booked_twice_is_counted_twice(start_san
     async with start_sandbox(max_page_size=1) as sb:  # one document a page: the twin comes later
         await _import(sb, _write(tmp_path / "customers.csv", CUSTOMERS), "customer")
         header, *rows = INVOICES.splitlines()
-        keyless = _write(tmp_path / "keyless.csv", "\n".join([header, *rows[-2:]]) + "\n")  # K-1 alone
-        await _import(sb, keyless, "invoice")
+        # K-1 alone, with an externalReference of the file's own; its results go elsewhere, so the
+        # reconciliation matches it by that reference, as it would a file imported by another tool
+        keyless = _write(tmp_path / "keyless.csv", "\n".join(
+            [header + ",externalReference", *(row + ",ORDER-77" for row in rows[-2:])]) + "\n")
+        results = tmp_path / "elsewhere.ndjson"
+        await _import(sb, keyless, "invoice", results=str(results))
         result = await _reconcile(sb, keyless, "invoice")
         assert _figures(result) == {("NOK", "10001"): (1, 1, "150.13", "150.13")} and result.ok
-        await _import(sb, keyless, "invoice", restart=True)  # a rerun that starts over books it again
+        await _import(sb, keyless, "invoice", results=str(results), restart=True)  # starts over: books it again
         result = await _reconcile(sb, keyless, "invoice")
         assert _figures(result) == {("NOK", "10001"): (1, 2, "150.13", "300.26")}
-        assert len(result.problems) == 1 and "keyless:K-1" in result.problems[0]
+        assert len(result.problems) == 1 and "ORDER-77" in result.problems[0]
         assert result.exit_code == 1
+
+
+async def test_documents_are_matched_by_the_key_the_ledger_gave_them(start_sandbox, tmp_path: Path) -> None:
+    async with start_sandbox() as sb:
+        await _import(sb, _write(tmp_path / "customers.csv", CUSTOMERS), "customer")
+        header, *rows = INVOICES.splitlines()
+        keyless = _write(tmp_path / "keyless.csv", "\n".join([header, *rows[-2:]]) + "\n")  # K-1 alone
+        await _import(sb, keyless, "invoice")
+        # a second import of the same file elsewhere books another document with a reference of its own
+        again = _write(tmp_path / "next" / "keyless.csv", keyless.read_text(encoding="utf-8"))
+        await _import(sb, again, "invoice")
+        for path in (keyless, again):  # each file's results name its own document: no twin, no mix-up
+            result = await _reconcile(sb, path, "invoice")
+            assert _figures(result) == {("NOK", "10001"): (1, 1, "150.13", "150.13")} and result.ok
+        keys = {final_lines(Path(f"{p}.results.ndjson"))[0]["key"] for p in (keyless, again)}
+        assert len(keys) == 2  # two documents in the ledger, one per import
 
 
 async def test_the_listing_stops_once_every_key_is_found(start_sandbox, tmp_path: Path) -> None:
@@ -251,7 +272,8 @@ async def test_csv_has_a_row_per_currency_and_customer_and_the_totals(sandbox, t
 async def test_a_record_that_cannot_be_read_is_named_and_fails_the_check(sandbox, tmp_path: Path) -> None:
     await _load(sandbox, tmp_path)
     bad = INVOICES + "INV-9,,10000,NOK,Feil,ti,5,,,\n"
-    result = await _reconcile(sandbox, _write(tmp_path / "b" / "invoices.csv", bad), "invoice")
+    result = await _reconcile(sandbox, _write(tmp_path / "b" / "invoices.csv", bad), "invoice",
+                              results=tmp_path / "invoices.csv.results.ndjson")
     assert _figures(result) == AGREED  # the readable ones still agree
     assert result.invalid_count == 1 and result.exit_code == 1
     error = result.invalid[0]["error"]

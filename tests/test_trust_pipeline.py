@@ -96,7 +96,8 @@ async def test_a_lookup_by_reference_takes_only_an_exact_match(tmp_path):
     path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
     routes = {
         "POST /v1/customerinvoice": sequence(error(503, "busy"), created("900")),
-        "GET /v1/customerinvoice": lying_list(["i:D10", "i:D1-old", "I:D1"]),  # loose matches, none it
+        # loose matches of the reference sent, none it
+        "GET /v1/customerinvoice": lying_list(["{sent}0", "{sent}-old", "{sent}".upper()]),
     }
     async with hostile(routes) as srv:
         summary = await run(path, srv, entity="invoice")
@@ -106,18 +107,34 @@ async def test_a_lookup_by_reference_takes_only_an_exact_match(tmp_path):
     assert summary.outcomes["created"] == 1
 
 
-async def test_a_lookup_by_reference_that_finds_it_recovers_it(tmp_path):
+async def test_a_document_carrying_the_reference_but_other_values_is_no_proof(tmp_path):
     path = tmp_path / "i.csv"
     path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
     routes = {
         "POST /v1/customerinvoice": error(500, "stored, then failed"),
-        "GET /v1/customerinvoice": lying_list(["i:D10", "i:D1"]),
+        "GET /v1/customerinvoice": lying_list(["{sent}"]),  # it carries the reference, and nothing sent
+    }
+    async with hostile(routes) as srv:
+        await run(path, srv, entity="invoice")
+        assert srv.count("POST", "/v1/customerinvoice") == 1  # could not tell: not sent again
+    [line] = final_lines(tmp_path / "i.csv.results.ndjson")
+    assert line["outcome"] == "failed" and line["unknown"] is True and not line["recovered"]
+    assert "other values" in line["error"]
+
+
+async def test_two_documents_carrying_the_reference_are_no_proof(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
+    routes = {
+        "POST /v1/customerinvoice": error(500, "stored, then failed"),
+        "GET /v1/customerinvoice": lying_list(["{sent}", "{sent}"]),
     }
     async with hostile(routes) as srv:
         await run(path, srv, entity="invoice")
         assert srv.count("POST", "/v1/customerinvoice") == 1
     [line] = final_lines(tmp_path / "i.csv.results.ndjson")
-    assert line["outcome"] == "created" and line["recovered"] is True
+    assert line["outcome"] == "failed" and line["unknown"] is True
+    assert "2 documents carry" in line["error"]
 
 
 async def test_a_wrong_token_costs_a_handful_of_calls_and_exits_2(tmp_path):

@@ -9,6 +9,7 @@ creates: the caller answers it ``skipped`` with :data:`CHANGED_WHY` and sends no
 from __future__ import annotations
 
 from importer.entities import Entity
+from importer.load.references import PREFIX
 from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, SEND, Job, ResultSink
 from importer.load.state import FAILED, IN_FLIGHT, INVALID, QUEUED, SUCCEEDED, ResultsState
 from importer.options import ImportOptions
@@ -31,6 +32,10 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
         summary.new += count
         return NEW
     state.mark_seen(job.identity)
+    if earlier.reference is not None and earlier.reference.startswith(PREFIX):
+        job.reference = earlier.reference  # what it was sent with: a lookup finds it by that
+    if earlier.state == SUCCEEDED and earlier.key and earlier.key != job.work.key:
+        job.ledger_key = earlier.key  # updates and releases go to the key the ledger gave it
     same = earlier.fingerprint == job.fingerprint
     retry = options.retry_failed
     if earlier.state == SUCCEEDED:

@@ -1,18 +1,28 @@
 """Asking the API whether a record is there, and believing only an answer that proves it.
 
 A lookup decides whether a write that may have gone through is sent again, so it
-must not guess: an answer is "found" only when it names the record sought, "not
-there" only when the API says so plainly, and anything else "could not tell"
-(:class:`~importer.client.http.LookupUnavailable`), after which the write is not repeated.
+must not guess: an answer is "found" only when it names the record sought **and
+holds what was sent**, "not there" only when the API says so plainly, and anything
+else "could not tell" (:class:`~importer.client.http.LookupUnavailable`), after
+which the write is not repeated.
 
 - **By key**: ``GET {path}/{key}``. Found when the answer is a JSON object whose key
-  field equals the key (trimmed, case aside, as the API compares them); a 404 is
-  "not there"; another record, HTML, or any other status is "could not tell".
-- **By externalReference** (auto-numbered documents): the list GET filtered on it,
-  paged, found when an item's ``externalReference`` equals it exactly (the live
-  filter matches loosely, so other documents come too); a whole list without such an
-  item is "not there", and more pages of others than :data:`MAX_REFERENCE_PAGES`
-  "could not tell".
+  field equals the key (trimmed, case aside, as the API compares them) and whose
+  values are the ones sent (:mod:`importer.mapping.compare`: numbers as numbers, dates
+  as dates, lines by position); a 404 is "not there"; another record, the same key
+  holding other values (it was there before), HTML, or any other status is "could
+  not tell".
+- **By externalReference** (documents): the list GET filtered on it, paged. Only
+  items whose ``externalReference`` equals it exactly count (the live filter matches
+  loosely, so other documents come too). None of them is "not there"; exactly one,
+  holding what was sent (customer, dates, currency, lines and amounts as the API
+  stores them; a list item without its lines is read whole by its key first), is
+  "found"; several, or one that holds something else, is "could not tell". A
+  reference the file supplies is never taken as unique, and neither is the
+  importer's own. More pages than :data:`MAX_REFERENCE_PAGES` is "could not tell".
+- **Key, then reference**: a document sent with a key and a reference is looked up
+  by key first; a 404 there is followed by the reference, since a company that
+  numbers its own documents stores it under another number.
 """
 
 from __future__ import annotations
@@ -25,19 +35,16 @@ import orjson
 from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, Response
 from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
+from importer.keys import same_key
 from importer.load.calls import item_path
 from importer.mapping.compare import Comparer, expected_record
 from importer.schema import unwrap_value
 
-__all__ = ["Lookups", "same_key", "MAX_REFERENCE_PAGES"]
+__all__ = ["Lookups", "same_key", "MAX_REFERENCE_PAGES", "MAX_CANDIDATES"]
 
 MAX_REFERENCE_PAGES = 5  # a filter on one reference that matches more than this is no proof
+MAX_CANDIDATES = 5  # documents carrying one reference read whole, at most
 _REFERENCE_PAGE_SIZE = 100
-
-
-def same_key(a: Any, b: Any) -> bool:
-    """Keys as the API compares them: trimmed, without regard to case."""
-    return a is not None and b is not None and str(a).strip().casefold() == str(b).strip().casefold()
 
 
 def _json(response: Response) -> Any:
@@ -54,6 +61,11 @@ def _unavailable(attempt: Attempt) -> LookupUnavailable:
     return LookupUnavailable(f"could not check whether it exists ({reason})")
 
 
+def _difference(first: dict[str, Any]) -> str:
+    where = f"line {first['line']} " if "line" in first else ""
+    return f"{where}{first['field']}: {first.get('actual')!r} there, {first.get('expected')!r} sent"
+
+
 class Lookups:
     """The lookups of one entity through one client; each counts as a call."""
 
@@ -65,36 +77,41 @@ class Lookups:
     def for_create(self, key: str | None, reference: str | None, payload: dict[str, Any] | None = None) -> Lookup | None:
         """The lookup that tells whether a create of this record went through, if there is one.
 
-        With ``payload``, a record found by key must also hold what was sent: the API may
-        answer a refused duplicate with a 500, and the record found then is the one that was
-        there before, not this create gone through.
+        With ``payload``, a record found must also hold what was sent: the API may answer a
+        refused duplicate with a 500, and the record found then is the one that was there
+        before, not this create gone through.
         """
+        by_reference = reference is not None and self.entity.is_document
         if key:
             async def by_key() -> Response | None:
-                return self._holds(await self.by_key(key), payload, key)
+                found = self._holds(await self.by_key(key), payload, repr(key))
+                if found is None and by_reference:
+                    return await self.by_reference(reference, payload)  # type: ignore[arg-type]
+                return found
 
             return by_key
-        if reference and self.entity.is_document:
-            return lambda: self.by_reference(reference)
+        if by_reference:
+            return lambda: self.by_reference(reference, payload)  # type: ignore[arg-type]
         return None
 
-    def _holds(self, found: Response | None, payload: dict[str, Any] | None, key: str) -> Response | None:
+    def _differences(self, payload: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._comparer is None:  # built on the first ambiguous create, not for every run
+            self._comparer = Comparer(self.entity, {})
+        return self._comparer.differences(expected_record(self.entity, payload), answer)
+
+    def _holds(self, found: Response | None, payload: dict[str, Any] | None, name: str) -> Response | None:
         """``found``, when it holds every field ``payload`` gives; LookupUnavailable if not."""
         if found is None or payload is None:
             return found
         answer = found.json()
         if not isinstance(answer, dict):
             return found  # by_key let only records through
-        if self._comparer is None:  # built on the first ambiguous create, not for every run
-            self._comparer = Comparer(self.entity, {})
-        differences = self._comparer.differences(expected_record(self.entity, payload), answer)
+        differences = self._differences(payload, answer)
         if not differences:
             return found
-        first = differences[0]
         raise LookupUnavailable(
-            f"{self.entity.name} {key!r} is in the ledger with other values "
-            f"({first['field']}: {first.get('actual')!r} there, {first.get('expected')!r} sent), "
-            "so it was there before: this create did not go through"
+            f"{self.entity.name} {name} is in the ledger with other values ({_difference(differences[0])}), "
+            "so it is not this create gone through"
         )
 
     async def by_key(self, key: str) -> Response | None:
@@ -123,32 +140,63 @@ class Lookups:
         except LookupUnavailable as exc:
             return Attempt(None, 1, str(exc))
 
-    async def by_reference(self, reference: str) -> Response | None:
-        """The document whose ``externalReference`` is exactly ``reference``, or None.
+    async def by_reference(self, reference: str, payload: dict[str, Any] | None = None) -> Response | None:
+        """The one document whose ``externalReference`` is exactly ``reference`` and that holds
+        ``payload``; None when no document carries it; LookupUnavailable otherwise.
 
         The pages are read as every list is (:func:`~importer.client.pages.list_pages`): an
         API that clamps the page size below the one asked for answers a short page that is
         not the last, so only the end of the list says "not there".
         """
-        read = 0
+        candidates = await self._carrying(reference)
+        if not candidates:
+            return None
+        where = f"externalReference {reference!r}"
+        if len(candidates) > 1:
+            keys = ", ".join(repr(unwrap_value(c.get(self.entity.key_field))) for c in candidates[:MAX_CANDIDATES])
+            raise LookupUnavailable(
+                f"could not tell whether it went through: {len(candidates)} documents carry {where} ({keys})")
+        item = candidates[0]
+        if payload is not None:
+            differences = self._differences(payload, item)
+            if differences and any(d.get("actual") is None for d in differences):
+                item = await self._whole(item)  # a list item may leave out lines or nested fields
+                differences = self._differences(payload, item)
+            if differences:
+                key = unwrap_value(item.get(self.entity.key_field))
+                raise LookupUnavailable(
+                    f"could not tell whether it went through: the document carrying {where} ({key!r}) holds "
+                    f"other values ({_difference(differences[0])})")
+        return Response(200, {}, orjson.dumps(item))
+
+    async def _carrying(self, reference: str) -> list[dict[str, Any]]:
+        """The listed documents whose externalReference is exactly ``reference``."""
+        read, carrying = 0, []
         params = {"externalReference": reference}
         try:
             async with aclosing(list_pages(self.client, self.entity, params, page_size=_REFERENCE_PAGE_SIZE)) as pages:
                 async for page in pages:
-                    for item in page.items:
-                        if unwrap_value(item.get("externalReference")) == reference:
-                            return Response(200, {}, orjson.dumps(item))
+                    carrying += [item for item in page.items if unwrap_value(item.get("externalReference")) == reference]
                     read += len(page.items)
                     if page.number >= MAX_REFERENCE_PAGES:
                         if len(page.items) < page.page_size or (
                                 page.total_count is not None and read >= page.total_count):
-                            return None  # that was the last page
+                            return carrying  # that was the last page
                         break
                 else:
-                    return None  # the whole list was read: no document carries it
+                    return carrying  # the whole list was read
         except ListError as exc:
             raise LookupUnavailable(f"could not check whether it exists ({exc})") from None
         raise LookupUnavailable(
             f"could not check whether it exists: {read} documents answered the filter "
-            f"externalReference={reference!r} in {MAX_REFERENCE_PAGES} pages, none of them it, and there are more"
+            f"externalReference={reference!r} in {MAX_REFERENCE_PAGES} pages, and there are more"
         )
+
+    async def _whole(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The document of a list item, read by its key."""
+        key = unwrap_value(item.get(self.entity.key_field))
+        if key is None or not str(key).strip():
+            return item
+        found = await self.by_key(str(key))
+        data = found.json() if found is not None else None
+        return data if isinstance(data, dict) else item

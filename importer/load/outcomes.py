@@ -9,11 +9,12 @@ and a later ``--resume`` looks it up before sending it again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from importer.client import proof
 from importer.client.http import Attempt, Response
 from importer.entities import Entity
-from importer.keys import decode_key, encode_key
+from importer.keys import decode_key, encode_key, same_key
 from importer.load.actions import action_result, failure_of
 from importer.load.calls import Call
 from importer.load.results import Outcome
@@ -45,20 +46,39 @@ def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base
     assert response is not None
     if attempt.found_by_lookup:  # an ambiguous failure had gone through
         line.outcome, line.recovered = "created", True
-        key = line.key = line.key or _key_in(response, entity.key_field)
-        if key:
-            line.location = f"{base_url}{entity.path}/{encode_key(key)}"
+        _ledger_key(line, _key_in(response, entity.key_field))
+        if line.key:
+            line.location = f"{base_url}{entity.path}/{encode_key(line.key)}"
     elif call.action == "create":
         line.outcome, line.location = "created", response.location
-        if line.key is None:
-            line.key = _key_in(response, entity.key_field) or (
-                decode_key(response.location.rstrip("/").rsplit("/", 1)[-1]) if response.location else None)
+        _ledger_key(line, _key_in(response, entity.key_field) or _key_of_location(response.location))
     elif call.action == "update":
         line.outcome = "updated"
     else:
         result = action_result(response)
         line.outcome, line.error = result.outcome, result.error
     return line
+
+
+def _ledger_key(line: Outcome, found: str | None) -> None:
+    """The key the ledger gave the record is the line's key; the file's, where it differs, is kept
+    as ``sent_key`` (a company that numbers its own documents replaces the number sent)."""
+    if found is None or not found.strip() or found == line.key:
+        return
+    if line.key is not None and not same_key(found, line.key):
+        line.sent_key = line.key
+    line.key = found
+
+
+def _key_of_location(location: str | None) -> str | None:
+    """The key a Location names: its last path segment, percent- and ``b64(...)``-decoded."""
+    if not location:
+        return None
+    segment = location.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    try:
+        return decode_key(unquote(segment, errors="strict")) or None
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _key_in(response: Response, key_field: str | None) -> str | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -39,6 +40,7 @@ from importer.load.decide import CHANGED, CHANGED_WHY, decide
 from importer.load.gate import CustomerGate
 from importer.load.identity import CONTENT, identify
 from importer.load.lookups import Lookups
+from importer.load.references import References
 from importer.load.results import FAILURES, Outcome
 from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, Job, ResultSink
 from importer.load.state import ResultsState, SeenIdentities
@@ -74,7 +76,8 @@ class Pipeline:
         self.sink = sink
         self.summary = summary
         self.resume = resume if resume is not None and len(resume) else None
-        self.reference_prefix = reference_prefix[:24]
+        self.reference_prefix = reference_prefix[:24]  # what earlier versions built references from
+        self.references = References()
         self.existing_keys: set[str] | None = None  # upsert: keys the API holds (None: ask per record)
         self.gate = gate if entity.name != "customer" else None
         self.lookups = Lookups(client, entity) if client is not None else None
@@ -165,6 +168,8 @@ class Pipeline:
             elif self.options.dry_run:
                 self._write_dry_run(job)
             else:
+                if not self._asks_first and self.options.mode == "create":
+                    self._add_reference(job)  # before its started line, which may be written ahead
                 if self._ahead is not None:
                     self._ahead.queue(job)
                 return job
@@ -225,7 +230,7 @@ class Pipeline:
                 return
         if job.how == RELEASE_ONLY:
             line = self._line(job, "done", action="release")
-            line.release = await release(self.client, self.entity, job.work.key,  # type: ignore[arg-type]
+            line.release = await release(self.client, self.entity, job.ledger_key or job.work.key,
                                          background=self.options.background)
             self._count_release(line.release)
             line.outcome = line.release["outcome"]  # done, queued or failed: the release was all it had to do
@@ -249,6 +254,8 @@ class Pipeline:
         """
         client, work = self.client, job.work
         assert client is not None and self.lookups is not None
+        if job.ledger_key is not None:  # the ledger keeps it under the key it gave, not the file's
+            work = replace(work, key=job.ledger_key)
         mode = self.options.mode
         if self._asks_first:  # upsert: POST or PUT by whether the key exists
             exists = await self._exists(work)
@@ -305,18 +312,28 @@ class Pipeline:
             self._ahead.drop(job)
 
     def _add_reference(self, job: Job) -> str | None:
-        """A stable externalReference for an auto-numbered document, so it can be found again."""
+        """The externalReference a document is found again by (see :mod:`importer.load.references`).
+
+        The file's own, when it gives one (a lookup never takes it as unique); else the one an
+        earlier run recorded for this identity; else a new one of this run's. Set in the payload
+        and on the job, whose started line records it.
+        """
         work = job.work
-        if work.key is not None or not self.entity.is_document:
-            return None  # it has a key to be found by
-        payload = work.payload or {}
+        if not self.entity.is_document or work.payload is None:
+            return None
+        payload = work.payload
         if "externalReference" in payload:
-            return unwrap_value(payload["externalReference"])
+            given = unwrap_value(payload["externalReference"])
+            job.reference = str(given) if given is not None else None
+            return job.reference
         if not self.options.set_external_reference:
             return None
-        reference = f"{self.reference_prefix}:{job.identity.split(':', 1)[1][:40]}"
-        payload["externalReference"] = {"value": reference}
-        return reference
+        if job.reference is None and job.how == RECHECK:  # sent by a version that did not record it
+            job.reference = f"{self.reference_prefix}:{job.identity.split(':', 1)[1][:40]}"
+        if job.reference is None:
+            job.reference = self.references.of(job.identity)
+        payload["externalReference"] = {"value": job.reference}
+        return job.reference
 
     async def _exists(self, work: Work) -> bool | Attempt:
         if not work.key:
@@ -367,8 +384,10 @@ class Pipeline:
     # -- result lines --------------------------------------------------------------
 
     def _line(self, job: Job, outcome: str, *, action: str | None = None, error: str | None = None) -> Outcome:
-        return Outcome(job.work.records, job.entity, job.identity, job.fingerprint, job.work.key,
-                       action or self._default_action, outcome, error=error)
+        key, sent_key = (job.ledger_key, job.work.key) if job.ledger_key is not None else (job.work.key, None)
+        return Outcome(job.work.records, job.entity, job.identity, job.fingerprint, key,
+                       action or self._default_action, outcome, error=error, reference=job.reference,
+                       sent_key=sent_key)
 
     def _final(self, job: Job, line: Outcome) -> None:
         if line.outcome in FAILURES and log.isEnabledFor(logging.WARNING):
@@ -378,6 +397,8 @@ class Pipeline:
                        "outcome": line.outcome, "error": line.error, "status": line.http_status},
             )
         self.summary.outcomes[line.outcome] += len(job.work.records)
+        if line.sent_key is not None:
+            self.summary.renumbered += 1
         self.sink.final(line, job.work)
 
     def _write_dry_run(self, job: Job) -> None:

@@ -81,6 +81,8 @@ class Outcome:
     payload: dict[str, Any] | None = None  # dry run: the body it would send
     at: str | None = None  # UTC time the line was written (ISO 8601, ms): set by ResultsWriter
     throttled: int | None = None  # 429s answered to it; None where the client did not count them
+    reference: str | None = None  # a document's externalReference, which it can be found by
+    sent_key: str | None = None  # the key the file gave, where the ledger keeps it under another (``key``)
 
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))
@@ -134,9 +136,9 @@ class ResultsWriter:
         self._append(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE), fsync=final and self.fsync)
 
     def started(self, records: list[int], entity: str, identity: str, fingerprint: str,
-                key: str | None, action: str, api: str | None = None) -> None:
+                key: str | None, action: str, api: str | None = None, reference: str | None = None) -> None:
         """The write-ahead line; ``api``: the base URL it goes to (a resume must go there too)."""
-        self.write(started_line(records, entity, identity, fingerprint, key, action, api), final=False)
+        self.write(started_line(records, entity, identity, fingerprint, key, action, api, reference), final=False)
 
     def write_many(self, lines: list[dict[str, Any]]) -> None:
         """Several event lines (``started_line``) in one write: all of them whole, or none."""
@@ -184,10 +186,14 @@ class ResultsWriter:
 
 
 def started_line(records: list[int], entity: str, identity: str, fingerprint: str,
-                 key: str | None, action: str, api: str | None) -> dict[str, Any]:
-    """The write-ahead line of a unit about to be sent."""
-    return {"records": records, "entity": entity, "identity": identity, "fingerprint": fingerprint,
+                 key: str | None, action: str, api: str | None, reference: str | None = None) -> dict[str, Any]:
+    """The write-ahead line of a unit about to be sent; ``reference``: the externalReference it
+    can be found by (documents only)."""
+    line = {"records": records, "entity": entity, "identity": identity, "fingerprint": fingerprint,
             "key": key, "action": action, "outcome": "started", "api": api}
+    if reference is not None:
+        line["reference"] = reference
+    return line
 
 
 _second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
@@ -271,6 +277,8 @@ class ResultsLine:
     throttled: int | None = None
     entity: str | None = None
     recovered: bool = False
+    reference: str | None = None  # a document's externalReference (started lines, and final lines since it exists)
+    sent_key: str | None = None
 
 
 def iter_results(path: str | os.PathLike[str]) -> Iterator[ResultsLine]:
@@ -339,7 +347,13 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         _int_or_none(line.get("throttled")),
         line.get("entity") if isinstance(line.get("entity"), str) else None,
         line.get("recovered") is True,
+        _text_or_none(line.get("reference")),
+        _text_or_none(line.get("sent_key")),
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -33,6 +33,8 @@ class Job:
     how: str = SEND  # NEW | SEND | RECHECK | RELEASE_ONLY
     ahead: bool = False  # its started line may be written before its turn, with others queued
     started: bool = False  # its started line is written
+    reference: str | None = None  # the document's externalReference, recorded in its started line
+    ledger_key: str | None = None  # the key the ledger gave it in an earlier run, where not the file's
 
 
 class ResultSink:
@@ -46,14 +48,16 @@ class ResultSink:
     def started(self, job: Job, action: str, api: str) -> None:
         if self.writer is not None:
             work = job.work
-            self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action, api)
+            self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action, api,
+                                job.reference)
         job.started = True
 
     def started_together(self, jobs: list[Job], action: str, api: str) -> None:
         """The started lines of ``jobs`` in one write: all of them, or (on ``ResultsWriteError``) none."""
         if self.writer is not None:
             self.writer.write_many([
-                started_line(job.work.records, job.entity, job.identity, job.fingerprint, job.work.key, action, api)
+                started_line(job.work.records, job.entity, job.identity, job.fingerprint, job.work.key, action, api,
+                             job.reference)
                 for job in jobs
             ])
         for job in jobs:

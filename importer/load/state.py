@@ -51,6 +51,7 @@ class Earlier:
     error: str | None
     unknown: bool  # a failure that may have reached the API: look it up before sending
     release: str | None  # the outcome of its --release, if it had one
+    reference: str | None = None  # a document's externalReference, as its started line recorded it
 
     @property
     def release_pending(self) -> bool:
@@ -64,7 +65,7 @@ class ResultsState:
         self._db = temporary_db()
         self._db.execute(
             "CREATE TABLE earlier (identity TEXT PRIMARY KEY, state TEXT, fingerprint TEXT, key TEXT, "
-            "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0) WITHOUT ROWID"
+            "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0, reference TEXT) WITHOUT ROWID"
         )
         self.apis: set[str] = set()  # the base URLs its records were sent to
 
@@ -72,9 +73,13 @@ class ResultsState:
     def load(cls, path: str | os.PathLike[str]) -> ResultsState:
         state = cls()
         upsert = (
-            "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(identity) DO UPDATE SET "
-            "state = excluded.state, fingerprint = excluded.fingerprint, key = excluded.key, "
-            "error = excluded.error, unknown = excluded.unknown, release = excluded.release "
+            "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(identity) DO UPDATE SET "
+            "state = excluded.state, fingerprint = excluded.fingerprint, "
+            # the key the ledger gave a record stays its key (a later run's lines name the file's)
+            "key = CASE WHEN earlier.state = 'success' AND excluded.state != 'success' "
+            "THEN coalesce(earlier.key, excluded.key) ELSE excluded.key END, "
+            "error = excluded.error, unknown = excluded.unknown, release = excluded.release, "
+            "reference = coalesce(excluded.reference, earlier.reference) "
             # A success stays one: a later row refused before sending (a duplicate, a row
             # broken or changed since) says nothing about what the API holds.
             "WHERE NOT (earlier.state = 'success' AND excluded.state IN ('invalid', 'skipped'))"
@@ -92,7 +97,7 @@ class ResultsState:
                 continue
             db.execute(upsert, (
                 line.identity, _STATE_OF[line.outcome], line.fingerprint, line.key, line.error,
-                int(line.unknown), line.release,
+                int(line.unknown), line.release, line.reference,
             ))
         return state
 
@@ -105,12 +110,12 @@ class ResultsState:
 
     def get(self, identity: str) -> Earlier | None:
         row = self._db.execute(
-            "SELECT state, fingerprint, key, error, unknown, release FROM earlier WHERE identity = ?",
+            "SELECT state, fingerprint, key, error, unknown, release, reference FROM earlier WHERE identity = ?",
             (identity,),
         ).fetchone()
         if row is None:
             return None
-        return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+        return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
 
     def mark_seen(self, identity: str) -> None:
         self._db.execute("UPDATE earlier SET seen = 1 WHERE identity = ?", (identity,))

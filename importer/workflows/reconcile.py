@@ -53,6 +53,7 @@ from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError, RecordError, SourceError
 from importer.load.identity import identify
+from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.mapfile import ColumnMap
 from importer.schema import unwrap_value
@@ -189,14 +190,18 @@ async def reconcile_totals(
     date_format: str | None = None,
     map: str | os.PathLike[str] | ColumnMap | None = None,
     reference_prefix: str | None = None,
+    results: str | os.PathLike[str] | None = None,
 ) -> Reconciliation:
     """The control totals of ``source`` against the ledger (see the module doc).
 
     ``client``: an open :class:`ApiClient`. ``source``: a CSV/NDJSON path (``-`` stdin, ``.gz``).
     ``source_options``, ``coerce_options``, ``decimal_comma``, ``date_format`` and ``map`` read
     the file as ``verify`` and the import read it. ``reference_prefix``: what the import put
-    before an auto-numbered document's externalReference (default: the input's stem, as
-    ``run`` does; ``stdin`` for ``-``). ``ConfigError`` comes before any call.
+    before an auto-numbered document's externalReference in earlier versions (default: the
+    input's stem; ``stdin`` for ``-``). ``results``: the import's results file, which tells the
+    key the ledger gave each record and the reference set on each document (default:
+    ``SOURCE.results.ndjson`` when it exists; see :mod:`importer.load.ledger_keys`).
+    ``ConfigError`` comes before any call.
     """
     ent = resolve(entity)
     if ent.is_action or not ent.key_field:
@@ -216,7 +221,8 @@ async def reconcile_totals(
             coerce, columns = bound.options, bound.columns
         mapper = RecordMapper(ent, mode="create", options=coerce, columns=columns, check_required=False)
         await client.authenticate()
-        file = _FileSide(ent, prefix, result)
+        keys = LedgerKeys.beside(source, results)
+        file = _FileSide(ent, prefix, result, keys)
         try:
             async for record in opened.records():
                 result.records += 1
@@ -226,6 +232,8 @@ async def reconcile_totals(
             result.error = str(exc)
         for work in mapper.finish():
             file.take(work)
+        if keys is not None:
+            keys.close()
     try:
         await _match_ledger(client, ent, file, result)
     except ListError as exc:
@@ -238,9 +246,10 @@ async def reconcile_totals(
 class _FileSide:
     """The file's customers or documents, by the key the listing will be matched on."""
 
-    def __init__(self, entity: Entity, prefix: str, result: Reconciliation) -> None:
+    def __init__(self, entity: Entity, prefix: str, result: Reconciliation, keys: LedgerKeys | None) -> None:
         self.entity = entity
         self.prefix = prefix
+        self.keys = keys
         self.result = result
         self.by_key: dict[str, list[_Entry]] = {}
         self.by_reference: dict[str, list[_Entry]] = {}
@@ -261,23 +270,29 @@ class _FileSide:
             self._invalid(work, f"record {work.records[0]}: {exc}")
             return
         currency = _text(payload.get("currencyId"))
-        if work.key:
+        identity = identify(self.entity, work)[0] if self.keys is not None or not work.key else ""
+        ledger_key = self.keys.key(identity) if self.keys is not None else None
+        if ledger_key:  # the key the ledger gave it, as the import recorded
+            entry = _Entry(ledger_key.strip(), work.records, currency, customer, amount)
+            self.by_key.setdefault(entry.key, []).append(entry)
+        elif work.key:
             entry = _Entry(str(work.key).strip(), work.records, currency, customer, amount)
             self.by_key.setdefault(entry.key, []).append(entry)
         elif self.entity.is_document:
-            entry = _Entry(self._reference(work), work.records, currency, customer, amount)
+            entry = _Entry(self._reference(work, identity), work.records, currency, customer, amount)
             self.by_reference.setdefault(entry.key, []).append(entry)
         else:
             self._invalid(work, f"record {work.records[0]}: no number: an auto-numbered customer "
                                 "cannot be found in the ledger again")
 
-    def _reference(self, work: Work) -> str:
-        """The externalReference the import gave (or was given for) this auto-numbered document."""
+    def _reference(self, work: Work, identity: str) -> str:
+        """The externalReference the import gave (or was given for) this auto-numbered document:
+        the file's own, else the one its results file recorded, else what earlier versions built."""
         given = _text((work.payload or {}).get("externalReference"))
         if given:
             return given
-        identity, _ = identify(self.entity, work)  # before anything is added, as the import takes it
-        return f"{self.prefix}:{identity.split(':', 1)[1][:40]}"
+        recorded = self.keys.reference(identity) if self.keys is not None else None
+        return recorded or f"{self.prefix}:{identity.split(':', 1)[1][:40]}"
 
     def _invalid(self, work: Work, error: str) -> None:
         self.result.invalid_count += 1

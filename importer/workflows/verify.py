@@ -60,6 +60,7 @@ from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError, SourceError
 from importer.keys import encode_key
+from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.compare import Comparer, expected_record
 from importer.mapping.flatten import FlatRecord
@@ -175,6 +176,7 @@ async def verify_records(
     concurrency: int | None = None,
     strategy: str = "auto",
     map: str | os.PathLike[str] | ColumnMap | None = None,
+    results: str | os.PathLike[str] | None = None,
 ) -> VerifySummary:
     """Check every record of ``source`` against the API; write the report, return the summary.
 
@@ -186,7 +188,10 @@ async def verify_records(
     ``--decimal-comma`` / ``--date-format`` flags as they are. ``concurrency``: GETs in flight
     (default: the client's). ``strategy``: ``auto``, ``get`` or ``list`` (see the module doc).
     ``map``: a mapping file (path or loaded) the input is read through, as ``run --map`` does;
-    the coerce options then apply only to columns the map gives no format.
+    the coerce options then apply only to columns the map gives no format. ``results``: the
+    import's results file (default ``SOURCE.results.ndjson`` when it exists): each record is
+    looked up under the key the ledger gave it, so documents the company numbered itself, and
+    auto-numbered ones, are verified too (:mod:`importer.load.ledger_keys`).
     ``ConfigError`` (unknown column, a mistake in the map, bad arguments) is raised before any call.
     """
     ent = resolve(entity)
@@ -219,8 +224,11 @@ async def verify_records(
         report = _Report(report_path, summary)
         stack.callback(report.close)
         run = _Run(client, ent, report, summary, limit, expand_params(ent, columns))
+        keys = LedgerKeys.beside(source, results)
+        if keys is not None:
+            stack.callback(keys.close)
         try:
-            await run.go(_units(ent, mapper, bound, opened, summary), strategy)
+            await run.go(_units(ent, mapper, bound, opened, summary, keys), strategy)
         except ListError as exc:
             summary.error = str(exc)
         finally:
@@ -231,10 +239,13 @@ async def verify_records(
 
 async def _units(
     entity: Entity, mapper: RecordMapper, bound: BoundMap | None, opened: Input, summary: VerifySummary,
+    keys: LedgerKeys | None,
 ) -> AsyncIterator[_Unit]:
     """Mapped units of the input, a few at a time between checkpoints (the loop stays live)."""
 
     def unit(work: Work) -> _Unit:
+        if keys is not None:
+            work = keys.applied(entity, work)
         if work.error is not None or work.payload is None or not work.key:
             return _Unit(work, None)
         return _Unit(work, expected_record(entity, work.payload))
