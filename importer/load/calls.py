@@ -25,6 +25,12 @@ class Call(NamedTuple):
     path: str
     body: bytes
     idempotent: bool  # sending it twice does no harm
+    # Made from the document as the ledger holds it now (importer.load.doclines): it may go
+    # out after an earlier attempt of unknown outcome, since what that did is already read.
+    fresh: bool = False
+
+
+_ONCE = frozenset({"Insert", "Delete"})  # line operations that must not be sent twice
 
 
 def item_path(entity: Entity, key: str) -> str:
@@ -46,12 +52,14 @@ def with_operations(lines: list[Any], mode: str) -> list[Any]:
             for line in lines]
 
 
-def build_call(entity: Entity, work: Work, mode: str) -> Call:
+def build_call(entity: Entity, work: Work, mode: str, lines: list[Any] | None = None) -> Call:
     """The request for ``work`` in ``mode`` ("create" or "update"; an action entity ignores it).
 
     The payload goes out as it is, but for the operation of lines that name their
     ``lineNumber`` (see :func:`with_operations`): anything the importer adds of its own
-    (an ``externalReference``) is put in by the caller first.
+    (an ``externalReference``) is put in by the caller first. ``lines``: an update's
+    lines as matched to the ledger's (:func:`importer.load.doclines.plan_update`), sent
+    instead of the payload's.
     """
     payload = work.payload
     assert payload is not None, "invalid work is never sent"
@@ -59,13 +67,17 @@ def build_call(entity: Entity, work: Work, mode: str) -> Call:
         path = f"{item_path(entity, work.key or '')}/action/{entity.action}"
         return Call("action", "POST", path, orjson.dumps(payload), False)
     body = payload
-    lines = payload.get(entity.line_field) if entity.line_field else None
-    if isinstance(lines, list) and any(isinstance(line, dict) and "operation" not in line for line in lines):
-        lines = with_operations(lines, mode)
+    fresh = lines is not None and mode == "update"
+    if fresh:
         body = {**payload, entity.line_field: lines}  # type: ignore[dict-item]
+    else:
+        lines = payload.get(entity.line_field) if entity.line_field else None
+        if isinstance(lines, list) and any(isinstance(line, dict) and "operation" not in line for line in lines):
+            lines = with_operations(lines, mode)
+            body = {**payload, entity.line_field: lines}  # type: ignore[dict-item]
     if mode == "update":
         body = {k: v for k, v in body.items() if k != entity.key_field}
-        # An Insert sent twice adds the line twice; an Update or Delete of a numbered line does not.
-        inserts = any(isinstance(line, dict) and line.get("operation") == "Insert" for line in lines or ())
-        return Call("update", "PUT", item_path(entity, work.key or ""), orjson.dumps(body), not inserts)
+        # An Insert sent twice adds the line twice, a Delete sent twice is refused; an Update is safe.
+        once = any(isinstance(line, dict) and line.get("operation") in _ONCE for line in lines or ())
+        return Call("update", "PUT", item_path(entity, work.key or ""), orjson.dumps(body), not once, fresh)
     return Call("create", "POST", entity.path, orjson.dumps(body), False)

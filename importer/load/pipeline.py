@@ -29,7 +29,7 @@ import anyio
 import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from importer.client.http import ApiClient, Attempt, LookupUnavailable
+from importer.client.http import ApiClient, Attempt, LookupUnavailable, Response
 from importer.entities import Entity
 from importer.errors import ResultsWriteError
 from importer.load import outcomes
@@ -37,6 +37,7 @@ from importer.load.actions import release
 from importer.load.ahead import WriteAhead
 from importer.load.calls import Call, build_call
 from importer.load.decide import CHANGED, CHANGED_WHY, decide
+from importer.load.doclines import plan_update, read_document
 from importer.load.gate import CustomerGate
 from importer.load.identity import CONTENT, identify
 from importer.load.lookups import Lookups
@@ -231,7 +232,7 @@ class Pipeline:
         if job.how == RELEASE_ONLY:
             line = self._line(job, "done", action="release")
             line.release = await release(self.client, self.entity, job.ledger_key or job.work.key,
-                                         background=self.options.background)
+                                         background=self.options.background, read_first=True)
             self._count_release(line.release)
             line.outcome = line.release["outcome"]  # done, queued or failed: the release was all it had to do
         else:
@@ -241,7 +242,8 @@ class Pipeline:
             attempt, line = sent
             if self._releases and line.outcome in ("created", "updated"):
                 line.release = await release(self.client, self.entity, line.key,  # type: ignore[arg-type]
-                                             background=self.options.background)
+                                             background=self.options.background,
+                                             known=attempt.response if attempt.found_by_lookup else None)
                 self._count_release(line.release)
             self._watch(attempt)
         line.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -256,19 +258,29 @@ class Pipeline:
         assert client is not None and self.lookups is not None
         if job.ledger_key is not None:  # the ledger keeps it under the key it gave, not the file's
             work = replace(work, key=job.ledger_key)
-        mode = self.options.mode
+        mode, lines = self.options.mode, None
+        document = None  # upsert: the document as its GET answered, so an update reads it once
         if self._asks_first:  # upsert: POST or PUT by whether the key exists
             exists = await self._exists(work)
             if isinstance(exists, Attempt):  # could not tell: nothing is written
                 self.summary.sent_units += 1
                 return exists, self._line(job, "failed", error=f"could not tell whether {work.key} exists: "
                                           f"{exists.error}")
+            document = exists if isinstance(exists, Response) else None
             mode = "update" if exists else "create"
             if mode == "create" and work.cannot_create is not None:  # new, but lacks what a create needs
                 self._final(job, self._line(job, "invalid", error=work.cannot_create))
                 return None
+        if mode == "update" and self.entity.is_document:  # its lines become the file's (doclines)
+            plan = await plan_update(self.lookups, self.entity, work, document)
+            if plan.error is not None or plan.holds:
+                self.summary.sent_units += 1
+                line = self._line(job, "updated" if plan.holds else "failed", action="update", error=plan.error)
+                line.recovered = plan.holds
+                return plan.attempt, line
+            lines = plan.lines
         reference = self._add_reference(job) if mode == "create" else None
-        call = build_call(self.entity, work, mode)
+        call = build_call(self.entity, work, mode, lines)
         lookup = self.lookups.for_create(work.key, reference, work.payload) if call.action == "create" else None
         if client.halted is not None:
             self.summary.not_processed += len(work.records)
@@ -285,7 +297,7 @@ class Pipeline:
             self.stop(str(exc))
             return None
         attempt: Attempt | None = None
-        if job.how == RECHECK:
+        if job.how == RECHECK and not call.fresh:  # a fresh call was made from the ledger as it is
             attempt = await self._recheck(lookup, call)
         if attempt is None:
             attempt = await client.request(
@@ -335,12 +347,14 @@ class Pipeline:
         payload["externalReference"] = {"value": job.reference}
         return job.reference
 
-    async def _exists(self, work: Work) -> bool | Attempt:
+    async def _exists(self, work: Work) -> bool | Response | None | Attempt:
         if not work.key:
             return False  # auto-numbered: always a new record
         if self.existing_keys is not None:
             return work.key in self.existing_keys
         assert self.lookups is not None
+        if self.entity.is_document:  # the document itself, for its update to use
+            return await read_document(self.lookups, work.key)
         return await self.lookups.exists(work.key)
 
     async def _recheck(self, lookup: Any, call: Call) -> Attempt | None:
