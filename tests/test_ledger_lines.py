@@ -159,7 +159,8 @@ def test_the_matching_rules():
     # Named lines are theirs; unnamed ones take the rest in order; the ledger's leftovers go.
     assert ops(numbered, plain) == [("Update", 5), ("Update", 1), ("Delete", 2)]
     assert ops(plain, plain, plain, plain) == [("Update", 1), ("Update", 2), ("Update", 5), ("Insert", None)]
-    assert ops({"operation": "Delete", "lineNumber": {"value": 2}}, plain) == [("Delete", 2), ("Update", 1),
-                                                                                ("Delete", 5)]
+    # A file that states operations of its own is sent as it says: nothing matched, nothing deleted.
+    assert ops({"operation": "Delete", "lineNumber": {"value": 2}}, plain) == [("Delete", 2), ("Insert", None)]
+    assert ops({"operation": "Update", "lineNumber": {"value": 1}}) == [("Update", 1)]
     assert match_lines([numbered, numbered], held) == (1, "line 5 is named twice (by the document's lines 1 "
                                                           "and 2 in the file)")

@@ -140,7 +140,8 @@ async def test_figures_agree_after_an_import(sandbox, tmp_path: Path) -> None:
 async def test_a_changed_document_shows_its_difference(sandbox, tmp_path: Path) -> None:
     invoices = await _load(sandbox, tmp_path)
     # INV-2's first line: 8 instead of 7.5 hours, still less 10 %: 6840.00, 427.50 more
-    change = _write(tmp_path / "change.csv", "referenceNumber,line.lineNumber,line.quantity\nINV-2,1,8\n")
+    change = _write(tmp_path / "change.csv",  # states its operation: line 2 stays as it is
+                    "referenceNumber,line.operation,line.lineNumber,line.quantity\nINV-2,Update,1,8\n")
     await _import(sandbox, change, "invoice", mode="update")
     result = await _reconcile(sandbox, invoices, "invoice")
     figures = _figures(result)
@@ -249,7 +250,8 @@ async def test_customers_credit_limits(sandbox, tmp_path: Path) -> None:
 
 async def test_csv_has_a_row_per_currency_and_customer_and_the_totals(sandbox, tmp_path: Path) -> None:
     invoices = await _load(sandbox, tmp_path)
-    change = _write(tmp_path / "change.csv", "referenceNumber,line.lineNumber,line.quantity\nINV-2,1,8\n")
+    change = _write(tmp_path / "change.csv",  # states its operation: line 2 stays as it is
+                    "referenceNumber,line.operation,line.lineNumber,line.quantity\nINV-2,Update,1,8\n")
     await _import(sandbox, change, "invoice", mode="update")
     out = tmp_path / "totals.csv"
     write_csv(await _reconcile(sandbox, invoices, "invoice"), out)
@@ -299,7 +301,8 @@ async def test_cli_table_csv_json_and_exit_codes(sandbox, tmp_path: Path) -> Non
     assert "DIFFERS" not in stdout and TOKEN not in stdout + stderr
     assert out.read_text(encoding="utf-8").splitlines()[1].startswith("invoice,customer,EUR,10000,1,1,0,1950.00")
 
-    change = _write(tmp_path / "change.csv", "referenceNumber,line.lineNumber,line.quantity\nINV-2,1,8\n")
+    change = _write(tmp_path / "change.csv",  # states its operation: line 2 stays as it is
+                    "referenceNumber,line.operation,line.lineNumber,line.quantity\nINV-2,Update,1,8\n")
     await _import(sandbox, change, "invoice", mode="update")
     code, stdout, stderr = await run_cli("reconcile", str(invoices), "-e", "invoice", *conn)
     assert code == 1, stderr

@@ -13,7 +13,10 @@ to the ledger's, always the same way:
 3. ledger lines left over are deleted;
 4. file lines left over are inserted (the API numbers them).
 
-A document given without any lines keeps its lines: only its header fields change.
+A document given without any lines keeps its lines: only its header fields change. A file
+that states operations itself (a line with ``line.operation`` ``Update`` or ``Delete``, or an
+``Insert`` of a numbered line) is sent as it says: it speaks in changes, not in the lines
+the document should end with, so nothing is matched or deleted for it.
 A number the document does not have, or one named twice, fails the record before the
 PUT, and so does a document whose status takes no changes (released: ``Open``,
 ``Closed``, ...), unless it already holds what the file says: then it is ``updated`` with
@@ -100,6 +103,9 @@ def match_lines(lines: list[Any], held: Any, label: str = "the document") -> lis
 
     ``(index, why)`` when they cannot be matched: the file line at fault and the reason.
     """
+    if any(_operation(line) is not None for line in lines):  # the file states its own operations
+        return [line if not isinstance(line, dict) or "operation" in line else
+                {"operation": "Update" if _number(line) is not None else "Insert", **line} for line in lines]
     held = held if isinstance(held, list) else []
     numbers = [n for n in (_number(line) for line in held) if n is not None]
     if len(numbers) != len(held):
