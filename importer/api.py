@@ -19,13 +19,14 @@ import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import ExitStack, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
-from importer.client.auth import DEFAULT_TOKEN_URL
+from importer.client.auth import DEFAULT_TOKEN_URL, TOKEN_RETRY
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
 from importer.load.failed import FailedRecords, default_failed_path
@@ -67,6 +68,7 @@ def build_client(options: ImportOptions) -> ApiClient:
         auth = ClientCredentials(
             options.client_id, options.client_secret, options.tenant_id,
             token_url=options.token_url or DEFAULT_TOKEN_URL, timeout=options.timeout,
+            retry=replace(TOKEN_RETRY, max_attempts=options.max_attempts, base=options.retry_base),
         )
     else:
         raise ConfigError(

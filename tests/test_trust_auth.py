@@ -90,13 +90,14 @@ async def test_a_missing_expires_in_lasts_an_hour_and_zero_is_not_a_fetch_per_re
 
 
 async def test_a_failing_endpoint_is_not_asked_again_at_once():
+    # Its own retries spent, the fetch has failed: the next requests are told so without a call.
     async with hostile({"POST /connect/token": error(503, "down")}) as srv:
-        auth = credentials(srv.url)
+        auth = ClientCredentials("cid", SECRET, "tenant", token_url=f"{srv.url}/connect/token", retry=FAST)
         async with aiohttp.ClientSession() as session:
             for _ in range(5):
-                with pytest.raises(AuthError):
+                with pytest.raises(AuthError, match="HTTP 503 \\(down\\); gave up after 2 tries"):
                     await auth.token(session)
-    assert auth.calls == 1 and srv.count() == 1
+    assert auth.calls == 2 and srv.count() == 2
 
 
 async def test_a_token_that_cannot_be_renewed_mid_run_halts_the_client():

@@ -13,6 +13,7 @@ from hostile_server import (
     hostile,
     html_page,
     json_answer,
+    redirect,
     sequence,
     token_answer,
     with_headers,
@@ -87,26 +88,35 @@ async def test_a_404_on_a_collection_halts_naming_the_base_url():
     assert "base URL" in client.halted and sum(a.not_sent for a in attempts) == 19
 
 
-async def test_the_same_wrong_answer_to_the_first_five_writes_halts():
-    async with hostile({"POST /v1/customer": error(400, "Company not set"), "GET *": json_answer({})}) as srv:
+async def test_once_the_setup_is_proved_the_same_foreign_answer_to_five_writes_halts():
+    async with hostile({"POST /v1/customer": redirect("/login"), "GET *": json_answer({})}) as srv:
         async with client_for(srv.url) as client:
-            await client.request("GET", "/v1/customer/C1")  # reads prove the setup, they are not watched
+            await client.request("GET", "/v1/customer/C1")  # proves the setup; reads are not watched
             attempts = [await client.request("POST", "/v1/customer", b"{}") for _ in range(8)]
     assert srv.count("POST") == 5
     assert [a.not_sent for a in attempts] == [False] * 5 + [True] * 3
-    assert client.halted.startswith("the first 5 writes all got the same answer (HTTP 400: Company not set)")
+    assert client.halted.startswith("the first 5 writes all ended the same way, which no record can cause "
+                                    f"(HTTP 302: redirected to {srv.url}/login)")
 
 
-async def test_html_answers_to_the_first_writes_halt_too():
+async def test_the_same_refusal_of_the_records_to_every_write_halts_nothing():
+    async with hostile({"POST /v1/customer": error(400, "Company not set"), "GET *": json_answer({})}) as srv:
+        async with client_for(srv.url) as client:
+            attempts = [await client.request("POST", "/v1/customer", b"{}") for _ in range(8)]
+    assert srv.count("POST") == 8 and client.halted is None
+    assert all(a.response.status == 400 and not a.not_sent for a in attempts)
+
+
+async def test_html_answers_to_the_first_writes_halt_after_one_call():
     async with hostile({"* *": html_page()}) as srv:
         async with client_for(srv.url) as client:
             await many(client, 32)
-    assert srv.count() == 5
+    assert srv.count() == 1
     assert "the answer is not JSON (text/html)" in client.halted and "proxy" in client.halted
 
 
 async def test_a_success_first_means_later_errors_are_the_records_own():
-    answers = sequence(created(), *[error(400, "Company not set")] * 10)
+    answers = sequence(created(), *[html_page(400)] * 10)
     async with hostile({"POST /v1/customer": answers}) as srv:
         async with client_for(srv.url) as client:
             for _ in range(10):
@@ -114,12 +124,12 @@ async def test_a_success_first_means_later_errors_are_the_records_own():
     assert srv.count("POST") == 10 and client.halted is None
 
 
-async def test_different_errors_do_not_halt():
+async def test_different_foreign_answers_do_not_halt():
     # Once a different answer came, the watch is over: the first one coming back later is no pattern.
-    answers = sequence(error(400, "Company not set"), error(400, "Customer 2 already exists"),
-                       *[error(400, "Company not set")] * 8)
-    async with hostile({"POST /v1/customer": answers}) as srv:
+    answers = sequence(redirect("/login"), redirect("/sso"), *[redirect("/login")] * 8)
+    async with hostile({"POST /v1/customer": answers, "GET *": json_answer({})}) as srv:
         async with client_for(srv.url) as client:
+            await client.request("GET", "/v1/customer/C1")
             for _ in range(10):
                 await client.request("POST", "/v1/customer", b"{}")
     assert srv.count("POST") == 10 and client.halted is None

@@ -159,12 +159,14 @@ async def test_a_wrong_base_url_answering_404_everywhere_stops_the_run(tmp_path)
     assert summary.not_processed >= 290
 
 
-async def test_the_same_error_for_the_first_records_stops_the_run(tmp_path):
+async def test_a_sign_in_page_to_the_first_record_stops_the_run(tmp_path):
     path = customers(tmp_path, 300)
-    async with hostile({"POST /v1/customer": error(400, "Company not set or not allowed (12002)")}) as srv:
+    async with hostile({"* *": html_page()}) as srv:
         summary = await run(path, srv, concurrency=8)
-        assert srv.count() <= 20
-    assert summary.halted and "12002" in summary.error
+        assert srv.count("POST", "/v1/customer") == 1 and srv.count() <= 3  # the create and its lookup
+    assert summary.halted and "sign-in page" in summary.error and summary.not_processed == 299
+    [line] = [x for x in final_lines(tmp_path / "c.csv.results.ndjson") if x["outcome"] != "unsent"]
+    assert line["records"] == [1] and line["outcome"] == "failed" and "not JSON" in line["error"]
 
 
 async def test_a_queued_release_is_not_done(tmp_path, monkeypatch):

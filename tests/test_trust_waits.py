@@ -158,13 +158,12 @@ async def test_a_permanent_429_backs_off_and_ends_within_the_budget():
                         tg.start_soon(send)
             elapsed = time.monotonic() - started
     budget_spent = r"gave up after [\d.]+ s of retries: waiting more would pass the retry budget of 1 s; last: HTTP 429"
-    spent = [a for a in attempts if re.match(budget_spent, a.error)]
-    assert len(spent) >= 5  # the first five to spend their budgets halt the client ...
-    assert all(a.error == client.halted for a in attempts if a not in spent)  # ... which ends the rest at once
+    # Each record spends its own budget and ends with the reason; a 429 may pass, so it halts nothing.
+    assert len(attempts) == 32 and all(re.match(budget_spent, a.error) for a in attempts)
+    assert client.halted is None
     # Without backoff, one request per round trip for a second would be thousands.
     assert srv.count("POST") < 32 * 9
     assert elapsed < 5
-    assert client.halted is not None and "HTTP 429" in client.halted  # the first writes all ended the same
 
 
 async def test_a_retry_after_past_the_budget_ends_the_record_at_once():

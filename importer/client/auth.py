@@ -10,10 +10,19 @@ when it is missing the token is taken to last an hour (RFC 6749 leaves it to the
 server; a token that lapses sooner is renewed on its first 401 anyway). A token
 is reused for at least 30 s whatever ``expires_in`` says, so a lifetime of 0
 cannot cost a fetch per request, and a failed fetch is not tried again for 5 s.
+
+A token endpoint that is down for a moment does not stop a run: a 5xx, a 429 or no
+answer at all (refused, reset, timed out) is asked again, with exponential backoff
+and full jitter, honouring ``Retry-After``, up to :attr:`RetryPolicy.max_attempts`
+tries within :attr:`RetryPolicy.budget` seconds (:data:`TOKEN_RETRY` unless told);
+giving up names how many tries and how long it took, and the last error. Any other
+answer is final at once: a 4xx is a refusal of the credentials, and an answer that is
+no token (HTML, a redirect, too large) means the token URL is wrong.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Protocol
@@ -23,9 +32,13 @@ import aiohttp
 import anyio
 
 from importer.client.answers import AnswerTooLarge, Response, read_body, size_text
+from importer.client.attempts import RetryPolicy
+from importer.client.limits import retry_after_seconds
 from importer.errors import AuthError
 
-__all__ = ["TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL", "DEFAULT_SCOPE"]
+__all__ = ["TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL", "DEFAULT_SCOPE", "TOKEN_RETRY"]
+
+log = logging.getLogger("importer.client")
 
 DEFAULT_TOKEN_URL = "https://connect.visma.com/connect/token"
 DEFAULT_SCOPE = (
@@ -36,6 +49,16 @@ DEFAULT_LIFETIME = 3600.0  # seconds, when the answer has no expires_in
 MIN_REUSE = 30.0  # seconds a token is used for at the least, whatever expires_in says
 MAX_LIFETIME = 86400.0
 RETRY_FAILED_AFTER = 5.0  # seconds a failed fetch is remembered before the next try
+# Tries of one fetch when the endpoint answers 5xx or 429, or not at all: a few, for two minutes at most.
+TOKEN_RETRY = RetryPolicy(max_attempts=5, base=0.5, cap=30.0, budget=120.0)
+
+
+class _Passing(AuthError):
+    """A failure that may pass (5xx, 429, no answer): the fetch is tried again."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TokenSource(Protocol):
@@ -82,6 +105,7 @@ class ClientCredentials:
         token_url: str = DEFAULT_TOKEN_URL,
         scope: str = DEFAULT_SCOPE,
         timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.client_id = client_id
         self._secret = client_secret
@@ -89,6 +113,7 @@ class ClientCredentials:
         self.token_url = token_url
         self.scope = scope
         self.timeout = timeout
+        self.retry = retry or TOKEN_RETRY
         self.calls = 0
         self._token: str | None = None
         self._renew_at = 0.0
@@ -113,7 +138,7 @@ class ClientCredentials:
                 if failed is not None and time.monotonic() - failed[0] < RETRY_FAILED_AFTER:
                     raise failed[1]  # not a fetch per waiting request while the endpoint fails
                 try:
-                    await self._fetch(session)
+                    await self._fetch_with_retries(session)
                 except AuthError as exc:
                     self._failed = (time.monotonic(), exc)
                     raise
@@ -125,6 +150,27 @@ class ClientCredentials:
         if self._token == token:
             self._token = None
         return True
+
+    async def _fetch_with_retries(self, session: aiohttp.ClientSession) -> None:
+        """:meth:`_fetch`, tried again after a failure that may pass, within the retry policy."""
+        policy, started, tries = self.retry, time.monotonic(), 0
+        while True:
+            tries += 1
+            try:
+                await self._fetch(session)
+                return
+            except _Passing as exc:
+                last, retry_after = str(exc), exc.retry_after
+            spent = time.monotonic() - started
+            gave_up = f"{last}; gave up after {tries} {'try' if tries == 1 else 'tries'} in {spent:.1f} s"
+            if tries >= policy.max_attempts:
+                raise AuthError(gave_up) from None
+            delay = policy.delay(tries, retry_after)
+            if spent + delay > policy.budget:
+                raise AuthError(f"{gave_up}: waiting {delay:.1f} s more would pass the token retry budget "
+                                f"of {policy.budget:g} s") from None
+            log.info("%s; trying again in %.1f s", last, delay, extra={"attempt": tries, "error": last})
+            await anyio.sleep(delay)
 
     async def _fetch(self, session: aiohttp.ClientSession) -> None:
         form = {
@@ -146,9 +192,15 @@ class ClientCredentials:
                     raise AuthError(f"{where} answered more than {size_text(MAX_TOKEN_ANSWER)}: "
                                     "is the token URL right?") from None
                 answer = Response(resp.status, resp.headers, body)
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            raise AuthError(f"{where} unreachable: {type(exc).__name__}") from None
+        except ValueError as exc:  # aiohttp.InvalidURL among them: no retry mends the URL
+            raise AuthError(f"{where} cannot be asked ({type(exc).__name__}): is the token URL right?") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise _Passing(f"{where} unreachable: {type(exc).__name__}") from None
         data = answer.json()
+        if answer.status >= 500 or answer.status == 429:
+            wait = answer.headers.get("Retry-After")
+            raise _Passing(f"{where} answered HTTP {answer.status}" + self._reason(answer),
+                           retry_after_seconds(wait) if wait is not None else None)
         if answer.status != 200:
             raise AuthError(f"{where} refused client {self.client_id!r}: HTTP {answer.status}" + self._reason(answer))
         if not isinstance(data, dict):
@@ -171,7 +223,8 @@ class ClientCredentials:
         if 300 <= answer.status < 400:
             return f" ({self._clean(answer.redirect_reason(), None)}: is the token URL right?)"
         data = answer.json()
-        reason = (data.get("error_description") or data.get("error")) if isinstance(data, dict) else None
+        reason = (data.get("error_description") or data.get("error") or data.get("message")) if isinstance(
+            data, dict) else None
         return f" ({self._clean(str(reason), None)[:300]})" if reason else ""
 
     def _clean(self, text: str, token: str | None) -> str:

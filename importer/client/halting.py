@@ -1,4 +1,4 @@
-"""Failures no record can cure: a refused token, a wrong base URL, the same wrong answer again.
+"""Failures no record can cure: a refused token, a wrong base URL, a page that is not the API.
 
 Against a wrong token or base URL every record would collect the same 401 or 404,
 spending the hour's allowance on nothing. So the client halts instead (the run
@@ -6,6 +6,13 @@ stops; the results file stays resumable), and until some answer has shown that
 the token and the base URL are right it lets only one request out at a time
 (:class:`FirstAnswerGate`): a systemic mistake then costs one call, not one per
 worker.
+
+What halts is an answer no record can have caused. A refusal that is the API
+speaking about a record (a 400, 409 or 422 with its message, a 404 by key) never
+does, however many records share it: those records fail and the run goes on, in
+this run and in every resume. A failure that may pass (a 5xx, a 429, no answer) is
+retried, and halts only when a gateway's 502, 503 or 504 outlasted the retries of
+each of the first writes alike: the API is down, not just busy.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ __all__ = [
     "invalid_base_url", "is_collection_path", "SAME_WRITES",
 ]
 
-SAME_WRITES = 5  # this many first writes ending the same wrong way halt the client
+SAME_WRITES = 5  # this many first writes ending the same wrong way halt the client, once the setup is proved
 _GIVE_UP_AFTER = 3  # answers that prove nothing either way (5xx, no answer) before the gate opens anyway
 
 
@@ -70,6 +77,7 @@ class FirstAnswerGate:
 
     def __init__(self) -> None:
         self.open = False
+        self.proved = False  # a trusted answer came (not just the give-up after answers proving nothing)
         self._held = False
         self._unproven = 0
         self._changed: anyio.Event | None = None
@@ -94,6 +102,7 @@ class FirstAnswerGate:
 
     def learn(self, trusted: bool | None) -> None:
         if trusted:
+            self.proved = True
             self.open_up()
         elif trusted is False:
             self._unproven += 1
@@ -107,10 +116,17 @@ class FirstAnswerGate:
 
 
 class FirstWrites:
-    """Watches the first final answers to writes: the same wrong one :data:`SAME_WRITES` times halts.
+    """Watches the first final answers to writes for one that no record can have caused.
 
-    A success before them ends the watch for good (the API works; errors are the
-    records' own), and so does a different answer.
+    Such an answer is a 2xx or 3xx that does not prove the write (a sign-in page, a
+    redirect, a body that is not what it claims), a 4xx that is an HTML page, or a
+    502/503/504 that outlasted the write's retries; what makes it so is judged by
+    :func:`importer.client.judging.against_setup`. A page that is not the API halts
+    at its first write while no answer has proved the token and the base URL right:
+    one call. Otherwise :data:`SAME_WRITES` alike do (one may be a blip). Answers
+    that are the records' own (see the module) are not counted at all, so they can
+    never add up to a halt, whatever a resume sends first. A success ends the watch
+    for good, and so does a different answer of this kind.
     """
 
     def __init__(self) -> None:
@@ -121,8 +137,8 @@ class FirstWrites:
     def success(self) -> None:
         self.watching = False
 
-    def failure(self, status: int, reason: str) -> str | None:
-        """Count one; the halt message when it makes :data:`SAME_WRITES` alike."""
+    def failure(self, status: int, reason: str, *, at_once: bool) -> str | None:
+        """Count one answer no record can cause; the halt message when it is enough."""
         signature = (status, reason)
         if self._seen is None:
             self._seen = signature
@@ -130,11 +146,17 @@ class FirstWrites:
             self.watching = False
             return None
         self._times += 1
-        if self._times < SAME_WRITES:
+        if not at_once and self._times < SAME_WRITES:
             return None
         self.watching = False
+        if at_once and self._times == 1:
+            return (
+                f"the first write got an answer that is not the API's (HTTP {status}: {reason[:200]}); stopped "
+                "so the rest are not sent in vain: is the base URL right, or is a proxy or sign-in page in "
+                "front of the API?"
+            )
         return (
-            f"the first {SAME_WRITES} writes all got the same answer (HTTP {status}: {reason[:200]}); "
-            "stopped so the rest are not sent in vain: is the base URL right, is a proxy or "
-            "sign-in page in front of the API, or do all records share this mistake?"
+            f"the first {self._times} writes all ended the same way, which no record can cause (HTTP {status}: "
+            f"{reason[:200]}); stopped so the rest are not sent in vain: is the API down, is the base URL "
+            "right, or is a proxy or sign-in page in front of the API?"
         )

@@ -16,8 +16,10 @@ A success is proved: a write's 2xx/3xx answer goes to the caller's ``proof``
 answered 200, a redirect, a body past ``max_body``) is ambiguous too, and is sent
 again at most once. Redirects are never followed. A read's 2xx that is not JSON
 is an error, not data. A refused token, a refused scope, a 404 on a collection
-or the same wrong answer to the first writes halt the client
-(:mod:`importer.client.halting`): every later request returns at once, unsent.
+or an answer to the first writes that no record can cause (a sign-in page, a
+redirect, a 503 outlasting the retries of five writes) halt the client (:mod:`importer.client.halting`): every later request
+returns at once, unsent. A refusal of a record's data never does, however many
+records share it; a token endpoint down for a moment is retried by the token source.
 """
 
 from __future__ import annotations
@@ -188,11 +190,14 @@ class ApiClient(Recovery):
             self._gate.leave()
 
     def _watch(self, call: Sending, attempt: Attempt) -> None:
+        """A first write's final answer: a success ends the watch; one no record can cause may halt."""
         response = attempt.response
         if attempt.error is None and response is not None and (attempt.found_by_lookup or response.status < 300):
             self._first_writes.success()
-        elif call.signature is not None and self.halted is None:
-            message = self._first_writes.failure(*call.signature)
+        elif self.halted is None and (reason := judging.against_setup(call, response)) is not None:
+            assert response is not None
+            at_once = response.status < 500 and not self._gate.proved  # a page, before any proof of the setup
+            message = self._first_writes.failure(response.status, reason, at_once=at_once)
             if message is not None:
                 self._halt(message)
 
@@ -321,7 +326,7 @@ class ApiClient(Recovery):
                 self._gate.learn(False)
             return NoAnswer(describe_failure(exc), not isinstance(exc, _NOT_SENT))
         pacer.release(ticket, response.headers, status)
-        if not self._gate.open:
+        if not self._gate.proved:
             self._gate.learn(judging.trusted(call, response, token))
         return response
 

@@ -1,4 +1,12 @@
-"""Judging an answer: is it the success it looks like, a systemic failure, proof the setup is right?"""
+"""Judging an answer: is it the success it looks like, a systemic failure, proof the setup is right?
+
+An answer is the records' own when the API speaks in it about what was sent: a 4xx
+with a message (JSON, or the plain text the live API sometimes answers), a 404 by
+key. Such answers fail their records and nothing else, however many records share
+one. An answer that is not the API's (a sign-in page, a redirect, a 2xx that does
+not prove the write) is the setup's: :func:`against_setup` tells it, and
+:class:`~importer.client.halting.FirstWrites` halts on it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from importer.client import halting
 from importer.client.answers import Response
 from importer.client.attempts import Sending
 
-__all__ = ["verdict", "systemic", "trusted", "scrub", "scrub_bytes"]
+__all__ = ["verdict", "systemic", "trusted", "against_setup", "scrub", "scrub_bytes"]
 
 
 def verdict(call: Sending, response: Response, token: str | None) -> str | None:
@@ -41,9 +49,36 @@ def trusted(call: Sending, response: Response, token: str | None) -> bool | None
         return True if verdict(call, response, token) is None else None
     if status >= 500 or status == 429:
         return False
-    if status in (401, 403, 404):  # a wrong base URL answers 404 to a key as well
+    if status in (401, 403, 404) or _is_html(response):  # a wrong base URL answers 404 to a key as well
         return None
     return True  # an ordinary refusal (400, 409, 412...) came from the API itself
+
+
+def against_setup(call: Sending, response: Response | None) -> str | None:
+    """Why a write's failed final answer is one no record can cause; None when it may be the record's.
+
+    A 2xx/3xx that did not prove the write (``call.signature`` says why), but not a 202:
+    a job the API queued is the API's own answer. A 4xx that is an HTML page, as a
+    proxy or a web server that is not the API answers. A 502, 503 or 504 that outlasted
+    the write's retries: a gateway or an API that is down. Never a 500 (the live API
+    answers some refusals of a record's data with one), a 429 (the live API answers one
+    to a record refused twice), a 4xx with the API's message, or no answer.
+    """
+    if response is None or call.signature is None:
+        return None
+    status, reason = call.signature
+    if status < 400:
+        return None if status == 202 else reason
+    if status in _GATEWAY or (status < 500 and _is_html(response)):
+        return response.not_json_reason() or reason
+    return None
+
+
+_GATEWAY = frozenset({502, 503, 504})
+
+
+def _is_html(response: Response) -> bool:
+    return response.content_type in ("text/html", "application/xhtml+xml") or response.body.lstrip()[:1] == b"<"
 
 
 MIN_SECRET = 8  # shorter "tokens" (test fixtures) would blank out ordinary letters
