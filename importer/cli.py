@@ -31,7 +31,7 @@ from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import json_lines, setup_logging, tell
 from importer.mapping.mapfile import resolve_entity
 from importer.options import DEFAULT_BASE_URL, MODES
-from importer.summary import Summary
+from importer.summary import SETTLE_UNKNOWN, Summary
 
 __all__ = ["main", "build_parser"]
 
@@ -749,6 +749,11 @@ def _report(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
         else:
             _print_steps(names, summaries, stream)
         _print_short_report(summaries, stream)
+    if any(s.unknown for s in summaries) and not any(s.interrupted or s.not_processed for s in summaries):
+        again, secret = _without_secrets([a for a in argv if a not in ("--resume", "--restart")])
+        hint = " (with the token again: --token or VISMA_TOKEN)" if secret else ""
+        tell(f"Outcome unknown for {sum(s.unknown for s in summaries):,} records. Settle them with{hint}:\n"
+             f"  importer {shlex.join([*again, '--resume'])}", logging.WARNING)
     if any(s.interrupted or s.api_down or s.halted or s.unrecorded or s.not_processed for s in summaries):
         again, secret = _without_secrets([a for a in argv if a not in ("--resume", "--restart")])
         again.append("--resume")
@@ -893,6 +898,8 @@ def _print_summary(summary: Summary, stream: Any) -> None:
         rows.append(("not processed (stopped)", f"{summary.not_processed:,}"))
     if summary.unrecorded:
         rows.append(("outcome not written", f"{summary.unrecorded:,} (a resume looks them up first)"))
+    if summary.unknown:
+        rows.append(("outcome unknown", f"{summary.unknown:,} {SETTLE_UNKNOWN}"))
     if not summary.dry_run:
         rows += [
             ("API calls", f"{summary.calls:,} ({summary.calls_per_record:.2f} per record)"),

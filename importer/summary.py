@@ -1,4 +1,10 @@
-"""The numbers a run ends with: outcomes, calls, speed. Also what the progress display reads."""
+"""The numbers a run ends with: outcomes, calls, speed. Also what the progress display reads.
+
+``unknown`` counts records whose write may or may not have reached the API (their
+``failed`` line says ``unknown: true``). They are kept out of the failed-records file,
+which would create them a second time; :data:`SETTLE_UNKNOWN` says how to settle them:
+a ``--resume`` of the same input looks each one up and sends only those not there.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from typing import Any
 
 from importer.load.results import OUTCOMES, SUCCESS
 
-__all__ = ["Summary"]
+__all__ = ["Summary", "SETTLE_UNKNOWN"]
+
+SETTLE_UNKNOWN = ("may or may not have reached the API, and are not in the failed-records file; "
+                  "run the same import again with --resume: each is looked up and sent only if it is not there")
 
 
 @dataclass
@@ -25,6 +34,7 @@ class Summary:
     earlier_failed: int = 0  # of those, records whose earlier outcome was failed or invalid
     not_processed: int = 0  # records a stop left for --resume
     unrecorded: int = 0  # records sent whose outcome could not be written (resume looks them up)
+    unknown: int = 0  # of the failed, records that may have reached the API (resume looks them up)
     # What --resume found changed in the input since the results were written:
     new: int = 0  # records whose identity the results file did not have
     changed: int = 0  # records whose identity it had, with other content
@@ -105,6 +115,7 @@ class Summary:
             "earlier_failed": self.earlier_failed,
             "not_processed": self.not_processed,
             "unrecorded": self.unrecorded,
+            "unknown": self.unknown,
             "new": self.new,
             "changed": self.changed,
             "no_longer_in_input": self.gone,

@@ -171,22 +171,26 @@ async def test_the_companys_own_numbers_are_the_records_keys(tmp_path):
         assert not any("INV-" in p for p in company.paths)
         assert {doc["status"] for doc in company.documents.values()} == {"Open"}
 
-        # verify reads the results file beside the input: it compares the company's documents
-        code, out, err = await run_cli("verify", str(path), "-e", "invoice", "--base-url", server.url,
+        # unreleased ones: verify reads the results file beside the input, and so compares the
+        # company's documents; a changed cell sent as an update goes to the company's number
+        other = tmp_path / "more.csv"
+        other.write_text(path.read_text(encoding="utf-8").replace("INV-", "NEW-"), encoding="utf-8")
+        code, out, err = await run_cli("run", str(other), "-e", "invoice", "--base-url", server.url,
+                                       "--token", TOKEN)
+        assert code == 0, out + err
+        code, out, err = await run_cli("verify", str(other), "-e", "invoice", "--base-url", server.url,
                                        "--token", TOKEN, "--strategy", "get")
         assert code == 0, out + err
-        report = [orjson.loads(x) for x in Path(f"{path}.verify.ndjson").read_bytes().splitlines()]
-        assert sorted(r["key"] for r in report) == [str(900000 + i) for i in range(1, 6)]
+        report = [orjson.loads(x) for x in Path(f"{other}.verify.ndjson").read_bytes().splitlines()]
+        assert sorted(r["key"] for r in report) == [str(900005 + i) for i in range(1, 6)]
         assert {r["status"] for r in report} == {"ok"}
-
-        # a changed cell sent as an update goes to the company's number
-        path.write_text(path.read_text(encoding="utf-8").replace("Vare 3,1,300", "Vare 3,1,300")
-                        .replace("INV-3,K1,2024-11-03", "INV-3,K1,2024-11-13"), encoding="utf-8")
-        code, out, err = await run_cli("run", str(path), "-e", "invoice", "--base-url", server.url,
+        other.write_text(other.read_text(encoding="utf-8").replace("NEW-3,K1,2024-11-03", "NEW-3,K1,2024-11-13"),
+                         encoding="utf-8")
+        code, out, err = await run_cli("run", str(other), "-e", "invoice", "--base-url", server.url,
                                        "--token", TOKEN, "--resume", "--mode", "update")
         assert code == 0, out + err
-        assert company.documents["900003"]["documentDate"] == "2024-11-13"
-        assert len(company.documents) == 5 and not any("INV-" in p for p in company.paths)
+        assert company.documents["900008"]["documentDate"] == "2024-11-13"
+        assert len(company.documents) == 10 and not any("INV-" in p or "NEW-" in p for p in company.paths)
 
 
 @pytest.mark.parametrize("refs", [False, True])

@@ -4,20 +4,35 @@
 
 ``CHANGED``: a record created before whose content has changed, in a run that only
 creates: the caller answers it ``skipped`` with :data:`CHANGED_WHY` and sends nothing.
+
+``HOLD``: an auto-numbered document new by its identity (its documentKey) whose content
+is that of a document created before under another: perhaps the same document, its
+documentKey re-spelled (``0001`` saved as ``1``). Whether the earlier documentKey is
+gone from the input is known only at its end, so the caller holds it until then
+(:meth:`importer.load.state.ResultsState.renamed_from`): gone, it is ``renamed``, not
+created again; still there, it is sent as new. Keyed records are never renamed: their
+key is the API's, and another key is another record.
+
+An earlier outcome that is *unknown* (a write that may have reached the API) is never
+sent again blind: ``--resume`` and ``--retry-failed`` alike look it up first
+(``RECHECK``) and send it only when the lookup proves it is not there.
 """
 
 from __future__ import annotations
 
 from importer.entities import Entity
+from importer.load.identity import fingerprint_as_written
 from importer.load.references import PREFIX
 from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, SEND, Job, ResultSink
 from importer.load.state import FAILED, IN_FLIGHT, INVALID, QUEUED, SUCCEEDED, ResultsState
 from importer.options import ImportOptions
 from importer.summary import Summary
 
-__all__ = ["decide", "CHANGED", "CHANGED_WHY"]
+__all__ = ["decide", "CHANGED", "CHANGED_WHY", "HOLD", "RENAMED_AMONG"]
 
 CHANGED = "changed"
+HOLD = "hold"
+RENAMED_AMONG = "doc:"  # the identities a record can be renamed among: the input's own documentKeys
 CHANGED_WHY = "changed since it was created; run with --mode update or --mode upsert to send the change"
 
 
@@ -29,6 +44,9 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
         return NEW
     earlier = state.get(job.identity)
     if earlier is None:
+        if (job.work.error is None and job.identity.startswith(RENAMED_AMONG)
+                and state.has_success(job.fingerprint, RENAMED_AMONG)):
+            return HOLD  # counted new or renamed once the input is read
         summary.new += count
         return NEW
     state.mark_seen(job.identity)
@@ -36,7 +54,8 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
         job.reference = earlier.reference  # what it was sent with: a lookup finds it by that
     if earlier.state == SUCCEEDED and earlier.key and earlier.key != job.work.key:
         job.ledger_key = earlier.key  # updates and releases go to the key the ledger gave it
-    same = earlier.fingerprint == job.fingerprint
+    # A line written from values spelled otherwise (1250.0, a midnight time) is the same record.
+    same = earlier.fingerprint == job.fingerprint or earlier.fingerprint == fingerprint_as_written(job.work)
     retry = options.retry_failed
     if earlier.state == SUCCEEDED:
         if earlier.release_pending and retry and job.work.error is None:
@@ -53,6 +72,8 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
     if earlier.state in (FAILED, INVALID):
         if not same:
             summary.changed += count  # fixed since: sent again
+        elif earlier.unknown:
+            return RECHECK  # settled: looked up, and sent only if it is not there
         elif not retry:
             summary.already_done += count
             summary.earlier_failed += count

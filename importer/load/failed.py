@@ -1,4 +1,4 @@
-"""The failed-records file: every record whose outcome is failed, invalid or skipped, plus why.
+"""The failed-records file: every record whose outcome is failed (not unknown), invalid or skipped, plus why.
 
 Beside the results, ``<input>.failed.csv`` (or ``.failed.ndjson`` for NDJSON input) holds
 those records as the input held them, with an ``error`` column, so a user can fix them in a
@@ -18,6 +18,11 @@ to a data cell the row's error says which column. An NDJSON record is its line w
 ``"error"`` key added before the closing brace (or set, if the line has one); a line that is
 not a JSON object is written back as it came, and its error is in the results file only.
 Records from a Python iterable, with no file behind them, are written as JSON lines.
+
+Not here: a record whose outcome is *unknown* (``failed`` with ``unknown: true``: the write
+may have reached the API). Imported again from this file it would be created a second time
+if it had; instead a ``--resume`` of the original input looks it up and sends it only when
+the API plainly does not hold it, and the run's summary says so.
 
 Derived, not appended: each run writes the file afresh as ``<path>.partial``, which
 :meth:`FailedRecords.close` forces to disk and renames over ``<path>``. A ``--resume`` run

@@ -6,7 +6,9 @@ earlier results (``--resume``) what is still to be done, and hands the rest to
 ``concurrency`` workers over a bounded anyio memory stream, so reading never runs
 ahead of sending by more than a few items. Invalid work, work waiting on its
 customer, work a resume passes over and, on ``--dry-run``, all work is answered
-by the producer itself without a request. Each worker writes a ``started`` line,
+by the producer itself without a request. An auto-numbered document that may be one
+created before under another documentKey waits until the input is read, to be
+answered ``renamed`` or sent (:data:`~importer.load.decide.HOLD`). Each worker writes a ``started`` line,
 and only once it is wholly written sends the request; then the final line. Where
 that is safe, the started lines of all units queued go in one write, by the
 worker about to send the first of them (:mod:`importer.load.ahead`).
@@ -36,7 +38,7 @@ from importer.load import outcomes
 from importer.load.actions import release
 from importer.load.ahead import WriteAhead
 from importer.load.calls import Call, build_call
-from importer.load.decide import CHANGED, CHANGED_WHY, decide
+from importer.load.decide import CHANGED, CHANGED_WHY, HOLD, RENAMED_AMONG, decide
 from importer.load.doclines import plan_update, read_document
 from importer.load.gate import CustomerGate
 from importer.load.identity import CONTENT, identify
@@ -44,7 +46,7 @@ from importer.load.lookups import Lookups
 from importer.load.references import References
 from importer.load.results import FAILURES, Outcome
 from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, Job, ResultSink
-from importer.load.state import ResultsState, SeenIdentities
+from importer.load.state import HeldUnits, ResultsState, SeenIdentities
 from importer.mapping import Work
 from importer.options import ImportOptions
 from importer.schema import unwrap_value
@@ -83,6 +85,7 @@ class Pipeline:
         self.gate = gate if entity.name != "customer" else None
         self.lookups = Lookups(client, entity) if client is not None else None
         self.seen = SeenIdentities()
+        self.held = HeldUnits()  # resume: possible renames, answered at the end of the input
         self._stopping = False
         self._taking_back = False  # a stop for a failure: units with lines written ahead stay unsent
         self._no_answer_in_a_row = 0
@@ -132,8 +135,13 @@ class Pipeline:
                             send.send_nowait(job)  # room in the buffer: no need to yield
                         except anyio.WouldBlock:
                             await send.send(job)
+                    for held in self.held:  # the whole input is read: renamed, or new after all
+                        job = self._settle(held)  # type: ignore[arg-type]
+                        if job is not None:
+                            await send.send(job)
         finally:
             self.seen.close()
+            self.held.close()
             if self.resume is not None:
                 self.summary.gone = self.resume.unseen()
 
@@ -162,21 +170,52 @@ class Pipeline:
                 return None
             if job.how == PASS:
                 return None
-            if work.error is not None:
-                self._final(job, self._line(job, "invalid", error=work.error))
-            elif self.gate is not None and (reason := self._waiting_without_asking(work)) is not None:
-                self._final(job, self._line(job, "skipped", error=reason))
-            elif self.options.dry_run:
-                self._write_dry_run(job)
-            else:
-                if not self._asks_first and self.options.mode == "create":
-                    self._add_reference(job)  # before its started line, which may be written ahead
-                if self._ahead is not None:
-                    self._ahead.queue(job)
-                return job
+            if job.how == HOLD:
+                self.held.hold(job)
+                return None
+            return self._route(job)
         except ResultsWriteError as exc:
             self.summary.not_processed += count
             self.stop(str(exc))
+        return None
+
+    def _settle(self, job: Job) -> Job | None:
+        """A held unit, once the input is read: ``renamed`` when the document created before with
+        its content is no longer in the input under its earlier documentKey; else new."""
+        count = len(job.work.records)
+        if self._stopping:
+            self.summary.not_processed += count
+            return None
+        assert self.resume is not None
+        try:
+            earlier = self.resume.renamed_from(job.fingerprint, RENAMED_AMONG)
+            if earlier is None:
+                self.summary.new += count
+                job.how = NEW
+                return self._route(job)
+            line = self._line(job, "renamed", action="create")
+            line.key, line.location, line.renamed_from = earlier.key, earlier.location, earlier.identity
+            self._final(job, line)
+        except ResultsWriteError as exc:
+            self.summary.not_processed += count
+            self.stop(str(exc))
+        return None
+
+    def _route(self, job: Job) -> Job | None:
+        """``job`` answered here (invalid, waiting, a dry run), or to be sent (raises ResultsWriteError)."""
+        work = job.work
+        if work.error is not None:
+            self._final(job, self._line(job, "invalid", error=work.error))
+        elif self.gate is not None and (reason := self._waiting_without_asking(work)) is not None:
+            self._final(job, self._line(job, "skipped", error=reason))
+        elif self.options.dry_run:
+            self._write_dry_run(job)
+        else:
+            if not self._asks_first and self.options.mode == "create":
+                self._add_reference(job)  # before its started line, which may be written ahead
+            if self._ahead is not None:
+                self._ahead.queue(job)
+            return job
         return None
 
     def _same(self, identity: str) -> str:
@@ -363,7 +402,8 @@ class Pipeline:
             if call.idempotent:
                 return None  # sending it again does no harm
             return Attempt(None, 0, "outcome unknown: it may have reached the API in an earlier run and cannot "
-                                    "be looked up; check it in Visma.net, then rerun with --retry-failed")
+                                    "be looked up, so it is not sent again; check it in Visma.net, and if it "
+                                    "is not there, import it from a file of its own")
         self.summary.lookups += 1
         try:
             found = await lookup()
@@ -413,6 +453,8 @@ class Pipeline:
         self.summary.outcomes[line.outcome] += len(job.work.records)
         if line.sent_key is not None:
             self.summary.renumbered += 1
+        if line.unknown:
+            self.summary.unknown += len(job.work.records)
         self.sink.final(line, job.work)
 
     def _write_dry_run(self, job: Job) -> None:

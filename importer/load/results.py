@@ -19,6 +19,10 @@ the line. The latest line of an identity is its outcome::
      "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …,
      "at": "2026-12-01T11:02:03.123Z", "throttled": null}
 
+A ``renamed`` line is a success that sent nothing: an auto-numbered document created
+before under another documentKey (``renamed_from``), with that line's ``key`` and
+``location``, so a later resume finds it done under its new identity.
+
 ``at`` is when the final line was written (UTC); ``throttled`` the 429s the record met,
 null where the client did not count them. Lines of older versions lack both and read.
 
@@ -47,10 +51,11 @@ __all__ = [
     "SUCCESS", "OUTCOMES", "FAILURES", "RESULTS_LINE_LIMIT",
 ]
 
-SUCCESS = frozenset({"created", "updated", "done"})
+SUCCESS = frozenset({"created", "updated", "done", "renamed"})
 FAILURES = frozenset({"failed", "invalid", "skipped"})  # what the failed-records file holds
-# "queued": an action the API accepted but had not finished; "valid": a dry run's record.
-OUTCOMES = ("created", "updated", "done", "queued", "failed", "invalid", "skipped", "valid")
+# "queued": an action the API accepted but had not finished; "valid": a dry run's record;
+# "renamed": a record created before under another identity (its line says which), not sent.
+OUTCOMES = ("created", "updated", "done", "renamed", "queued", "failed", "invalid", "skipped", "valid")
 # Lines that are events, not outcomes: sent, and (after a systemic stop) taken back unsent.
 EVENTS = frozenset({"started", "unsent"})
 RESULTS_LINE_LIMIT = 16 << 20  # a longer line is not one of ours
@@ -83,6 +88,7 @@ class Outcome:
     throttled: int | None = None  # 429s answered to it; None where the client did not count them
     reference: str | None = None  # a document's externalReference, which it can be found by
     sent_key: str | None = None  # the key the file gave, where the ledger keeps it under another (``key``)
+    renamed_from: str | None = None  # "renamed": the identity it was created under
 
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))
@@ -279,6 +285,7 @@ class ResultsLine:
     recovered: bool = False
     reference: str | None = None  # a document's externalReference (started lines, and final lines since it exists)
     sent_key: str | None = None
+    location: str | None = None
 
 
 def iter_results(path: str | os.PathLike[str]) -> Iterator[ResultsLine]:
@@ -349,6 +356,7 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         line.get("recovered") is True,
         _text_or_none(line.get("reference")),
         _text_or_none(line.get("sent_key")),
+        line.get("location") if isinstance(line.get("location"), str) else None,
     )
 
 

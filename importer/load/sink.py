@@ -73,7 +73,7 @@ class ResultSink:
     def final(self, line: Outcome, work: Work) -> None:
         if self.writer is not None:
             self.writer.write(line)
-        if line.outcome in FAILURES:
+        if line.outcome in FAILURES and not line.unknown:  # an unknown is settled by --resume, not resent
             self.failure(work, line.error)
         if self.on_outcome is not None:
             self.on_outcome(line.as_dict())

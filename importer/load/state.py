@@ -8,20 +8,31 @@ a small page cache in memory): a million records cost disk, not memory.
     earlier = state.get("key:C1")        # Earlier(state="success", fingerprint=..., ...) or None
     state.mark_seen("key:C1")            # to count what the input no longer holds
     state.unseen()                       # identities recorded that the input did not have
+    state.renamed_from("a1b2…", "doc:1") # a success of that fingerprint the input no longer names
+
+Identities are kept and asked for as :func:`~importer.load.identity.identity_key` makes
+them, so ``key:C1`` written by an older version (or padded, or in another case) is found
+by ``key:c1``; what :meth:`ResultsState.get` returns says how the line spelled it.
 
     seen = SeenIdentities()
     seen.first("key:C1", 7)              # None: first time; else the record that had it first
+
+    held = HeldUnits()                   # units that wait for the end of the input, on disk
+    held.hold(job); list(held)           # in the order they came
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from importer.load.identity import identity_key
 from importer.load.results import SUCCESS, iter_results
 
-__all__ = ["Earlier", "ResultsState", "SeenIdentities", "read_results", "temporary_db"]
+__all__ = ["Earlier", "ResultsState", "SeenIdentities", "HeldUnits", "read_results", "temporary_db"]
 
 # The states an identity can be left in.
 SUCCEEDED, FAILED, INVALID, IN_FLIGHT, SKIPPED, QUEUED = (
@@ -51,6 +62,8 @@ class Earlier:
     error: str | None
     unknown: bool  # a failure that may have reached the API: look it up before sending
     release: str | None  # the outcome of its --release, if it had one
+    identity: str | None = None  # as the line wrote it
+    location: str | None = None  # where the API holds it, when the line said
     reference: str | None = None  # a document's externalReference, as its started line recorded it
 
     @property
@@ -65,20 +78,24 @@ class ResultsState:
         self._db = temporary_db()
         self._db.execute(
             "CREATE TABLE earlier (identity TEXT PRIMARY KEY, state TEXT, fingerprint TEXT, key TEXT, "
-            "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0, reference TEXT) WITHOUT ROWID"
+            "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0, written TEXT, "
+            "location TEXT, reference TEXT) WITHOUT ROWID"
         )
+        # Successes by fingerprint: a record renamed in the input is found by its content.
+        self._db.execute("CREATE INDEX earlier_fingerprint ON earlier (fingerprint, state)")
         self.apis: set[str] = set()  # the base URLs its records were sent to
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ResultsState:
         state = cls()
         upsert = (
-            "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(identity) DO UPDATE SET "
+            "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(identity) DO UPDATE SET "
             "state = excluded.state, fingerprint = excluded.fingerprint, "
             # the key the ledger gave a record stays its key (a later run's lines name the file's)
             "key = CASE WHEN earlier.state = 'success' AND excluded.state != 'success' "
             "THEN coalesce(earlier.key, excluded.key) ELSE excluded.key END, "
             "error = excluded.error, unknown = excluded.unknown, release = excluded.release, "
+            "written = excluded.written, location = coalesce(excluded.location, earlier.location), "
             "reference = coalesce(excluded.reference, earlier.reference) "
             # A success stays one: a later row refused before sending (a duplicate, a row
             # broken or changed since) says nothing about what the API holds.
@@ -89,15 +106,16 @@ class ResultsState:
         for line in iter_results(path):
             if line.api is not None:
                 state.apis.add(line.api.rstrip("/"))
+            identity = identity_key(line.identity)
             if line.outcome == "unsent":  # taken back: never reached the API
-                db.execute("DELETE FROM earlier WHERE identity = ?", (line.identity,))
+                db.execute("DELETE FROM earlier WHERE identity = ?", (identity,))
                 continue
             if line.action == "release":  # a release sent alone, for a document created before
-                db.execute(release_done, (line.outcome, line.error, line.identity))
+                db.execute(release_done, (line.outcome, line.error, identity))
                 continue
             db.execute(upsert, (
-                line.identity, _STATE_OF[line.outcome], line.fingerprint, line.key, line.error,
-                int(line.unknown), line.release, line.reference,
+                identity, _STATE_OF[line.outcome], line.fingerprint, line.key, line.error,
+                int(line.unknown), line.release, line.identity, line.location, line.reference,
             ))
         return state
 
@@ -110,15 +128,41 @@ class ResultsState:
 
     def get(self, identity: str) -> Earlier | None:
         row = self._db.execute(
-            "SELECT state, fingerprint, key, error, unknown, release, reference FROM earlier WHERE identity = ?",
-            (identity,),
+            "SELECT state, fingerprint, key, error, unknown, release, written, location, reference FROM earlier "
+            "WHERE identity = ?", (identity_key(identity),),
         ).fetchone()
         if row is None:
             return None
-        return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+        return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8])
 
     def mark_seen(self, identity: str) -> None:
-        self._db.execute("UPDATE earlier SET seen = 1 WHERE identity = ?", (identity,))
+        self._db.execute("UPDATE earlier SET seen = 1 WHERE identity = ?", (identity_key(identity),))
+
+    def seen(self, identity: str) -> bool:
+        """Whether this run's input has held ``identity`` so far (or a rename claimed it)."""
+        row = self._db.execute("SELECT seen FROM earlier WHERE identity = ?", (identity_key(identity),)).fetchone()
+        return row is not None and bool(row[0])
+
+    def has_success(self, fingerprint: str, like: str) -> bool:
+        """Whether a success of ``fingerprint`` is recorded under an identity starting ``like``."""
+        return self._db.execute(
+            "SELECT 1 FROM earlier WHERE fingerprint = ? AND state = ? AND identity >= ? AND identity < ? LIMIT 1",
+            (fingerprint, SUCCEEDED, like, like + "\uffff"),
+        ).fetchone() is not None
+
+    def renamed_from(self, fingerprint: str, like: str) -> Earlier | None:
+        """A success of ``fingerprint``, under an identity starting ``like`` that this input did
+        not hold: claimed (marked seen), so each earlier record is renamed at most once."""
+        row = self._db.execute(
+            "SELECT identity FROM earlier WHERE fingerprint = ? AND state = ? AND seen = 0 "
+            "AND identity >= ? AND identity < ? ORDER BY identity LIMIT 1",
+            (fingerprint, SUCCEEDED, like, like + "\uffff"),
+        ).fetchone()
+        if row is None:
+            return None
+        earlier = self.get(row[0])
+        self._db.execute("UPDATE earlier SET seen = 1 WHERE identity = ?", (row[0],))
+        return earlier
 
     def unseen(self) -> int:
         """Identities the results file has and this run's input did not."""
@@ -137,6 +181,7 @@ class SeenIdentities:
 
     def first(self, identity: str, record: int) -> int | None:
         """None when ``identity`` is new (it is remembered); else the record that had it first."""
+        identity = identity_key(identity)  # "C1" and "c1" are one customer to the API
         cursor = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (identity, record))
         if cursor.rowcount == 1:
             return None
@@ -144,6 +189,37 @@ class SeenIdentities:
 
     def close(self) -> None:
         self._db.close()
+
+
+class HeldUnits:
+    """Units of work held until the input is read, kept on disk (as many as the input holds)."""
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None  # made for the first unit held
+        self.count = 0
+
+    def hold(self, unit: object) -> None:
+        if self._db is None:
+            self._db = temporary_db()
+            self._db.execute("CREATE TABLE held (n INTEGER PRIMARY KEY, unit BLOB)")
+        self._db.execute("INSERT INTO held (unit) VALUES (?)", (pickle.dumps(unit, pickle.HIGHEST_PROTOCOL),))
+        self.count += 1
+
+    def __iter__(self) -> Iterator[object]:
+        """The units held, in the order they came, each once (read back a page at a time)."""
+        after = 0
+        while self._db is not None:
+            rows = self._db.execute("SELECT n, unit FROM held WHERE n > ? ORDER BY n LIMIT 256", (after,)).fetchall()
+            if not rows:
+                return
+            for n, blob in rows:
+                after = n
+                yield pickle.loads(blob)  # noqa: S301 - written by this process, to its own temporary file
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 def read_results(path: str | os.PathLike[str]) -> ResultsState:

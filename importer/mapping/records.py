@@ -150,18 +150,33 @@ class RecordMapper:
         return _Row(record.number, record, *self._assembled(record))
 
     def _assembled(self, record: SourceRecord) -> Assembled:
-        """``(header, line, key, group)`` of one record."""
+        """``(header, line, key, group)`` of one record, its key trimmed (see :meth:`_trimmed`)."""
         data = record.data
         plan = self._plan(tuple(data))
         if isinstance(plan, str):
             # A record already in the API's shape names objects, not dotted columns.
             if not self._text_only and any(isinstance(v, dict | list) for v in data.values()):
-                return self._map_shaped(record)
+                return self._trimmed(self._map_shaped(record))
             raise RecordError(plan)
         try:
-            return plan(data)
+            return self._trimmed(plan(data))
         except ShapedRecord:
-            return self._map_shaped(record)
+            return self._trimmed(self._map_shaped(record))
+
+    def _trimmed(self, assembled: Assembled) -> Assembled:
+        """The key as the API takes it: without the spaces a fixed-width export pads it with.
+
+        The API trims keys, so ``'10001   '`` is sent, looked up and recorded as ``'10001'``:
+        the payload's key field and the unit's key always agree.
+        """
+        header, line, key, group = assembled
+        if not isinstance(key, str) or key == (trimmed := key.strip()):
+            return assembled
+        name = self.entity.key_field
+        if name and name in header:
+            value = header[name]
+            header[name] = {**value, "value": trimmed} if isinstance(value, dict) else trimmed
+        return header, line, trimmed or None, group
 
     def _map_shaped(self, record: SourceRecord) -> Assembled:
         """An NDJSON record already in the API's shape: checked, not rebuilt."""

@@ -34,9 +34,9 @@ __all__ = ["Report", "Group", "Reason", "build_report", "render_text", "short_re
            "OUTCOME_ORDER"]
 
 # Columns in the order a reader wants them: successes, then what needs a look.
-OUTCOME_ORDER = ("created", "updated", "done", "queued", "valid", "failed", "unknown",
+OUTCOME_ORDER = ("created", "updated", "done", "renamed", "queued", "valid", "failed", "unknown",
                  "invalid", "skipped", "in_flight", "not_sent")
-SUCCESSES = frozenset({"created", "updated", "done"})
+SUCCESSES = frozenset({"created", "updated", "done", "renamed"})
 PROBLEMS = frozenset({"queued", "failed", "unknown", "invalid", "skipped", "in_flight"})
 RESULTS_SUFFIXES = (".results.ndjson", ".dry-run.ndjson")
 EXAMPLES_PER_REASON = 3

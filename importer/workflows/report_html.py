@@ -27,7 +27,7 @@ _MAX_POINTS = 240  # bins on a time axis: enough to see a stall, few enough to d
 _BIN_WIDTHS = (1, 2,  # whole seconds: the report keeps outcomes per second
                 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 _LABEL_LIMIT = 90  # a reason on a chart axis; the table below has it whole
-_COLOURS = {"created": "#2ca02c", "updated": "#17becf", "done": "#1f77b4", "queued": "#bcbd22",
+_COLOURS = {"created": "#2ca02c", "updated": "#17becf", "done": "#1f77b4", "renamed": "#aec7e8", "queued": "#bcbd22",
             "valid": "#98df8a", "failed": "#d62728", "unknown": "#ff7f0e", "invalid": "#9467bd",
             "skipped": "#8c564b", "in_flight": "#e377c2", "not_sent": "#7f7f7f"}
 
