@@ -83,8 +83,8 @@ async def test_summary_json_on_stdout_and_json_logs(sandbox, tmp_path):
                                    "--base-url", sandbox.url, "--token", TOKEN)
     assert code == 1
     summary = json.loads(out)
-    assert summary["outcomes"] == {"created": 1, "updated": 0, "done": 0, "queued": 0, "failed": 0, "invalid": 1,
-                                   "skipped": 0, "valid": 0}
+    assert summary["outcomes"] == {"created": 1, "updated": 0, "done": 0, "renamed": 0, "queued": 0, "failed": 0,
+                                   "invalid": 1, "skipped": 0, "valid": 0}
     logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     invalid = [entry for entry in logs if entry.get("outcome") == "invalid"]
     assert invalid and invalid[0]["records"] == [2] and "creditLimit" in invalid[0]["error"]

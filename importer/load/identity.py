@@ -163,11 +163,11 @@ def identify(entity: Entity, work: Work) -> tuple[str, str]:
         if work.key:
             date = canonical_date(unwrap_value(payload.get("dunningLetterDate")))
             levels = f"{_level(payload.get('levelFrom'))}-{_level(payload.get('levelTo'))}"
-            return f"letter:{work.key.strip()}|{date}|{levels}", fingerprint
+            return f"letter:{str(work.key).strip()}|{date}|{levels}", fingerprint
     elif work.key:
-        return f"key:{work.key.strip()}", fingerprint
+        return f"key:{str(work.key).strip()}", fingerprint
     elif work.group:
-        return f"doc:{work.group.strip()}", fingerprint
+        return f"doc:{str(work.group).strip()}", fingerprint
     return CONTENT + fingerprint, fingerprint
 
 
