@@ -17,10 +17,13 @@ the line. The latest line of an identity is its outcome::
     {"records": [3, 4], "entity": "invoice", "identity": "key:156589", "fingerprint": "9f2c…",
      "key": "156589", "action": "create", "outcome": "created", "http_status": 201, "attempts": 1,
      "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …,
-     "at": "2026-12-01T11:02:03.123Z", "throttled": null}
+     "at": "2026-12-01T11:02:03.123Z", "throttled": null, "waited": null}
 
 ``at`` is when the final line was written (UTC); ``throttled`` the 429s the record met,
-null where the client did not count them. Lines of older versions lack both and read.
+null where the client did not count them. ``waited`` (last) is how long, in seconds,
+the record waited for a write whose answer was lost to land before it was looked up
+again (:mod:`importer.client.recovery`), null when it did not wait. Lines of older
+versions lack them and read.
 
 One process writes a results file at a time: :class:`ResultsWriter` holds an
 exclusive lock on it (released by the OS when the process dies), and a second
@@ -81,6 +84,7 @@ class Outcome:
     payload: dict[str, Any] | None = None  # dry run: the body it would send
     at: str | None = None  # UTC time the line was written (ISO 8601, ms): set by ResultsWriter
     throttled: int | None = None  # 429s answered to it; None where the client did not count them
+    waited: float | None = None  # seconds it waited for a write whose answer was lost to land; None: no such wait
 
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))
