@@ -114,9 +114,10 @@ async def test_locations_on_another_host_are_not_followed_and_get_no_token():
 async def test_an_unreadable_state_leaves_the_outcome_unknown():
     async with hostile({"POST /v1/customer": background_accepted("J8"),
                         "GET /v1/background/J8": json_answer({"message": "gone"}, 404)}) as srv:
-        async with client_for(srv.url) as client:
+        async with client_for(srv.url, background_timeout=1.0) as client:
             attempt = await create_in_background(client)
-    assert attempt.error.startswith("outcome unknown: background job J8: its state could not be read (HTTP 404)")
+    assert attempt.error.startswith("outcome unknown: background job J8: its state could not be read (HTTP 404), ")
+    assert srv.count("POST") == 1 and srv.count("GET", "/v1/background/J8") >= 3  # read again, not resent
     assert client.halted is None  # a job's 404 is not a wrong base URL
 
 

@@ -25,6 +25,7 @@ class Attempt:
     url: str = ""  # where it was sent
     not_sent: bool = False  # the client was halted: nothing went out
     throttled: int = 0  # 429s answered to it on the way
+    waited: float = 0.0  # seconds spent waiting for a write whose answer was lost to land, before a lookup
 
 
 Lookup = Callable[[], Awaitable[Response | None]]
@@ -59,7 +60,7 @@ class ClientStats:
 @dataclass(slots=True)
 class NoAnswer:
     error: str
-    maybe_sent: bool  # the request may have reached the server
+    maybe_sent: bool  # the request may have reached the server (and may still be running there)
 
 
 @dataclass(slots=True)
@@ -85,3 +86,6 @@ class Sending:
     too_large: str | None = None  # the last answer's body passed the cap
     unknown: str | None = None  # an earlier send of this write may have gone through
     signature: tuple[int, str] | None = None  # how it ended wrongly, for the first-writes watch
+    landed: bool = False  # an earlier send's answer was ambiguous: that send may have gone through
+    lost: int = 0  # sends whose answer was lost while the write could still land, proved absent after a wait
+    waited: float = 0.0  # seconds spent waiting for such a write to land

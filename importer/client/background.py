@@ -3,9 +3,12 @@
 The API answers 202 with ``{id, stateLocation}``; the state
 (``BackgroundRequestStateDto``) has ``status`` 'Started', 'Finished' or 'Failed',
 ``statusCode`` (0 until done), ``contentLocation`` and ``responseHeaders``. Any
-other status counts as still running. Polling stops at a time and a count bound;
-the job's outcome is then unknown, and the caller must not send it again (it may
-still run). Locations are followed as given, relative or absolute, but only on
+other status counts as still running. A state that cannot be read (no answer, an
+error, not JSON) is read again at the next poll: a lost read says nothing about the
+job, so it never ends the follow-up early. Polling stops at a time and a count
+bound (or a halt of the client); the job's outcome is then unknown, and the caller
+must not send it again: it may still run, and a queued request is followed, never
+resent. Locations are followed as given, relative or absolute, but only on
 the API's own scheme, host and port: the token is never sent anywhere else (the
 standard ``/v1/background/{id}`` path is used instead).
 """
@@ -30,13 +33,19 @@ __all__ = ["BackgroundJob", "Get"]
 log = logging.getLogger("importer.client")
 
 Get = Callable[[URL], Awaitable[tuple[Response | None, str | None]]]  # a GET: (answer, error)
+Pause = Callable[[float], Awaitable[None]]  # sleep, cut short when the client stops
 _DONE = frozenset({"finished", "failed"})
 _FIRST_DELAY, _MAX_DELAY = 0.2, 5.0
 
 
 class BackgroundJob:
-    def __init__(self, get: Get, base_url: str, *, timeout: float, max_polls: int) -> None:
+    def __init__(
+        self, get: Get, base_url: str, *, timeout: float, max_polls: int,
+        pause: Pause = anyio.sleep, stopped: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._get = get
+        self._pause = pause
+        self._stopped = stopped
         self._base = base_url.rstrip("/")
         self._origin = _origin(URL(self._base))
         self.timeout = timeout
@@ -56,18 +65,27 @@ class BackgroundJob:
         started = time.monotonic()
         deadline = started + self.timeout
         delay, polls, status = _FIRST_DELAY, 0, "queued"
+        unread: str | None = None  # why the last read of its state failed, if it did
         while True:
             left = deadline - time.monotonic()
+            if (stopped := self._stopped()) is not None:
+                return f"background job {name} not followed further: the client stopped ({stopped})"
             if left <= 0 or polls >= self.max_polls:
-                return f"background job {name} still {status} after {time.monotonic() - started:.0f} s"
-            await anyio.sleep(min(delay, left))
+                spent = time.monotonic() - started
+                if unread is not None:
+                    return (f"background job {name}: its state could not be read ({unread}), "
+                            f"{polls} reads in {spent:.0f} s")
+                return f"background job {name} still {status} after {spent:.0f} s"
+            await self._pause(min(delay, left))
             delay = min(delay * 1.5, _MAX_DELAY)
             polls += 1
             response, error = await self._get(state_url)
             state = response.json() if response is not None and error is None and response.status == 200 else None
             if not isinstance(state, dict):
-                why = error or (f"HTTP {response.status}" if response is not None else "no answer")
-                return f"background job {name}: its state could not be read ({why})"
+                unread = error or (f"HTTP {response.status}" if response is not None else "no answer")
+                log.info("background job %s: its state could not be read (%s); reading it again", name, unread)
+                continue
+            unread = None
             status = str(state.get("status") or "without a status")[:40]
             if status.casefold() in _DONE:
                 return await self._result(state, status, name, state_url, standard)

@@ -8,8 +8,11 @@ request's retries share a time budget (:attr:`RetryPolicy.budget`) as well as a 
 A write that may have reached the server before it failed (a timeout or reset
 after the body went out, or a 5xx to a POST) is *ambiguous*: before sending it
 again the caller's ``lookup`` asks the API whether the record is already there,
-so a retry never creates it twice. Without a lookup, such a write is not sent
-again and ends as failed with ``outcome unknown`` in its error.
+so a retry never creates it twice. Absence is proved, not assumed: when the answer
+was lost (no answer, a gateway's 502 or 504), the write may still be running, so a
+"not found" counts only after a wait for it to land (:mod:`importer.client.recovery`);
+no ambiguous write is ever sent twice while it could still land. Without a lookup,
+such a write is not sent again and ends as failed with ``outcome unknown`` in its error.
 
 A success is proved: a write's 2xx/3xx answer goes to the caller's ``proof``
 (:mod:`importer.client.proof`); one that does not prove it (a sign-in page
@@ -58,6 +61,8 @@ __all__ = ["ApiClient", "Response", "Attempt", "RetryPolicy", "ClientStats", "Lo
 
 USER_AGENT = f"importer/{__version__}"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# A gateway's answer for an API that did not answer it: the write may still be running there.
+_GATEWAY_LOST = frozenset({502, 504})
 _READS = frozenset({"GET", "HEAD"})
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _NOT_SENT = (aiohttp.ClientConnectorError,)  # failed before a byte of the request went out
@@ -103,7 +108,8 @@ class ApiClient(Recovery):
         self.halted: str | None = None  # why the client stopped sending, once it has
         self._gate = halting.FirstAnswerGate()
         self._first_writes = halting.FirstWrites()
-        self._jobs = BackgroundJob(self._get, self.base_url, timeout=background_timeout, max_polls=background_polls)
+        self._jobs = BackgroundJob(self._get, self.base_url, timeout=background_timeout, max_polls=background_polls,
+                                   pause=self._pause, stopped=lambda: self.halted)
         self._session: aiohttp.ClientSession | None = None
         self._halted_event = anyio.Event()
         # A token source may tell its token without a call (importer.client.auth's do):
@@ -173,7 +179,7 @@ class ApiClient(Recovery):
             attempt = await self._through_gate(call)
         if call.write and self._first_writes.watching and not attempt.not_sent:
             self._watch(call, attempt)
-        attempt.throttled = call.throttles
+        attempt.throttled, attempt.waited = call.throttles, call.waited
         return attempt
 
     async def _through_gate(self, call: Sending) -> Attempt:
@@ -230,7 +236,7 @@ class ApiClient(Recovery):
                 ambiguous = call.write and outcome.maybe_sent and not call.idempotent
                 if call.write and outcome.maybe_sent:
                     call.unknown = outcome.error
-                stop = await self._after_failure(call, outcome.error, ambiguous, None)
+                stop = await self._after_failure(call, outcome.error, ambiguous, None, lost=ambiguous)
                 if stop is not None:
                     return stop
                 continue
@@ -267,8 +273,12 @@ class ApiClient(Recovery):
             elif status in RETRY_STATUSES:
                 if call.write:
                     call.unknown = f"HTTP {status}"
-                stop = await self._after_failure(call, None, call.write and not call.idempotent, response,
-                                                 self.pacer.retry_after(response.headers))
+                ambiguous = call.write and not call.idempotent
+                stop = await self._after_failure(call, None, ambiguous, response,
+                                                 self.pacer.retry_after(response.headers),
+                                                 lost=ambiguous and status in _GATEWAY_LOST)
+            elif self._refused_as_duplicate(call, response):  # an earlier send of it went through?
+                return await self._duplicate(call, response)
             else:  # an ordinary refusal: final at once
                 return self._final(call, response, call.too_large and f"HTTP {status}; {call.too_large}")
             if stop is not None:

@@ -3,7 +3,9 @@
 A success is what the API proved (the client checks each answer against the
 proof of its kind of call: a create's 201 and key, an action's 200); a write that
 may have reached the API without a proof is ``failed`` with ``unknown: true``,
-and a later ``--resume`` looks it up before sending it again.
+and a later ``--resume`` looks it up before sending it again. ``waited`` states how long
+the record waited for a write whose answer was lost to land, before a lookup proved it
+there (``recovered``) or absent.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def outcome_of(line: Outcome, attempt: Attempt, call: Call, entity: Entity, base
     response = attempt.response
     line.attempts = attempt.attempts
     line.throttled = attempt.throttled
+    if attempt.waited:
+        line.waited = round(attempt.waited, 2)
     if response is not None:
         line.http_status = response.status
     error = failure_of(attempt)

@@ -17,14 +17,17 @@ the line. The latest line of an identity is its outcome::
     {"records": [3, 4], "entity": "invoice", "identity": "key:156589", "fingerprint": "9f2c…",
      "key": "156589", "action": "create", "outcome": "created", "http_status": 201, "attempts": 1,
      "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …,
-     "at": "2026-12-01T11:02:03.123Z", "throttled": null}
+     "at": "2026-12-01T11:02:03.123Z", "throttled": null, "waited": null}
 
 A ``renamed`` line is a success that sent nothing: an auto-numbered document created
 before under another documentKey (``renamed_from``), with that line's ``key`` and
 ``location``, so a later resume finds it done under its new identity.
 
 ``at`` is when the final line was written (UTC); ``throttled`` the 429s the record met,
-null where the client did not count them. Lines of older versions lack both and read.
+null where the client did not count them. ``waited`` (last) is how long, in seconds,
+the record waited for a write whose answer was lost to land before it was looked up
+again (:mod:`importer.client.recovery`), null when it did not wait. Lines of older
+versions lack them and read.
 
 One process writes a results file at a time: :class:`ResultsWriter` holds an
 exclusive lock on it (released by the OS when the process dies), and a second
@@ -89,6 +92,7 @@ class Outcome:
     reference: str | None = None  # a document's externalReference, which it can be found by
     sent_key: str | None = None  # the key the file gave, where the ledger keeps it under another (``key``)
     renamed_from: str | None = None  # "renamed": the identity it was created under
+    waited: float | None = None  # seconds it waited for a write whose answer was lost to land; None: no such wait
 
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))
