@@ -115,6 +115,10 @@ def _add_behaviour(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background", action="store_true",
                    help="queue each request with erp-api-background and poll until it is done "
                         "(for requests the API takes minutes over)")
+    p.add_argument("--external-reference", dest="set_external_reference", action=argparse.BooleanOptionalAction,
+                   default=None,
+                   help="give documents without an externalReference one of the importer's (imp-...), so a "
+                        "create whose answer is lost can be found again (default: on)")
 
 
 def _add_state(p: argparse.ArgumentParser, *, per_file: bool) -> None:
@@ -502,7 +506,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         encoding=args.encoding, decimal_comma=args.decimal_comma, date_format=args.date_format,
         max_field_size=args.max_field_size,
         results=args.results, failed=args.failed, release=args.release,
-        background=args.background, map=args.map,
+        background=args.background, map=args.map, set_external_reference=args.set_external_reference,
         saft_text=args.saft_text, saft_item=args.saft_item, saft_account=args.saft_account,
         saft_period=args.saft_period, saft_allow_unbalanced=args.saft_allow_unbalanced,
         saft_documents=args.saft_documents,
