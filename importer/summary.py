@@ -101,6 +101,15 @@ class Summary:
             return 2  # nothing went in: the run, not a record, was wrong
         return 0 if self.ok else 1
 
+    def count_release(self, result: dict[str, Any]) -> None:
+        """Count a ``--release``'s own outcome (``{"outcome": "done" | "queued" | "failed", ...}``)."""
+        if result["outcome"] == "done":
+            self.released += 1
+        elif result["outcome"] == "queued":
+            self.release_queued += 1
+        else:
+            self.release_failed += 1
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity,

@@ -36,11 +36,12 @@ from importer.client.http import ApiClient, Attempt, Lookup, LookupUnavailable, 
 from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.keys import same_key
-from importer.load.calls import item_path
+from importer.load.calls import Call, item_path
 from importer.mapping.compare import Comparer, expected_record
 from importer.schema import unwrap_value
+from importer.summary import Summary
 
-__all__ = ["Lookups", "same_key", "MAX_REFERENCE_PAGES", "MAX_CANDIDATES"]
+__all__ = ["Lookups", "recheck", "same_key", "MAX_REFERENCE_PAGES", "MAX_CANDIDATES"]
 
 MAX_REFERENCE_PAGES = 5  # a filter on one reference that matches more than this is no proof
 MAX_CANDIDATES = 5  # documents carrying one reference read whole, at most
@@ -200,3 +201,22 @@ class Lookups:
         found = await self.by_key(str(key))
         data = found.json() if found is not None else None
         return data if isinstance(data, dict) else item
+
+
+async def recheck(lookup: Lookup | None, call: Call, summary: Summary) -> Attempt | None:
+    """Resume: a record that may have reached the API in an earlier run: is it there already?
+
+    None: send it (it is not there, or sending again does no harm); else the Attempt that ends it.
+    """
+    if lookup is None:
+        if call.idempotent:
+            return None  # sending it again does no harm
+        return Attempt(None, 0, "outcome unknown: it may have reached the API in an earlier run and cannot "
+                                "be looked up, so it is not sent again; check it in Visma.net, and if it "
+                                "is not there, import it from a file of its own")
+    summary.lookups += 1
+    try:
+        found = await lookup()
+    except LookupUnavailable as exc:
+        return Attempt(None, 0, f"outcome unknown: {exc}")
+    return Attempt(found, 0, None, found_by_lookup=True) if found is not None else None

@@ -25,24 +25,23 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 import anyio
 import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from importer.client.http import ApiClient, Attempt, LookupUnavailable, Response
+from importer.client.http import ApiClient, Attempt, Response
 from importer.entities import Entity
 from importer.errors import ResultsWriteError
 from importer.load import outcomes
 from importer.load.actions import release
 from importer.load.ahead import WriteAhead
-from importer.load.calls import Call, build_call
+from importer.load.calls import build_call
 from importer.load.decide import CHANGED, CHANGED_WHY, HOLD, RENAMED_AMONG, decide
 from importer.load.doclines import plan_update, read_document
 from importer.load.gate import CustomerGate
 from importer.load.identity import CONTENT, identify
-from importer.load.lookups import Lookups
+from importer.load.lookups import Lookups, recheck
 from importer.load.references import References
 from importer.load.results import FAILURES, Outcome
 from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, Job, ResultSink
@@ -79,8 +78,7 @@ class Pipeline:
         self.sink = sink
         self.summary = summary
         self.resume = resume if resume is not None and len(resume) else None
-        self.reference_prefix = reference_prefix[:24]  # what earlier versions built references from
-        self.references = References()
+        self.references = References(options.set_external_reference, reference_prefix)
         self.existing_keys: set[str] | None = None  # upsert: keys the API holds (None: ask per record)
         self.gate = gate if entity.name != "customer" else None
         self.lookups = Lookups(client, entity) if client is not None else None
@@ -212,7 +210,7 @@ class Pipeline:
             self._write_dry_run(job)
         else:
             if not self._asks_first and self.options.mode == "create":
-                self._add_reference(job)  # before its started line, which may be written ahead
+                self.references.add(job, self.entity)  # before its started line, which may be written ahead
             if self._ahead is not None:
                 self._ahead.queue(job)
             return job
@@ -272,7 +270,7 @@ class Pipeline:
             line = self._line(job, "done", action="release")
             line.release = await release(self.client, self.entity, job.ledger_key or job.work.key,
                                          background=self.options.background, read_first=True)
-            self._count_release(line.release)
+            self.summary.count_release(line.release)
             line.outcome = line.release["outcome"]  # done, queued or failed: the release was all it had to do
         else:
             sent = await self._attempt(job)
@@ -283,7 +281,7 @@ class Pipeline:
                 line.release = await release(self.client, self.entity, line.key,  # type: ignore[arg-type]
                                              background=self.options.background,
                                              known=attempt.response if attempt.found_by_lookup else None)
-                self._count_release(line.release)
+                self.summary.count_release(line.release)
             self._watch(attempt)
         line.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         self._final(job, line)
@@ -318,7 +316,7 @@ class Pipeline:
                 line.recovered = plan.holds
                 return plan.attempt, line
             lines = plan.lines
-        reference = self._add_reference(job) if mode == "create" else None
+        reference = self.references.add(job, self.entity) if mode == "create" else None
         call = build_call(self.entity, work, mode, lines)
         lookup = self.lookups.for_create(work.key, reference, work.payload) if call.action == "create" else None
         if client.halted is not None:
@@ -337,7 +335,7 @@ class Pipeline:
             return None
         attempt: Attempt | None = None
         if job.how == RECHECK and not call.fresh:  # a fresh call was made from the ledger as it is
-            attempt = await self._recheck(lookup, call)
+            attempt = await recheck(lookup, call, self.summary)
         if attempt is None:
             attempt = await client.request(
                 call.method, call.path, call.body, lookup=lookup, idempotent=call.idempotent,
@@ -362,30 +360,6 @@ class Pipeline:
         elif self._ahead is not None:
             self._ahead.drop(job)
 
-    def _add_reference(self, job: Job) -> str | None:
-        """The externalReference a document is found again by (see :mod:`importer.load.references`).
-
-        The file's own, when it gives one (a lookup never takes it as unique); else the one an
-        earlier run recorded for this identity; else a new one of this run's. Set in the payload
-        and on the job, whose started line records it.
-        """
-        work = job.work
-        if not self.entity.is_document or work.payload is None:
-            return None
-        payload = work.payload
-        if "externalReference" in payload:
-            given = unwrap_value(payload["externalReference"])
-            job.reference = str(given) if given is not None else None
-            return job.reference
-        if not self.options.set_external_reference:
-            return None
-        if job.reference is None and job.how == RECHECK:  # sent by a version that did not record it
-            job.reference = f"{self.reference_prefix}:{job.identity.split(':', 1)[1][:40]}"
-        if job.reference is None:
-            job.reference = self.references.of(job.identity)
-        payload["externalReference"] = {"value": job.reference}
-        return job.reference
-
     async def _exists(self, work: Work) -> bool | Response | None | Attempt:
         if not work.key:
             return False  # auto-numbered: always a new record
@@ -395,21 +369,6 @@ class Pipeline:
         if self.entity.is_document:  # the document itself, for its update to use
             return await read_document(self.lookups, work.key)
         return await self.lookups.exists(work.key)
-
-    async def _recheck(self, lookup: Any, call: Call) -> Attempt | None:
-        """A record that may have reached the API before: is it there already?"""
-        if lookup is None:
-            if call.idempotent:
-                return None  # sending it again does no harm
-            return Attempt(None, 0, "outcome unknown: it may have reached the API in an earlier run and cannot "
-                                    "be looked up, so it is not sent again; check it in Visma.net, and if it "
-                                    "is not there, import it from a file of its own")
-        self.summary.lookups += 1
-        try:
-            found = await lookup()
-        except LookupUnavailable as exc:
-            return Attempt(None, 0, f"outcome unknown: {exc}")
-        return Attempt(found, 0, None, found_by_lookup=True) if found is not None else None
 
     def _watch(self, attempt: Attempt) -> None:
         """Stop early when nothing answers any more, or the client saw a systemic failure."""
@@ -426,14 +385,6 @@ class Pipeline:
             self.summary.api_down = True
             self.stop(f"the API stopped answering ({self._no_answer_in_a_row} records in a row got no "
                       "response); stopped so the rest can be sent later")
-
-    def _count_release(self, result: dict[str, Any]) -> None:
-        if result["outcome"] == "done":
-            self.summary.released += 1
-        elif result["outcome"] == "queued":
-            self.summary.release_queued += 1
-        else:
-            self.summary.release_failed += 1
 
     # -- result lines --------------------------------------------------------------
 
@@ -461,7 +412,7 @@ class Pipeline:
         # A dry run asks the API nothing, so an upsert shows the POST it would send if new.
         mode = "create" if self.options.mode == "upsert" else self.options.mode
         if mode == "create":
-            self._add_reference(job)
+            self.references.add(job, self.entity)
         call = build_call(self.entity, job.work, mode)
         line = self._line(job, "valid", action=call.action, error=None)
         line.request, line.payload = f"{call.method} {call.path}", orjson.loads(call.body)
