@@ -26,7 +26,9 @@ a changed cell changes it. A payload whose values are canonical already hashes a
 always did, so results files written before stay valid; :func:`fingerprint_as_written`
 gives the hash of the payload as it came, for lines written from one that was not. A
 record that could not be mapped is fingerprinted by its source rows instead, so fixing
-it changes it.
+it changes it; one the reader could not read (a row cut mid-quote, with the wrong number
+of fields, with bytes the encoding cannot read) by its bytes, so each such row is a
+record of its own wherever it stands, and two rows of the same bytes are one record.
 
     identity, fingerprint = identify(entity, work)
     identity_key("key:  c1 ") == identity_key("key:C1")      # True
@@ -45,6 +47,7 @@ import orjson
 from importer.entities import Entity
 from importer.mapping import Work
 from importer.schema import fields, unwrap_value
+from importer.sources.base import SourceRecord
 
 __all__ = ["identify", "fingerprint_of", "fingerprint_as_written", "canonical", "canonical_date",
            "canonical_number", "identity_key", "CONTENT"]
@@ -157,7 +160,7 @@ def identify(entity: Entity, work: Work) -> tuple[str, str]:
     if work.payload is not None:
         fingerprint = fingerprint_of(canonical(work.payload, entity.schema))
     else:  # invalid: its rows as read stand for it
-        fingerprint = fingerprint_of([getattr(r.data, "source", r.data) for r in work.rows])
+        fingerprint = _unreadable(work.rows) or fingerprint_of([getattr(r.data, "source", r.data) for r in work.rows])
     if entity.is_action:
         payload = work.payload or {}
         if work.key:
@@ -169,6 +172,27 @@ def identify(entity: Entity, work: Work) -> tuple[str, str]:
     elif work.group:
         return f"doc:{str(work.group).strip()}", fingerprint
     return CONTENT + fingerprint, fingerprint
+
+
+def _unreadable(rows: list[SourceRecord]) -> str | None:
+    """The fingerprint of rows the reader could not read, from their bytes; None when it read them all.
+
+    Their cells say little or nothing (a row cut mid-quote has none), so three such rows
+    would be one record; their bytes tell them apart wherever they stand in the file. The
+    last line end is left out, so a row that becomes the file's last keeps its identity.
+    """
+    if all(r.error is None for r in rows):
+        return None
+    digest = blake2b(b"unread:", digest_size=8)
+    for record in rows:
+        raw = record.raw
+        if raw is None:  # kept no bytes (over --max-field-size): what the reader said of it stands in
+            raw = (record.error or "").encode()
+        elif raw.endswith(b"\n") or raw.endswith(b"\r"):
+            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+        digest.update(len(raw).to_bytes(8, "big"))
+        digest.update(raw)
+    return digest.hexdigest()
 
 
 def _level(value: Any) -> Any:

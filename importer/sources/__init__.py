@@ -10,7 +10,9 @@ it ends as an ``invalid`` outcome instead of vanishing: a row cut mid-quote, byt
 not valid in the encoding, a line or field over ``max_field_size``, NDJSON nested too
 deep. A stream that cannot be read on (a truncated gzip) raises ``SourceError`` naming
 how far it got. A file on disk read without an encoding must be UTF-8 throughout,
-which is checked before its first record (:func:`importer.sources.encoding.check_utf8`).
+which is checked before its first record (:func:`importer.sources.encoding.check_utf8`);
+one read with an explicit encoding is checked against it (:mod:`importer.sources.mojibake`).
+A CSV row that repeats the header (two exports joined) is an invalid record.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 from importer.sources._open import ByteCounter, detect_format, is_regular_file, open_binary
 from importer.sources.base import Source, SourceRecord
 from importer.sources.csv import CsvSource
-from importer.sources.encoding import check_utf8
+from importer.sources.encoding import check_utf8, codec_name
+from importer.sources.mojibake import check_encoding
 from importer.sources.ndjson import NdjsonSource
 from importer.sources.stream import reader_of
 
@@ -46,17 +49,23 @@ def open_source(path: str | os.PathLike[str], options: SourceOptions | None = No
     """Open ``path`` (``-`` for stdin, ``.gz`` decompressed) as a stream of records.
 
     With no ``options.encoding``, a file on disk that is not UTF-8 raises ConfigError
-    here, before any record; stdin and pipes are checked line by line instead.
+    here, before any record; stdin and pipes are checked line by line instead. With one,
+    a file that shows it is in another encoding (UTF-8 read as cp1252, a byte-order
+    mark) raises ConfigError here too (:mod:`importer.sources.mojibake`).
     """
     options = options or SourceOptions()
     fmt = detect_format(path, options.format)
     name = os.fspath(path)
-    if name != "-" and is_regular_file(name) and options.encoding is None:
-        check_utf8(name)
+    doubt = True  # a stream's single-byte encoding is doubted line by line
+    if name != "-" and is_regular_file(name):
+        if options.encoding is None:
+            check_utf8(name)
+        else:
+            doubt = check_encoding(name, codec_name(options.encoding), options.encoding)
     binary, counter = open_binary(path)
     try:
         yield reader_of(binary, counter, fmt=fmt, name=name, encoding=options.encoding,
-                        delimiter=options.delimiter, max_field_size=options.max_field_size)
+                        delimiter=options.delimiter, max_field_size=options.max_field_size, doubt=doubt)
     finally:
         if name != "-":  # stdin belongs to the process, not to us
             binary.close()

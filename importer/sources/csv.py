@@ -7,10 +7,16 @@ run), and bounds the record: past ``max_field_size`` bytes it stops keeping them
 to the line end that closes the record (:class:`FieldScanner` follows the quotes), and
 the record comes out invalid with no raw bytes. Cells the importer's own CSV outputs
 made inert (a ``'`` before ``=``, see :mod:`importer.sources.cells`) are restored.
+
+A row that repeats the header (``cat jan.csv feb.csv``, a UTF-8 BOM before the second
+header or not) comes out invalid, named with its record and line, and is never mapped.
+A single-byte encoding is doubted line by line while nothing has proved it
+(:class:`importer.sources.mojibake.Utf8Guard`): a line that is UTF-8 makes its record invalid.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +27,7 @@ from importer.sources.base import SourceRecord
 from importer.sources.cells import restore
 from importer.sources.encoding import bad_bytes
 from importer.sources.lines import CHUNK, READ_ERRORS, SKIPPED, RawLines, line_end_size, too_long
+from importer.sources.mojibake import Utf8Guard, header_problem
 from importer.sources.quotes import FieldScanner
 
 __all__ = ["CsvSource", "DELIMITERS", "MAX_COLUMNS", "sniff_delimiter"]
@@ -64,9 +71,11 @@ class _Feed:
     ``error`` and cells to restore only then.
     """
 
-    def __init__(self, lines: RawLines, *, encoding: str, limit: int, delimiter: str) -> None:
+    def __init__(self, lines: RawLines, *, encoding: str, limit: int, delimiter: str,
+                 guard: Utf8Guard | None) -> None:
         self._lines = lines
         self._encoding = encoding
+        self._guard = guard
         self._limit = limit
         self._delimiter = delimiter
         self.line = 1  # lines read, the header's included
@@ -96,6 +105,12 @@ class _Feed:
         self.line += 1
         if b"'" in piece:
             self.marked = True
+        guard = self._guard
+        if guard is not None and guard.active and not piece.isascii():
+            mojibake = guard.check(piece, self.line)
+            if mojibake is not None:
+                self.marked = True
+                self.error = self.error or mojibake
         try:
             return piece.decode(self._encoding)
         except UnicodeDecodeError as exc:
@@ -134,6 +149,7 @@ class CsvSource:
     def __init__(
         self, lines: RawLines, progress: ByteCounter, *,
         delimiter: str | None, name: str, encoding: str, max_field_size: int,
+        guard: Utf8Guard | None = None,
     ) -> None:
         self.name = name
         self.progress = progress
@@ -141,6 +157,7 @@ class CsvSource:
         self.bom = lines.bom
         self.max_field_size = max_field_size
         self._lines = lines
+        self._guard = guard
         if delimiter is not None and len(delimiter) != 1:
             raise ConfigError(f"--delimiter must be one character, got {delimiter!r}")
         try:
@@ -175,6 +192,7 @@ class CsvSource:
         if len(raw) > self.max_field_size and too_long(raw, self.max_field_size, self._lines.terminators):
             raise ConfigError(f"{name}: the header line is longer than --max-field-size "
                               f"({self.max_field_size} bytes)")
+        header_problem(name, raw, self._guard)
         try:
             text = raw.decode(self.encoding)
         except UnicodeDecodeError as exc:
@@ -186,7 +204,8 @@ class CsvSource:
     def __iter__(self) -> Iterator[SourceRecord]:
         columns = self.columns
         width = len(columns)
-        feed = _Feed(self._lines, encoding=self.encoding, limit=self.max_field_size, delimiter=self.delimiter)
+        feed = _Feed(self._lines, encoding=self.encoding, limit=self.max_field_size, delimiter=self.delimiter,
+                     guard=self._guard)
         taken = feed.taken
         _allow_fields_of(self.max_field_size + 2)
         next_row = csv.reader(feed, delimiter=self.delimiter, strict=True).__next__
@@ -214,7 +233,12 @@ class CsvSource:
                 continue
             number += 1
             raw = taken[0] if len(taken) == 1 else b"".join(taken)
+            line = feed.line - len(taken) + 1
             error = None
+            if (len(row) == width or raw[:1] == b"\xef") and self._repeats_header(row, raw):
+                feed.next_record()
+                yield SourceRecord(number, {}, self._header_again(number, line, raw), raw)
+                continue
             if feed.marked:
                 error = feed.error
                 row = [restore(c) if c[:1] == "'" else c for c in row]
@@ -225,6 +249,24 @@ class CsvSource:
             if len(row) != width and error is None:
                 error = f"row has {len(row)} fields, the header has {width}"
             yield SourceRecord(number, dict(zip(columns, row)), error, raw)
+
+    def _repeats_header(self, row: list[str], raw: bytes) -> bool:
+        """Whether ``row`` is the header row again (a BOM before it or not): two exports joined."""
+        columns = self.columns
+        if raw.startswith(codecs.BOM_UTF8):  # read again without it, so a quoted first name unquotes
+            text = raw[len(codecs.BOM_UTF8):].decode(self.encoding, "replace")
+            try:
+                row = next(csv.reader([text], delimiter=self.delimiter), [])
+            except csv.Error:
+                return False
+            if len(row) != len(columns):
+                return False
+        return row[0].strip() == columns[0] and all(c.strip() == n for c, n in zip(row[1:], columns[1:]))
+
+    def _header_again(self, number: int, line: int, raw: bytes) -> str:
+        bom = " (after a UTF-8 byte-order mark)" if raw.startswith(codecs.BOM_UTF8) else ""
+        return (f"record {number} (line {line}) repeats the header row{bom}: were two exports joined? "
+                "It is not a record; delete that line, or import each export on its own")
 
     def _oversized(self, skipped: _Oversized) -> str:
         limit = f"--max-field-size ({self.max_field_size} bytes)"

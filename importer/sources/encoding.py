@@ -6,7 +6,8 @@ read, so a cp1252 export from a Windows program stops the run before anything is
 instead of going in with U+FFFD where its letters were. The error names the line, the
 byte, and an encoding that does read the whole file, with what the line says in it.
 Streams (stdin, pipes, file objects) cannot be read twice: their lines are checked one
-at a time, and a bad one makes its record invalid (:func:`bad_bytes`).
+at a time, and a bad one makes its record invalid (:func:`bad_bytes`). A file given
+*with* an encoding is checked against it by :mod:`importer.sources.mojibake`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import BinaryIO
 from importer.errors import ConfigError
 from importer.sources.lines import READ_ERRORS
 
-__all__ = ["codec_name", "bad_bytes", "check_utf8", "CANDIDATES"]
+__all__ = ["codec_name", "bad_bytes", "check_utf8", "CANDIDATES", "open_inflated", "newline_of", "shorten"]
 
 SCAN_CHUNK = 256 * 1024  # bytes read at a time: few calls, and little memory
 CANDIDATES = ("cp1252", "latin-1")  # the usual Nordic Windows export first; single-byte encodings only
@@ -57,7 +58,7 @@ def bad_bytes(line: int, encoding: str, exc: UnicodeDecodeError) -> str:
 
 def check_utf8(path: str) -> None:
     """ConfigError when the file at ``path`` is not UTF-8 text; see the module doc."""
-    with _open(path) as binary:
+    with open_inflated(path) as binary:
         try:
             utf16 = binary.read(2) in _UTF16_BOMS
             binary.seek(0)
@@ -75,7 +76,7 @@ def check_utf8(path: str) -> None:
     if fits is None:
         raise ConfigError(f"{message}, and neither {' nor '.join(CANDIDATES)} reads the whole file as text; "
                           "pass the --encoding it was saved in")
-    text = _shorten(found.text.decode(fits, "replace"), found.at)  # one byte, one character
+    text = shorten(found.text.decode(fits, "replace"), found.at)  # one byte, one character
     raise ConfigError(f"{message}. The whole file reads as {fits}, where line {found.line} says {text!r}; "
                       f"if that is right, run again with --encoding {fits}. Nothing was sent")
 
@@ -89,7 +90,7 @@ class _BadByte:
     at: int  # where the byte is in ``text``
 
 
-def _open(path: str) -> BinaryIO:
+def open_inflated(path: str) -> BinaryIO:
     try:
         if path.endswith(".gz"):
             return gzip.open(path, "rb")  # type: ignore[return-value]
@@ -113,7 +114,7 @@ def _first_bad_byte(binary: BinaryIO) -> _BadByte | None:
         while True:
             chunk = binary.read(SCAN_CHUNK)
             if newline is None:
-                newline = _newline_of(tail[-1:] + chunk, at_eof=not chunk)
+                newline = newline_of(tail[-1:] + chunk, at_eof=not chunk)
             try:
                 if not chunk:
                     decoder.decode(b"", final=True)  # a sequence cut off by the end of the file
@@ -137,7 +138,7 @@ def _first_bad_byte(binary: BinaryIO) -> _BadByte | None:
         return None  # a broken .gz: the reader reports where it stops, with what came before
 
 
-def _newline_of(sample: bytes, *, at_eof: bool) -> bytes | None:
+def newline_of(sample: bytes, *, at_eof: bool) -> bytes | None:
     """The byte lines are counted at: CR for a file whose first line end is a CR alone."""
     cr, lf = sample.find(b"\r"), sample.find(b"\n")
     if lf >= 0 and (cr < 0 or lf < cr):
@@ -158,7 +159,7 @@ def _locate(data: bytes, at: int, data_start: int, newline: bytes, *, lines_befo
     return _BadByte(lines_before + data.count(newline, 0, at) + 1, column, data[at], text, at - start)
 
 
-def _shorten(line: str, at: int) -> str:
+def shorten(line: str, at: int) -> str:
     """``line`` cut to a few words either side of character ``at``."""
     start, stop = max(0, at - _CONTEXT), at + _CONTEXT
     return ("…" if start else "") + line[start:stop] + ("…" if stop < len(line) else "")
@@ -167,7 +168,7 @@ def _shorten(line: str, at: int) -> str:
 def _reading_encoding(path: str) -> str | None:
     """The first of :data:`CANDIDATES` that decodes the whole file to text."""
     readable = {name: _text_bytes(name) for name in CANDIDATES}
-    with _open(path) as binary:
+    with open_inflated(path) as binary:
         try:
             while readable and (chunk := binary.read(SCAN_CHUNK)):
                 for name, text_bytes in list(readable.items()):

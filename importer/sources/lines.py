@@ -28,7 +28,8 @@ SKIPPED = "it was skipped unread, so the failed-records file cannot hold it"
 
 
 class RawLines:
-    """See the module doc. ``bom``: the UTF-8 BOM the stream began with (dropped from its lines)."""
+    """See the module doc. ``head``: the stream's first bytes, for a byte-order mark; ``bom``:
+    the UTF-8 BOM it began with, dropped from its lines when ``drop_bom``."""
 
     def __init__(self, binary: BinaryIO, *, drop_bom: bool) -> None:
         self._readline = getattr(binary, "readline", None)  # a bare read() will do too, more slowly
@@ -40,12 +41,12 @@ class RawLines:
         self.line_end: bytes | None = None  # None until the first line end is seen
         self.terminators: tuple[bytes, ...] = (LF, CR)
         self.bom = b""
-        if drop_bom:
-            while len(self._buf) < len(codecs.BOM_UTF8) and not self._eof:
-                self._more()
-            if self._buf.startswith(codecs.BOM_UTF8):
-                self.bom = codecs.BOM_UTF8
-                self._pos = len(codecs.BOM_UTF8)
+        while len(self._buf) < len(codecs.BOM_UTF8) and not self._eof:
+            self._more()
+        self.head = self._buf[:len(codecs.BOM_UTF8)]  # where a byte-order mark would be
+        if drop_bom and self._buf.startswith(codecs.BOM_UTF8):
+            self.bom = codecs.BOM_UTF8
+            self._pos = len(codecs.BOM_UTF8)
 
     def read(self, size: int) -> bytes:
         """The rest of the current line if it fits in ``size`` bytes, else its next ``size`` bytes."""
