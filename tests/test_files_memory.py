@@ -19,6 +19,7 @@ tmpfs mounted by the test (CI runs as root); where mounting is not allowed the t
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 from collections import Counter
@@ -139,11 +140,39 @@ async def test_a_document_over_the_line_cap_is_invalid_before_sending_and_every_
     assert all(len(line["records"]) <= MAX_DOCUMENT_LINES for line in big)
     assert big[0]["error"].startswith("record 2: the document 'BIG' has more than 10,000 lines")
     assert all(line["error"] == big[0]["error"] for line in big)
+    # Its rows were not kept, so none is in the failed-records file: a row of empty cells says why instead.
+    failed = (tmp_path / "invoices.failed.csv").read_text(encoding="utf-8").splitlines()
+    assert len(failed) == 1 + len(big) and not any("BIG," in row for row in failed)
+    assert all(row.startswith(",,,,,,\"record 2: the document 'BIG' has more than") for row in failed[1:])
     longest = max(len(line) for line in results.read_bytes().splitlines())
     assert longest < 200_000 < RESULTS_LINE_LIMIT  # about 12 bytes a record: far below what report reads
     code, out, err = await run_cli("report", str(results))  # reads every line of it
     assert code == 0, (out, err)
     assert "has more than # lines" in _words(out) and "Traceback" not in out + err
+
+
+async def test_a_document_in_the_apis_shape_over_the_line_cap_is_invalid_naming_its_lines(sandbox, tmp_path):
+    await _customer(sandbox, tmp_path)
+
+    def invoice(reference: str, lines: int) -> str:
+        line = {"operation": "Insert", "quantity": {"value": 1}, "unitPriceInCurrency": {"value": 10}}
+        return json.dumps({"referenceNumber": {"value": reference}, "customerNumber": {"value": "10000"},
+                           "currencyId": {"value": "NOK"}, "invoiceLines": [line] * lines},
+                          separators=(",", ":"))  # about 700 KB: under --max-field-size
+
+    path = tmp_path / "invoices.ndjson"
+    path.write_text(invoice("S-1", 2) + "\n" + invoice("S-BIG", MAX_DOCUMENT_LINES + 1) + "\n", encoding="utf-8")
+    before = path.read_bytes()
+    results = tmp_path / "r.ndjson"
+    code, out, err = await run_cli("run", str(path), "--entity", "invoice", "--base-url", sandbox.url,
+                                   "--token", TOKEN, "--results", str(results))
+    assert code == 1, (out, err)
+    assert [i["referenceNumber"] for i in await _stored(sandbox, "invoice")] == ["S-1"]
+    [big] = [line for line in assert_one_final_line_per_record(results, 2) if line["key"] == "S-BIG"]
+    assert big["outcome"] == "invalid" and big["records"] == [2]
+    assert big["error"].startswith("record 2: invoiceLines: the document 'S-BIG' has 10,001 lines, more than the "
+                                   "10,000 one document may have")
+    assert path.read_bytes() == before
 
 
 # -- a full temporary directory --------------------------------------------------------------

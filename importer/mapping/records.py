@@ -10,10 +10,12 @@ A document has at most :data:`MAX_DOCUMENT_LINES` lines (10,000). The API docume
 limit of its own; this one is generous (a real invoice has tens of lines) and keeps what
 is held per document bounded, whatever the input: past it, the rows of the document are
 no longer kept, only counted, and the whole document is ``invalid`` before anything of it
-is sent, naming its key, its first record and the limit. Its records still each get their
+is sent, naming its key, its first record and the limit (a record already in the API's
+shape, whose lines are an array, is held to the same limit). Its records still each get their
 final line, in units of at most that many records, so a results line stays small (about
-12 bytes a record) however long the run of rows is. Such rows are not copied into the
-failed-records file either (they were not kept): its line there says why.
+12 bytes a record) however long the run of rows is. The rows are not copied into the
+failed-records file (they were not kept): a row of empty cells there gives the error
+instead, which imports as invalid again, never as part of a document.
 """
 
 from __future__ import annotations
@@ -209,7 +211,13 @@ class RecordMapper:
         if self.entity.key_field:
             key = unwrap_value(payload.get(self.entity.key_field))
         if self.entity.line_field:
-            for line in payload.get(self.entity.line_field) or ():
+            lines = payload.get(self.entity.line_field) or ()
+            if isinstance(lines, list) and len(lines) > self._max_lines:
+                which = f"the document {key!r}" if isinstance(key, str) else "the document"
+                raise RecordError(f"{which} has {len(lines):,} lines, more than the {self._max_lines:,} one document "
+                                  "may have; none of it is sent: split it into documents of fewer lines",
+                                  self.entity.line_field)
+            for line in lines:
                 if isinstance(line, dict):
                     default_operation(line)
         return payload, None, key, None
@@ -346,7 +354,7 @@ class RecordMapper:
 
     def _group_of(self, data: dict[str, Any]) -> str | None:
         for name in (self.entity.key_field, "documentKey"):
-            value = data.get(name) if name else None
+            value = unwrap_value(data.get(name)) if name else None
             if isinstance(value, str) and value.strip():
                 return value
         return None
