@@ -154,11 +154,11 @@ class Pipeline:
         job = Job(work, self.entity.name, identity, fingerprint)
         if identity.startswith(CONTENT):
             self.summary.by_content += count
-        first = self.seen.first(identity, work.records[0])
-        if first is not None and work.error is None:
-            work.error = f"record {work.records[0]}: {self._same(identity)} as record {first}"
-            work.payload = None
         try:
+            first = self.seen.first(identity, work.records[0])  # on disk: may find it full (TemporarySpaceError)
+            if first is not None and work.error is None:
+                work.error = f"record {work.records[0]}: {self._same(identity)} as record {first}"
+                work.payload = None
             if self.resume is not None:
                 job.how = decide(job, self.resume, self.options, self.entity, self.summary, self.sink)
             else:

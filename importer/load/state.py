@@ -19,20 +19,31 @@ by ``key:c1``; what :meth:`ResultsState.get` returns says how the line spelled i
 
     held = HeldUnits()                   # units that wait for the end of the input, on disk
     held.hold(job); list(held)           # in the order they came
+
+SQLite writes these files to the directory ``SQLITE_TMPDIR`` or ``TMPDIR`` names (else
+``/var/tmp``, ``/usr/tmp``, ``/tmp``). When that directory fills up, the run stops as it
+does when the results file cannot be written (a :class:`TemporarySpaceError`, which
+is a ``ResultsWriteError``): nothing in flight is lost, ``--resume`` continues it, and
+the message names the directory, what it has free, the room the index needs and how to
+point ``TMPDIR`` elsewhere, never ``database or disk is full``.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from importer.errors import ResultsWriteError
 from importer.load.identity import identity_key
 from importer.load.results import SUCCESS, iter_results
 
-__all__ = ["Earlier", "ResultsState", "SeenIdentities", "HeldUnits", "read_results", "temporary_db"]
+__all__ = ["Earlier", "ResultsState", "SeenIdentities", "HeldUnits", "read_results", "temporary_db",
+           "TemporarySpaceError", "temporary_directory"]
 
 # The states an identity can be left in.
 SUCCEEDED, FAILED, INVALID, IN_FLIGHT, SKIPPED, QUEUED = (
@@ -42,12 +53,102 @@ _STATE_OF = {"started": IN_FLIGHT, "failed": FAILED, "invalid": INVALID, "skippe
 _STATE_OF.update({o: SUCCEEDED for o in SUCCESS})
 
 
-def temporary_db() -> sqlite3.Connection:
-    """A SQLite database in a temporary file, for indexes too big for memory (gone when closed)."""
-    db = sqlite3.connect("", isolation_level=None, check_same_thread=False)  # "": a temporary file
+_CACHE_KIB = 2048  # the memory an index may keep; the rest is in its file
+# What SQLite answers when it cannot write its file: SQLITE_FULL, SQLITE_IOERR (and its
+# extended codes), SQLITE_CANTOPEN; and the answer of an index a failed write left broken.
+_NO_ROOM = {13, 10, 14}
+_BROKEN = 11  # SQLITE_CORRUPT
+
+
+class TemporarySpaceError(ResultsWriteError):
+    """The temporary directory has no room for an index: the run stops, and ``--resume`` continues it.
+
+    A ``ResultsWriteError``, because the run cannot keep track of what it does without the
+    index, just as without its results file: it stops the same way.
+    """
+
+
+def temporary_directory() -> tuple[str, str]:
+    """The directory SQLite keeps its temporary files in, and what chose it (as SQLite's unix VFS does)."""
+    for name in ("SQLITE_TMPDIR", "TMPDIR"):
+        value = os.environ.get(name)
+        if value and os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK):
+            return value, name
+    for value in ("/var/tmp", "/usr/tmp", "/tmp"):
+        if os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK):
+            return value, "the default"
+    return ".", "the default"
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GiB"  # pragma: no cover - the loop returns
+
+
+def no_room(what: str, exc: sqlite3.Error, need: str | None = None) -> TemporarySpaceError:
+    """Why an index could not be written, in words: where, how much is free, what to do."""
+    where, chosen = temporary_directory()
+    try:
+        usage = shutil.disk_usage(where)
+        free = f"{_size(usage.free)} free of {_size(usage.total)}"
+    except OSError:
+        free = "its free space unknown"
+    source = f"from {chosen}" if chosen != "the default" else "the default: TMPDIR is not set"
+    need = need or (f"it grows with the input, by some 30 to 100 bytes a record once past the "
+                    f"{_size(_CACHE_KIB * 1024)} it keeps in memory")
+    reason = "is full" if getattr(exc, "sqlite_errorcode", 13) == 13 else f"cannot be written ({exc})"
+    return TemporarySpaceError(
+        f"the temporary directory {where} ({source}) {reason}: the importer keeps {what} in a file there, "
+        f"and it has {free} ({need}). Free some space there, or point TMPDIR at a directory with room "
+        f"(TMPDIR=/var/tmp importer ...)"
+    )
+
+
+class _Index(sqlite3.Connection):
+    """A connection whose failures to write its file are a :class:`TemporarySpaceError`, not SQLite's words."""
+
+    what = "an index"  # set by temporary_db
+    need: str | None = None  # the room it needs, where that can be told
+    broken: TemporarySpaceError | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if self.broken is not None:
+            raise self.broken
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            raise self._failed(exc) from None
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        if self.broken is not None:
+            raise self.broken
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: sqlite3.DatabaseError) -> Exception:
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code not in _NO_ROOM and code != _BROKEN:
+            return exc  # a bug of ours: not the disk's
+        self.broken = no_room(self.what, exc, self.need)
+        return self.broken
+
+
+def temporary_db(what: str = "an index of the records it reads") -> sqlite3.Connection:
+    """A SQLite database in a temporary file, for indexes too big for memory (gone when closed).
+
+    ``what`` names what it holds, for the message when the temporary directory is full.
+    """
+    db = sqlite3.connect("", isolation_level=None, check_same_thread=False, factory=_Index)  # "": a temporary file
+    assert isinstance(db, _Index)
+    db.what = what
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
-    db.execute("PRAGMA cache_size = -2048")  # KiB: the memory it may keep (the rest is in the file)
+    db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # KiB: the memory it may keep (the rest is in the file)
     db.execute("BEGIN")  # one transaction for the life of the run: nothing here must survive it
     return db
 
@@ -74,8 +175,8 @@ class Earlier:
 class ResultsState:
     """Identities of a results file with their latest state."""
 
-    def __init__(self) -> None:
-        self._db = temporary_db()
+    def __init__(self, what: str = "what a results file holds, by identity, for --resume") -> None:
+        self._db = temporary_db(what)
         self._db.execute(
             "CREATE TABLE earlier (identity TEXT PRIMARY KEY, state TEXT, fingerprint TEXT, key TEXT, "
             "error TEXT, unknown INTEGER, release TEXT, seen INTEGER DEFAULT 0, written TEXT, "
@@ -87,7 +188,13 @@ class ResultsState:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ResultsState:
-        state = cls()
+        state = cls(f"what {os.fspath(path)} holds, by identity, for --resume")
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = None
+        if size is not None:
+            state._db.need = f"up to about the size of that file, {_size(size)}"  # type: ignore[attr-defined]
         upsert = (
             "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(identity) DO UPDATE SET "
             "state = excluded.state, fingerprint = excluded.fingerprint, "
@@ -176,7 +283,7 @@ class SeenIdentities:
     """The identities one input has held so far, and the first record of each."""
 
     def __init__(self) -> None:
-        self._db = temporary_db()
+        self._db = temporary_db("the identities of the records read so far (to find any that repeat)")
         self._db.execute("CREATE TABLE seen (identity TEXT PRIMARY KEY, record INTEGER) WITHOUT ROWID")
 
     def first(self, identity: str, record: int) -> int | None:
@@ -200,7 +307,7 @@ class HeldUnits:
 
     def hold(self, unit: object) -> None:
         if self._db is None:
-            self._db = temporary_db()
+            self._db = temporary_db("the documents it holds until the whole input is read")
             self._db.execute("CREATE TABLE held (n INTEGER PRIMARY KEY, unit BLOB)")
         self._db.execute("INSERT INTO held (unit) VALUES (?)", (pickle.dumps(unit, pickle.HIGHEST_PROTOCOL),))
         self.count += 1

@@ -5,6 +5,17 @@ become one document whose rows are its lines. A record that cannot be mapped
 becomes a ``Work`` with ``error`` set; it still reaches the results file. So does
 one the API would refuse for a missing field it always requires (a customer's
 ``name``, a document's ``customerNumber``): that is checked here, before sending.
+
+A document has at most :data:`MAX_DOCUMENT_LINES` lines (10,000). The API documents no
+limit of its own; this one is generous (a real invoice has tens of lines) and keeps what
+is held per document bounded, whatever the input: past it, the rows of the document are
+no longer kept, only counted, and the whole document is ``invalid`` before anything of it
+is sent, naming its key, its first record and the limit (a record already in the API's
+shape, whose lines are an array, is held to the same limit). Its records still each get their
+final line, in units of at most that many records, so a results line stays small (about
+12 bytes a record) however long the run of rows is. The rows are not copied into the
+failed-records file (they were not kept): a row of empty cells there gives the error
+instead, which imports as invalid again, never as part of a document.
 """
 
 from __future__ import annotations
@@ -23,7 +34,9 @@ from importer.mapping.header import unknown_columns
 from importer.schema import Field, fields, unwrap_value
 from importer.sources.base import SourceRecord
 
-__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation"]
+__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation", "MAX_DOCUMENT_LINES"]
+
+MAX_DOCUMENT_LINES = 10_000  # lines of one document; see the module docstring
 
 # Fields the API refuses a create without, whatever the schema says (its create DTOs
 # list none as required): the live API and the sandbox answer 400 for these.
@@ -108,10 +121,11 @@ class RecordMapper:
         options: CoerceOptions | None = None,
         columns: list[str] | None = None,
         check_required: bool = True,
+        max_lines: int = MAX_DOCUMENT_LINES,
     ) -> None:
         """``check_required``: refuse a record that a create would lack a required field for
         (``mode`` create, and upsert records that are created); off for reading records
-        that are not sent, such as a verify."""
+        that are not sent, such as a verify. ``max_lines``: the most lines of one document."""
         self.entity = entity
         self.mode = mode
         self.options = options or CoerceOptions()
@@ -121,6 +135,9 @@ class RecordMapper:
         self._pending: list[_Row] = []  # rows of the document in progress
         self._failed: Work | None = None  # set when that document already has a bad row
         self._current: str | None = None  # its referenceNumber or documentKey
+        self._first = 0  # its first record
+        self._count = 0  # its rows so far, held or not
+        self._max_lines = max(1, max_lines)
         self._text_only = columns is not None  # a header means CSV: every value is a string
         self._needs_key = mode == "update" or entity.is_action
         self._required = self._required_fields() if check_required and mode != "update" else ()
@@ -194,7 +211,13 @@ class RecordMapper:
         if self.entity.key_field:
             key = unwrap_value(payload.get(self.entity.key_field))
         if self.entity.line_field:
-            for line in payload.get(self.entity.line_field) or ():
+            lines = payload.get(self.entity.line_field) or ()
+            if isinstance(lines, list) and len(lines) > self._max_lines:
+                which = f"the document {key!r}" if isinstance(key, str) else "the document"
+                raise RecordError(f"{which} has {len(lines):,} lines, more than the {self._max_lines:,} one document "
+                                  "may have; none of it is sent: split it into documents of fewer lines",
+                                  self.entity.line_field)
+            for line in lines:
                 if isinstance(line, dict):
                     default_operation(line)
         return payload, None, key, None
@@ -267,16 +290,10 @@ class RecordMapper:
         group = (row.key or row.group) if row else self._group_of(record.data)
         if self._pending or self._failed:
             if group is not None and group == self._current:
-                if error and self._failed is None:
-                    self._failed = self._invalid(self._pending, error)
-                if self._failed is not None:
-                    self._failed.records.append(record.number)
-                    self._failed.rows.append(record)
-                else:
-                    self._pending.append(row)  # type: ignore[arg-type]
+                yield from self._more(record, row, error)
                 return
             yield from self.finish()
-        self._current = group
+        self._current, self._first, self._count = group, record.number, 1
         if error:
             self._failed = Work([record.number], group, None, error, rows=[record])
         else:
@@ -284,13 +301,41 @@ class RecordMapper:
         if group is None:  # no key and no documentKey: the row is a document alone
             yield from self.finish()
 
+    def _more(self, record: SourceRecord, row: _Row | None, error: str | None) -> Iterator[Work]:
+        """A further row of the document in progress: held, or (once it is invalid) only counted."""
+        self._count += 1
+        if self._count > self._max_lines and (self._failed is None or self._failed.rows):
+            if self._failed is None:
+                self._failed = self._invalid(self._pending, self._too_long())
+            self._failed.rows = []  # past the limit no row is kept: none goes to the failed-records file
+            self._pending = []
+        elif error and self._failed is None:
+            self._failed = self._invalid(self._pending, error)
+            self._pending = []
+        failed = self._failed
+        if failed is None:
+            self._pending.append(row)  # type: ignore[arg-type]
+            return
+        if len(failed.records) >= self._max_lines:  # its records so far have their line: a bounded one
+            yield failed
+            failed = self._failed = Work([], failed.key, None, failed.error, group=failed.group)
+        failed.records.append(record.number)
+        if self._count <= self._max_lines:
+            failed.rows.append(record)
+
+    def _too_long(self) -> str:
+        cap = self._max_lines
+        return (f"record {self._first}: the document {self._current!r} has more than {cap:,} lines (its rows from "
+                f"record {self._first} on), the most one document may have; none of it is sent: split it into "
+                f"documents of at most {cap:,} lines")
+
     def finish(self) -> Iterator[Work]:
         """Yield the document in progress, if any (at the end of the input)."""
         if self._failed is not None:
             yield self._failed
         elif self._pending:
             yield self._document(self._pending)
-        self._pending, self._failed, self._current = [], None, None
+        self._pending, self._failed, self._current, self._count = [], None, None, 0
 
     def _single(self, record: SourceRecord) -> Work:
         if record.error is not None:
@@ -309,7 +354,7 @@ class RecordMapper:
 
     def _group_of(self, data: dict[str, Any]) -> str | None:
         for name in (self.entity.key_field, "documentKey"):
-            value = data.get(name) if name else None
+            value = unwrap_value(data.get(name)) if name else None
             if isinstance(value, str) and value.strip():
                 return value
         return None

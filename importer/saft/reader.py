@@ -7,6 +7,12 @@ is built, so memory stays flat for a file of any size. ``SourceDocuments`` are r
 asked for (``events(documents=True)``): the balances do not need them. A DOCTYPE is refused
 outright: SAF-T has none, and its entities (billion laughs, external files) are the classic
 ways an XML file hangs or leaks a reader.
+
+An element's text is held only up to ``max_field_size`` bytes (``--max-field-size``, 1 MiB
+by default), as a CSV field is: past it the reader stops keeping the text and skips the rest
+as it streams past, so one giant element (or a small ``.xml.gz`` that inflates to one) costs
+no more memory than the limit. Such an element makes its record invalid, naming the element,
+its line and the limit; in the Header, which the whole file depends on, it stops the run.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ from importer.saft.model import SaftEvent, SaftHeader
 from importer.saft.records import Flaw, Node, build_customer, build_header, build_movement
 from importer.saft.values import BadValue, convert
 
-__all__ = ["SaftFile", "open_saft"]
+__all__ = ["SaftFile", "open_saft", "DEFAULT_MAX_FIELD_SIZE"]
 
 _CHUNK = 1 << 16
+DEFAULT_MAX_FIELD_SIZE = 1 << 20  # bytes of one element's text, as ``--max-field-size``
 _HEADER = "Header"
 _CUSTOMER = "MasterFiles/Customers/Customer"
 _LINE = "GeneralLedgerEntries/Journal/Transaction/Line"
@@ -47,9 +54,10 @@ _Open = tuple[str, str, FieldFact]  # an open element's path, local name and fac
 class _Stream:
     """One pass over the file: expat callbacks collect records, ``pull`` hands them out."""
 
-    def __init__(self, path: Path, documents: bool = False) -> None:
+    def __init__(self, path: Path, documents: bool = False, max_field_size: int = DEFAULT_MAX_FIELD_SIZE) -> None:
         self.where = path.name
         self.documents = documents
+        self.limit = max_field_size
         self.file: BinaryIO = open_bytes(path)
         self.fields: dict[str, FieldFact] = _FIRST_FACTS
         self.balances_in_accounts = False
@@ -62,6 +70,7 @@ class _Stream:
         self.depth = 0
         self.nodes: list[Node] = []  # open groups inside the current record
         self.text: list[str] = []
+        self.text_size = 0  # characters of the open element's text, kept or not
         self.leaf_line = 0
         self.finished = False
         self.parser = self._parser()
@@ -104,9 +113,10 @@ class _Stream:
         path, local, fact = known
         line = self.parser.CurrentLineNumber
         if fact.kind != "group":
-            self.text = []
+            self.text, self.text_size = [], 0
             self.leaf_line = line
-            self.parser.CharacterDataHandler = self.text.append
+            if self.nodes:  # text outside a record is not used: not even collected
+                self.parser.CharacterDataHandler = self._text
             return
         node = Node(local, line)
         if path in _RECORDS:
@@ -115,6 +125,14 @@ class _Stream:
         elif self.nodes:
             self.nodes[-1].children.setdefault(local, []).append(node)
             self.nodes.append(node)
+
+    def _text(self, data: str) -> None:
+        """Collect an element's text up to the limit; past it, only count it (and drop what was kept)."""
+        self.text_size += len(data)
+        if self.text_size <= self.limit:
+            self.text.append(data)
+        elif self.text:
+            self.text = []
 
     def _resolve(self, parent: str, name: str) -> _Open | None:
         """The path and facts of an element met below ``parent``; cached, as the same few recur."""
@@ -149,17 +167,29 @@ class _Stream:
         if not self.nodes:
             return
         owner = self.nodes[-1]
+        text, self.text = "".join(self.text), []
+        size = self.text_size  # characters: bytes only where they could differ past the limit
+        if size <= self.limit < 4 * size:
+            size = len(text.encode("utf-8", "surrogatepass"))
+        if size > self.limit:
+            self._flaw(path, f"is at least {size:,} bytes long, more than --max-field-size ({self.limit:,} bytes); "
+                             "its text was not kept")
+            return
         try:
-            value = convert("".join(self.text), fact)
+            value = convert(text, fact)
         except BadValue as exc:
-            record = self.nodes[0]
-            assert record.flaws is not None
-            relative = path[path.index(record.name + "/"):] if record.name != "Header" else path
-            record.flaws.append(Flaw(relative, self.leaf_line, str(exc)))
+            self._flaw(path, str(exc))
             return
         if path == "Header/AuditFileVersion" and isinstance(value, str):
             self._use_version(value)
         owner.values.setdefault(local, value)  # a single element written twice keeps its first value
+
+    def _flaw(self, path: str, message: str) -> None:
+        """What is wrong with a value of the record being read, at the leaf's line."""
+        record = self.nodes[0]
+        assert record.flaws is not None
+        relative = path[path.index(record.name + "/"):] if record.name != "Header" else path
+        record.flaws.append(Flaw(relative, self.leaf_line, message))
 
     def _use_version(self, version: str) -> None:
         facts = schema_for(version, f"{self.where} line {self.leaf_line}")
@@ -247,11 +277,13 @@ class SaftFile:
     Use it as a context manager (or call ``close``). Each call of ``events()`` reads the
     file from its start again, so it can be walked more than once; ``events(documents=True)``
     also gives the sales invoices and their settlements from ``SourceDocuments``.
+    ``max_field_size``: the most bytes of one element's text that are kept (see the module).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_field_size: int = DEFAULT_MAX_FIELD_SIZE) -> None:
         self.path = path
-        self._stream: _Stream | None = _Stream(path)
+        self.max_field_size = max_field_size
+        self._stream: _Stream | None = _Stream(path, max_field_size=max_field_size)
         try:
             self.header: SaftHeader = self._stream.read_header()
         except BaseException:
@@ -264,7 +296,7 @@ class SaftFile:
             stream.close()
             stream = None
         if stream is None:
-            stream = _Stream(self.path, documents)
+            stream = _Stream(self.path, documents, self.max_field_size)
             stream.read_header()
         try:
             yield from stream.events()
@@ -284,6 +316,6 @@ class SaftFile:
         self.close()
 
 
-def open_saft(path: Path | str) -> SaftFile:
+def open_saft(path: Path | str, max_field_size: int = DEFAULT_MAX_FIELD_SIZE) -> SaftFile:
     """Open a SAF-T Financial file (plain or gzip) and read its Header; raises ``SourceError`` if it is not one."""
-    return SaftFile(Path(path))
+    return SaftFile(Path(path), max_field_size)

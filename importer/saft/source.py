@@ -12,7 +12,8 @@ The same file is read as what the run imports (``SaftSettings.entity``):
   payments per invoice, and the second streams the invoices out.
 
 Whatever the reader could not take (a :class:`SaftProblem`) comes out as an invalid record
-naming the line and the element, so nothing is dropped silently.
+naming the line and the element, so nothing is dropped silently. That includes an element
+whose text is longer than ``--max-field-size``: the reader keeps no more of it than that.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class SaftFile(Protocol):
     def events(self, documents: bool = False) -> Iterator[SaftEvent]: ...
 
 
-Opener = Callable[[str], AbstractContextManager[SaftFile]]
+Opener = Callable[[str, int], AbstractContextManager[SaftFile]]  # (path, max_field_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +90,10 @@ def saft_source_options(base: SourceOptions, opts: ImportOptions) -> SaftSourceO
                                                opts.saft_documents))
 
 
-def _reader_opener(path: str) -> AbstractContextManager[SaftFile]:
+def _reader_opener(path: str, max_field_size: int) -> AbstractContextManager[SaftFile]:
     from importer.saft.reader import open_saft  # the XML reader: loaded only for SAF-T input
 
-    return open_saft(path)  # type: ignore[no-any-return]
+    return open_saft(path, max_field_size)  # type: ignore[no-any-return]
 
 
 class SaftSource:
@@ -104,7 +105,9 @@ class SaftSource:
     bom = b""
     line_end = b"\n"
 
-    def __init__(self, path: str | os.PathLike[str], settings: SaftSettings, opener: Opener = _reader_opener) -> None:
+    def __init__(self, path: str | os.PathLike[str], settings: SaftSettings, opener: Opener = _reader_opener,
+                 *, max_field_size: int = 1 << 20) -> None:
+        """``max_field_size``: the most bytes of one element's text the reader keeps (``--max-field-size``)."""
         entity = settings.entity
         if entity not in ENTITIES:
             what = f"not as {entity}" if entity else "say which with --entity"
@@ -116,12 +119,18 @@ class SaftSource:
         self.settings = settings
         self.entity: str = entity
         self._opener = opener
+        if max_field_size < 1:
+            raise ConfigError(f"--max-field-size must be at least 1 byte, got {max_field_size}")
+        self.max_field_size = max_field_size
         self.columns: list[str] | None = list(CUSTOMER_COLUMNS) if entity == "customer" else None
         self.progress = ByteCounter(None, None)
         self._book: BalanceBook | None = None
         self._invoices: InvoiceBook | None = None
         self._problems: list[SaftProblem] = []
         self.header: SaftHeader | None = None
+
+    def _open(self) -> AbstractContextManager[SaftFile]:
+        return self._opener(self.name, self.max_field_size)
 
     # -- customers -------------------------------------------------------------------------
 
@@ -131,7 +140,7 @@ class SaftSource:
 
     def customers(self) -> Iterator[SaftCustomer]:
         """The file's customers; reading stops at the first ledger line (customers come before)."""
-        with self._opener(self.name) as file:
+        with self._open() as file:
             self.header = file.header
             for event in file.events():
                 if isinstance(event, SaftMovement):
@@ -142,7 +151,7 @@ class SaftSource:
     def _customer_records(self) -> Iterator[SourceRecord]:
         """Customers, and the problems among them; what is wrong in the ledger lines is the balances' to tell."""
         number = 0
-        with self._opener(self.name) as file:
+        with self._open() as file:
             self.header = file.header
             for event in file.events():
                 if isinstance(event, SaftMovement):
@@ -159,7 +168,7 @@ class SaftSource:
         """Every customer's balances and movements (and the invoices' totals and payments): one pass, done once."""
         if self._book is None:
             invoices = InvoiceBook()
-            with self._opener(self.name) as file:
+            with self._open() as file:
                 self.header = file.header
                 book = BalanceBook(file.header.default_currency)
                 for event in file.events(documents=self.by_invoice):
@@ -209,7 +218,7 @@ class SaftSource:
         for problem in self._problems:
             number += 1
             yield _problem_record(number, problem)
-        with self._opener(self.name) as file:
+        with self._open() as file:
             for event in file.events(documents=True):
                 if not isinstance(event, SaftInvoice):
                     continue

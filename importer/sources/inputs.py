@@ -76,7 +76,7 @@ def _saft_input(name: str, options: SourceOptions) -> Input:
     from importer.saft.source import SaftSettings, SaftSource  # here: importer.saft builds on this package
 
     is_regular_file(name)  # a missing file or a folder: ConfigError now, as for CSV
-    reader = SaftSource(name, getattr(options, "saft", None) or SaftSettings())
+    reader = SaftSource(name, getattr(options, "saft", None) or SaftSettings(), max_field_size=options.max_field_size)
     return Input(reader, name, name, reader.format, reader.columns, None, reader.progress)
 
 

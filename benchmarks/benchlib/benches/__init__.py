@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..report import BenchResult
-from . import fleet, fleet_memory, headroom, latency, longline, memory, throttled, unthrottled
+from . import fleet, fleet_memory, giants, headroom, latency, longline, memory, throttled, unthrottled
 from .common import Context
 
 __all__ = ["BENCHES", "Context"]
@@ -19,4 +19,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "f": (fleet.TITLE, fleet.run),
     "g": (fleet_memory.TITLE, fleet_memory.run),
     "h": (longline.TITLE, longline.run),
+    "i": (giants.TITLE, giants.run),
 }
