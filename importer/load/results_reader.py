@@ -143,8 +143,9 @@ def iter_results(path: str | os.PathLike[str],
     """Every complete line of a results file, checked; a last line cut by a crash is left out.
 
     A line that is not one of ours (damaged, edited by hand, or another file) is a
-    ``ConfigError`` naming it, never a traceback; or, given ``damaged``, it is added there
-    as ``(line number, its bytes)`` and reading goes on.
+    ``ConfigError`` naming it, never a traceback, unless a ``--resume`` set it aside (it is
+    in ``<path>.damaged``: passed over); or, given ``damaged``, it is added there as
+    ``(line number, its bytes)`` and reading goes on.
     """
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below
@@ -154,6 +155,7 @@ def iter_results(path: str | os.PathLike[str],
         raise ConfigError(f"cannot read results file {path}: {exc.strerror}") from None
     with f:
         number = 0
+        aside: set[bytes] | None = None  # the lines a --resume set aside, read at the first damaged one
         while raw := f.readline(RESULTS_LINE_LIMIT):
             number += 1
             if not raw.endswith(b"\n"):
@@ -170,11 +172,28 @@ def iter_results(path: str | os.PathLike[str],
             try:
                 line = _checked(path, number, raw)
             except ConfigError:
-                if damaged is None:
-                    raise
-                damaged.append((number, raw))
-                continue
+                if damaged is not None:
+                    damaged.append((number, raw))
+                    continue
+                if aside is None:
+                    aside = _set_aside(path)
+                if raw in aside:
+                    continue  # set aside by a --resume, which settled what it may have been
+                raise
             yield line
+
+
+def _set_aside(path: str | os.PathLike[str]) -> set[bytes]:
+    """The lines ``--resume`` copied to ``<path>.damaged`` (``.damaged.2``, …): known, and settled."""
+    lines: set[bytes] = set()
+    for n in range(1, 100):
+        side = f"{os.fspath(path)}.damaged" + (f".{n}" if n > 1 else "")
+        try:
+            with open(side, "rb") as f:
+                lines.update(f.read(RESULTS_LINE_LIMIT).splitlines(keepends=True))
+        except OSError:
+            break
+    return lines
 
 
 def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLine:
