@@ -33,9 +33,10 @@ from importer.load.failed import FailedRecords, default_failed_path
 from importer.load.gate import CustomerGate
 from importer.load.pipeline import Pipeline
 from importer.load.results import ResultsWriter
+from importer.load.resume_check import nothing_to_resume, same_run
 from importer.load.sink import OutcomeCallback, ResultSink
 from importer.load.state import ResultsState, read_results
-from importer.logs import safe_url
+from importer.logs import safe_url, tell
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.header import check_header
 from importer.mapping.mapfile import BoundMap, load_map, resolve_entity
@@ -143,10 +144,10 @@ async def import_records(
     failed_path = opts.failed
     if failed_path is None and from_file:
         failed_path = default_failed_path(base, detect_format(name, opts.format))
-    check_outputs({"input": source if from_file else None},
+    check_outputs({"input": source if from_file else None, "--map": opts.map},
                   {"--results": results_path, "--failed": failed_path})
     with ExitStack() as stack:
-        writer, resume = _results(results_path, opts, stack, client)
+        writer, resume = _results(results_path, opts, stack, client, name if from_file else None, base)
         read_as = saft_source_options(  # SAF-T: read as this entity; other formats ignore it
             SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding), opts)
         opened = stack.enter_context(open_input(source, read_as))
@@ -178,6 +179,9 @@ async def import_records(
         failed = None
         if failed_path is not None and not opts.dry_run:  # a dry run leaves a real run's failed file be
             failed = FailedRecords(failed_path, source=opened)
+            if failed.kept is not None:
+                tell(f"{failed.kept} was changed since the importer wrote it: it is left as it is, and this "
+                     f"run's failed records go to {failed.path}", logging.WARNING)
             stack.push(_settle_failed(failed, summary))
         if customer_gate is None and skip_customers:
             customer_gate = CustomerGate(dict(skip_customers), ask_api=False)
@@ -257,17 +261,24 @@ def _settle_failed(failed: FailedRecords, summary: Summary) -> Any:
 
 
 def _results(
-    path: str | None, opts: ImportOptions, stack: ExitStack, client: ApiClient | None
+    path: str | None, opts: ImportOptions, stack: ExitStack, client: ApiClient | None,
+    input_path: str | None = None, base: str | None = None,
 ) -> tuple[ResultsWriter | None, ResultsState | None]:
     """The results file, locked for this run, and what it already holds (``--resume``).
 
-    A file that holds outcomes is refused without ``--resume`` (or ``--restart``, which
-    moves it aside first), before anything is read or sent.
+    Nothing is written to it before it is known to be a results file a run of this kind
+    may write (:class:`ResultsWriter`). A file that holds outcomes is refused without
+    ``--resume`` (or ``--restart``, which moves it aside first), and so is one of another
+    entity, API or company, before anything is read or sent. ``--resume`` without a file
+    at ``path`` says so, and is refused when results files of this input are beside it.
     """
     if path is None:
         return None, None
     existed = os.path.exists(path)
-    writer = ResultsWriter(path, fsync=opts.fsync, fresh=opts.dry_run)
+    if opts.resume and not existed and not opts.dry_run:
+        nothing_to_resume(path, opts.entity, input_path, base)
+    stamp = {"input": os.path.abspath(input_path) if input_path else None, "company": opts.tenant_id}
+    writer = ResultsWriter(path, fsync=opts.fsync, fresh=opts.dry_run, stamp=stamp, dry_run=opts.dry_run)
     stack.callback(writer.close)
     if not existed:  # made by this run: not left behind empty when the run fails before a line
 
@@ -283,7 +294,7 @@ def _results(
         os.rename(path, kept)
         log.warning("--restart: the earlier results are kept in %s", kept)
         writer.close()
-        writer = ResultsWriter(path, fsync=opts.fsync, fresh=True)
+        writer = ResultsWriter(path, fsync=opts.fsync, fresh=True, stamp=stamp)
         stack.callback(writer.close)
         return writer, None
     if not opts.resume:
@@ -292,14 +303,10 @@ def _results(
             "(records already done are not sent again), --results OTHER for a new file, or "
             "--restart to start over (the old file is kept beside it)"
         )
-    state = read_results(path)
+    state = read_results(path, salvage=True)
     stack.callback(state.close)
-    target = (client.base_url if client is not None else opts.base_url).rstrip("/")
-    if state.apis and target not in state.apis:  # e.g. a rehearsal's results, resumed against the live API
-        raise ConfigError(
-            f"{path} holds the outcomes of a run against {', '.join(sorted(state.apis))}, and this run "
-            f"goes to {target}: records done there are not done here. Pass --restart, or another --results"
-        )
+    same_run(path, state, opts.entity, opts.tenant_id,
+             (client.base_url if client is not None else opts.base_url))
     return writer, state
 
 

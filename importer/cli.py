@@ -304,15 +304,21 @@ def build_parser() -> argparse.ArgumentParser:
 # -- configuration: environment and config file under the command line ----------------------
 
 
-def _config_file(argv: list[str]) -> dict[str, Any]:
+def _config_path(argv: list[str]) -> str | None:
+    """The config file this command line reads, if any (an input: no output may overwrite it)."""
     probe = argparse.ArgumentParser(add_help=False)
     probe.add_argument("--config")
     known, _ = probe.parse_known_args(argv)
     path = known.config or os.environ.get("IMPORTER_CONFIG")
+    if path is None and Path("importer.toml").exists():
+        return "importer.toml"
+    return path
+
+
+def _config_file(argv: list[str]) -> dict[str, Any]:
+    path = _config_path(argv)
     if path is None:
-        if not Path("importer.toml").exists():
-            return {}
-        path = "importer.toml"
+        return {}
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -512,13 +518,13 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
         saft_documents=args.saft_documents,
     )
     options = {k: v for k, v in options.items() if v is not None}  # None: the option's default
-    if args.summary_json:
-        from importer.api import default_results_path
-        from importer.outputs import check_outputs
+    from importer.api import default_results_path
+    from importer.outputs import check_outputs
 
-        results = args.results or (default_results_path(args.input, args.dry_run) if args.input != "-" else None)
-        check_outputs({"input": args.input}, {"--results": results, "--failed": args.failed,
-                                              "--summary-json": args.summary_json})
+    # Every file the run reads is an input, and is never written (before anything is opened).
+    results = args.results or (default_results_path(args.input, args.dry_run) if args.input != "-" else None)
+    check_outputs({"input": args.input, "--map": args.map, "config": _config_path(argv)},
+                  {"--results": results, "--failed": args.failed, "--summary-json": args.summary_json})
     async with AsyncExitStack() as stack:
         await _with_sandbox(stack, args, options)
         summary = await import_records(  # JSON logs: no progress line among them
@@ -532,12 +538,8 @@ async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.workflows.plan import load_plan, run_plan
 
     plan = load_plan(args.plan)
-    if args.summary_json:
-        from importer.outputs import check_outputs
-
-        check_outputs({f"input of step {step.name!r}": step.input for step in plan.steps} | {"plan": args.plan},
-                      {"--summary-json": args.summary_json})
     overrides = {k: v for k, v in _common_options(args).items() if v not in (None, False)}
+    _check_plan_outputs(plan, args, argv, overrides)
     async with AsyncExitStack() as stack:
         await _with_sandbox(stack, args, overrides)
         done = await run_plan(
@@ -550,6 +552,25 @@ async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
         tell(f"{len(plan.steps) - len(done)} step(s) not run.", logging.WARNING)
     codes = [s.exit_code for s in summaries]
     return 130 if 130 in codes else max(codes, default=0)
+
+
+def _check_plan_outputs(plan: Any, args: argparse.Namespace, argv: list[str], overrides: dict[str, Any]) -> None:
+    """No step's results or failed-records file, nor --summary-json, is the plan, the config,
+    an input or a map of any step: checked before any step runs."""
+    from importer.api import default_results_path
+    from importer.outputs import check_outputs
+    from importer.workflows.plan import _outputs
+
+    inputs: dict[str, Any] = {"plan": args.plan, "config": _config_path(argv)}
+    outputs: dict[str, Any] = {"--summary-json": args.summary_json}
+    chosen = _outputs(plan, overrides, args.results_dir)
+    for step, options in zip(plan.steps, chosen, strict=True):
+        inputs[f"input of step {step.name!r}"] = step.input
+        inputs[f"map of step {step.name!r}"] = options.get("map")
+        outputs[f"results of step {step.name!r}"] = options.get("results") or default_results_path(
+            step.input, bool(options.get("dry_run")))
+        outputs[f"failed-records file of step {step.name!r}"] = options.get("failed")
+    check_outputs(inputs, outputs)
 
 
 async def _client_for(args: argparse.Namespace, stack: AsyncExitStack) -> Any:

@@ -173,9 +173,16 @@ def test_records_from_an_iterable_are_json_lines(tmp_path):
 # -- derived, not appended -------------------------------------------------------------------
 
 
+def earlier_run(target, number="old", error="stale"):
+    """A failed-records file as an earlier run wrote it (so the importer may replace it)."""
+    failed = FailedRecords(target, columns=["number"])
+    failed.add([SourceRecord(1, {"number": number})], error)
+    failed.close()
+
+
 def test_the_file_appears_whole_on_close_and_replaces_the_last_one(tmp_path):
     target = tmp_path / "f.csv"
-    target.write_text("number,error\nold,stale\n")
+    earlier_run(target)
     (tmp_path / "f.csv.partial").write_text("left by a killed run")
     failed = FailedRecords(target, columns=["number"])
     assert target.read_text() == "number,error\nold,stale\n"  # nothing before the first record
@@ -189,7 +196,7 @@ def test_the_file_appears_whole_on_close_and_replaces_the_last_one(tmp_path):
 
 def test_a_run_with_nothing_failed_removes_a_stale_file(tmp_path):
     target = tmp_path / "f.csv"
-    target.write_text("number,error\nold,stale\n")
+    earlier_run(target)
     (tmp_path / "f.csv.partial").write_text("left by a killed run")
     failed = FailedRecords(target, columns=["number"])
     failed.close()
@@ -227,7 +234,9 @@ async def test_after_a_resume_the_file_holds_each_still_failing_record_once(sand
 async def test_a_run_where_everything_succeeds_leaves_no_failed_file(sandbox, tmp_path):
     path = tmp_path / "kunder.csv"
     path.write_text("number,name\n1,A\n2,B\n", encoding="utf-8")
-    (tmp_path / "kunder.failed.csv").write_text("number,name,error\n2,B,from an earlier run\n")
+    earlier = FailedRecords(tmp_path / "kunder.failed.csv", columns=["number", "name"])
+    earlier.add([SourceRecord(2, {"number": "2", "name": "B"})], "from an earlier run")
+    earlier.close()
     (tmp_path / "kunder.failed.csv.partial").write_text("number,name,error\n")
     code, out, err = await run_cli("run", str(path), "--entity", "customer",
                                    "--base-url", sandbox.url, "--token", TOKEN)

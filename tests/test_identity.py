@@ -190,20 +190,28 @@ async def test_results_and_failed_may_not_be_one_file(sandbox, tmp_path):
     assert code == 2 and "another output" in err
 
 
-async def test_a_hand_edited_results_file_is_a_clear_error(sandbox, tmp_path):
+async def test_a_hand_edited_results_file_is_named_and_set_aside_on_resume(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, ROWS[:2])
     await run(path, sandbox)
     results = tmp_path / "c.csv.results.ndjson"
     lines = results.read_bytes().splitlines(keepends=True)
-    for broken in (b"[1, 2]\n", b'{"outcome": "created", "records": [1e99]}\n', b"not json\n",
-                   b'{"outcome": "created", "identity": "key:C1", "fingerprint": "x", "records": [-1],'
-                   b' "action": "create"}\n'):
+    for n, broken in enumerate((b"[1, 2]\n", b'{"outcome": "created", "records": [1e99]}\n', b"not json\n",
+                                b'{"outcome": "created", "identity": "key:C1", "fingerprint": "x", "records": [-1],'
+                                b' "action": "create"}\n'), 1):
         results.write_bytes(b"".join(lines[:2]) + broken + b"".join(lines[2:]))
-        code, _, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", sandbox.url,
-                                     "--token", TOKEN, "--resume")
-        assert code == 2, err
-        assert f"{results}: line 3 is not a results line" in err and "Traceback" not in err
+        code, _, err = await run_cli("report", str(results))
+        assert code == 2 and f"{results}: line 3 is not a results line" in err and "Traceback" not in err, err
+        code, out, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", sandbox.url,
+                                       "--token", TOKEN, "--resume")
+        assert code == 0, err
+        side = f"{results}.damaged" + (f".{n}" if n > 1 else "")
+        assert f"{results}: line 3 is damaged" in err and f"set aside in {side}" in err and "Traceback" not in err
+        assert open(side, "rb").read() == broken
+        code, out, err = await run_cli("report", str(results))  # a line set aside is passed over
+        assert code == 0, err
+    numbers = [c["number"] for c in await get_json(f"{sandbox.url}/sandbox/records/customer")]
+    assert all(numbers.count(number) == 1 for number, _ in ROWS[:2])
 
 
 async def test_each_results_line_names_identity_and_fingerprint(sandbox, tmp_path):

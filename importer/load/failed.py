@@ -29,12 +29,20 @@ Derived, not appended: each run writes the file afresh as ``<path>.partial``, wh
 reports the records it passes over because they failed before, so the file always holds
 each record whose latest outcome is a failure exactly once. It is created at the first
 record; a run that adds none removes a failed file left at that path by an earlier run.
+
+A file the user has changed is never replaced nor removed. Beside each file it writes,
+the importer keeps its size and SHA-256 (``.<name>.written``); a file at the path that
+does not match them (edited in place to fix its rows, or not written by the importer)
+is left as it is, and this run writes ``<stem>.failed-2.csv`` (the next free name)
+instead: :attr:`FailedRecords.kept` names the file left, :attr:`FailedRecords.path` the
+one to use.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 import os
@@ -45,6 +53,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from importer.errors import ConfigError
+from importer.load.failed_names import as_written, free_path, written_note
 from importer.mapping.columns import ERROR_COLUMN
 from importer.sources.base import SourceRecord
 from importer.sources.cells import neutralise, restore
@@ -139,7 +148,9 @@ class FailedRecords:
         append: bool = False,
     ) -> None:
         del append  # each run derives the whole file
-        self.path = Path(path)
+        self.path, self.kept = free_path(Path(path))  # kept: a file there the user changed, left as it is
+        self._hash = hashlib.sha256()
+        self._written = 0
         self.layout = SourceLayout.of(
             source, columns=columns, delimiter=delimiter, encoding=encoding, bom=bom,
             line_end=line_end, header_raw=header_raw, format=format,
@@ -160,7 +171,7 @@ class FailedRecords:
         f = self._open()
         try:
             for record in records or [SourceRecord(0, {})]:
-                f.write(self._rows.row(record, error))
+                self._put(f, self._rows.row(record, error))
                 self.count += 1
             f.flush()
         except OSError as exc:
@@ -184,6 +195,7 @@ class FailedRecords:
                 f.close()
             if self._writing_to != self.path:
                 os.replace(self.partial_path, self.path)
+                self._note_written()
                 _fsync_directory(self.path.parent)
         except OSError as exc:
             raise ConfigError(f"cannot write failed-records file {self.path}: {exc.strerror}") from None
@@ -207,20 +219,37 @@ class FailedRecords:
             target = self.path if _is_special(self.path) else self.partial_path
             try:
                 self._file = open(target, "wb")  # noqa: SIM115 - closed in close()
-                self._file.write(self.layout.bom + self._rows.header())
+                self._put(self._file, self.layout.bom + self._rows.header())
             except OSError as exc:
                 raise ConfigError(f"cannot write failed-records file {self.path}: {exc.strerror}") from None
             self._writing_to = target
         return self._file
 
     def _remove_stale(self) -> None:
+        if self.kept is not None:
+            return  # the file left for the user is theirs; none was written in its place
         for stale in (self.partial_path, self.path):
-            if _is_special(stale):
+            if _is_special(stale) or (stale == self.path and not as_written(stale)):
                 continue
             try:
                 stale.unlink()
             except FileNotFoundError:
                 pass
+        written_note(self.path).unlink(missing_ok=True)
+
+    def _put(self, f: IO[bytes], data: bytes) -> None:
+        f.write(data)
+        self._hash.update(data)
+        self._written += len(data)
+
+    def _note_written(self) -> None:
+        """What was written, to tell later whether the file was changed since."""
+        note = {"size": self._written, "sha256": self._hash.hexdigest()}
+        try:
+            written_note(self.path).write_bytes(json.dumps(note).encode("ascii"))
+        except OSError:
+            pass  # without it the file counts as changed: the next run writes beside it
+
 
 
 def _is_special(path: Path) -> bool:

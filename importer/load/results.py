@@ -29,9 +29,26 @@ the record waited for a write whose answer was lost to land before it was looked
 again (:mod:`importer.client.recovery`), null when it did not wait. Lines of older
 versions lack them and read.
 
+What a file is for: every line names its ``entity``; a ``started`` line also the base
+URL it went to (``api``), the ``input`` it was read from (an absolute path) and the
+``company`` (tenant) where the run knew it. These are fields of the lines, not a header
+line above them, so a file stays one kind of line: older versions read a newer file,
+this one reads theirs (where a field is missing it is not checked), and any line
+still says what it belongs to after the file is cut or copied in part.
+
+Nothing is written to a path before it is known to be ours (:func:`check_results_file`):
+a missing or empty file, or one whose first complete lines are results lines. Any other
+file (notes, a CSV, the map) is refused with every byte left as it was; so is a real
+run's file given to a dry run, which would empty it. Only then is a torn last line cut.
+
+A line that is not one of ours in the middle (NUL bytes, a line torn and run into the
+next, garbage) is an error for every reader, naming it, except ``--resume``, which
+passes ``damaged=`` to collect it instead (:class:`importer.load.state.ResultsState`).
+
 One process writes a results file at a time: :class:`ResultsWriter` holds an
 exclusive lock on it (released by the OS when the process dies), and a second
-writer is refused at once, naming the process that holds it.
+writer is refused at once, naming the process that holds it (never a secret of its
+command line).
 """
 
 from __future__ import annotations
@@ -40,7 +57,6 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,21 +64,23 @@ from typing import Any
 import orjson
 
 from importer.errors import ConfigError, ResultsWriteError
+from importer.load.results_reader import (
+    EVENTS,
+    OUTCOMES,
+    RESULTS_LINE_LIMIT,
+    ResultsLine,
+    check_results_file,
+    iter_results,
+    probe_results,
+)
 
 __all__ = [
     "Outcome", "ResultsWriter", "ResultsLine", "iter_results", "started_line",
-    "SUCCESS", "OUTCOMES", "FAILURES", "RESULTS_LINE_LIMIT",
+    "SUCCESS", "OUTCOMES", "EVENTS", "FAILURES", "RESULTS_LINE_LIMIT", "check_results_file", "probe_results",
 ]
 
 SUCCESS = frozenset({"created", "updated", "done", "renamed"})
 FAILURES = frozenset({"failed", "invalid", "skipped"})  # what the failed-records file holds
-# "queued": an action the API accepted but had not finished; "valid": a dry run's record;
-# "renamed": a record created before under another identity (its line says which), not sent.
-OUTCOMES = ("created", "updated", "done", "renamed", "queued", "failed", "invalid", "skipped", "valid")
-# Lines that are events, not outcomes: sent, and (after a systemic stop) taken back unsent.
-EVENTS = frozenset({"started", "unsent"})
-RESULTS_LINE_LIMIT = 16 << 20  # a longer line is not one of ours
-_MAX_RECORD = 10**12
 
 
 @dataclass(slots=True)
@@ -102,14 +120,19 @@ class ResultsWriter:
     """Appends result lines under an exclusive lock; safe from any task of one event loop.
 
     ``fresh=True`` empties the file once the lock is held (a dry run); otherwise the
-    lines go after what is there, less a last line a crash cut short.
+    lines go after what is there, less a last line a crash cut short. Either only once the
+    file is known to be a results file (``dry_run=True``: a dry run's, not a real run's);
+    ``stamp``: fields every started line carries (``input``, ``company``).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False, fresh: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False, fresh: bool = False,
+                 stamp: dict[str, Any] | None = None, dry_run: bool = False) -> None:
         self.path = Path(path)
         self.fsync = fsync
         self.broken: str | None = None  # why writing stopped, once it did
-        try:
+        # What every started line says of the run: its input and company (see the module doc).
+        self.stamp = {k: v for k, v in (stamp or {}).items() if v is not None}
+        try:  # O_APPEND and no O_TRUNC: opening changes no byte of a file that is there
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as exc:
             raise ConfigError(f"cannot write results file {self.path}: {exc.strerror}") from None
@@ -124,6 +147,7 @@ class ResultsWriter:
                 "wait for it to finish, or pass another --results"
             ) from None
         try:
+            check_results_file(self.path, self._fd, dry_run=dry_run)  # ours, or nothing is touched
             if fresh:
                 os.ftruncate(self._fd, 0)
             else:
@@ -132,6 +156,9 @@ class ResultsWriter:
         except OSError as exc:
             self.close()
             raise ConfigError(f"cannot write results file {self.path}: {exc.strerror}") from None
+        except ConfigError:
+            self.close()
+            raise
 
     @property
     def size(self) -> int:
@@ -148,14 +175,16 @@ class ResultsWriter:
     def started(self, records: list[int], entity: str, identity: str, fingerprint: str,
                 key: str | None, action: str, api: str | None = None, reference: str | None = None) -> None:
         """The write-ahead line; ``api``: the base URL it goes to (a resume must go there too)."""
-        self.write(started_line(records, entity, identity, fingerprint, key, action, api, reference), final=False)
+        line = started_line(records, entity, identity, fingerprint, key, action, api, reference)
+        self.write(line | self.stamp, final=False)
 
     def write_many(self, lines: list[dict[str, Any]]) -> None:
         """Several event lines (``started_line``) in one write: all of them whole, or none."""
         if self.broken is not None:
             raise ResultsWriteError(self.broken)
-        dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        self._append(b"".join([dumps(line, option=option) for line in lines]), fsync=False)
+        dumps, option, stamp = orjson.dumps, orjson.OPT_APPEND_NEWLINE, self.stamp
+        self._append(b"".join([dumps(line | stamp if line.get("outcome") == "started" else line, option=option)
+                               for line in lines]), fsync=False)
 
     def _append(self, data: bytes, *, fsync: bool) -> None:
         try:
@@ -233,19 +262,57 @@ def _lock_holder(fd: int) -> str:
                     pid = parts[4]
                     try:
                         with open(f"/proc/{pid}/cmdline", "rb") as c:
-                            command = c.read(300).replace(b"\0", b" ").decode("utf-8", "replace").strip()
+                            raw = c.read(300)
                     except OSError:
-                        command = ""
-                    return f"process {pid}" + (f" ({_without_secrets(command)})" if command else "")
+                        raw = b""
+                    command = _without_secrets([
+                        " ".join(a.decode("utf-8", "replace").split()) for a in raw.split(b"\0") if a],
+                        _secrets_of(pid))
+                    return f"process {pid}" + (f" ({command})" if command else "")
     except OSError:
         pass
     return "another process"
 
 
-def _without_secrets(command: str) -> str:
-    words = command.split()
-    return " ".join("***" if i and words[i - 1] in ("--token", "--client-secret") else w
-                    for i, w in enumerate(words))
+_SECRET_FLAGS = ("--token", "--client-secret")
+_SECRET_ENV = ("VISMA_TOKEN", "VISMA_CLIENT_SECRET")
+
+
+def _secrets_of(pid: str) -> list[str]:
+    """The secret values in this process's environment and in the holder's (where it may be read)."""
+    values = [os.environ.get(name, "") for name in _SECRET_ENV]
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            for entry in f.read(1 << 20).split(b"\0"):
+                name, _, value = entry.partition(b"=")
+                if name.decode("ascii", "replace") in _SECRET_ENV:
+                    values.append(value.decode("utf-8", "replace"))
+    except OSError:
+        pass
+    return [v for v in values if len(v) >= 4]
+
+
+def _without_secrets(args: list[str] | str, secrets: list[str] | None = None) -> str:
+    """A command line to show: the value of every secret flag (``--token VALUE``,
+    ``--token=VALUE``, ``--client-secret``) as ``***``, and any secret value, whole or cut
+    short at the end of what was read, as ``***`` wherever it stands."""
+    words = args.split() if isinstance(args, str) else list(args)
+    shown: list[str] = []
+    for i, word in enumerate(words):
+        flag, eq, _ = word.partition("=")
+        if i and words[i - 1] in _SECRET_FLAGS:
+            word = "***"
+        elif eq and flag in _SECRET_FLAGS:
+            word = f"{flag}=***"
+        for value in secrets or ():
+            word = word.replace(value, "***")
+            if i == len(words) - 1:  # the read may have cut a secret short
+                for cut in range(len(value) - 1, 3, -1):
+                    if word.endswith(value[:cut]):
+                        word = word[: -cut] + "***"
+                        break
+        shown.append(word)
+    return " ".join(shown)
 
 
 def _drop_partial_last_line(fd: int) -> None:
@@ -262,115 +329,3 @@ def _drop_partial_last_line(fd: int) -> None:
             os.ftruncate(fd, pos + cut + 1)
             return
     os.ftruncate(fd, 0)
-
-
-@dataclass(slots=True)
-class ResultsLine:
-    """A line read back: the fields resume and plans use, checked."""
-
-    number: int  # the line's number in the file, from 1
-    outcome: str
-    identity: str
-    fingerprint: str
-    key: str | None
-    action: str
-    records: list[int]
-    error: str | None
-    unknown: bool
-    release: str | None  # the release's outcome, when there was one
-    api: str | None = None  # a started line's base URL
-    # What a report reads; lines written before a field existed read as None (or 0).
-    http_status: int | None = None
-    attempts: int = 0
-    elapsed_ms: float | None = None
-    at: str | None = None
-    throttled: int | None = None
-    entity: str | None = None
-    recovered: bool = False
-    reference: str | None = None  # a document's externalReference (started lines, and final lines since it exists)
-    sent_key: str | None = None
-    location: str | None = None
-
-
-def iter_results(path: str | os.PathLike[str]) -> Iterator[ResultsLine]:
-    """Every complete line of a results file, checked; a last line cut by a crash is left out.
-
-    A line that is not one of ours (edited by hand, or another file) is a ``ConfigError``
-    naming it, never a traceback.
-    """
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise ConfigError(f"cannot read results file {path}: {exc.strerror}") from None
-    with f:
-        number = 0
-        while raw := f.readline(RESULTS_LINE_LIMIT):
-            number += 1
-            if not raw.endswith(b"\n"):
-                if len(raw) >= RESULTS_LINE_LIMIT:
-                    raise ConfigError(f"{path}: line {number} is not a results line (longer than any of ours)")
-                return  # written halfway when the process died
-            if raw.strip():
-                yield _checked(path, number, raw)
-
-
-def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLine:
-    def bad(why: str) -> ConfigError:
-        return ConfigError(
-            f"{path}: line {number} is not a results line ({why}); was the file edited by hand? "
-            "Restore it, or start over with --restart"
-        )
-
-    try:
-        line = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise bad("not JSON") from None
-    if not isinstance(line, dict):
-        raise bad(f"a JSON {type(line).__name__}, not an object")
-    outcome, identity, fingerprint = line.get("outcome"), line.get("identity"), line.get("fingerprint")
-    if outcome not in OUTCOMES and outcome not in EVENTS:
-        raise bad(f"unknown outcome {outcome!r}")
-    if not isinstance(identity, str) or not isinstance(fingerprint, str):
-        raise bad("no identity: written by an older version of the importer")
-    records = line.get("records")
-    if not isinstance(records, list) or not all(
-        type(r) is int and 0 < r < _MAX_RECORD for r in records  # noqa: E721 - bool is no record
-    ):
-        raise bad("records must be a list of record numbers")
-    key, action, error = line.get("key"), line.get("action"), line.get("error")
-    if key is not None and not isinstance(key, str):
-        raise bad("key must be text")
-    if not isinstance(action, str):
-        raise bad("no action")
-    release = line.get("release")
-    release_outcome = release.get("outcome") if isinstance(release, dict) else None
-    return ResultsLine(
-        number, outcome, identity, fingerprint, key, action, records,
-        error if isinstance(error, str) else None, line.get("unknown") is True,
-        release_outcome if isinstance(release_outcome, str) else None,
-        line.get("api") if isinstance(line.get("api"), str) else None,
-        _int_or_none(line.get("http_status")),
-        _int_or_none(line.get("attempts")) or 0,
-        _number_or_none(line.get("elapsed_ms")),
-        line.get("at") if isinstance(line.get("at"), str) else None,
-        _int_or_none(line.get("throttled")),
-        line.get("entity") if isinstance(line.get("entity"), str) else None,
-        line.get("recovered") is True,
-        _text_or_none(line.get("reference")),
-        _text_or_none(line.get("sent_key")),
-        line.get("location") if isinstance(line.get("location"), str) else None,
-    )
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None  # noqa: E721 - bool is no count
-
-
-def _number_or_none(value: Any) -> float | None:
-    return float(value) if type(value) in (int, float) and value >= 0 else None

@@ -10,6 +10,13 @@ a small page cache in memory): a million records cost disk, not memory.
     state.unseen()                       # identities recorded that the input did not have
     state.renamed_from("a1b2…", "doc:1") # a success of that fingerprint the input no longer names
 
+``--resume`` loads with ``salvage=True``: a damaged line (NUL bytes, a torn line run into
+the next, garbage) is named in :attr:`ResultsState.damaged`, copied as it was to a side
+file (``<results>.damaged``) and read as what it may have been: the identities it still
+names are in flight (looked up before anything is sent, never sent blind). When it names
+fewer identities than it holds pieces of lines, any identity may have been in it, so every
+identity the file does not name is in flight too (:attr:`ResultsState.any_may_be_sent`).
+
 Identities are kept and asked for as :func:`~importer.load.identity.identity_key` makes
 them, so ``key:C1`` written by an older version (or padded, or in another case) is found
 by ``key:c1``; what :meth:`ResultsState.get` returns says how the line spelled it.
@@ -30,17 +37,23 @@ point ``TMPDIR`` elsewhere, never ``database or disk is full``.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from importer.errors import ResultsWriteError
+import orjson
+
+from importer.errors import ConfigError, ResultsWriteError
 from importer.load.identity import identity_key
 from importer.load.results import SUCCESS, iter_results
+from importer.logs import tell
+from importer.outputs import written_whole
 
 __all__ = ["Earlier", "ResultsState", "SeenIdentities", "HeldUnits", "read_results", "temporary_db",
            "TemporarySpaceError", "temporary_directory"]
@@ -185,9 +198,15 @@ class ResultsState:
         # Successes by fingerprint: a record renamed in the input is found by its content.
         self._db.execute("CREATE INDEX earlier_fingerprint ON earlier (fingerprint, state)")
         self.apis: set[str] = set()  # the base URLs its records were sent to
+        self.entities: set[str] = set()  # the entities its lines name
+        self.companies: set[str] = set()  # the companies (tenants) its started lines name
+        self.inputs: set[str] = set()  # the input files its started lines name
+        self.damaged: list[int] = []  # numbers of the lines set aside (salvage=True)
+        self.damaged_path: str | None = None  # where they were copied to
+        self.any_may_be_sent = False  # a damaged line may have been any identity it does not name
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ResultsState:
+    def load(cls, path: str | os.PathLike[str], *, salvage: bool = False) -> ResultsState:
         state = cls(f"what {os.fspath(path)} holds, by identity, for --resume")
         try:
             size = os.path.getsize(path)
@@ -210,9 +229,18 @@ class ResultsState:
         )
         release_done = "UPDATE earlier SET release = ?, error = ? WHERE identity = ?"
         db = state._db
-        for line in iter_results(path):
+        damaged: list[tuple[int, bytes]] | None = [] if salvage else None
+        done = 0  # damaged lines read as what they may have been
+        for line in iter_results(path, damaged):
+            while damaged is not None and done < len(damaged):  # in order: later lines win
+                state._may_have_been(damaged[done][1])
+                done += 1
             if line.api is not None:
                 state.apis.add(line.api.rstrip("/"))
+            for seen, value in ((state.entities, line.entity), (state.companies, line.company),
+                                (state.inputs, line.input)):
+                if value is not None:
+                    seen.add(value)
             identity = identity_key(line.identity)
             if line.outcome == "unsent":  # taken back: never reached the API
                 db.execute("DELETE FROM earlier WHERE identity = ?", (identity,))
@@ -224,10 +252,67 @@ class ResultsState:
                 identity, _STATE_OF[line.outcome], line.fingerprint, line.key, line.error,
                 int(line.unknown), line.release, line.identity, line.location, line.reference,
             ))
+        if damaged:
+            for _, raw in damaged[done:]:
+                state._may_have_been(raw)
+            state._set_aside(path, damaged)
         return state
 
+    def _may_have_been(self, raw: bytes) -> None:
+        """A damaged line: the identities it still names are in flight (looked up before any send)."""
+        found = list(_IDENTITY.finditer(raw))
+        pieces = max(raw.count(b'{"records":'), raw.count(b'"outcome":'), 1)
+        if len(found) < pieces:
+            self.any_may_be_sent = True
+        for i, match in enumerate(found):
+            identity = _json_text(match.group(1))
+            if not identity:
+                self.any_may_be_sent = True
+                continue
+            # Its reference, where the same piece of line still has it (after the identity).
+            end = found[i + 1].start() if i + 1 < len(found) else len(raw)
+            ref = _REFERENCE.search(raw, match.end(), end)
+            reference = _json_text(ref.group(1)) if ref is not None else None
+            self._db.execute(
+                "INSERT INTO earlier VALUES (?, 'started', '', NULL, ?, 1, NULL, 0, ?, NULL, ?) "
+                "ON CONFLICT(identity) DO UPDATE SET state = 'started', unknown = 1, "
+                "reference = coalesce(excluded.reference, earlier.reference)",
+                (identity_key(identity), "its results line is damaged", identity, reference),
+            )
+
+    def _set_aside(self, path: str | os.PathLike[str], damaged: list[tuple[int, bytes]]) -> None:
+        """Copy the damaged lines, as they were, to a side file; name them and it."""
+        self.damaged = [number for number, _ in damaged]
+        data = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw in damaged)
+        side, n = f"{os.fspath(path)}.damaged", 1
+        while True:
+            try:
+                with open(side, "rb") as f:
+                    if f.read(len(data) + 1) == data:
+                        break  # set aside by an earlier resume
+            except FileNotFoundError:
+                try:
+                    with written_whole(side, "wb") as f:
+                        f.write(data)
+                except OSError as exc:
+                    raise ConfigError(f"cannot set aside the damaged lines of {path} in {side}: "
+                                      f"{exc.strerror}") from None
+                break
+            except OSError:
+                pass
+            n += 1
+            side = f"{os.fspath(path)}.damaged.{n}"
+        self.damaged_path = side
+        count = len(self.damaged)
+        numbers = ", ".join(str(n) for n in self.damaged[:10]) + (", …" if count > 10 else "")
+        tell(f"{path}: line{'s' if count > 1 else ''} {numbers} {'are' if count > 1 else 'is'} damaged (not results "
+             f"lines); set aside in {side}. The records {'they' if count > 1 else 'it'} may have been are looked up "
+             "before anything is sent to them" + (
+                 " (the damage hides whole lines, so every record this file does not name is looked up first)"
+                 if self.any_may_be_sent else ""), logging.WARNING)
+
     def __len__(self) -> int:
-        return self._db.execute("SELECT count(*) FROM earlier").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM earlier").fetchone()[0] + int(self.any_may_be_sent)
 
     def count(self, state: str) -> int:
         """Identities left in ``state`` (``"success"``, ``"failed"``, ``"started"``, ...)."""
@@ -239,6 +324,8 @@ class ResultsState:
             "WHERE identity = ?", (identity_key(identity),),
         ).fetchone()
         if row is None:
+            if self.any_may_be_sent:  # it may have been in a damaged line: looked up first
+                return Earlier(IN_FLIGHT, "", None, "its results line may be damaged", True, None, identity)
             return None
         return Earlier(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], row[8])
 
@@ -329,6 +416,18 @@ class HeldUnits:
             self._db = None
 
 
-def read_results(path: str | os.PathLike[str]) -> ResultsState:
+_IDENTITY = re.compile(rb'"identity":("(?:[^"\\\x00]|\\.)*")')
+_REFERENCE = re.compile(rb'"reference":("(?:[^"\\\x00]|\\.)*")')
+
+
+def _json_text(quoted: bytes) -> str | None:
+    try:
+        text = orjson.loads(quoted)
+    except orjson.JSONDecodeError:
+        return None
+    return text if isinstance(text, str) else None
+
+
+def read_results(path: str | os.PathLike[str], *, salvage: bool = False) -> ResultsState:
     """What an earlier run recorded in ``path``, by identity: for ``--resume``."""
-    return ResultsState.load(path)
+    return ResultsState.load(path, salvage=salvage)
