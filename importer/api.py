@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
@@ -188,6 +189,7 @@ async def import_records(
         pipeline = Pipeline(
             ent, opts, client, ResultSink(writer, on_outcome, failed), summary,
             resume=resume, reference_prefix=Path(name).stem if from_file else "stdin",
+            reference_key=writer.stamp.get("reference_key") if writer is not None else None,
             gate=customer_gate,
         )
         _log_started(summary, opts, client)
@@ -287,6 +289,8 @@ def _results(
                 os.unlink(path)
 
         stack.push(forget)
+    if ENTITIES[opts.entity].is_document and not opts.dry_run:  # see importer.load.references
+        writer.stamp["reference_key"] = secrets.token_hex(16)
     if writer.size == 0 or opts.dry_run:
         return writer, None
     if opts.restart:
@@ -294,7 +298,8 @@ def _results(
         os.rename(path, kept)
         log.warning("--restart: the earlier results are kept in %s", kept)
         writer.close()
-        writer = ResultsWriter(path, fsync=opts.fsync, fresh=True, stamp=stamp)
+        writer = ResultsWriter(path, fsync=opts.fsync, fresh=True, stamp=stamp | {
+            "reference_key": writer.stamp.get("reference_key")})
         stack.callback(writer.close)
         return writer, None
     if not opts.resume:
@@ -307,6 +312,8 @@ def _results(
     stack.callback(state.close)
     same_run(path, state, opts.entity, opts.tenant_id,
              (client.base_url if client is not None else opts.base_url))
+    if state.reference_key is not None:  # its documents' references stay what they were
+        writer.stamp["reference_key"] = state.reference_key
     return writer, state
 
 

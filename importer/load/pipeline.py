@@ -70,6 +70,7 @@ class Pipeline:
         *,
         resume: ResultsState | None = None,
         reference_prefix: str = "import",
+        reference_key: str | None = None,
         gate: CustomerGate | None = None,
     ) -> None:
         self.entity = entity
@@ -78,7 +79,9 @@ class Pipeline:
         self.sink = sink
         self.summary = summary
         self.resume = resume if resume is not None and len(resume) else None
-        self.references = References(options.set_external_reference, reference_prefix)
+        self.references = References(
+            options.set_external_reference, reference_prefix, bytes.fromhex(reference_key) if reference_key else None,
+            earlier=resume is not None and resume.reference_key is not None)
         self.existing_keys: set[str] | None = None  # upsert: keys the API holds (None: ask per record)
         self.gate = gate if entity.name != "customer" else None
         self.lookups = Lookups(client, entity) if client is not None else None

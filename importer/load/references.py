@@ -9,11 +9,13 @@ document the file gives no ``externalReference`` gets one:
     references.of("doc:INV-7")               # 'imp-3k5q0v8c2mfa7r1d'
     references.add(job, entity)              # set in the job's payload (and on the job), or the file's own
 
-The reference is a hash of the whole identity and a nonce drawn once per run, so it is
-unique across records, files and runs of a company: the same documentKey in next
-month's file, or a file of the same name, never names a document of another run. The
-started line of the record carries it (``reference``), which is how a resume finds a
-document an earlier run sent: what an earlier run recorded wins over a new one.
+The reference is a hash of the whole identity and a nonce drawn once per results file
+(its ``reference_key``, on the started lines of documents), so it is unique across
+records, files and runs of a company: the same documentKey in next month's file, or a
+file of the same name, never names a document of another import. A resume of the file
+makes the same reference of the same identity, and the started line of each record
+carries the one it was sent with (``reference``), so a record whose lines were damaged
+is still found by what it was sent with.
 Twenty characters, letters and digits only, well within the API's field.
 """
 
@@ -34,12 +36,16 @@ PREFIX = "imp-"
 
 class References:
     """``enabled``: whether documents without one get a reference (``--no-external-reference``);
-    ``legacy_prefix``: what earlier versions built references from (the input's stem)."""
+    ``legacy_prefix``: what earlier versions built references from (the input's stem);
+    ``nonce``: the results file's ``reference_key`` (a new one when None); ``earlier``: the
+    results file's earlier runs made their references with it too."""
 
-    def __init__(self, enabled: bool = True, legacy_prefix: str = "import", nonce: bytes | None = None) -> None:
+    def __init__(self, enabled: bool = True, legacy_prefix: str = "import", nonce: bytes | None = None,
+                 *, earlier: bool = False) -> None:
         self.enabled = enabled
         self.legacy_prefix = legacy_prefix[:24]
         self._nonce = nonce if nonce is not None else secrets.token_bytes(16)
+        self._earlier = earlier
 
     def of(self, identity: str) -> str:
         """The reference of the record with ``identity`` in this run."""
@@ -62,7 +68,7 @@ class References:
             return job.reference
         if not self.enabled:
             return None
-        if job.reference is None and job.how == RECHECK:  # sent by a version that did not record it
+        if job.reference is None and job.how == RECHECK and not self._earlier:  # sent by an earlier version
             job.reference = f"{self.legacy_prefix}:{job.identity.split(':', 1)[1][:40]}"
         if job.reference is None:
             job.reference = self.of(job.identity)

@@ -136,6 +136,7 @@ class ResultsLine:
     location: str | None = None
     input: str | None = None  # a started line's input file (absolute), since it is recorded
     company: str | None = None  # a started line's company (tenant), where the run knew it
+    reference_key: str | None = None  # started lines of documents: what the file's references are made with
 
 
 def iter_results(path: str | os.PathLike[str],
@@ -244,6 +245,7 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         line.get("location") if isinstance(line.get("location"), str) else None,
         _text_or_none(line.get("input")),
         _text_or_none(line.get("company")),
+        _text_or_none(line.get("reference_key")),
     )
 
 

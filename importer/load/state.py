@@ -204,6 +204,7 @@ class ResultsState:
         self.damaged: list[int] = []  # numbers of the lines set aside (salvage=True)
         self.damaged_path: str | None = None  # where they were copied to
         self.any_may_be_sent = False  # a damaged line may have been any identity it does not name
+        self.reference_key: str | None = None  # what its documents' references are made with
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, salvage: bool = False) -> ResultsState:
@@ -237,6 +238,8 @@ class ResultsState:
                 done += 1
             if line.api is not None:
                 state.apis.add(line.api.rstrip("/"))
+            if line.reference_key is not None and state.reference_key is None:
+                state.reference_key = line.reference_key
             for seen, value in ((state.entities, line.entity), (state.companies, line.company),
                                 (state.inputs, line.input)):
                 if value is not None:
