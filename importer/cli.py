@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import shlex
 import sys
@@ -46,9 +47,15 @@ _NO_CONFIG = ("sandbox", "columns", "report", "map")  # commands that read neith
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    """A rate or a number of seconds: finite and above zero (``nan`` and ``inf`` are neither)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
+        raise argparse.ArgumentTypeError(f"{text!r} is not above zero")
     return value
 
 

@@ -1,7 +1,14 @@
-"""Everything a run can be told, in one dataclass shared by the CLI and the Python API."""
+"""Everything a run can be told, in one dataclass shared by the CLI and the Python API.
+
+Every way in (flags, ``IMPORTER_*`` variables, ``importer.toml``, a plan's or a fleet
+manifest's tables, the Python API) ends in :class:`ImportOptions`, so its numbers are
+checked here once: whole numbers where a count goes, finite numbers where seconds or a
+rate go. TOML reads ``nan`` and ``inf`` as numbers; neither is a timeout or a rate.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -69,12 +76,7 @@ class ImportOptions:
             raise ConfigError(f"dunning letters are actions: --mode {self.mode} does not apply")
         if self.release and not ent.releasable:
             raise ConfigError(f"--release applies to invoices, credit notes and debit notes, not {self.entity}")
-        if self.concurrency < 1:
-            raise ConfigError("--concurrency must be at least 1")
-        if self.rate is not None and self.rate <= 0:
-            raise ConfigError("--rate must be positive")
-        if self.max_attempts < 1:
-            raise ConfigError("--max-attempts must be at least 1")
+        _check_numbers(self)
         if self.date_format:  # a layout that cannot read dates one way stops the run here
             check_date_format(self.date_format)
         if self.retry_failed and not self.resume:
@@ -92,6 +94,38 @@ class ImportOptions:
         if unknown:
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
+
+
+# The numeric options: the least each takes, and whether it is a count (a whole number).
+_COUNTS = {"concurrency": 1, "max_attempts": 1, "max_field_size": 1}
+_SECONDS = ("timeout", "retry_base", "grace")  # finite; above zero, or (these two) at least zero
+_MAY_BE_ZERO = frozenset({"retry_base", "grace"})
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check_numbers(options: ImportOptions) -> None:
+    """Refuse a count that is not a whole number at least its least, and a rate or a number
+    of seconds that is not a finite number above zero (``nan``, ``inf``, ``true``, text)."""
+    for name, least in _COUNTS.items():
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"a value has the wrong type: {_flag(name)} takes a whole number, not {value!r}")
+        if value < least:
+            raise ConfigError(f"{_flag(name)} must be at least {least}, not {value!r}")
+    for name in ("rate", *_SECONDS):
+        value = getattr(options, name)
+        if value is None and name == "rate":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"a value has the wrong type: {_flag(name)} takes a number, not {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{_flag(name)} must be a finite number, not {value!r}")
+        if value < 0 or (value == 0 and name not in _MAY_BE_ZERO):
+            least = "at least 0" if name in _MAY_BE_ZERO else "positive"
+            raise ConfigError(f"{_flag(name)} must be {least}, not {value!r}")
 
 
 def _is_period(text: str) -> bool:

@@ -94,7 +94,7 @@ def test_two_digit_years_only_under_percent_y():
 def test_iso_dates_stay_as_they_are():
     assert read("2024-02-29", None) == "2024-02-29"
     assert read("2020-01-21T09:39:48.538Z", None) == "2020-01-21T09:39:48.538Z"
-    with pytest.raises(RecordError, match="not an ISO date"):
+    with pytest.raises(RecordError, match="not a valid date"):
         read("2024-02-30", None)
     with pytest.raises(RecordError, match="--date-format"):
         read("27.01.2020", None)

@@ -173,7 +173,7 @@ def test_with_a_header_a_json_object_in_a_cell_is_an_error_not_a_shape():
     mapper = RecordMapper(ENTITIES["customer"], columns=["number", "name"])
     [work] = mapper.works(records({"number": "1", "name": {"value": "A"}}))
     assert work.payload is None
-    assert work.error == "name: expected text, got a JSON dict"
+    assert work.error == "name: the field takes text, not a JSON object"
 
 
 def test_an_api_shaped_record_names_all_its_unknown_fields_at_once():

@@ -9,25 +9,36 @@ before it in threes (``1.250.000,00``, ``25.000``); under the decimal-point
 convention it is the mirror image (``1,250,000.00``). A value that fits neither
 rule of its convention is an error naming the convention and how to switch it.
 The digits are kept as text until the end, so the value sent is the one written.
+
+NDJSON gives JSON values. A number is checked as a cell with the same digits would be:
+``decimal.Decimal`` is how the reader hands over one a double cannot hold (more than 15
+significant digits), and a number field refuses it, never rounds it; a text field takes
+it as written, an integer field when it is whole and in range. A value of the wrong JSON
+type (``true`` or an array where text goes, an object where a number goes) is refused,
+naming what the field takes and what it got.
+
+Dates: :mod:`importer.mapping.dates`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
-from importer.errors import ConfigError, RecordError
+from importer.errors import RecordError
+from importer.mapping.dates import DATE_FORMS, DATE_RANGE, check_date_format, date_format_problem, datetime_coercer
+from importer.mapping.jsontypes import json_kind, wrong_type
 from importer.schema import Field
 
 __all__ = [
     "Coercer", "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number",
     "check_date_format", "date_format_problem", "SWITCH_TO_COMMA", "SWITCH_TO_POINT", "PERIOD_LAYOUTS",
+    "DATE_FORMS", "DATE_RANGE", "json_kind",
 ]
 
 Coercer = Callable[[Any], Any]
@@ -118,6 +129,20 @@ def read_number(value: Any, decimal_comma: bool) -> int | float:
     return -number if negative else number
 
 
+def _too_precise(value: Any) -> RecordError:
+    return RecordError(f"{value} has more than {_MAX_DIGITS} significant digits, more than the API keeps "
+                       "exactly; it is not rounded")
+
+
+def _whole_decimal(value: Decimal, low: int | None, high: int | None) -> int:
+    """A JSON number the reader kept exact (a Decimal), as the whole number it is."""
+    if value.adjusted() > 19:  # past any 64-bit range: not worth converting
+        raise _out_of_range(value, low, high, "whole numbers")
+    if value != value.to_integral_value():
+        raise RecordError(f"{value} is not a whole number")
+    return int(value)
+
+
 def _out_of_range(value: Any, low: int | float | None, high: int | float | None, what: str) -> RecordError:
     if low is not None and high is not None:
         span = f"from {low} to {high}"
@@ -134,14 +159,16 @@ def _integer(decimal_comma: bool, field: Field) -> Coercer:
     def coerce(value: Any) -> int:
         if value.__class__ is str and len(value) <= 18 and value.isdigit() and value.isascii():
             number = int(value)  # "50000": no separators or sign
-        elif isinstance(value, bool):
-            raise RecordError(f"{value!r} is not a whole number")
+        elif isinstance(value, bool | list | dict):
+            raise wrong_type(value, "a whole number")
         elif isinstance(value, int):
             number = value
         elif isinstance(value, float):
             if not (math.isfinite(value) and value.is_integer()):
                 raise RecordError(f"{value!r} is not a whole number")
             number = int(value)
+        elif isinstance(value, Decimal):
+            number = _whole_decimal(value, low, high)
         else:
             negative, whole, frac = _digits(value, decimal_comma)
             if frac is not None:
@@ -168,16 +195,18 @@ def _number(decimal_comma: bool, field: Field) -> Coercer:
             if len(value) <= 16 and plain(value):  # at most 15 digits
                 return float(value.replace(",", ".") if decimal_comma else value)
             return read_number(value, decimal_comma)
-        if isinstance(value, bool):
-            raise RecordError(f"{value!r} is not a number")
-        if isinstance(value, float):  # a JSON number is taken as it is, if it can be sent
+        if isinstance(value, bool | list | dict):
+            raise wrong_type(value, "a number")
+        if isinstance(value, float):  # the reader's: at most 15 digits, the value written
             if not math.isfinite(value):
                 raise RecordError(f"{value!r} is not a finite number")
             return value
         if isinstance(value, int):
-            if not -(2**63) <= value < 2**64:
-                raise RecordError(f"{value!r} is too large a number to send")
+            if not -(10**_MAX_DIGITS) < value < 10**_MAX_DIGITS:
+                raise _too_precise(value)
             return value
+        if isinstance(value, Decimal):  # the reader keeps only what a double cannot hold
+            raise _too_precise(value)
         return read_number(value, decimal_comma)
 
     low, high = field.minimum, field.maximum
@@ -193,122 +222,6 @@ def _number(decimal_comma: bool, field: Field) -> Coercer:
     return bounded
 
 
-# -- dates ----------------------------------------------------------------------------------
-
-# strptime's date and time directives; anything else after a % is a mistake.
-_DATE_DIRECTIVES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
-_DIRECTIVE = re.compile(r"%(.?)", re.S)
-# Two moments whose every field differs, written and read back to prove a format.
-_PROOFS = (datetime(2024, 12, 31, 23, 59, 58, 123456, timezone.utc), datetime(2003, 2, 1, 4, 5, 6, 7, timezone.utc))
-_GUESS = re.compile(r"yyyy|yy|dd|mm|hh|ss", re.I)
-
-
-def _guess(fmt: str) -> str:
-    """``dd.mm.yyyy`` -> ``%d.%m.%Y``: the strptime layout a spelled-out one likely means."""
-    hours = False
-
-    def directive(m: re.Match[str]) -> str:
-        nonlocal hours
-        token = m.group().lower()
-        if token == "hh":
-            hours = True
-        if token == "mm":
-            return "%M" if hours else "%m"  # after the hour, mm is the minutes
-        return {"yyyy": "%Y", "yy": "%y", "dd": "%d", "hh": "%H", "ss": "%S"}[token]
-
-    return _GUESS.sub(directive, fmt)
-
-
-@functools.lru_cache(maxsize=64)
-def date_format_problem(fmt: str) -> str | None:
-    """Why ``fmt`` cannot serve as a date format, or None when it reads dates one way."""
-    if "%" not in fmt:
-        guess = _guess(fmt)
-        hint = f"; did you mean {guess!r}?" if "%" in guess and date_format_problem(guess) is None else ""
-        return f"{fmt!r} is not a strptime layout (directives start with %){hint}"
-    used: set[str] = set()
-    for m in _DIRECTIVE.finditer(fmt):
-        if m.group(1) == "":
-            return f"{fmt!r} is not a usable strptime layout (a lone % at the end)"
-        if m.group(1) not in _DATE_DIRECTIVES:
-            return f"{fmt!r} is not a usable strptime layout (%{m.group(1)} is not a date or time directive)"
-        used.add(m.group(1))
-    hours = used & set("HIcX")
-    for proof in _PROOFS:
-        try:
-            text = proof.strftime(fmt)
-            back = datetime.strptime(text, fmt).replace(tzinfo=None)
-        except (ValueError, re.error) as exc:  # re.error: a directive given twice
-            return f"{fmt!r} is not a usable strptime layout ({exc})"
-        expected = proof.replace(
-            tzinfo=None,
-            hour=proof.hour if hours else 0,
-            minute=proof.minute if used & set("McX") else 0,
-            second=proof.second if used & set("ScX") else 0,
-            microsecond=proof.microsecond if "f" in used else 0,
-        )
-        if back != expected:
-            return (f"{fmt!r} does not read back the dates it writes: {expected.isoformat(' ')} "
-                    f"written as {text!r} reads as {back.isoformat(' ')}")
-    return None
-
-
-def check_date_format(fmt: str, option: str = "--date-format") -> None:
-    """Raise ``ConfigError`` (naming ``option``) unless ``fmt`` reads dates one way."""
-    problem = date_format_problem(fmt)
-    if problem is not None:
-        raise ConfigError(f"{option}: {problem}")
-
-
-def _two_digit_year(text: str, date_format: str) -> bool:
-    """Would ``text`` match ``date_format`` with a two-digit year (%y) in place of %Y?"""
-    try:
-        datetime.strptime(text, date_format.replace("%Y", "%y"))
-    except ValueError:
-        return False
-    return True
-
-
-def _short_year(value: Any, date_format: str) -> RecordError:
-    return RecordError(f"{value!r} does not have a four-digit year, which {date_format!r} asks for (%Y); "
-                       "a format with %y reads two-digit years")
-
-
-def _datetime(date_format: str | None) -> Coercer:
-    if date_format:  # CoerceOptions can be made without ImportOptions: check here too
-        check_date_format(date_format, "date format")
-    with_time = date_format is not None and any(d in date_format for d in ("%H", "%M", "%S", "%I"))
-    four_digit_year = date_format is not None and "%Y" in date_format
-
-    def coerce(value: Any) -> str:
-        text = str(value).strip()
-        if date_format:
-            try:
-                parsed = datetime.strptime(text, date_format)
-            except ValueError as exc:
-                if not str(exc).startswith(("time data", "unconverted data")):  # it fits, but no such day
-                    raise RecordError(f"{value!r} is not a valid date ({exc})") from None
-                if four_digit_year and _two_digit_year(text, date_format):
-                    raise _short_year(value, date_format) from None
-                raise RecordError(f"{value!r} does not match the date format {date_format!r}") from None
-            if four_digit_year and parsed.year < 1000:  # "0024": four digits, but not a year meant
-                raise _short_year(value, date_format)
-            if not with_time and parsed.time() == datetime.min.time():
-                return parsed.date().isoformat()
-            return parsed.isoformat()
-        try:
-            if len(text) == 10:
-                return date.fromisoformat(text).isoformat()
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise RecordError(
-                f"{value!r} is not an ISO date (YYYY-MM-DD); pass --date-format for other layouts"
-            ) from None
-        return text
-
-    return coerce
-
-
 # -- the rest ---------------------------------------------------------------------------------
 
 
@@ -321,6 +234,8 @@ class CoerceOptions:
 def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
+    if isinstance(value, list | dict):
+        raise wrong_type(value, "true or false")
     text = str(value).strip().lower()
     if text in _TRUE:
         return True
@@ -330,6 +245,8 @@ def parse_bool(value: Any) -> bool:
 
 
 def _uuid(value: Any) -> str:
+    if isinstance(value, bool | list | dict):
+        raise wrong_type(value, "a UUID")
     try:
         return str(uuid.UUID(str(value).strip()))
     except ValueError:
@@ -339,11 +256,9 @@ def _uuid(value: Any) -> str:
 def _string(value: Any) -> str:
     if type(value) is str:  # noqa: E721 - the hot path: CSV cells are always str
         return value
-    if isinstance(value, dict | list):
-        raise RecordError("expected text, got a JSON " + type(value).__name__)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
+    if isinstance(value, bool | list | dict) or value is None:
+        raise wrong_type(value, "text")
+    return value if isinstance(value, str) else str(value)  # a JSON number: its digits, as read
 
 
 def is_text_coercer(coerce: Coercer) -> bool:
@@ -401,7 +316,7 @@ def coercer_for(field: Field, options: CoerceOptions) -> Coercer:
         case "boolean":
             base = parse_bool
         case "datetime":
-            base = _datetime(options.date_format)
+            base = datetime_coercer(options.date_format)
         case "uuid":
             base = _uuid
         case _:

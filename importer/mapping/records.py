@@ -31,10 +31,11 @@ from importer.mapping.assemble import Assembled, ShapedRecord
 from importer.mapping.coerce import CoerceOptions, Coercer, coercer_for
 from importer.mapping.columns import ERROR_COLUMN, LINE_PREFIX, Build, compile_columns, valid_columns
 from importer.mapping.header import unknown_columns
+from importer.mapping.jsonshape import cannot_clear, check_shaped, is_api_shaped, natural_parts
 from importer.schema import Field, fields, unwrap_value
 from importer.sources.base import SourceRecord
 
-__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation", "MAX_DOCUMENT_LINES"]
+__all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation", "cannot_clear", "MAX_DOCUMENT_LINES"]
 
 MAX_DOCUMENT_LINES = 10_000  # lines of one document; see the module docstring
 
@@ -72,17 +73,6 @@ def unknown_fields(entity: Entity, unknown: Sequence[str], known: Sequence[str],
             else f"{len(named)} keys are not {what} of {entity.name}: " + ", ".join(named))
     tail = f"`importer columns {entity.name}` lists them" + (f"; {hint}" if hint else "")
     return f"{head}; {tail}"
-
-
-# What a field that cannot be cleared holds instead, for the error that refuses a null.
-_NOT_NULL = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "datetime": "a date",
-             "uuid": "a UUID", "string": "this text"}
-
-
-def cannot_clear(field: Field) -> str:
-    """Why ``{"value": null}`` is refused for ``field`` (one whose wrapper holds no null)."""
-    what = "a value from its list" if field.enum else _NOT_NULL.get(field.type or "", "this field")
-    return f"cannot be cleared: the API takes no null for {what}; give a value or leave the field out"
 
 
 @dataclass(slots=True)
@@ -171,14 +161,55 @@ class RecordMapper:
         data = record.data
         plan = self._plan(tuple(data))
         if isinstance(plan, str):
-            # A record already in the API's shape names objects, not dotted columns.
+            # A record in the API's shape, or a natural one, names objects, not dotted columns.
             if not self._text_only and any(isinstance(v, dict | list) for v in data.values()):
-                return self._trimmed(self._map_shaped(record))
+                return self._trimmed(self._map_nested(record))
             raise RecordError(plan)
         try:
             return self._trimmed(plan(data))
         except ShapedRecord:
-            return self._trimmed(self._map_shaped(record))
+            return self._trimmed(self._map_nested(record))
+
+    def _map_nested(self, record: SourceRecord) -> Assembled:
+        """A record with objects or arrays: API-shaped (it has wrappers) or natural."""
+        if is_api_shaped(record.data):
+            return self._map_shaped(record)
+        return self._map_natural(record)
+
+    def _map_natural(self, record: SourceRecord) -> Assembled:
+        """A natural record (see :mod:`importer.mapping.jsonshape`): its columns mapped as a
+        CSV row's would be, its lines as ``line.`` columns, all in one document."""
+        columns, items = natural_parts(record.data, self.entity.line_field)
+        header, line, key, group = self._built(columns, "")
+        if items is None:
+            return header, line, key, group
+        lines = [line] if line else []
+        for i, item in enumerate(items):
+            _, one, _, _ = self._built(item, f"{self.entity.line_field}[{i}]")
+            if one:
+                default_operation(one)
+                lines.append(one)
+        if lines:
+            header[self.entity.line_field] = lines  # type: ignore[index]
+        return header, None, key, group
+
+    def _built(self, columns: dict[str, Any], where: str) -> Assembled:
+        """``columns`` mapped by their plan; errors name ``where`` (a line: ``invoiceLines[0]``)."""
+        plan = self._plan(tuple(columns))
+        if isinstance(plan, str):
+            if not where:
+                raise RecordError(plan)
+            unknown = [name.removeprefix(LINE_PREFIX) for name in unknown_columns(self.entity, tuple(columns))]
+            known = [name.removeprefix(LINE_PREFIX) for name in valid_columns(self.entity)
+                     if name.startswith(LINE_PREFIX)]
+            raise RecordError(f"{where}: " + (unknown_fields(self.entity, unknown, known, "line fields")
+                                              if unknown else plan))
+        try:
+            return plan(columns)
+        except RecordError as exc:
+            if not where or exc.column is None:
+                raise
+            raise RecordError(exc.reason, f"{where}.{exc.column.removeprefix(LINE_PREFIX)}") from None
 
     def _trimmed(self, assembled: Assembled) -> Assembled:
         """The key as the API takes it: without the spaces a fixed-width export pads it with.
@@ -207,7 +238,7 @@ class RecordMapper:
         if unknown:
             reason = unknown_fields(self.entity, unknown, list(self._top), "fields")
             raise RecordError(reason, unknown[0] if len(unknown) == 1 else None)
-        self._check_shaped(payload, self.entity.schema, "")
+        check_shaped(payload, self.entity.schema, self.entity.line_field, self._checker)
         if self.entity.key_field:
             key = unwrap_value(payload.get(self.entity.key_field))
         if self.entity.line_field:
@@ -221,38 +252,6 @@ class RecordMapper:
                 if isinstance(line, dict):
                     default_operation(line)
         return payload, None, key, None
-
-    def _check_shaped(self, obj: dict[str, Any], schema: str, prefix: str) -> None:
-        """Refuse what the API would: a null in a wrapper that holds none (an integer, a
-        date, an enum...), and scalar values their field does not take (an int32 out of
-        range). Values are checked, never changed. Names below the top level that the
-        schema does not know are left to the API, which answers for them."""
-        table = fields(schema)
-        for name, value in obj.items():
-            spec = table.get(name)
-            if spec is None:
-                continue
-            column = prefix + name
-            if spec.wrapped and isinstance(value, dict) and "value" in value:
-                value = value["value"]
-                if value is None:
-                    if not spec.nullable:
-                        raise RecordError(cannot_clear(spec), column)
-                    continue
-            if value is None:
-                continue
-            if spec.kind == "scalar" and not isinstance(value, dict | list):
-                try:
-                    self._checker(schema, spec)(value)
-                except RecordError as exc:
-                    raise RecordError(exc.reason, column) from None
-            elif spec.kind == "object" and spec.ref and isinstance(value, dict):
-                self._check_shaped(value, spec.ref, column + ".")
-            elif spec.kind == "array" and spec.ref and isinstance(value, list):
-                inner = LINE_PREFIX if not prefix and name == self.entity.line_field else column + "[]."
-                for item in value:
-                    if isinstance(item, dict):
-                        self._check_shaped(item, spec.ref, inner)
 
     def _checker(self, schema: str, spec: Field) -> Coercer:
         coerce = self._checkers.get((schema, spec.name))
