@@ -27,7 +27,7 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check importer tests benchmarks samples
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n 4
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

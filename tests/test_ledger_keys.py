@@ -61,7 +61,7 @@ async def test_no_invoice_is_lost_or_doubled_under_faults_with_colliding_names(s
             _invoices(tmp_path / "orders.csv", 60, day=3, order_refs=True),
         ]
         for path in files:
-            await _import(sb, path, "invoice", concurrency=8, timeout=5)
+            await _import(sb, path, "invoice", concurrency=8, timeout=1)
         stored = await get_json(f"{sb.url}/sandbox/records/invoice")
     by_description = Counter(_description(doc) for doc in stored)
     assert max(by_description.values()) == 1, "an invoice was created twice"
