@@ -284,8 +284,9 @@ class RecordMapper:
                 row = self._map(record)
             except RecordError as exc:
                 error = f"record {record.number}: {exc}"
-        else:
-            error = f"record {record.number}: {record.error}"
+        else:  # the reader's own words may name the record already
+            named = record.error.startswith(f"record {record.number} ")
+            error = record.error if named else f"record {record.number}: {record.error}"
         group = (row.key or row.group) if row else self._group_of(record.data)
         if self._pending or self._failed:
             if group is not None and group == self._current:
