@@ -163,3 +163,34 @@ def test_an_older_file_without_the_new_fields_still_reads(tmp_path):
     state = read_results(path)
     assert state.entities == {"customer"} and state.inputs == {"/a.csv"} and len(state) == 2
     assert b'"company"' not in path.read_bytes()  # unknown fields are left out, not written as null
+
+
+async def test_an_auto_numbered_document_whose_lines_were_wiped_is_found_by_its_reference(sandbox, tmp_path):
+    """Both lines of an auto-numbered invoice wiped: the file's reference key makes its reference
+    again, so the resume finds the invoice instead of creating it twice."""
+    await importer.import_records([{"number": "10000", "name": "Kunde"}], entity="customer",
+                                  base_url=sandbox.url, token=TOKEN, results=str(tmp_path / "c.ndjson"))
+    invoices = tmp_path / "i.csv"
+    write_invoices(invoices, 4)
+    run = ("run", str(invoices), "--entity", "invoice", "--base-url", sandbox.url, "--token", TOKEN,
+           "--concurrency", "1")
+    code, _, err = await run_cli(*run)
+    assert code == 0, err
+    results = Path(f"{invoices}.results.ndjson")
+    lines = results.read_bytes().splitlines(keepends=True)
+    started = [orjson.loads(line) for line in lines if orjson.loads(line)["outcome"] == "started"]
+    assert len({line["reference_key"] for line in started}) == 1  # one key for the file's documents
+    wiped = [n for n, line in enumerate(lines) if orjson.loads(line)["records"] == [3]]
+    for n in wiped:
+        lines[n] = b"\0" * (len(lines[n]) - 1) + b"\n"
+    results.write_bytes(b"".join(lines))
+    write_invoices(invoices, 5)  # and one row more since
+    code, _, err = await run_cli(*run, "--resume")
+    assert code == 0, err
+    stored = Counter(invoice["invoiceLines"][0]["description"] for invoice in await ledger(sandbox.url, "invoice"))
+    assert stored == Counter(f"Linje {n}" for n in range(1, 6))  # record 3 found by its reference, not resent
+    finals = {tuple(line["records"]): line for line in readable_finals(results)}
+    assert finals[(3,)]["outcome"] == "created" and finals[(3,)]["recovered"] is True, finals[(3,)]
+    resumed = [orjson.loads(line) for line in results.read_bytes().splitlines()[len(lines):]
+               if line.startswith(b"{") and orjson.loads(line)["outcome"] == "started"]
+    assert {line["reference_key"] for line in resumed} == {started[0]["reference_key"]}
