@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 from contextlib import AsyncExitStack
@@ -47,7 +48,6 @@ def add_fleet_parser(sub: Any) -> None:
 
 async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.errors import ConfigError
-    from importer.outputs import check_outputs
     from importer.workflows.fleet import run_fleet
     from importer.workflows.fleet_manifest import load_manifest, select
 
@@ -55,8 +55,7 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError("--sandbox-profile needs --sandbox")
     manifest = select(load_manifest(args.manifest, results_dir=args.results_dir,
                                     check_credentials=not args.sandbox and not args.dry_run), args.only)
-    if args.summary_json:
-        check_outputs({"manifest": args.manifest}, {"--summary-json": args.summary_json})
+    _check_fleet_outputs(manifest, args)
     flags = {name: getattr(args, name) for name in ("resume", "restart", "retry_failed", "fsync", "dry_run")}
     async with AsyncExitStack() as stack:
         sandbox = None
@@ -138,3 +137,25 @@ def _resume_hint(result: Any, argv: list[str]) -> None:
     names = ", ".join(run.name for run in short)
     tell(f"{len(short)} of {len(result.companies)} companies stopped short ({names}). "
          f"Continue them with:\n  importer {shlex.join(again)}", logging.WARNING)
+
+
+def _check_fleet_outputs(manifest: Any, args: argparse.Namespace) -> None:
+    """No company's results or failed-records file, nor --summary-json, is the manifest, a plan,
+    a secrets file, an input or a map of any company: checked before any company runs."""
+    from importer.api import default_results_path
+    from importer.outputs import check_outputs
+    from importer.workflows.plan import _outputs
+
+    inputs: dict[str, Any] = {"manifest": args.manifest}
+    outputs: dict[str, Any] = {"--summary-json": args.summary_json}
+    for company in manifest.companies:
+        where = f"company {company.name!r}"
+        inputs[f"plan of {where}"] = company.plan.path if os.path.isfile(company.plan.path) else None
+        inputs[f"secrets file of {where}"] = company.credentials.secrets_file
+        for step, options in zip(company.plan.steps, _outputs(company.plan, {}, company.results_dir), strict=True):
+            inputs[f"input of {where}, step {step.name!r}"] = step.input
+            inputs[f"map of {where}, step {step.name!r}"] = options.get("map")
+            outputs[f"results of {where}, step {step.name!r}"] = options.get("results") or default_results_path(
+                step.input, bool(options.get("dry_run") or args.dry_run))
+            outputs[f"failed-records file of {where}, step {step.name!r}"] = options.get("failed")
+    check_outputs(inputs, outputs)

@@ -167,3 +167,24 @@ async def test_a_failed_records_file_the_user_edited_is_never_overwritten(sandbo
     assert code == 0, err
     numbers = await ledger_numbers(sandbox.url)
     assert [n for n in numbers if n.startswith("E")] == ["E1", "E2", "E3"]
+
+
+async def test_a_fleets_outputs_never_overwrite_its_inputs(sandbox, tmp_path):
+    """--summary-json naming a company's input, or its secrets file: refused before any company runs."""
+    data = tmp_path / "north"
+    data.mkdir()
+    (data / "customers.csv").write_text("number,name\nF1,Fjord\n", encoding="utf-8")
+    secrets = tmp_path / "north.secrets.toml"
+    secrets.write_text(f'token = "{TOKEN}"\n', encoding="utf-8")
+    secrets.chmod(0o600)
+    manifest = tmp_path / "bureau.toml"
+    manifest.write_text(f'[defaults]\nbase_url = "{sandbox.url}"\n\n[[company]]\nname = "north"\n'
+                        'secrets_file = "north.secrets.toml"\n\n[[company.step]]\nname = "customers"\n'
+                        'input = "north/customers.csv"\nentity = "customer"\n', encoding="utf-8")
+    for victim in (data / "customers.csv", secrets, manifest):
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        code, out, err = await run_cli("fleet", str(manifest), "--summary-json", str(victim))
+        assert code == 2, out + err
+        assert "Traceback" not in err and TOKEN not in out + err
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert await get_json(f"{sandbox.url}/sandbox/records/customer") == []
