@@ -99,16 +99,25 @@ def canonical_number(value: Any) -> Any:
 
 @cache
 def _kinds(schema: str) -> dict[str, tuple[str, str | None]]:
-    """``name -> (how, ref)`` for the fields of ``schema`` whose values can be spelled two ways."""
+    """``name -> (how, ref)`` for the fields of ``schema`` whose values can be spelled two ways
+    (nested objects and arrays only where they hold such a field, at any depth)."""
     kinds: dict[str, tuple[str, str | None]] = {}
     for name, spec in fields(schema).items():
         if spec.kind == "scalar" and spec.type in _NUMBERS:
             kinds[name] = ("number", None)
         elif spec.kind == "scalar" and spec.type == "datetime":
             kinds[name] = ("date", None)
-        elif spec.kind in ("object", "array") and spec.ref:
+        elif spec.kind in ("object", "array") and spec.ref and spec.ref != schema and _spelled(spec.ref, schema):
             kinds[name] = (spec.kind, spec.ref)
     return kinds
+
+
+def _spelled(ref: str, within: str) -> bool:
+    """Whether ``ref`` (a schema nested in ``within``) has a field that can be spelled two ways."""
+    try:
+        return bool(_kinds(ref))
+    except (KeyError, RecursionError):
+        return True  # cannot tell: walk it
 
 
 def canonical(payload: dict[str, Any], schema: str) -> dict[str, Any]:
@@ -131,6 +140,11 @@ def canonical(payload: dict[str, Any], schema: str) -> dict[str, Any]:
 
 
 def _canonical_value(value: Any, how: str, ref: str | None) -> Any:
+    kind = value.__class__
+    if kind is int or kind is bool or value is None:  # already canonical, whatever the field
+        return value
+    if kind is dict and how == "number" and value.get("value").__class__ is int:  # {"value": 50000}
+        return value
     if isinstance(value, dict) and how in ("number", "date") and "value" in value:  # a wrapper
         inner = _canonical_value(value["value"], how, ref)
         return value if inner is value["value"] else {**value, "value": inner}
