@@ -9,9 +9,9 @@
     assert summary.ok, summary.outcomes
 """
 
-__version__ = "0.1.0"
-
 import logging as _logging
+
+from importer.version import __version__
 
 # A library logs only where its user says: the CLI sets handlers up (-v, --log-format).
 _logging.getLogger("importer").addHandler(_logging.NullHandler())
@@ -37,8 +37,8 @@ from importer.errors import (
 )
 from importer.load.state import read_results
 from importer.options import ImportOptions
+from importer.plans.fleet import FleetResult, run_fleet, run_fleet_sync
 from importer.summary import Summary
-from importer.workflows.fleet import FleetResult, run_fleet, run_fleet_sync
 
 __all__ = [
     "__version__",

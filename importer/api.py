@@ -33,6 +33,7 @@ from importer.errors import ConfigError, SourceError
 from importer.load.failed import FailedRecords, default_failed_path
 from importer.load.gate import CustomerGate
 from importer.load.pipeline import Pipeline
+from importer.load.prefetch import prefetch_keys
 from importer.load.results import ResultsWriter
 from importer.load.resume_check import nothing_to_resume, same_run
 from importer.load.sink import OutcomeCallback, ResultSink
@@ -48,7 +49,6 @@ from importer.sources import Input, SourceOptions, detect_format, open_input
 from importer.sources.base import SourceRecord
 from importer.stopping import StopRequest
 from importer.summary import Summary
-from importer.workflows.upsert import prefetch_keys
 
 log = logging.getLogger("importer")
 

@@ -430,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _results_report(args: argparse.Namespace) -> int:
     """``importer report``: reads results files only; sends nothing."""
-    from importer.workflows.report import build_report, render_text, results_files
-    from importer.workflows.report_csv import reasons_csv_path, write_csv
+    from importer.report.build import build_report, results_files
+    from importer.report.csv import reasons_csv_path, write_csv
+    from importer.report.text import render_text
 
     try:
         if args.excel and not args.csv:
@@ -445,7 +446,7 @@ def _results_report(args: argparse.Namespace) -> int:
                           {"--html": Path(args.html) if args.html else None, **csv_paths})
         report = build_report(args.results)  # folders kept: a fleet names its steps by company
         if args.html:
-            from importer.workflows.report_html import write_html
+            from importer.report.html import write_html
 
             write_html(report, args.html)
         written = write_csv(report, args.csv, excel=args.excel) if args.csv else []
@@ -542,7 +543,7 @@ async def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 async def _plan(args: argparse.Namespace, argv: list[str]) -> int:
-    from importer.workflows.plan import load_plan, run_plan
+    from importer.plans.plan import load_plan, run_plan
 
     plan = load_plan(args.plan)
     overrides = {k: v for k, v in _common_options(args).items() if v not in (None, False)}
@@ -566,7 +567,7 @@ def _check_plan_outputs(plan: Any, args: argparse.Namespace, argv: list[str], ov
     an input or a map of any step: checked before any step runs."""
     from importer.api import default_results_path
     from importer.outputs import check_outputs
-    from importer.workflows.plan import _outputs
+    from importer.plans.plan import _outputs
 
     inputs: dict[str, Any] = {"plan": args.plan, "config": _config_path(argv)}
     outputs: dict[str, Any] = {"--summary-json": args.summary_json}
@@ -594,7 +595,7 @@ async def _client_for(args: argparse.Namespace, stack: AsyncExitStack) -> Any:
 
 
 async def _export(args: argparse.Namespace, argv: list[str]) -> int:
-    from importer.workflows.export import ExportFilters, export_records
+    from importer.ledger.export import ExportFilters, export_records
 
     filters = ExportFilters(
         last_modified=args.last_modified, created=args.created, status=args.status,
@@ -625,8 +626,8 @@ async def _export(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 async def _verify(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.ledger.verify import verify_records
     from importer.sources import SourceOptions
-    from importer.workflows.verify import verify_records
 
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own
     report = _report_path(args)  # before connecting: a mistake costs no call
@@ -660,8 +661,8 @@ def _print_verify(summary: Any, shown: int, stream: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from importer.workflows.report import printable
-    from importer.workflows.verify_table import first_differences
+    from importer.ledger.differences import first_differences
+    from importer.outputs import printable
 
     console = _console(stream)
     counts = Table(title=f"verify {summary.entity} — {summary.input}", show_header=False, box=None)
@@ -693,7 +694,7 @@ def _print_verify(summary: Any, shown: int, stream: Any) -> None:
 
 
 def _report_path(args: argparse.Namespace) -> str:
-    from importer.workflows.verify import default_report_path
+    from importer.ledger.verify import default_report_path
 
     if args.report:
         return str(args.report)
@@ -733,10 +734,10 @@ def _add_reconcile_parser(sub: Any) -> None:
 
 
 async def _reconcile(args: argparse.Namespace, argv: list[str]) -> int:
+    from importer.ledger.reconcile import reconcile_totals
+    from importer.ledger.sign_off import print_reconciliation, write_csv
     from importer.outputs import check_outputs
     from importer.saft.source import SaftSettings, SaftSourceOptions
-    from importer.workflows.reconcile import reconcile_totals
-    from importer.workflows.reconcile_output import print_reconciliation, write_csv
 
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own; before any call
     check_outputs({"input": args.input, "--map": args.map}, {"--csv": args.csv})
@@ -813,7 +814,7 @@ def _print_short_report(summaries: list[Summary], stream: Any) -> None:
     ``importer report`` gives the same from the results files). A report that cannot be
     made costs the run nothing but a line saying why.
     """
-    from importer.workflows.report import short_report
+    from importer.report.text import short_report
 
     paths = [s.results_path for s in summaries if s.results_path and os.path.isfile(s.results_path)]
     if not paths:
@@ -877,7 +878,7 @@ def _print_fields(title: str, data: dict[str, Any], stream: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from importer.workflows.report import printable
+    from importer.outputs import printable
 
     table = Table(title=title, show_header=False, box=None)
     table.add_column("what", no_wrap=True)
@@ -1008,8 +1009,8 @@ def _columns(args: argparse.Namespace) -> int:
 
 def _map_init(args: argparse.Namespace) -> int:
     """``importer map init``: the skeleton to -o or stdout, what it found on stderr."""
+    from importer.mapinit.skeleton import write_skeleton
     from importer.sources import SourceOptions
-    from importer.workflows.map_init import write_skeleton
 
     try:
         skeleton, text = write_skeleton(

@@ -1,4 +1,4 @@
-"""``importer fleet MANIFEST``: many companies in one run (see :mod:`importer.workflows.fleet`).
+"""``importer fleet MANIFEST``: many companies in one run (see :mod:`importer.plans.fleet`).
 
 The command prints a table of the companies when they are done (to stdout), the
 whole fleet's line, and how to resume the companies that stopped short; exit code
@@ -48,8 +48,8 @@ def add_fleet_parser(sub: Any) -> None:
 
 async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     from importer.errors import ConfigError
-    from importer.workflows.fleet import run_fleet
-    from importer.workflows.fleet_manifest import load_manifest, select
+    from importer.plans.fleet import run_fleet
+    from importer.plans.manifest import load_manifest, select
 
     if args.sandbox_profile != "standard" and not args.sandbox:
         raise ConfigError("--sandbox-profile needs --sandbox")
@@ -144,7 +144,7 @@ def _check_fleet_outputs(manifest: Any, args: argparse.Namespace) -> None:
     a secrets file, an input or a map of any company: checked before any company runs."""
     from importer.api import default_results_path
     from importer.outputs import check_outputs
-    from importer.workflows.plan import _outputs
+    from importer.plans.plan import _outputs
 
     inputs: dict[str, Any] = {"manifest": args.manifest}
     outputs: dict[str, Any] = {"--summary-json": args.summary_json}

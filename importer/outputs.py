@@ -9,19 +9,23 @@ is read or sent.
 
     with written_whole("report.html", "wb") as f:  # a temporary file beside it, renamed
         f.write(page)                               # over it only once it is complete
+
+What is read from a file and shown on a terminal goes through :func:`printable`: a
+value's control characters (escape sequences) are shown as ``?``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from importer.errors import ConfigError
 
-__all__ = ["check_outputs", "same_file", "written_whole"]
+__all__ = ["check_outputs", "same_file", "written_whole", "printable"]
 
 Path = str | os.PathLike[str]
 
@@ -74,3 +78,11 @@ def written_whole(path: Path, mode: str = "w", **open_args: Any) -> Iterator[IO[
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """A value read from a file, as terminal text: no escape sequences get through."""
+    return _CONTROL.sub("?", str(text))

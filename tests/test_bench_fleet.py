@@ -24,7 +24,7 @@ from benchmarks.benchlib.fleetrun import (  # noqa: E402
     write_inputs,
 )
 from benchmarks.benchlib.report import Target  # noqa: E402
-from importer.workflows.fleet_manifest import load_manifest  # noqa: E402
+from importer.plans.manifest import load_manifest  # noqa: E402
 
 
 @pytest.mark.parametrize(("elapsed", "windows"), [(0.0, 1), (4.99, 1), (5.0, 1), (5.01, 2), (60.4, 13), (65.2, 14)])

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 import importer
 from importer.client import ApiClient, StaticToken
+from importer.ledger.export import export_records
 from importer.load.failed import FailedRecords
 from importer.sources.base import SourceRecord
 from importer.sources.cells import neutralise, restore
-from importer.workflows.export import export_records
 
 # What Excel and LibreOffice start a formula with (see importer.sources.cells).
 LIVE = re.compile(r"[=+@\t\r]|-(?![\d.,\s']*\d[\d.,\s']*\Z)")

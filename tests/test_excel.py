@@ -20,9 +20,9 @@ import importer
 from importer.client import ApiClient, StaticToken
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
+from importer.ledger.export import export_records
+from importer.ledger.files import EXCEL, CsvStyle, CsvWriter, Sink, number_cell
 from importer.mapping.flatten import WRITE_ONLY
-from importer.workflows.export import export_records
-from importer.workflows.export_files import EXCEL, CsvStyle, CsvWriter, Sink, number_cell
 from tests.conftest import TOKEN, get_json, run_cli
 
 # A text cell that reads like a number (addressLine1 "12.5") must keep its point; a name that
@@ -149,7 +149,7 @@ async def test_excel_refuses_what_it_cannot_write(sandbox, tmp_path):
 
 
 async def test_report_tables_as_excel_csv(sandbox, tmp_path):
-    from importer.workflows.report import build_report
+    from importer.report.build import build_report
 
     source = tmp_path / "customers.csv"
     source.write_text(CUSTOMERS + "10003,Kunde Fire,mange,Gate 4,Bodø,NO\n", encoding="utf-8")  # invalid

@@ -19,11 +19,11 @@ import importer
 from importer.client import ApiClient, StaticToken
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
+from importer.ledger.export import ExportFilters, export_records
+from importer.ledger.verify import verify_records
 from importer.mapping.compare import same_period
 from importer.mapping.flatten import RecordFlattener, as_mmyyyy, period_parts
 from importer.schema import read_fields
-from importer.workflows.export import ExportFilters, export_records
-from importer.workflows.verify import verify_records
 from tests.conftest import SAMPLES, TOKEN, read_lines, run_cli
 from tests.hostile_server import HostileServer, hostile
 

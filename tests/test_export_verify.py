@@ -15,10 +15,10 @@ import importer
 from importer.client import ApiClient, StaticToken
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
+from importer.ledger.export import ExportFilters, export_records, parse_last_modified
+from importer.ledger.verify import verify_records
 from importer.mapping import valid_columns
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES, WRITE_ONLY, RecordFlattener
-from importer.workflows.export import ExportFilters, export_records, parse_last_modified
-from importer.workflows.verify import verify_records
 from tests.conftest import TOKEN, get_json, read_lines
 
 OPENAPI = Path("/work/shared/visma-openapi/customer-ledger.openapi.json")

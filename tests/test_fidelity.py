@@ -27,12 +27,12 @@ from aiohttp import web
 from importer.client import ApiClient, StaticToken
 from importer.client.http import LookupUnavailable
 from importer.entities import ENTITIES, Entity
+from importer.ledger.export import export_records
+from importer.ledger.verify import verify_records
 from importer.load.lookups import MAX_REFERENCE_PAGES, Lookups
+from importer.load.prefetch import prefetch_keys
 from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES, WRITE_ONLY, RecordFlattener
-from importer.workflows.export import export_records
-from importer.workflows.upsert import prefetch_keys
-from importer.workflows.verify import verify_records
 from tests.conftest import TOKEN, read_lines
 from tests.fidelity_corpus import Corpus, Leaf, build_corpus, key_of, reachable_schemas
 from tests.hostile_server import HostileServer, hostile

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from importer.errors import ConfigError
-from importer.fleet_progress import company_row
+from importer.plans.fleet import CompanyRun
+from importer.plans.manifest import load_manifest, select
+from importer.plans.progress import company_row
 from importer.summary import Summary
-from importer.workflows.fleet import CompanyRun
-from importer.workflows.fleet_manifest import load_manifest, select
 
 ENV = {"ID": "client-1", "SECRET": "s3cret-value-x9", "TOKEN": "tok-value-y8"}
 

@@ -20,9 +20,9 @@ from hostile_server import Behaviour, HostileServer, echo_secret, error, hostile
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken
 from importer.errors import AuthError
+from importer.plans.plan import load_plan, run_plan
 from importer.sandbox import SandboxConfig, serve
 from importer.schema import unwrap_value
-from importer.workflows.plan import load_plan, run_plan
 
 SECRET = "sandbox-secret"  # the sandbox's own client, asked for through a flaky front
 CREDENTIALS = {"VISMA_CLIENT_ID": "sandbox", "VISMA_CLIENT_SECRET": SECRET, "VISMA_TENANT_ID": "sandbox"}

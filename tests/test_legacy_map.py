@@ -12,11 +12,11 @@ import importer
 from importer.client import ApiClient, StaticToken
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
+from importer.ledger.export import export_records
+from importer.ledger.legacy import LegacyLayout
+from importer.ledger.verify import verify_records
 from importer.mapping.flatten import WRITE_ONLY, FlatRecord
 from importer.mapping.mapfile import parse_map
-from importer.workflows.export import export_records
-from importer.workflows.legacy import LegacyLayout
-from importer.workflows.verify import verify_records
 from tests.conftest import SAMPLES, TOKEN, get_json, read_lines, run_cli
 
 LEGACY = SAMPLES / "legacy"

@@ -8,9 +8,9 @@ import pytest
 
 import importer
 from importer.entities import ENTITIES
+from importer.mapinit.skeleton import match_headers, render, suggest_map
+from importer.mapinit.synonyms import _WRITTEN, HEADERS, normalise
 from importer.mapping.mapfile import load_map
-from importer.workflows.map_init import match_headers, render, suggest_map
-from importer.workflows.map_synonyms import _WRITTEN, HEADERS, normalise
 from tests.conftest import SAMPLES, TOKEN, get_json, read_lines, run_cli
 
 LEGACY = SAMPLES / "legacy"

@@ -6,7 +6,7 @@ import pytest
 from conftest import SAMPLES, TOKEN, assert_one_final_line_per_record, final_lines, get_json, run_cli
 
 from importer.errors import ConfigError
-from importer.workflows.plan import load_plan
+from importer.plans.plan import load_plan
 
 
 def write_plan(tmp_path, text: str):
@@ -195,7 +195,7 @@ def test_a_steps_map_is_checked_when_the_plan_is_loaded(tmp_path, map_text, step
 
 async def test_steps_share_one_client_one_token_and_the_window(start_sandbox, tmp_path):
     """Step 1 spends 10 of a window of 12; step 2 sends the 2 left, then waits: no 429s, one token."""
-    from importer.workflows.plan import run_plan
+    from importer.plans.plan import run_plan
 
     for name, first in (("a.csv", 1), ("b.csv", 11)):
         (tmp_path / name).write_text("number,name\n" + "".join(f"{n},C{n}\n" for n in range(first, first + 10)))

@@ -9,8 +9,8 @@ from conftest import TOKEN, get_json, read_lines
 
 import importer
 from importer.errors import ConfigError
+from importer.plans.plan import load_plan, run_plan
 from importer.schema import unwrap_value
-from importer.workflows.plan import load_plan, run_plan
 
 INVOICE_HEADER = "referenceNumber,customerNumber,documentDate,line.description,line.quantity,line.unitPriceInCurrency\n"
 

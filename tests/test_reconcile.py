@@ -17,9 +17,9 @@ import importer
 from importer.client import ApiClient, StaticToken
 from importer.entities import entity
 from importer.errors import ConfigError, RecordError
-from importer.workflows.reconcile import Reconciliation, reconcile_totals
-from importer.workflows.reconcile_amounts import document_amount, line_amount
-from importer.workflows.reconcile_output import CSV_COLUMNS, write_csv
+from importer.ledger.amounts import document_amount, line_amount
+from importer.ledger.reconcile import Reconciliation, reconcile_totals
+from importer.ledger.sign_off import CSV_COLUMNS, write_csv
 from tests.conftest import TOKEN, final_lines, run_cli
 
 CUSTOMERS = """\

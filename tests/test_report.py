@@ -18,9 +18,10 @@ import pytest
 from conftest import TOKEN, final_lines, read_lines, run_cli
 
 from importer.load.results import Outcome, ResultsWriter, iter_results
+from importer.report.build import build_report, normalise_reason, percentile
+from importer.report.html import render_html
+from importer.report.text import render_text, short_report
 from importer.sandbox import SandboxConfig, serve
-from importer.workflows.report import build_report, normalise_reason, percentile, render_text, short_report
-from importer.workflows.report_html import render_html
 
 PLAN = """
 [defaults]
@@ -267,7 +268,7 @@ async def test_the_html_is_self_contained_and_escapes_what_the_files_hold(result
 def test_csv_tables_a_row_per_step_and_a_row_per_reason(results, tmp_path):
     import csv
 
-    from importer.workflows.report_csv import reasons_csv_path, write_csv
+    from importer.report.csv import reasons_csv_path, write_csv
 
     out = tmp_path / "report.csv"
     assert reasons_csv_path(out) == str(tmp_path / "report.reasons.csv")
@@ -290,7 +291,7 @@ def test_a_results_file_of_many_records_is_reported_in_flat_memory(tmp_path):
 
     import orjson
 
-    from importer.workflows.report import short_report
+    from importer.report.text import short_report
 
     def write(path, count):
         with open(path, "wb") as f:

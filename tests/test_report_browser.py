@@ -16,8 +16,8 @@ import zlib
 import pytest
 from test_report import HOSTILE_KEY, add_hostile_lines, run_migration
 
-from importer.workflows.report import build_report
-from importer.workflows.report_html import write_html
+from importer.report.build import build_report
+from importer.report.html import write_html
 
 CHARTS = ("outcomes", "rate", "calls", "latency", "reasons")
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import importer
-from importer.workflows.verify_table import first_differences
+from importer.ledger.differences import first_differences
 from tests.conftest import TOKEN, read_lines, run_cli
 
 LOADED = """\

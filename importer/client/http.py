@@ -36,7 +36,6 @@ import aiohttp
 import anyio
 from yarl import URL
 
-from importer import __version__
 from importer.client import halting, judging
 from importer.client.answers import DEFAULT_MAX_BODY, AnswerTooLarge, Response, describe_failure, read_body
 from importer.client.attempts import (
@@ -54,6 +53,7 @@ from importer.client.pacing import Pacer
 from importer.client.proof import Proof
 from importer.client.recovery import Recovery
 from importer.errors import AuthError, ConfigError
+from importer.version import __version__
 
 log = logging.getLogger("importer.client")
 

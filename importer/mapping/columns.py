@@ -23,7 +23,7 @@ from importer.schema import Field, fields
 
 __all__ = [
     "Column", "Build", "compile_columns", "valid_columns", "field_for_column",
-    "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN", "ColumnInfo", "describe_columns",
+    "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN", "ColumnInfo", "describe_columns", "REQUIRED_TO_CREATE",
 ]
 
 LINE_PREFIX = "line."
@@ -32,6 +32,15 @@ DOCUMENT_KEY = "documentKey"
 ERROR_COLUMN = "error"
 # The deepest dotted path a flat column may name.
 _MAX_DEPTH = 4
+
+# Fields the API refuses a create without, whatever the schema says (its create DTOs
+# list none as required): the live API and the sandbox answer 400 for these.
+REQUIRED_TO_CREATE: dict[str, tuple[str, ...]] = {
+    "customer": ("name",),
+    "invoice": ("customerNumber",),
+    "credit-note": ("customerNumber",),
+    "debit-note": ("customerNumber",),
+}
 
 Segments = tuple[tuple[str, bool], ...]  # (field name, wrapped) from the root to the leaf
 Build = Callable[[dict[str, Any]], Assembled]  # a record -> (header, line, key, group)
@@ -171,8 +180,6 @@ def _scalar_info(entity: Entity, name: str, field: Field, required: set[str]) ->
 
 def describe_columns(entity: Entity) -> list[ColumnInfo]:
     """Every column of ``entity`` with its type, allowed values, format, limits and need."""
-    from importer.mapping.records import REQUIRED_TO_CREATE  # records builds on this module
-
     required = set(REQUIRED_TO_CREATE.get(entity.name, ()))
     out: list[ColumnInfo] = []
     for name in valid_columns(entity):

@@ -29,7 +29,14 @@ from importer.entities import Entity
 from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import Assembled, ShapedRecord
 from importer.mapping.coerce import CoerceOptions, Coercer, coercer_for
-from importer.mapping.columns import ERROR_COLUMN, LINE_PREFIX, Build, compile_columns, valid_columns
+from importer.mapping.columns import (
+    ERROR_COLUMN,
+    LINE_PREFIX,
+    REQUIRED_TO_CREATE,
+    Build,
+    compile_columns,
+    valid_columns,
+)
 from importer.mapping.header import unknown_columns
 from importer.mapping.jsonshape import cannot_clear, check_shaped, is_api_shaped, natural_parts
 from importer.schema import Field, fields, unwrap_value
@@ -38,15 +45,6 @@ from importer.sources.base import SourceRecord
 __all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation", "cannot_clear", "MAX_DOCUMENT_LINES"]
 
 MAX_DOCUMENT_LINES = 10_000  # lines of one document; see the module docstring
-
-# Fields the API refuses a create without, whatever the schema says (its create DTOs
-# list none as required): the live API and the sandbox answer 400 for these.
-REQUIRED_TO_CREATE: dict[str, tuple[str, ...]] = {
-    "customer": ("name",),
-    "invoice": ("customerNumber",),
-    "credit-note": ("customerNumber",),
-    "debit-note": ("customerNumber",),
-}
 
 
 def default_operation(line: dict[str, Any]) -> None:

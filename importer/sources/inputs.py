@@ -22,11 +22,11 @@ from typing import Any
 
 import anyio.lowlevel
 
-from importer.sources import SourceOptions, open_source
 from importer.sources._open import ByteCounter, detect_format, is_regular_file
 from importer.sources.base import SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
+from importer.sources.opening import SourceOptions, open_source
 from importer.sources.stream import TextAsBytes, reader_of
 
 __all__ = ["Input", "open_input"]

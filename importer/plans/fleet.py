@@ -4,7 +4,7 @@
     for company in result.companies:
         print(company.name, company.exit_code, company.error)
 
-Every company of the manifest (see :mod:`importer.workflows.fleet_manifest`) runs
+Every company of the manifest (see :mod:`importer.plans.manifest`) runs
 its plan at the same time as the others, with a client of its own: its own token,
 its own pacer reading its own ``X-RateLimit-*`` headers (one client for all its
 steps, so what a step learnt of the window holds for the next), its own results
@@ -22,20 +22,19 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import anyio
 
 from importer.api import build_client
-from importer.client import ApiClient
 from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import company_context
 from importer.options import ImportOptions
+from importer.plans.company_run import CompanyRun
+from importer.plans.manifest import Manifest, load_manifest, select
+from importer.plans.plan import run_plan
 from importer.stopping import StopRequest
-from importer.summary import Summary
-from importer.workflows.fleet_manifest import Company, Manifest, load_manifest, select
-from importer.workflows.plan import Step, run_plan
 
 __all__ = ["run_fleet", "run_fleet_sync", "FleetResult", "CompanyRun", "RUN_OPTIONS"]
 
@@ -45,73 +44,6 @@ log = logging.getLogger("importer.fleet")
 RUN_OPTIONS = ("resume", "restart", "retry_failed", "fsync", "dry_run")
 _CLIENT_OPTIONS = ("concurrency", "rate", "timeout", "max_attempts", "retry_base")
 _FILES_PER_COMPANY = 8  # descriptors a company holds besides its sockets (input, results, failed, state)
-
-
-@dataclass
-class CompanyRun:
-    """One company's part of a fleet run, as it goes and when it is over."""
-
-    company: Company
-    state: str = "waiting"  # waiting, running, then done, failed, stopped or not started
-    steps: list[tuple[Step, Summary]] = field(default_factory=list)
-    step: Step | None = None  # the step running now
-    current: Summary | None = None  # its summary, counting as it goes
-    client: ApiClient | None = None
-    error: str | None = None  # why the company stopped short, when an error did it
-    error_code: int = 0
-    started_at: float | None = None
-    elapsed: float = 0.0
-
-    @property
-    def name(self) -> str:
-        return self.company.name
-
-    def watch(self, step: Step, summary: Summary) -> None:
-        self.step, self.current = step, summary
-
-    @property
-    def summaries(self) -> list[Summary]:
-        finished = [summary for _, summary in self.steps]
-        if self.current is not None and all(self.current is not s for s in finished):
-            finished.append(self.current)  # the step under way
-        return finished
-
-    @property
-    def not_run(self) -> int:
-        """Steps of its plan that did not run (a step before them stopped short, or the company did)."""
-        return len(self.company.plan.steps) - len(self.steps)
-
-    @property
-    def interrupted(self) -> bool:
-        return any(s.interrupted for _, s in self.steps) or self.state == "not started"
-
-    @property
-    def exit_code(self) -> int:
-        codes = [s.exit_code for _, s in self.steps]
-        if self.interrupted:
-            return 130
-        if self.error_code:
-            codes.append(self.error_code)
-        elif self.not_run:
-            codes.append(1)
-        return max(codes, default=0)
-
-    def total(self, name: str) -> int:
-        """A counter summed over its steps (``records``, ``calls``, ``throttled``, ...) or an outcome."""
-        return sum(s.outcomes[name] if name in s.outcomes else getattr(s, name) for s in self.summaries)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "company": self.name,
-            "tenant_id": self.company.tenant_id,
-            "results_dir": self.company.results_dir,
-            "state": self.state,
-            "exit_code": self.exit_code,
-            "error": self.error,
-            "steps_not_run": self.not_run,
-            "elapsed_s": round(self.elapsed, 3),
-            "steps": [{"step": step.name, **summary.to_dict()} for step, summary in self.steps],
-        }
 
 
 @dataclass
@@ -190,7 +122,7 @@ async def run_fleet(
     limiter = anyio.CapacityLimiter(parallel or len(runs))
     async with AsyncExitStack() as stack:
         if progress and sys.stderr.isatty():
-            from importer.fleet_progress import FleetProgress
+            from importer.plans.progress import FleetProgress
 
             stack.enter_context(FleetProgress(runs))
         async with anyio.create_task_group() as signals:

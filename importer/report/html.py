@@ -18,7 +18,7 @@ from typing import Any
 
 from importer.errors import ConfigError
 from importer.outputs import written_whole
-from importer.workflows.report import OUTCOME_ORDER, Group, Report, percentile, step_name
+from importer.report.build import OUTCOME_ORDER, Group, Report, percentile, step_name
 
 __all__ = ["render_html", "write_html"]
 

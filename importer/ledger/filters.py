@@ -144,7 +144,7 @@ class ExportFilters:
     def params(self, entity: Entity) -> dict[str, str]:
         """The filter parameters for ``entity``'s list GET; ``ConfigError`` on a bad value.
 
-        The ``expand*`` flags are not among them: :func:`importer.workflows.expand.expand_params`
+        The ``expand*`` flags are not among them: :func:`importer.ledger.expand.expand_params`
         sends those, from the columns wanted and :meth:`expand_flags`.
         """
         given = self.given()

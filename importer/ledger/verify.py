@@ -17,7 +17,7 @@ With ``map=`` (``verify --map``) the input is read through the mapping file exac
 ``run --map`` reads it (:meth:`ColumnMap.bind` on the header, ``map_record`` on each record,
 the ``RecordMapper`` behind it on the map's options), so a legacy file is checked as the
 records its import sent. A listing is asked for the ``expand*`` flags the input's columns
-need (:mod:`importer.workflows.expand`); a GET by key answers the whole record anyway.
+need (:mod:`importer.ledger.expand`); a GET by key answers the whole record anyway.
 
 Strategies (``strategy=``):
 
@@ -35,7 +35,7 @@ The report (NDJSON) has one line per customer or document: ``key``, ``records`` 
 numbers), ``status`` (``ok`` | ``missing`` | ``different`` | ``invalid`` | ``error``),
 ``differences`` (``[{field, expected, actual}]``, with ``line`` for a line's field) and
 ``error`` for invalid and error lines. ``exit_code``: 0 when every record is ``ok``, else 1.
-:func:`importer.workflows.verify_table.first_differences` reads the first of them back as rows
+:func:`importer.ledger.differences.first_differences` reads the first of them back as rows
 for a terminal table.
 """
 
@@ -60,6 +60,8 @@ from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError, SourceError
 from importer.keys import encode_key
+from importer.ledger.expand import expand_params
+from importer.ledger.legacy import column_map
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.compare import Comparer, expected_record
@@ -67,8 +69,6 @@ from importer.mapping.flatten import FlatRecord
 from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
 from importer.sources import Input, SourceOptions, open_input
-from importer.workflows.expand import expand_params
-from importer.workflows.legacy import column_map
 
 __all__ = ["VerifySummary", "verify_records", "default_report_path",
            "STATUSES", "STRATEGIES", "AUTO_GET_MAX"]

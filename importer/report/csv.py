@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from importer.workflows.export_files import EXCEL, CsvStyle, CsvWriter, Sink
-from importer.workflows.report import OUTCOME_ORDER, Group, Report, reason_examples
+from importer.ledger.files import EXCEL, CsvStyle, CsvWriter, Sink
+from importer.report.build import OUTCOME_ORDER, Group, Report, reason_examples
 
 __all__ = ["write_csv", "reasons_csv_path"]
 

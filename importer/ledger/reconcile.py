@@ -11,7 +11,7 @@ of the entity (:func:`list_pages`) answers the ledger's side: never a GET per re
 Documents (invoice, credit note, debit note), per currency and per customer:
 
 - **file**: the count, and the sum of each document's amount worked out from its lines as the
-  API does it (:mod:`importer.workflows.reconcile_amounts`: manual amount, else quantity ×
+  API does it (:mod:`importer.ledger.amounts`: manual amount, else quantity ×
   unit price less the discount; each line rounded to cents). VAT is added only where the file
   carries it, as tax-detail lines with a ``vatAmount`` (NDJSON in the API's shape): a flat CSV
   has no VAT column, so its figures are before VAT, and so is the ledger's ``amount`` of a
@@ -52,15 +52,15 @@ from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError, RecordError, SourceError
+from importer.ledger.amounts import ZERO, cents, document_amount, ledger_amount, number_of
+from importer.ledger.expand import expand_params
+from importer.ledger.legacy import column_map
 from importer.load.identity import identify
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.mapfile import ColumnMap
 from importer.schema import unwrap_value
 from importer.sources import SourceOptions, open_input
-from importer.workflows.expand import expand_params
-from importer.workflows.legacy import column_map
-from importer.workflows.reconcile_amounts import ZERO, cents, document_amount, ledger_amount, number_of
 
 __all__ = ["Figures", "Reconciliation", "reconcile_totals", "NO_VALUE"]
 

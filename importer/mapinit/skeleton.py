@@ -1,7 +1,7 @@
 """``importer map init``: a commented skeleton map, guessed from a legacy file's own header and rows.
 
 Each source column is matched to the likeliest API column of the entity by its name
-(:mod:`importer.workflows.map_synonyms`: Norwegian, Swedish, Danish and English
+(:mod:`importer.mapinit.synonyms`: Norwegian, Swedish, Danish and English
 headers; case, accents, spaces and punctuation do not count). A sample of the rows
 then says how the file writes numbers (decimal comma or point) and dates (the
 ``strptime`` layout every sampled value reads under), and which of its values need
@@ -28,12 +28,12 @@ import orjson
 
 from importer.entities import Entity
 from importer.errors import ConfigError, RecordError
+from importer.mapinit.synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
 from importer.mapping.coerce import read_number
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
 from importer.outputs import written_whole
 from importer.sources import Input, SourceOptions, open_input
-from importer.workflows.map_synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
 
 __all__ = ["Guess", "Skeleton", "ValueSuggestion", "match_headers", "suggest_map", "render", "write_skeleton", "SAMPLE_ROWS"]
 

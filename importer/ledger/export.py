@@ -28,13 +28,13 @@ counted per column in :attr:`ExportSummary.dropped` and makes the summary not ``
 with ``columns="all"`` for a header of every column the entity accepts).
 
 Expanded parts: the list GET is sent the ``expand*`` flags the wanted columns need
-(:mod:`importer.workflows.expand`): every column for ``"seen"``/``"all"`` and NDJSON, the
+(:mod:`importer.ledger.expand`): every column for ``"seen"``/``"all"`` and NDJSON, the
 listed ones for an explicit list, the map's for ``map=``. Filters: :class:`ExportFilters`
-(:mod:`importer.workflows.export_filters`), all checked before the first call.
+(:mod:`importer.ledger.filters`), all checked before the first call.
 
 Legacy layout (``map=``, ``export --map``): the rows are written in a mapping file's legacy
 columns, value maps inverted and formats undone, so ``run --map`` with the same file imports
-them as the same records (:mod:`importer.workflows.legacy` has the rules). The header is the
+them as the same records (:mod:`importer.ledger.legacy` has the rules). The header is the
 map's columns; what the map computes itself (constants, defaults without a source) is named
 in ``left_out``; values the map could not read back are counted in ``unmapped`` and make the
 summary not ``ok``. The delimiter is then ``;`` when the map writes decimal commas.
@@ -46,7 +46,7 @@ map's layout is written with ``;``, so its numbers get the decimal comma an impo
 ``;`` file expects.
 
 CSV cells that a spreadsheet would run as a formula are written with a leading quote, and a
-file is written as ``PATH.partial`` until the last page is in (:mod:`.export_files`).
+file is written as ``PATH.partial`` until the last page is in (:mod:`.files`).
 """
 
 from __future__ import annotations
@@ -63,14 +63,14 @@ from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError
+from importer.ledger.expand import expand_params
+from importer.ledger.files import EXCEL, CsvStyle, CsvWriter, NdjsonWriter, Sink
+from importer.ledger.filters import DOCUMENT_STATUSES, ExportFilters, parse_condition, parse_last_modified
+from importer.ledger.legacy import LegacyLayout, column_map
 from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
 from importer.mapping.flatten import FlatRecord, RecordFlattener
 from importer.mapping.mapfile import ColumnMap
 from importer.sources import detect_format
-from importer.workflows.expand import expand_params
-from importer.workflows.export_files import EXCEL, CsvStyle, CsvWriter, NdjsonWriter, Sink
-from importer.workflows.export_filters import DOCUMENT_STATUSES, ExportFilters, parse_condition, parse_last_modified
-from importer.workflows.legacy import LegacyLayout, column_map
 
 __all__ = [
     "ExportFilters", "ExportSummary", "export_records", "parse_condition", "parse_last_modified",

@@ -41,7 +41,7 @@ from typing import Any
 
 from importer.errors import ConfigError
 from importer.options import ImportOptions
-from importer.workflows.plan import Plan, load_plan, parse_steps
+from importer.plans.plan import Plan, load_plan, parse_steps
 
 __all__ = ["Company", "Credentials", "Manifest", "load_manifest", "select", "SANDBOX_CLIENT"]
 

@@ -21,7 +21,7 @@ from importer.client.pacing import WindowState
 from importer.progress import about
 
 if TYPE_CHECKING:
-    from importer.workflows.fleet import CompanyRun
+    from importer.plans.company_run import CompanyRun
 
 __all__ = ["FleetProgress", "company_row"]
 

@@ -14,11 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from importer.errors import ImporterError
-from importer.outputs import written_whole
+from importer.ledger.amounts import cents
+from importer.ledger.reconcile import NO_VALUE, Figures, Reconciliation
+from importer.outputs import printable, written_whole
 from importer.sources.cells import neutralise
-from importer.workflows.reconcile import NO_VALUE, Figures, Reconciliation
-from importer.workflows.reconcile_amounts import cents
-from importer.workflows.report import printable
 
 __all__ = ["print_reconciliation", "csv_rows", "write_csv", "CSV_COLUMNS"]
 

@@ -1,10 +1,10 @@
 """``importer report``: what results files say, per file (a plan's step) and entity.
 
     report = build_report(["rehearsal/"])       # files, or a plan's --results-dir
-    print(render_text(report))                  # tables for a terminal
+    print(render_text(report))                  # report.text: tables for a terminal
     orjson.dumps(report.to_dict())              # --format json
-    short_report(["rehearsal/"])                # a few lines: totals and the top reasons
-    write_csv(report, "report.csv")              # report_csv: the tables for a spreadsheet
+    short_report(["rehearsal/"])                # report.text: totals and the top reasons
+    write_csv(report, "report.csv")             # report.csv: the tables for a spreadsheet
 
 Only the last line of each identity counts: it is the record's outcome. A ``started``
 line with nothing after it is a unit in flight when the run stopped (a resume looks
@@ -21,17 +21,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
 from importer.load.results import ResultsLine, iter_results
 from importer.load.state import temporary_db
+from importer.outputs import printable
 
-__all__ = ["Report", "Group", "Reason", "build_report", "render_text", "short_report",
-           "normalise_reason", "results_files", "percentile", "printable", "reason_examples", "step_name",
-           "OUTCOME_ORDER"]
+__all__ = ["Report", "Group", "Reason", "build_report", "normalise_reason", "results_files", "percentile",
+           "reason_examples", "step_name", "OUTCOME_ORDER"]
 
 # Columns in the order a reader wants them: successes, then what needs a look.
 OUTCOME_ORDER = ("created", "updated", "done", "renamed", "queued", "valid", "failed", "unknown",
@@ -366,76 +365,9 @@ def percentile(values: Sequence[float] | Counter[float], q: float) -> float | No
     return None  # not reached: seen ends at total >= rank
 
 
-# -- text --------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: object) -> str:
-    """A value from a results file as terminal text: no escape sequences get through."""
-    return _CONTROL.sub("?", str(text))
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.1f}"
-
-
-def render_text(report: Report, *, width: int | None = None) -> str:
-    """The report as tables, for a terminal (or a log: ``width`` keeps rows whole)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    out = StringIO()
-    console = Console(file=out, width=width or 200, no_color=True, highlight=False)
-    shown = [o for o in OUTCOME_ORDER if report.total(o)]
-    table = Table(title=f"results: {len(report.files)} file(s), {report.records:,} records")
-    for column in ("step", "entity", "records", *shown, "calls/record", "retries", "429s",
-                   "p50 ms", "p90 ms", "p99 ms", "records/s"):
-        table.add_column(column.replace("_", " "), overflow="fold")
-    for g in report.groups:
-        d = g.to_dict()
-        table.add_row(
-            Text(printable(g.step)), g.entity, f"{g.records:,}", *(f"{g.outcomes[o]:,}" for o in shown),
-            f"{g.calls_per_unit:.2f}" if g.sent else "-", f"{g.retries:,}",
-            "not recorded" if g.throttled is None else f"{g.throttled:,}",
-            *(_ms(d["latency_ms"][p]) for p in ("p50", "p90", "p99")),
-            "-" if d["records_per_s"] is None else f"{d['records_per_s']:,.1f}",
-        )
-    console.print(table)
-    undated = sum(g.undated for g in report.groups)
-    if undated:
-        console.print(Text(f"{undated:,} outcome line(s) carry no time (written by an older importer): "
-                           "counted, but not in the rates"))
-    if report.reasons:
-        reasons = Table(title="not done, by reason (failed, invalid, skipped, queued, unknown)")
-        for column in ("records", "entity", "reason", "examples (records: key)"):
-            reasons.add_column(column, overflow="fold")
-        for r in report.reasons:
-            reasons.add_row(f"{r.records:,}", r.entity, Text(printable(r.reason)), Text(reason_examples(r)))
-        console.print(reasons)
-    return out.getvalue()
-
-
 def reason_examples(reason: Reason) -> str:
     """A reason's example records in one cell: step, record numbers and key of each."""
     return "; ".join(
         f"{step_name(Path(e.file))} {', '.join(map(str, e.records))}: {printable(e.key) if e.key else '(no key)'}"
         for e in reason.examples
     )
-
-
-def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
-    """A few lines for the end of a run or plan: totals, calls, and the top three reasons."""
-    report = build_report(paths)
-    outcomes = ", ".join(f"{n:,} {o.replace('_', ' ')}" for o in OUTCOME_ORDER if (n := report.total(o)))
-    throttled = report.throttled
-    lines = [
-        f"report: {report.records:,} records in {len(report.files)} file(s): {outcomes or 'none'}",
-        f"calls: {report.calls:,} for {report.sent:,} units sent ({report.calls / report.sent if report.sent else 0:.2f}"
-        f" per unit), {report.retries:,} retries, "
-        + ("429s not recorded" if throttled is None else f"{throttled:,} 429s"),
-    ]
-    for r in report.reasons[:3]:
-        lines.append(f"  {r.records:,} × {r.entity}: {printable(r.reason)} (e.g. {reason_examples(r)})")
-    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""One company's part of a fleet run: its state, its steps' summaries, its exit code.
+
+:func:`importer.plans.fleet.run_fleet` keeps a :class:`CompanyRun` per company of the
+manifest and updates it as the company's plan goes; the live display
+(:mod:`importer.plans.progress`) and the fleet's summary read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.client import ApiClient
+from importer.plans.manifest import Company
+from importer.plans.plan import Step
+from importer.summary import Summary
+
+__all__ = ["CompanyRun"]
+
+
+@dataclass
+class CompanyRun:
+    """One company's part of a fleet run, as it goes and when it is over."""
+
+    company: Company
+    state: str = "waiting"  # waiting, running, then done, failed, stopped or not started
+    steps: list[tuple[Step, Summary]] = field(default_factory=list)
+    step: Step | None = None  # the step running now
+    current: Summary | None = None  # its summary, counting as it goes
+    client: ApiClient | None = None
+    error: str | None = None  # why the company stopped short, when an error did it
+    error_code: int = 0
+    started_at: float | None = None
+    elapsed: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.company.name
+
+    def watch(self, step: Step, summary: Summary) -> None:
+        self.step, self.current = step, summary
+
+    @property
+    def summaries(self) -> list[Summary]:
+        finished = [summary for _, summary in self.steps]
+        if self.current is not None and all(self.current is not s for s in finished):
+            finished.append(self.current)  # the step under way
+        return finished
+
+    @property
+    def not_run(self) -> int:
+        """Steps of its plan that did not run (a step before them stopped short, or the company did)."""
+        return len(self.company.plan.steps) - len(self.steps)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(s.interrupted for _, s in self.steps) or self.state == "not started"
+
+    @property
+    def exit_code(self) -> int:
+        codes = [s.exit_code for _, s in self.steps]
+        if self.interrupted:
+            return 130
+        if self.error_code:
+            codes.append(self.error_code)
+        elif self.not_run:
+            codes.append(1)
+        return max(codes, default=0)
+
+    def total(self, name: str) -> int:
+        """A counter summed over its steps (``records``, ``calls``, ``throttled``, ...) or an outcome."""
+        return sum(s.outcomes[name] if name in s.outcomes else getattr(s, name) for s in self.summaries)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "company": self.name,
+            "tenant_id": self.company.tenant_id,
+            "results_dir": self.company.results_dir,
+            "state": self.state,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "steps_not_run": self.not_run,
+            "elapsed_s": round(self.elapsed, 3),
+            "steps": [{"step": step.name, **summary.to_dict()} for step, summary in self.steps],
+        }

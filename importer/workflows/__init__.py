@@ -1,1 +1,0 @@
-"""What is built on the load stage: plans, upsert, export, verify."""
