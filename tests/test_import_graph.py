@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent / "importer"
 LAYERS: list[set[str]] = [
     {"__main__"},                                         # python -m importer
     {"cli"},                                              # the command line
-    {"cli_fleet"},                                        # importer fleet (cli.py's until it is one package)
     {"importer"},                                         # the public face: import importer
     {"plans", "report", "mapinit", "sandbox"},            # features (report's CSV writes as ledger does)
     {"ledger"},                                           # export, verify, reconcile
@@ -47,12 +46,10 @@ LAYERS: list[set[str]] = [
     {"entities", "outputs", "summary"},
     {"errors", "schema", "keys", "logs", "stopping", "version"},
 ]
-SANDBOX_USERS = {"cli", "cli_fleet"}
+SANDBOX_USERS = {"cli"}
 
 # (module, module it imports): why the arrow stands today.
 KNOWN: dict[tuple[str, str], str] = {
-    ("importer.cli_fleet", "importer.cli"):
-        "cli.py and cli_fleet.py share the parser's helpers both ways; they end as one package",
     ("importer.sources.inputs", "importer.saft.source"):
         "open_input opens a SAF-T file too, and importer.saft reads through sources: one seam for SAF-T ends it",
     ("importer.summary", "importer.load.results"):

@@ -1,8 +1,11 @@
-"""``importer fleet MANIFEST``: many companies in one run (see :mod:`importer.plans.fleet`).
+"""``importer plan PLAN`` and ``importer fleet MANIFEST``: many steps, many companies.
 
-The command prints a table of the companies when they are done (to stdout), the
-whole fleet's line, and how to resume the companies that stopped short; exit code
-130 when it was interrupted, else the worst company's (0, 1 or 2).
+``plan`` runs a plan's steps in order (see :mod:`importer.plans.plan`) and prints a
+row per step. ``fleet`` runs every company of a manifest at once (see
+:mod:`importer.plans.fleet`) and prints a table of the companies when they are done
+(to stdout), the whole fleet's line, and how to resume the companies that stopped
+short; exit code 130 when it was interrupted, else the worst company's (0, 1 or 2).
+Both check every output path against every input before anything runs.
 """
 
 from __future__ import annotations
@@ -14,43 +17,60 @@ import shlex
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from rich import box
+from rich.table import Table
+
+from importer.api import default_results_path
+from importer.cli.common import EXIT_INTERRUPTED, common_options, with_sandbox
+from importer.cli.config import config_path
+from importer.cli.printing import console, report_summaries, write_summary_json
+from importer.errors import ConfigError
 from importer.logs import json_lines, tell
+from importer.outputs import check_outputs
+from importer.plans.fleet import FleetResult, run_fleet
+from importer.plans.manifest import Manifest, load_manifest, select
+from importer.plans.plan import Plan, _outputs, load_plan, run_plan
+from importer.sandbox import SandboxConfig, serve
 
-__all__ = ["add_fleet_parser", "fleet_command"]
+__all__ = ["fleet_command", "plan_command", "print_fleet"]
 
 
-def add_fleet_parser(sub: Any) -> None:
-    from importer.cli import _add_output, _add_state
+async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
+    plan = load_plan(args.plan)
+    overrides = {k: v for k, v in common_options(args).items() if v not in (None, False)}
+    _check_plan_outputs(plan, args, argv, overrides)
+    async with AsyncExitStack() as stack:
+        await with_sandbox(stack, args, overrides)
+        done = await run_plan(
+            plan, overrides=overrides, results_dir=args.results_dir,
+            handle_signals=True, progress=not json_lines(),
+        )
+    summaries = [summary for _, summary in done]
+    report_summaries(summaries, args, argv, names=[step.name for step, _ in done])
+    if len(done) < len(plan.steps):
+        tell(f"{len(plan.steps) - len(done)} step(s) not run.", logging.WARNING)
+    codes = [s.exit_code for s in summaries]
+    return EXIT_INTERRUPTED if EXIT_INTERRUPTED in codes else max(codes, default=0)
 
-    fleet = sub.add_parser(
-        "fleet", help="run many companies at once, each at its own allowance (a TOML manifest)",
-        description="Run every company of a manifest at the same time: each with its own token, "
-                    "rate-limit window, results folder and resume.")
-    fleet.add_argument("manifest", help="fleet manifest (TOML): [[company]] tables")
-    fleet.add_argument("--only", metavar="NAME[,NAME]", default=None,
-                       help="run these companies only (a scheduler spreads a bureau over machines this way)")
-    fleet.add_argument("--parallel", type=int, default=None, metavar="N",
-                       help="at most N companies at a time (default: all)")
-    conn = fleet.add_argument_group("rehearsal")
-    conn.add_argument("--sandbox", action="store_true",
-                      help="start the embedded sandbox and rehearse every company on it, each in its "
-                           "own tenant (own window, own ledger); credentials are not needed")
-    conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
-                      help="with --sandbox: 'live' adds what the live API does beyond its document")
-    _add_state(fleet, per_file=False)
-    _add_output(fleet)
-    for action in fleet._actions:  # a fleet's folder holds a folder per company
-        if action.dest == "results_dir":
-            action.help = "where each company's results folder goes (default: results/ beside the manifest)"
+
+def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], overrides: dict[str, Any]) -> None:
+    """No step's results or failed-records file, nor --summary-json, is the plan, the config,
+    an input or a map of any step: checked before any step runs."""
+    inputs: dict[str, Any] = {"plan": args.plan, "config": config_path(argv)}
+    outputs: dict[str, Any] = {"--summary-json": args.summary_json}
+    chosen = _outputs(plan, overrides, args.results_dir)
+    for step, options in zip(plan.steps, chosen, strict=True):
+        inputs[f"input of step {step.name!r}"] = step.input
+        inputs[f"map of step {step.name!r}"] = options.get("map")
+        outputs[f"results of step {step.name!r}"] = options.get("results") or default_results_path(
+            step.input, bool(options.get("dry_run")))
+        outputs[f"failed-records file of step {step.name!r}"] = options.get("failed")
+    check_outputs(inputs, outputs)
 
 
 async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
-    from importer.errors import ConfigError
-    from importer.plans.fleet import run_fleet
-    from importer.plans.manifest import load_manifest, select
-
     if args.sandbox_profile != "standard" and not args.sandbox:
         raise ConfigError("--sandbox-profile needs --sandbox")
     manifest = select(load_manifest(args.manifest, results_dir=args.results_dir,
@@ -60,16 +80,12 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     async with AsyncExitStack() as stack:
         sandbox = None
         if args.sandbox:
-            from importer.sandbox import SandboxConfig, serve
-
             running = await stack.enter_async_context(serve(SandboxConfig(profile=args.sandbox_profile)))
             sandbox = running.url
         result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
                                  progress=not json_lines(), **flags)
     to_stdout = args.summary_json == "-"
     if args.summary_json:
-        from importer.cli import write_summary_json
-
         write_summary_json(args.summary_json, result.to_dict())
     if not (to_stdout and json_lines()):
         print_fleet(result, sys.stderr if to_stdout else sys.stdout)
@@ -77,13 +93,8 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     return result.exit_code
 
 
-def print_fleet(result: Any, stream: Any) -> None:
+def print_fleet(result: FleetResult, stream: TextIO) -> None:
     """A row per company (failed counts failed, invalid and skipped records), the totals, where the results are."""
-    from rich import box
-    from rich.table import Table
-
-    from importer.cli import _console
-
     table = Table(title=f"fleet — {result.manifest}", box=box.SIMPLE_HEAD)
     for column in ("company", "state", "steps", "records", "ok", "failed", "calls", "429s", "time", "exit"):
         table.add_column(column, overflow="fold", min_width=len(column),
@@ -101,7 +112,7 @@ def print_fleet(result: Any, stream: Any) -> None:
                   f"{total['succeeded']:,}", f"{total['failed'] + total['invalid'] + total['skipped']:,}",
                   f"{total['calls']:,}", f"{total['throttled']:,}", f"{result.elapsed:.1f} s",
                   str(result.exit_code))
-    _console(stream).print(table)
+    console(stream).print(table)
     for run in result.companies:
         if run.error:
             print(f"{run.name}: {run.error}", file=stream)
@@ -115,7 +126,7 @@ def print_fleet(result: Any, stream: Any) -> None:
           f"report: importer report {shlex.join(folders)} --html report.html", file=stream)
 
 
-def _resume_hint(result: Any, argv: list[str]) -> None:
+def _resume_hint(result: FleetResult, argv: list[str]) -> None:
     """For the companies that stopped short: the command that continues them."""
     short = [run for run in result.companies
              if run.state in ("stopped", "not started", "failed") or run.not_run
@@ -139,13 +150,9 @@ def _resume_hint(result: Any, argv: list[str]) -> None:
          f"Continue them with:\n  importer {shlex.join(again)}", logging.WARNING)
 
 
-def _check_fleet_outputs(manifest: Any, args: argparse.Namespace) -> None:
+def _check_fleet_outputs(manifest: Manifest, args: argparse.Namespace) -> None:
     """No company's results or failed-records file, nor --summary-json, is the manifest, a plan,
     a secrets file, an input or a map of any company: checked before any company runs."""
-    from importer.api import default_results_path
-    from importer.outputs import check_outputs
-    from importer.plans.plan import _outputs
-
     inputs: dict[str, Any] = {"manifest": args.manifest}
     outputs: dict[str, Any] = {"--summary-json": args.summary_json}
     for company in manifest.companies:

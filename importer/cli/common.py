@@ -1,0 +1,67 @@
+"""What the commands that talk to the API share: exit codes, the connection, the sandbox, a client.
+
+Exit codes: 0 every record succeeded; 1 some failed or were invalid; 2 usage or
+configuration error, nothing sent; 130 interrupted (the results file is resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import AsyncExitStack
+from typing import Any
+
+from importer.api import build_client
+from importer.client import ApiClient
+from importer.errors import ConfigError
+from importer.options import ImportOptions
+from importer.sandbox import SandboxConfig, serve
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "client_for", "common_options",
+           "connection_options", "with_sandbox"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def connection_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Where to send and as whom; None where the flag was not given."""
+    return dict(
+        base_url=args.base_url,
+        token=args.token,
+        client_id=os.environ.get("VISMA_CLIENT_ID"),
+        client_secret=os.environ.get("VISMA_CLIENT_SECRET"),
+        tenant_id=os.environ.get("VISMA_TENANT_ID"),
+        token_url=args.token_url,
+    )
+
+
+def common_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options the run and plan commands share: connection and state."""
+    return dict(
+        **connection_options(args),
+        resume=args.resume,
+        restart=args.restart,
+        retry_failed=args.retry_failed,
+        fsync=args.fsync,
+        dry_run=args.dry_run,
+    )
+
+
+async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options: dict[str, Any]) -> None:
+    """With ``--sandbox``: start the embedded sandbox on ``stack`` and point ``options`` at it."""
+    if args.sandbox_profile != "standard" and not args.sandbox:
+        raise ConfigError("--sandbox-profile needs --sandbox (for a sandbox of your own: importer sandbox --profile)")
+    if args.sandbox:
+        config = SandboxConfig(profile=args.sandbox_profile)
+        running = await stack.enter_async_context(serve(config))
+        options.update(base_url=running.url, token=config.static_token, client_id=None, client_secret=None)
+
+
+async def client_for(args: argparse.Namespace, stack: AsyncExitStack) -> ApiClient:
+    """An open ApiClient from the connection and speed flags."""
+    options = {k: v for k, v in connection_options(args).items() if v is not None}
+    opts = ImportOptions(entity=args.entity, concurrency=args.concurrency, rate=args.rate,
+                         timeout=args.timeout, max_attempts=args.max_attempts, **options)
+    client = await stack.enter_async_context(build_client(opts))
+    await client.authenticate()
+    return client

@@ -1,0 +1,205 @@
+"""What the commands print when they are done: summary tables, the short report, hints.
+
+Tables are rich's, on the summary's stream; in a pipe or a log file each row stays on
+one line. The hints (how to resume, how to settle outcomes nobody knows) are log lines
+(:func:`importer.logs.tell`) with the command to type, less any ``--token``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from importer.errors import ImporterError
+from importer.logs import json_lines, tell
+from importer.outputs import printable
+from importer.report.text import short_report
+from importer.summary import SETTLE_UNKNOWN, Summary
+
+__all__ = ["console", "print_fields", "report_summaries", "without_secrets", "write_summary_json"]
+
+TOKEN_AGAIN = " (with the token again: --token or VISMA_TOKEN)"
+
+
+def console(stream: TextIO) -> Console:
+    """A rich console on ``stream``; a log file or a pipe gets wide rows, each on one line."""
+    out = Console(file=stream)
+    if not out.is_terminal:
+        out.width = 200
+    return out
+
+
+def report_summaries(summaries: list[Summary], args: argparse.Namespace, argv: list[str],
+                     names: list[str] | None = None) -> None:
+    """``run`` and ``plan`` are done: ``--summary-json``, the table(s), the short report, the hints."""
+    to_stdout = args.summary_json == "-"
+    if args.summary_json:
+        data: Any = summaries[0].to_dict() if names is None else [
+            {"step": name, **s.to_dict()} for name, s in zip(names, summaries)
+        ]
+        write_summary_json(args.summary_json, data)
+    stream = sys.stderr if to_stdout else sys.stdout
+    if not (to_stdout and json_lines()):  # stdout and stderr both JSON: the finished log line tells
+        if names is None:
+            _print_summary(summaries[0], stream)
+        else:
+            _print_steps(names, summaries, stream)
+        _print_short_report(summaries, stream)
+    if any(s.unknown for s in summaries) and not any(s.interrupted or s.not_processed for s in summaries):
+        again, secret = without_secrets([a for a in argv if a not in ("--resume", "--restart")])
+        hint = TOKEN_AGAIN if secret else ""
+        tell(f"Outcome unknown for {sum(s.unknown for s in summaries):,} records. Settle them with{hint}:\n"
+             f"  importer {shlex.join([*again, '--resume'])}", logging.WARNING)
+    if any(s.interrupted or s.api_down or s.halted or s.unrecorded or s.not_processed for s in summaries):
+        again, secret = without_secrets([a for a in argv if a not in ("--resume", "--restart")])
+        again.append("--resume")
+        if any(s.api_down or s.halted for s in summaries) and "--retry-failed" not in again:
+            again.append("--retry-failed")  # the records that got no answer failed on the way
+        hint = TOKEN_AGAIN if secret else ""
+        tell(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", logging.WARNING)
+
+
+def write_summary_json(path: str, data: Any) -> None:
+    """``--summary-json PATH``: the summary as indented JSON, to PATH or (``-``) stdout."""
+    blob = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    if path == "-":
+        sys.stdout.buffer.write(blob)
+        sys.stdout.flush()
+    else:
+        Path(path).write_bytes(blob)
+
+
+def without_secrets(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` less ``--token VALUE`` / ``--token=VALUE``, and whether there was one."""
+    kept: list[str] = []
+    found = skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--token":
+            found = skip = True
+        elif arg.startswith("--token="):
+            found = True
+        else:
+            kept.append(arg)
+    return kept, found
+
+
+def print_fields(title: str, data: dict[str, Any], stream: TextIO) -> None:
+    """A summary's fields as two columns, the empty ones left out."""
+    table = Table(title=title, show_header=False, box=None)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name, value in data.items():
+        if value not in (None, [], {}, "") and value is not False:
+            table.add_row(name.replace("_", " "), Text(printable(_field_text(value))))
+    console(stream).print(table)
+
+
+def _field_text(value: Any) -> str:
+    """A summary value as a person reads it: lists and counts by name as plain text, not JSON."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if value is True:
+        return "yes"
+    return str(value)
+
+
+def _print_short_report(summaries: list[Summary], stream: TextIO) -> None:
+    """The report's short form after the summary, on the summary's stream.
+
+    That is stdout, unless ``--summary-json -`` holds it: then stderr in text logs, and
+    nothing with ``--log-format json`` (stdout is one JSON document and stderr JSON lines;
+    ``importer report`` gives the same from the results files). A report that cannot be
+    made costs the run nothing but a line saying why.
+    """
+    paths = [s.results_path for s in summaries if s.results_path and os.path.isfile(s.results_path)]
+    if not paths:
+        return
+    try:
+        text = short_report(paths)
+    except (ImporterError, OSError) as exc:
+        tell(f"importer: no report: {exc}", logging.WARNING)
+        return
+    print(text, file=stream)
+
+
+def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> None:
+    table = Table(title="plan")
+    for column in ("step", "entity", "records", "ok", "failed", "invalid", "skipped",
+                   "calls/record", "elapsed", "results"):
+        table.add_column(column, overflow="fold")
+    for name, s in zip(names, summaries):
+        o = s.outcomes
+        table.add_row(
+            name, s.entity, f"{s.records:,}", f"{s.succeeded:,}",
+            f"{o['failed']:,}", f"{o['invalid']:,}", f"{o['skipped']:,}",
+            "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
+        )
+    console(stream).print(table)
+    for s in summaries:
+        if s.failed_path:
+            print(f"failed records: {s.failed_path} (fix and import this file)", file=stream)
+        if s.error:
+            print(f"{s.input}: {s.error}", file=stream)
+
+
+def _print_summary(summary: Summary, stream: TextIO) -> None:
+    table = Table(title=f"{summary.entity} — {summary.input}", show_header=False, box=None)
+    table.add_column("what", no_wrap=True)
+    table.add_column("value", overflow="fold")  # paths are never cut short
+    o = summary.outcomes
+    rows = [
+        ("records read", f"{summary.records:,}"),
+        *((name, f"{count:,}") for name, count in o.items() if count),
+    ]
+    if summary.released or summary.release_failed or summary.release_queued:
+        rows.append(("released", f"{summary.released:,} ({summary.release_failed:,} failed, "
+                                 f"{summary.release_queued:,} still queued)"))
+    if summary.already_done:
+        rows.append(("already done (resume)", f"{summary.already_done:,}"))
+    if summary.new or summary.changed or summary.gone:
+        rows.append(("against the results file", f"{summary.new:,} new, {summary.changed:,} changed, "
+                                                 f"{summary.gone:,} no longer in the input"))
+    if summary.renumbered:
+        rows.append(("renumbered", f"{summary.renumbered:,} documents got the company's own number, not the "
+                                   "file's: the company numbers its documents itself; the results file "
+                                   "keeps both (key, sent_key), and --release, verify, reconcile and "
+                                   "--resume use the company's"))
+    if summary.by_content:
+        rows.append(("known by content", f"{summary.by_content:,} records have no key: a changed cell "
+                                         "makes them another record"))
+    if summary.not_processed:
+        rows.append(("not processed (stopped)", f"{summary.not_processed:,}"))
+    if summary.unrecorded:
+        rows.append(("outcome not written", f"{summary.unrecorded:,} (a resume looks them up first)"))
+    if summary.unknown:
+        rows.append(("outcome unknown", f"{summary.unknown:,} {SETTLE_UNKNOWN}"))
+    if not summary.dry_run:
+        rows += [
+            ("API calls", f"{summary.calls:,} ({summary.calls_per_record:.2f} per record)"),
+            ("retries / 429s", f"{summary.retries:,} / {summary.throttled:,}"),
+        ]
+    rows += [
+        ("elapsed", f"{summary.elapsed:.1f} s ({summary.records_per_second:,.0f} records/s)"),
+        ("results", summary.results_path or "-"),
+    ]
+    if summary.failed_path:
+        rows.append(("failed records", f"{summary.failed_path} (fix and import this file)"))
+    if summary.error:
+        rows.append(("error", summary.error))
+    for name, value in rows:
+        table.add_row(name, value)
+    console(stream).print(table)
