@@ -15,7 +15,6 @@ from importer.api import build_client
 from importer.client import ApiClient
 from importer.errors import ConfigError
 from importer.options import ImportOptions
-from importer.sandbox import SandboxConfig, serve
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "client_for", "common_options",
            "connection_options", "with_sandbox"]
@@ -52,6 +51,9 @@ async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options:
     if args.sandbox_profile != "standard" and not args.sandbox:
         raise ConfigError("--sandbox-profile needs --sandbox (for a sandbox of your own: importer sandbox --profile)")
     if args.sandbox:
+        # Imported here: the sandbox (aiohttp's server side) costs every other run ~50 ms of start-up.
+        from importer.sandbox import SandboxConfig, serve
+
         config = SandboxConfig(profile=args.sandbox_profile)
         running = await stack.enter_async_context(serve(config))
         options.update(base_url=running.url, token=config.static_token, client_id=None, client_secret=None)

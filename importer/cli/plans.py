@@ -32,7 +32,6 @@ from importer.outputs import check_outputs
 from importer.plans.fleet import FleetResult, run_fleet
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import Plan, _outputs, load_plan, run_plan
-from importer.sandbox import SandboxConfig, serve
 
 __all__ = ["fleet_command", "plan_command", "print_fleet"]
 
@@ -80,6 +79,8 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     async with AsyncExitStack() as stack:
         sandbox = None
         if args.sandbox:
+            from importer.sandbox import SandboxConfig, serve  # here: see with_sandbox
+
             running = await stack.enter_async_context(serve(SandboxConfig(profile=args.sandbox_profile)))
             sandbox = running.url
         result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
