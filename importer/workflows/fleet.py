@@ -34,6 +34,7 @@ from importer.logs import company_context
 from importer.options import ImportOptions
 from importer.stopping import StopRequest
 from importer.summary import Summary
+from importer.vocabulary import CompanyState
 from importer.workflows.fleet_manifest import Company, Manifest, load_manifest, select
 from importer.workflows.plan import Step, run_plan
 
@@ -52,7 +53,7 @@ class CompanyRun:
     """One company's part of a fleet run, as it goes and when it is over."""
 
     company: Company
-    state: str = "waiting"  # waiting, running, then done, failed, stopped or not started
+    state: CompanyState = "waiting"  # waiting, running, then done, failed, stopped or not started
     steps: list[tuple[Step, Summary]] = field(default_factory=list)
     step: Step | None = None  # the step running now
     current: Summary | None = None  # its summary, counting as it goes
@@ -256,7 +257,7 @@ async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict
         )
 
 
-def _final_state(run: CompanyRun) -> str:
+def _final_state(run: CompanyRun) -> CompanyState:
     """stopped (asked to), failed (it could not go on: an error, its API down, steps left), or done."""
     if run.interrupted:
         return "stopped"
