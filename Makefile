@@ -27,6 +27,7 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check importer tests benchmarks samples
+	$(PY) -m mypy importer
 	$(PY) -m pytest -q -n 4
 
 bench: $(STAMP)

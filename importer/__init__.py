@@ -32,8 +32,10 @@ from importer.errors import (
     ConfigError,
     ImporterError,
     RecordError,
+    ResultsWriteError,
     SourceError,
     UnknownColumnError,
+    UnknownColumnsError,
 )
 from importer.load.state import read_results
 from importer.options import ImportOptions
@@ -47,6 +49,6 @@ __all__ = [
     "run_fleet", "run_fleet_sync", "FleetResult",
     "ApiClient", "ClientCredentials", "StaticToken", "RetryPolicy", "Pacer", "Response",
     "Entity", "ENTITIES",
-    "ImporterError", "ConfigError", "UnknownColumnError", "SourceError", "RecordError",
-    "AuthError", "ApiError",
+    "ImporterError", "ConfigError", "UnknownColumnError", "UnknownColumnsError", "SourceError", "RecordError",
+    "AuthError", "ApiError", "ResultsWriteError",
 ]

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from contextlib import ExitStack, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import anyio
 
@@ -42,7 +42,7 @@ from importer.logs import safe_url, tell
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.header import check_header
 from importer.mapping.mapfile import BoundMap, load_map, resolve_entity
-from importer.options import ImportOptions
+from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
 from importer.saft.source import SaftSource, prepare_saft_run, saft_source_options
 from importer.sources import Input, SourceOptions, detect_format, open_input
@@ -52,9 +52,24 @@ from importer.summary import Summary
 
 log = logging.getLogger("importer")
 
-__all__ = ["import_records", "import_records_sync", "build_client", "default_results_path"]
+__all__ = ["import_records", "import_records_sync", "build_client", "default_results_path", "ImportRecordsKwargs"]
 
 Source = str | os.PathLike[str] | io.IOBase | Iterable[dict[str, Any]] | AsyncIterable[dict[str, Any]]
+
+
+class ImportRecordsKwargs(ImportOptionsKwargs, total=False):
+    """Everything :func:`import_records` takes by keyword but ``entity``: what
+    :func:`import_records_sync` passes on, checked as the async form checks it."""
+
+    client: ApiClient | None
+    on_outcome: OutcomeCallback | None
+    options: ImportOptions | None
+    handle_signals: bool
+    progress: bool
+    skip_customers: Mapping[str, str] | None
+    customer_gate: CustomerGate | None
+    stop: StopRequest | None
+    watch: Callable[[Summary], None] | None
 
 
 def default_results_path(input_path: str, dry_run: bool = False) -> str:
@@ -112,7 +127,7 @@ async def import_records(
     customer_gate: CustomerGate | None = None,
     stop: StopRequest | None = None,
     watch: Callable[[Summary], None] | None = None,
-    **option_values: Any,
+    **option_values: Unpack[ImportOptionsKwargs],
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
 
@@ -145,7 +160,7 @@ async def import_records(
     failed_path = opts.failed
     if failed_path is None and from_file:
         failed_path = default_failed_path(base, detect_format(name, opts.format))
-    check_outputs({"input": source if from_file else None, "--map": opts.map},
+    check_outputs({"input": name if from_file else None, "--map": opts.map},
                   {"--results": results_path, "--failed": failed_path})
     with ExitStack() as stack:
         writer, resume = _results(results_path, opts, stack, client, name if from_file else None, base)
@@ -349,7 +364,7 @@ async def _run(
             tg.cancel_scope.cancel()
 
 
-def import_records_sync(source: Source, *, entity: str | None = None, **kwargs: Any) -> Summary:
+def import_records_sync(source: Source, *, entity: str | None = None, **kwargs: Unpack[ImportRecordsKwargs]) -> Summary:
     """Blocking form of :func:`import_records`, for scripts."""
 
     async def main() -> Summary:

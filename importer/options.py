@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from importer.entities import entity as find_entity
 from importer.errors import ConfigError
 from importer.mapping.coerce import check_date_format
+from importer.vocabulary import MODES, SAFT_DOCUMENTS, Mode, SaftDocuments
 
-__all__ = ["ImportOptions", "MODES", "DEFAULT_BASE_URL"]
+__all__ = ["ImportOptions", "ImportOptionsKwargs", "MODES", "DEFAULT_BASE_URL"]
 
-MODES = ("create", "update", "upsert")
 DEFAULT_BASE_URL = "https://api.finance.visma.net"
-SAFT_DOCUMENTS = ("balances", "invoices")  # what a SAF-T file's invoices and credit notes are
 
 
 @dataclass(frozen=True)
 class ImportOptions:
     entity: str
-    mode: str = "create"
+    mode: Mode = "create"
     # where to send, and as whom
     base_url: str = DEFAULT_BASE_URL
     token: str | None = field(default=None, repr=False)
@@ -66,7 +65,7 @@ class ImportOptions:
     saft_account: str | None = None  # the line's account
     saft_period: str | None = None  # financialPeriod YYYYMM; default the period end's
     saft_allow_unbalanced: bool = False  # send customers whose balances do not add up in the file
-    saft_documents: str = "balances"  # or "invoices": open SourceDocuments invoices, each with its lines
+    saft_documents: SaftDocuments = "balances"  # or "invoices": open SourceDocuments invoices, each with its lines
 
     def __post_init__(self) -> None:
         ent = find_entity(self.entity)  # ConfigError for an unknown name
@@ -94,6 +93,50 @@ class ImportOptions:
         if unknown:
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
+
+
+class ImportOptionsKwargs(TypedDict, total=False):
+    """The fields of :class:`ImportOptions` but ``entity``, as keyword arguments: what
+    ``import_records(source, entity=..., **options)`` takes, each with its type, so a type
+    checker refuses a misspelt or mistyped option. Kept field for field with ImportOptions
+    (tests/test_types.py holds the two to that)."""
+
+    mode: Mode
+    base_url: str
+    token: str | None
+    client_id: str | None
+    client_secret: str | None
+    tenant_id: str | None
+    token_url: str | None
+    concurrency: int
+    rate: float | None
+    timeout: float
+    max_attempts: int
+    retry_base: float
+    format: str | None
+    delimiter: str | None
+    encoding: str | None
+    decimal_comma: bool | None
+    date_format: str | None
+    max_field_size: int
+    results: str | None
+    fsync: bool
+    resume: bool
+    restart: bool
+    retry_failed: bool
+    dry_run: bool
+    set_external_reference: bool
+    release: bool
+    background: bool
+    map: str | None
+    failed: str | None
+    grace: float
+    saft_text: str | None
+    saft_item: str | None
+    saft_account: str | None
+    saft_period: str | None
+    saft_allow_unbalanced: bool
+    saft_documents: SaftDocuments
 
 
 # The numeric options: the least each takes, and whether it is a count (a whole number).
@@ -124,8 +167,8 @@ def _check_numbers(options: ImportOptions) -> None:
         if not math.isfinite(value):
             raise ConfigError(f"{_flag(name)} must be a finite number, not {value!r}")
         if value < 0 or (value == 0 and name not in _MAY_BE_ZERO):
-            least = "at least 0" if name in _MAY_BE_ZERO else "positive"
-            raise ConfigError(f"{_flag(name)} must be {least}, not {value!r}")
+            bound = "at least 0" if name in _MAY_BE_ZERO else "positive"
+            raise ConfigError(f"{_flag(name)} must be {bound}, not {value!r}")
 
 
 def _is_period(text: str) -> bool:

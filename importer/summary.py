@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer.load.results import OUTCOMES, SUCCESS
+from importer.vocabulary import OUTCOMES, SUCCESS, Mode, ReleaseOutcome
 
 __all__ = ["Summary", "SETTLE_UNKNOWN"]
 
@@ -23,7 +23,7 @@ SETTLE_UNKNOWN = ("may or may not have reached the API, and are not in the faile
 @dataclass
 class Summary:
     entity: str
-    mode: str
+    mode: Mode
     input: str
     results_path: str | None
     dry_run: bool = False
@@ -101,7 +101,7 @@ class Summary:
             return 2  # nothing went in: the run, not a record, was wrong
         return 0 if self.ok else 1
 
-    def count_release(self, result: dict[str, Any]) -> None:
+    def count_release(self, result: ReleaseOutcome) -> None:
         """Count a ``--release``'s own outcome (``{"outcome": "done" | "queued" | "failed", ...}``)."""
         if result["outcome"] == "done":
             self.released += 1

@@ -44,7 +44,7 @@ LAYERS: list[set[str]] = [
     {"mapping"},                                          # records → API payloads
     {"sources", "client"},                                # input readers; talking to the API
     {"entities", "outputs", "summary"},
-    {"errors", "schema", "keys", "logs", "stopping", "version"},
+    {"errors", "schema", "keys", "logs", "stopping", "version", "vocabulary"},
 ]
 SANDBOX_USERS = {"cli"}
 
@@ -52,8 +52,6 @@ SANDBOX_USERS = {"cli"}
 KNOWN: dict[tuple[str, str], str] = {
     ("importer.sources.inputs", "importer.saft.source"):
         "open_input opens a SAF-T file too, and importer.saft reads through sources: one seam for SAF-T ends it",
-    ("importer.summary", "importer.load.results"):
-        "Summary counts the outcomes load.results names; the outcomes as a type of their own end it",
     ("importer.mapping.mapspec", "importer.mapping.binding"):
         "ColumnMap.bind makes the BoundMap that binding builds on ColumnMap's own types",
 }

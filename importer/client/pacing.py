@@ -198,21 +198,20 @@ class Pacer:
             return
         remaining = count(headers.get(REMAINING))
         reset = count(headers.get(RESET))
-        if remaining is not None and reset is not None:
-            limit_text = headers.get(LIMIT)
-            if limit_text != self._limit_text:  # parsed once: it is the same on every answer
-                self._limit_text, self._limit = limit_text, self._read_limit(headers)
-            limit = self._limit
-            ceiling = limit or self.limit
-            if 0 <= remaining and (ceiling is None or remaining <= ceiling) and 0 <= reset <= self.window:
-                seconds: float | None = reset  # the common case: believable as it is
-            else:
-                seconds = self._believable(headers, ceiling, remaining, reset)
+        if remaining is None or reset is None:
+            self._uncounted(status)
+            return
+        limit_text = headers.get(LIMIT)
+        if limit_text != self._limit_text:  # parsed once: it is the same on every answer
+            self._limit_text, self._limit = limit_text, self._read_limit(headers)
+        limit = self._limit
+        ceiling = limit or self.limit
+        if 0 <= remaining and (ceiling is None or remaining <= ceiling) and 0 <= reset <= self.window:
+            seconds: float | None = reset  # the common case: believable as it is
         else:
-            seconds = None
+            seconds = self._believable(headers, ceiling, remaining, reset)
         if seconds is None:
-            if status is not None and status < 500 and self.limit is None:
-                self._unpaced = True  # the endpoint does not count (or not believably): nothing to pace
+            self._uncounted(status)
             return
         if ticket < self._opener:
             return  # sent before this window was opened: its numbers may be the old window's
@@ -226,6 +225,11 @@ class Pacer:
             self._remaining = min(self._remaining, remaining)
             self._window_end = min(self._window_end, end)
         self._budget = self._remaining - len(self._in_flight)
+
+    def _uncounted(self, status: int | None) -> None:
+        """An answer without believable window numbers."""
+        if status is not None and status < 500 and self.limit is None:
+            self._unpaced = True  # the endpoint does not count (or not believably): nothing to pace
 
     def _believable(self, headers: Mapping[str, str], limit: int | None, remaining: int, reset: int) -> float | None:
         """Seconds until the window turns, if Remaining and Reset can be believed (one warning each if not)."""

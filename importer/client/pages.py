@@ -8,20 +8,28 @@ Used by ``export``, ``verify`` and the key prefetch of ``--mode upsert``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from importer.client.http import ApiClient
 from importer.entities import Entity
+from importer.errors import ApiError
 
 __all__ = ["ASK_PAGE_SIZE", "Page", "ListError", "list_pages"]
 
 ASK_PAGE_SIZE = 10_000  # asked for on the first page; the API clamps it to its maximum
 
 
-class ListError(Exception):
-    """A list page could not be had (after the client's retries)."""
+class ListError(ApiError):
+    """A list page could not be had (after the client's retries): ``status`` its last answer's, if one came.
+
+    Those who list catch it and say what the listing was for; where nothing can, it is the
+    ``ApiError`` it is.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(status, message)
 
 
 @dataclass(slots=True)
@@ -34,7 +42,7 @@ class Page:
 
 async def list_pages(
     client: ApiClient, entity: Entity, params: Mapping[str, str], *, page_size: int | None = None,
-) -> AsyncIterator[Page]:
+) -> AsyncGenerator[Page, None]:
     """Every page of ``entity``'s list GET, in order, until a short or empty page or totalCount.
 
     The first request asks for ``page_size`` (default :data:`ASK_PAGE_SIZE`); the API clamps
@@ -50,12 +58,13 @@ async def list_pages(
         if response is None:
             raise ListError(f"page {number}: {attempt.error or 'no answer'}")
         if response.status != 200:
-            raise ListError(f"page {number}: HTTP {response.status}: {attempt.error or response.error_text()}")
+            raise ListError(f"page {number}: HTTP {response.status}: {attempt.error or response.error_text()}",
+                            response.status)
         if attempt.error is not None:  # a 200 that is no list: a sign-in page, a body past the cap
-            raise ListError(f"page {number}: {attempt.error}")
+            raise ListError(f"page {number}: {attempt.error}", response.status)
         items = response.json()
         if not isinstance(items, list):
-            raise ListError(f"page {number}: expected a JSON array, got {type(items).__name__}")
+            raise ListError(f"page {number}: expected a JSON array, got {type(items).__name__}", response.status)
         items = [item for item in items if isinstance(item, dict)]
         meta = items[0].get("metadata") if items else None
         if isinstance(meta, dict):

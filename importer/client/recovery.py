@@ -25,6 +25,7 @@ import logging
 import random
 import re
 import time
+from typing import Literal, overload
 
 import anyio
 
@@ -87,8 +88,16 @@ class Recovery:
         with anyio.move_on_after(seconds):
             await self._halted_event.wait()
 
+    @overload
+    async def _unproved(self, call: Sending, response: Response, reason: str, *,
+                        resend: Literal[False]) -> Attempt: ...
+
+    @overload
+    async def _unproved(self, call: Sending, response: Response, reason: str, *,
+                        resend: bool = True) -> Attempt | None: ...
+
     async def _unproved(self, call: Sending, response: Response, reason: str, *, resend: bool = True) -> Attempt | None:
-        """A write whose answer does not prove it: look it up; send again at most once."""
+        """A write whose answer does not prove it: look it up; send again at most once (never, without ``resend``)."""
         call.signature = (response.status, reason)
         call.landed = True
         unknown = f"outcome unknown: {reason}"
@@ -124,7 +133,7 @@ class Recovery:
         (no answer, a 502 or 504): absence is then proved only after a wait.
         """
         if ambiguous:
-            reason = error if response is None else f"HTTP {response.status}"
+            reason = (error or "no answer") if response is None else f"HTTP {response.status}"
             if call.lookup is None:
                 return self._final(call, response, f"outcome unknown ({reason}); not sent again, to avoid a duplicate")
             call.landed = True

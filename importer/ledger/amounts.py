@@ -70,12 +70,17 @@ def _tax_field(entity: Entity) -> str | None:
     return next((f.name for f in table.values() if f.kind == "array" and f.ref == _TAX_SCHEMA), None)
 
 
+def _items(value: object) -> list[Any]:
+    """An array field's items; none when it is absent (or not an array)."""
+    return value if isinstance(value, list) else []
+
+
 def document_amount(entity: Entity, payload: Mapping[str, Any]) -> Decimal:
     """The document's amount: its lines' amounts plus the VAT its tax details carry, if any."""
-    lines = unwrap_value(payload.get(entity.line_field or "")) or []
-    total = sum((line_amount(line) for line in lines if isinstance(line, Mapping)), ZERO)
+    lines = unwrap_value(payload.get(entity.line_field or ""))
+    total = sum((line_amount(line) for line in _items(lines) if isinstance(line, Mapping)), ZERO)
     tax = _tax_field(entity)
-    for detail in (unwrap_value(payload.get(tax)) or []) if tax else []:
+    for detail in _items(unwrap_value(payload.get(tax))) if tax else []:
         if isinstance(detail, Mapping):
             total += number_of(detail, "vatAmount", f"{tax}.vatAmount") or ZERO
     return cents(total)

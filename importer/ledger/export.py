@@ -225,7 +225,7 @@ async def export_records(
     cmap = column_map(map, ent)
     if cmap is not None and columns != "seen":
         raise ConfigError("--map writes the map's own columns; leave out --all-columns and explicit columns")
-    style = _style(delimiter, excel, fmt, cmap is not None and cmap.decimal_comma)
+    style = _style(delimiter, excel, fmt, cmap is not None and bool(cmap.decimal_comma))
     if fmt == "csv" and not isinstance(columns, str):
         _header(ent, [], columns)  # unknown explicit columns fail before any call
     elif isinstance(columns, str) and columns not in ("seen", "all"):

@@ -110,7 +110,7 @@ class CsvWriter:
 
     def __init__(self, sink: Sink, columns: Sequence[str], style: CsvStyle, dropped: dict[str, int],
                  numbers: Collection[str] = ()) -> None:
-        self._text = io.TextIOWrapper(sink.binary, encoding="utf-8", newline="", write_through=True)  # type: ignore[arg-type]
+        self._text = io.TextIOWrapper(sink.binary, encoding="utf-8", newline="", write_through=True)
         if style.bom:
             self._text.write("\ufeff")
         self._writer = csv.writer(self._text, delimiter=style.delimiter, lineterminator=style.line_end)

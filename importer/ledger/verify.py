@@ -69,11 +69,12 @@ from importer.mapping.flatten import FlatRecord
 from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
 from importer.sources import Input, SourceOptions, open_input
+from importer.vocabulary import VERIFY_STATUSES, VerifyStatus
 
 __all__ = ["VerifySummary", "verify_records", "default_report_path",
            "STATUSES", "STRATEGIES", "AUTO_GET_MAX"]
 
-STATUSES = ("ok", "missing", "different", "invalid", "error")
+STATUSES = VERIFY_STATUSES  # a report line's status (importer.vocabulary)
 STRATEGIES = ("auto", "get", "list")
 # ``auto`` verifies inputs this small by key without asking what a listing would cost.
 AUTO_GET_MAX = 20
@@ -145,7 +146,7 @@ class _Report:
             except OSError as exc:
                 raise ConfigError(f"cannot write the report {os.fspath(path)}: {exc.strerror}") from None
 
-    def write(self, work: Work, status: str, differences: list[dict[str, Any]] | None = None,
+    def write(self, work: Work, status: VerifyStatus, differences: list[dict[str, Any]] | None = None,
               error: str | None = None) -> None:
         self.summary.counts[status] += 1
         self.summary.units += 1

@@ -23,8 +23,9 @@ from importer.client.http import ApiClient, Attempt, Response
 from importer.entities import Entity
 from importer.load.calls import item_path, release_path
 from importer.schema import unwrap_value
+from importer.vocabulary import ActionOutcome, ReleaseOutcome
 
-__all__ = ["ActionResult", "action_result", "failure_of", "release", "status_of", "FOLLOW_UP_DELAYS", "RELEASED"]
+__all__ = ["ActionResult", "ReleaseOutcome", "action_result", "failure_of", "release", "status_of", "FOLLOW_UP_DELAYS", "RELEASED"]
 
 FOLLOW_UP_DELAYS = (0.5, 1.0, 2.0, 4.0)  # seconds between reads of a queued release's document
 RELEASED = frozenset({"Open", "Closed", "PendingPrint", "PendingEmail"})  # statuses after a release
@@ -33,7 +34,7 @@ _STILL = frozenset({"Queued", "InProcess"})
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    outcome: str  # "done" | "queued" | "failed"
+    outcome: ActionOutcome
     error: str | None = None
 
 
@@ -42,7 +43,7 @@ def action_result(response: Response) -> ActionResult:
     data = response.json()
     result = data.get("actionResult") if isinstance(data, dict) else None
     if result == "Failed":
-        return ActionResult("failed", str(data.get("errorInfo") or "the action failed"))  # type: ignore[union-attr]
+        return ActionResult("failed", str(data.get("errorInfo") or "the action failed"))
     if result in _STILL:
         return ActionResult("queued", f"the API answered actionResult {result}: not done yet")
     if result not in (None, "Done"):
@@ -63,7 +64,7 @@ def failure_of(attempt: Attempt) -> str | None:
 
 
 async def release(client: ApiClient, entity: Entity, key: str | None, *, background: bool = False,
-                  known: Response | None = None, read_first: bool = False) -> dict:
+                  known: Response | None = None, read_first: bool = False) -> ReleaseOutcome:
     """Release one document; the release's own outcome, for the results line.
 
     ``known``: the document as just read; ``read_first``: read it before the release
@@ -87,7 +88,9 @@ async def release(client: ApiClient, entity: Entity, key: str | None, *, backgro
             return _already(now, status)
         seen = f"; the document's status is {now}" if now else ""
         return {"outcome": "failed", "http_status": status, "error": f"{error}{seen}"}
-    result = action_result(response)  # type: ignore[arg-type]
+    if response is None:  # found by a lookup, with no answer of its own to read
+        return {"outcome": "failed", "http_status": None, "error": "the release was not answered"}
+    result = action_result(response)
     if result.outcome == "queued":
         result = await _follow_up(client, entity, key, result)
     return {"outcome": result.outcome, "http_status": status, "error": result.error}
@@ -100,7 +103,7 @@ def status_of(document: Response | None) -> str | None:
     return status if isinstance(status, str) else None
 
 
-def _already(status: str, http_status: int | None) -> dict:
+def _already(status: str, http_status: int | None) -> ReleaseOutcome:
     """The release of a document the ledger shows released already: done, and said so."""
     return {"outcome": "done", "http_status": http_status, "error": None, "already_released": True,
             "status": status}

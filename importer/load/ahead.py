@@ -25,6 +25,7 @@ from __future__ import annotations
 from importer.entities import Entity
 from importer.load.sink import NEW, Job, ResultSink
 from importer.options import ImportOptions
+from importer.vocabulary import Action
 
 __all__ = ["WriteAhead"]
 
@@ -32,7 +33,7 @@ __all__ = ["WriteAhead"]
 class WriteAhead:
     """The queued units whose started lines go in the next write."""
 
-    def __init__(self, sink: ResultSink, action: str, api: str, *, keyed: bool) -> None:
+    def __init__(self, sink: ResultSink, action: Action, api: str, *, keyed: bool) -> None:
         self.sink = sink
         self.action = action  # the started lines' action: create or update, as the requests' own
         self.api = api

@@ -13,6 +13,7 @@ import orjson
 from importer.entities import Entity
 from importer.keys import encode_key
 from importer.mapping import Work
+from importer.vocabulary import Action, Mode
 
 __all__ = ["Call", "build_call", "with_operations", "item_path", "release_path"]
 
@@ -20,7 +21,7 @@ __all__ = ["Call", "build_call", "with_operations", "item_path", "release_path"]
 class Call(NamedTuple):
     """One request a unit of work turns into (a tuple: made once per record, cheaply)."""
 
-    action: str  # "create" | "update" | "action": the results line's action
+    action: Action  # "create" | "update" | "action": the results line's action
     method: str
     path: str
     body: bytes
@@ -42,7 +43,7 @@ def release_path(entity: Entity, key: str) -> str:
     return f"{item_path(entity, key)}/action/release"
 
 
-def with_operations(lines: list[Any], mode: str) -> list[Any]:
+def with_operations(lines: list[Any], mode: Mode) -> list[Any]:
     """Document lines with every operation said: a line the mapper left without one names
     its ``lineNumber``, so it is an Update of that line when the document is updated, and an
     Insert when it is created (a new document has no line to update; the API numbers
@@ -52,7 +53,7 @@ def with_operations(lines: list[Any], mode: str) -> list[Any]:
             for line in lines]
 
 
-def build_call(entity: Entity, work: Work, mode: str, lines: list[Any] | None = None) -> Call:
+def build_call(entity: Entity, work: Work, mode: Mode, lines: list[Any] | None = None) -> Call:
     """The request for ``work`` in ``mode`` ("create" or "update"; an action entity ignores it).
 
     The payload goes out as it is, but for the operation of lines that name their

@@ -20,6 +20,8 @@ sent again blind: ``--resume`` and ``--retry-failed`` alike look it up first
 
 from __future__ import annotations
 
+from typing import Final
+
 from importer.entities import Entity
 from importer.load.identity import fingerprint_as_written
 from importer.load.references import PREFIX
@@ -27,17 +29,18 @@ from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, SEND, Job, Resu
 from importer.load.state import FAILED, IN_FLIGHT, INVALID, QUEUED, SUCCEEDED, ResultsState
 from importer.options import ImportOptions
 from importer.summary import Summary
+from importer.vocabulary import How
 
 __all__ = ["decide", "CHANGED", "CHANGED_WHY", "HOLD", "RENAMED_AMONG"]
 
-CHANGED = "changed"
-HOLD = "hold"
+CHANGED: Final = "changed"
+HOLD: Final = "hold"
 RENAMED_AMONG = "doc:"  # the identities a record can be renamed among: the input's own documentKeys
 CHANGED_WHY = "changed since it was created; run with --mode update or --mode upsert to send the change"
 
 
 def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity: Entity,
-           summary: Summary, sink: ResultSink) -> str:
+           summary: Summary, sink: ResultSink) -> How:
     """How to go on with ``job``; counts it in ``summary`` (new, changed, already done, ...)."""
     count = len(job.work.records)
     if state is None:

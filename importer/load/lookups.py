@@ -39,7 +39,6 @@ from importer.keys import same_key
 from importer.load.calls import Call, item_path
 from importer.mapping.compare import Comparer, expected_record
 from importer.schema import unwrap_value
-from importer.summary import Summary
 
 __all__ = ["Lookups", "recheck", "same_key", "MAX_REFERENCE_PAGES", "MAX_CANDIDATES"]
 
@@ -154,7 +153,7 @@ class Lookups:
             return None
         where = f"externalReference {reference!r}"
         if len(candidates) > 1:
-            keys = ", ".join(repr(unwrap_value(c.get(self.entity.key_field))) for c in candidates[:MAX_CANDIDATES])
+            keys = ", ".join(repr(self._key_of(c)) for c in candidates[:MAX_CANDIDATES])
             raise LookupUnavailable(
                 f"could not tell whether it went through: {len(candidates)} documents carry {where} ({keys})")
         item = candidates[0]
@@ -164,7 +163,7 @@ class Lookups:
                 item = await self._whole(item)  # a list item may leave out lines or nested fields
                 differences = self._differences(payload, item)
             if differences:
-                key = unwrap_value(item.get(self.entity.key_field))
+                key = self._key_of(item)
                 raise LookupUnavailable(
                     f"could not tell whether it went through: the document carrying {where} ({key!r}) holds "
                     f"other values ({_difference(differences[0])})")
@@ -193,9 +192,13 @@ class Lookups:
             f"externalReference={reference!r} in {MAX_REFERENCE_PAGES} pages, and there are more"
         )
 
+    def _key_of(self, item: dict[str, Any]) -> object:
+        """A listed record's key as the API gives it; None when it has none."""
+        return unwrap_value(item.get(self.entity.key_field)) if self.entity.key_field else None
+
     async def _whole(self, item: dict[str, Any]) -> dict[str, Any]:
         """The document of a list item, read by its key."""
-        key = unwrap_value(item.get(self.entity.key_field))
+        key = self._key_of(item)
         if key is None or not str(key).strip():
             return item
         found = await self.by_key(str(key))
@@ -203,7 +206,7 @@ class Lookups:
         return data if isinstance(data, dict) else item
 
 
-async def recheck(lookup: Lookup | None, call: Call, summary: Summary) -> Attempt | None:
+async def recheck(lookup: Lookup | None, call: Call) -> Attempt | None:
     """Resume: a record that may have reached the API in an earlier run: is it there already?
 
     None: send it (it is not there, or sending again does no harm); else the Attempt that ends it.
@@ -214,7 +217,6 @@ async def recheck(lookup: Lookup | None, call: Call, summary: Summary) -> Attemp
         return Attempt(None, 0, "outcome unknown: it may have reached the API in an earlier run and cannot "
                                 "be looked up, so it is not sent again; check it in Visma.net, and if it "
                                 "is not there, import it from a file of its own")
-    summary.lookups += 1
     try:
         found = await lookup()
     except LookupUnavailable as exc:

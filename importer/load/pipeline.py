@@ -50,6 +50,7 @@ from importer.mapping import Work
 from importer.options import ImportOptions
 from importer.schema import unwrap_value
 from importer.summary import Summary
+from importer.vocabulary import Action, OutcomeName
 
 __all__ = ["Pipeline"]
 
@@ -94,7 +95,7 @@ class Pipeline:
         self._asks_first = options.mode == "upsert" and not entity.is_action  # POST or PUT?
         self._releases = options.release and entity.releasable
         self._proofs = outcomes.proofs_for(entity)
-        self._default_action = "action" if entity.is_action else ("update" if options.mode == "update" else "create")
+        self._default_action: Action = "action" if entity.is_action else ("update" if options.mode == "update" else "create")
         # Started lines of queued units written together (see importer.load.ahead), where the
         # worker would write them without waiting for anything first.
         self._ahead = WriteAhead.for_run(entity, options, sink, client.base_url) if (
@@ -264,14 +265,16 @@ class Pipeline:
 
     async def _send(self, job: Job) -> None:
         started = time.perf_counter()
+        client = self.client
+        assert client is not None  # a dry run answers every unit before it would be sent
         if self.gate is not None and (customer := self._customer_of(job.work)) is not None:
-            reason = await self.gate.reason_to_wait(customer, self.client)
+            reason = await self.gate.reason_to_wait(customer, client)
             if reason is not None:
                 self._final(job, self._line(job, "skipped", error=reason))
                 return
         if job.how == RELEASE_ONLY:
             line = self._line(job, "done", action="release")
-            line.release = await release(self.client, self.entity, job.ledger_key or job.work.key,
+            line.release = await release(client, self.entity, job.ledger_key or job.work.key,
                                          background=self.options.background, read_first=True)
             self.summary.count_release(line.release)
             line.outcome = line.release["outcome"]  # done, queued or failed: the release was all it had to do
@@ -281,7 +284,7 @@ class Pipeline:
                 return
             attempt, line = sent
             if self._releases and line.outcome in ("created", "updated"):
-                line.release = await release(self.client, self.entity, line.key,  # type: ignore[arg-type]
+                line.release = await release(client, self.entity, line.key,
                                              background=self.options.background,
                                              known=attempt.response if attempt.found_by_lookup else None)
                 self.summary.count_release(line.release)
@@ -338,7 +341,8 @@ class Pipeline:
             return None
         attempt: Attempt | None = None
         if job.how == RECHECK and not call.fresh:  # a fresh call was made from the ledger as it is
-            attempt = await recheck(lookup, call, self.summary)
+            self.summary.lookups += int(lookup is not None)
+            attempt = await recheck(lookup, call)
         if attempt is None:
             attempt = await client.request(
                 call.method, call.path, call.body, lookup=lookup, idempotent=call.idempotent,
@@ -391,7 +395,8 @@ class Pipeline:
 
     # -- result lines --------------------------------------------------------------
 
-    def _line(self, job: Job, outcome: str, *, action: str | None = None, error: str | None = None) -> Outcome:
+    def _line(self, job: Job, outcome: OutcomeName, *, action: Action | None = None,
+              error: str | None = None) -> Outcome:
         key, sent_key = (job.ledger_key, job.work.key) if job.ledger_key is not None else (job.work.key, None)
         return Outcome(job.work.records, job.entity, job.identity, job.fingerprint, key,
                        action or self._default_action, outcome, error=error, reference=job.reference,

@@ -17,7 +17,7 @@ from typing import Any
 from importer.client.http import ApiClient
 from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
-from importer.errors import ImporterError
+from importer.errors import ApiError
 from importer.schema import unwrap_value
 
 __all__ = ["prefetch_keys", "count_records", "PAGE_SIZE"]
@@ -66,5 +66,5 @@ async def prefetch_keys(client: ApiClient, entity: Entity, input_path: str | Non
                     if value is not None:
                         keys.add(str(value))
     except ListError as exc:
-        raise ImporterError(f"upsert: cannot list the existing {entity.name} keys: {exc}") from None
+        raise ApiError(exc.status, f"upsert: cannot list the existing {entity.name} keys: {exc}") from None
     return keys

@@ -59,7 +59,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -73,14 +73,17 @@ from importer.load.results_reader import (
     iter_results,
     probe_results,
 )
+from importer.vocabulary import SUCCESS, Action, OutcomeName
+
+if TYPE_CHECKING:
+    from importer.load.actions import ReleaseOutcome
 
 __all__ = [
     "Outcome", "ResultsWriter", "ResultsLine", "iter_results", "started_line",
     "SUCCESS", "OUTCOMES", "EVENTS", "FAILURES", "RESULTS_LINE_LIMIT", "check_results_file", "probe_results",
 ]
 
-SUCCESS = frozenset({"created", "updated", "done", "renamed"})
-FAILURES = frozenset({"failed", "invalid", "skipped"})  # what the failed-records file holds
+FAILURES: frozenset[OutcomeName] = frozenset({"failed", "invalid", "skipped"})  # what the failed-records file holds
 
 
 @dataclass(slots=True)
@@ -92,8 +95,8 @@ class Outcome:
     identity: str
     fingerprint: str
     key: str | None
-    action: str  # "create" | "update" | "action" | "release"
-    outcome: str  # one of OUTCOMES
+    action: Action
+    outcome: OutcomeName
     http_status: int | None = None
     attempts: int = 0
     location: str | None = None
@@ -102,7 +105,7 @@ class Outcome:
     url: str | None = None  # where the request went, when it did not prove a success
     recovered: bool = False  # an ambiguous failure turned out to have gone through
     unknown: bool = False  # it may or may not have reached the API: looked up before any resend
-    release: dict[str, Any] | None = None  # --release: the release's own outcome
+    release: ReleaseOutcome | None = None  # --release: the release's own outcome
     request: str | None = None  # dry run: "POST /v1/customer"
     payload: dict[str, Any] | None = None  # dry run: the body it would send
     at: str | None = None  # UTC time the line was written (ISO 8601, ms): set by ResultsWriter

@@ -19,15 +19,14 @@ from typing import Any
 import orjson
 
 from importer.errors import ConfigError
+from importer.vocabulary import EVENTS, OUTCOMES, EventName, OutcomeName, is_event, is_outcome
 
 __all__ = ["ResultsLine", "iter_results", "check_results_file", "probe_results",
            "OUTCOMES", "EVENTS", "RESULTS_LINE_LIMIT"]
 
 # "queued": an action the API accepted but had not finished; "valid": a dry run's record;
 # "renamed": a record created before under another identity (its line says which), not sent.
-OUTCOMES = ("created", "updated", "done", "renamed", "queued", "failed", "invalid", "skipped", "valid")
-# Lines that are events, not outcomes: sent, and (after a systemic stop) taken back unsent.
-EVENTS = frozenset({"started", "unsent"})
+# (The values are importer.vocabulary's.)
 RESULTS_LINE_LIMIT = 16 << 20  # a longer line is not one of ours
 _MAX_RECORD = 10**12
 _PROBE_LINES = 8  # complete lines read to tell whether a file is a results file
@@ -113,7 +112,7 @@ class ResultsLine:
     """A line read back: the fields resume and plans use, checked."""
 
     number: int  # the line's number in the file, from 1
-    outcome: str
+    outcome: OutcomeName | EventName
     identity: str
     fingerprint: str
     key: str | None
@@ -212,7 +211,7 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
     if not isinstance(line, dict):
         raise bad(f"a JSON {type(line).__name__}, not an object")
     outcome, identity, fingerprint = line.get("outcome"), line.get("identity"), line.get("fingerprint")
-    if outcome not in OUTCOMES and outcome not in EVENTS:
+    if not is_outcome(outcome) and not is_event(outcome):
         raise bad(f"unknown outcome {outcome!r}")
     if not isinstance(identity, str) or not isinstance(fingerprint, str):
         raise bad("no identity: written by an older version of the importer")

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from importer.errors import ImporterError, ResultsWriteError
-from importer.load.results import FAILURES, Outcome, started_line
+from importer.load.failed import FailedRecords
+from importer.load.results import FAILURES, Outcome, ResultsWriter, started_line
 from importer.mapping import Work
+from importer.vocabulary import Action, How
 
 __all__ = ["Job", "ResultSink", "OutcomeCallback", "NEW", "SEND", "RECHECK", "RELEASE_ONLY", "PASS"]
 
 OutcomeCallback = Callable[[dict[str, Any]], None]
 # What a resume does with a unit (see importer.load.decide); NEW is a SEND of a unit
 # no earlier line names.
-NEW, SEND, RECHECK, RELEASE_ONLY, PASS = "new", "send", "recheck", "release", "pass"
+NEW: Final = "new"
+SEND: Final = "send"
+RECHECK: Final = "recheck"
+RELEASE_ONLY: Final = "release"
+PASS: Final = "pass"
 
 
 @dataclass(slots=True)
@@ -30,7 +36,7 @@ class Job:
     entity: str
     identity: str
     fingerprint: str
-    how: str = SEND  # NEW | SEND | RECHECK | RELEASE_ONLY
+    how: How = SEND
     ahead: bool = False  # its started line may be written before its turn, with others queued
     started: bool = False  # its started line is written
     reference: str | None = None  # the document's externalReference, recorded in its started line
@@ -40,19 +46,20 @@ class Job:
 class ResultSink:
     """Where result lines go: the results file, the failed-records file, the callback."""
 
-    def __init__(self, writer: Any | None, on_outcome: OutcomeCallback | None, failed: Any | None = None) -> None:
+    def __init__(self, writer: ResultsWriter | None, on_outcome: OutcomeCallback | None,
+                 failed: FailedRecords | None = None) -> None:
         self.writer = writer
         self.on_outcome = on_outcome
         self.failed = failed
 
-    def started(self, job: Job, action: str, api: str) -> None:
+    def started(self, job: Job, action: Action, api: str) -> None:
         if self.writer is not None:
             work = job.work
             self.writer.started(work.records, job.entity, job.identity, job.fingerprint, work.key, action, api,
                                 job.reference)
         job.started = True
 
-    def started_together(self, jobs: list[Job], action: str, api: str) -> None:
+    def started_together(self, jobs: list[Job], action: Action, api: str) -> None:
         """The started lines of ``jobs`` in one write: all of them, or (on ``ResultsWriteError``) none."""
         if self.writer is not None:
             self.writer.write_many([

@@ -45,7 +45,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -54,14 +54,19 @@ from importer.load.identity import identity_key
 from importer.load.results import SUCCESS, iter_results
 from importer.logs import tell
 from importer.outputs import written_whole
+from importer.vocabulary import LoadState
 
 __all__ = ["Earlier", "ResultsState", "SeenIdentities", "HeldUnits", "read_results", "temporary_db",
            "TemporarySpaceError", "temporary_directory"]
 
-# The states an identity can be left in.
-SUCCEEDED, FAILED, INVALID, IN_FLIGHT, SKIPPED, QUEUED = (
-    "success", "failed", "invalid", "started", "skipped", "queued")
-_STATE_OF = {"started": IN_FLIGHT, "failed": FAILED, "invalid": INVALID, "skipped": SKIPPED,
+# The states an identity can be left in (importer.vocabulary.LoadState).
+SUCCEEDED: Final = "success"
+FAILED: Final = "failed"
+INVALID: Final = "invalid"
+IN_FLIGHT: Final = "started"
+SKIPPED: Final = "skipped"
+QUEUED: Final = "queued"
+_STATE_OF: dict[str, LoadState] = {"started": IN_FLIGHT, "failed": FAILED, "invalid": INVALID, "skipped": SKIPPED,
              "queued": QUEUED, "valid": SKIPPED}
 _STATE_OF.update({o: SUCCEEDED for o in SUCCESS})
 
@@ -170,7 +175,7 @@ def temporary_db(what: str = "an index of the records it reads") -> sqlite3.Conn
 class Earlier:
     """The latest word of an earlier run on one identity."""
 
-    state: str  # SUCCEEDED | FAILED | INVALID | IN_FLIGHT | SKIPPED | QUEUED
+    state: LoadState
     fingerprint: str
     key: str | None
     error: str | None
@@ -317,7 +322,7 @@ class ResultsState:
     def __len__(self) -> int:
         return self._db.execute("SELECT count(*) FROM earlier").fetchone()[0] + int(self.any_may_be_sent)
 
-    def count(self, state: str) -> int:
+    def count(self, state: LoadState) -> int:
         """Identities left in ``state`` (``"success"``, ``"failed"``, ``"started"``, ...)."""
         return self._db.execute("SELECT count(*) FROM earlier WHERE state = ?", (state,)).fetchone()[0]
 

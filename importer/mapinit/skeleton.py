@@ -183,7 +183,7 @@ def _date_layout(values: list[str]) -> tuple[str | None, list[str]]:
 def _sample(path: str, options: SourceOptions, rows: int) -> tuple[Input, list[str], list[dict[str, Any]]]:
     """The opened input (closed again), its header, and its first ``rows`` readable records."""
     with open_input(path, options) as opened:
-        records = [r.data for r in islice(iter(opened.reader), rows) if r.error is None]
+        records = [r.data for r in islice(iter(opened.own_reader()), rows) if r.error is None]
     header = opened.columns if opened.columns is not None else list(dict.fromkeys(k for r in records for k in r))
     return opened, header, records
 

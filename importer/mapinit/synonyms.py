@@ -202,11 +202,11 @@ def suggest_values(api: str, source: str, field_: Any, values: list[str]) -> Val
             try:
                 parse_bool(shown)
             except RecordError:
-                word = BOOLEAN_WORDS.get(shown.casefold())
-                if word is None:
+                truth = BOOLEAN_WORDS.get(shown.casefold())
+                if truth is None:
                     suggestion.todo.append(shown)
                 else:
-                    suggestion.mapped[shown] = word
+                    suggestion.mapped[shown] = truth
     elif leaf == "vatCodeId" and all(v.replace(",", "").replace(".", "").isdigit() for v in distinct.values()):
         # Rates (25, 15) rather than codes: only the company's own VAT setup can say which.
         suggestion.hint = "the company's VAT code id for this rate"

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["assemble", "Assembled", "ShapedRecord"]
 
-# (header, line fields or None, key, documentKey group)
-Assembled = tuple[dict[str, Any], dict[str, Any] | None, Any, Any]
+# (header, line fields or None, key, documentKey group); the key is text or None, never another JSON value
+Assembled = tuple[dict[str, Any], dict[str, Any] | None, str | None, Any]
 
 
 class ShapedRecord(Exception):

@@ -134,7 +134,7 @@ def _too_precise(value: Any) -> RecordError:
                        "exactly; it is not rounded")
 
 
-def _whole_decimal(value: Decimal, low: int | None, high: int | None) -> int:
+def _whole_decimal(value: Decimal, low: int | float | None, high: int | float | None) -> int:
     """A JSON number the reader kept exact (a Decimal), as the whole number it is."""
     if value.adjusted() > 19:  # past any 64-bit range: not worth converting
         raise _out_of_range(value, low, high, "whole numbers")

@@ -88,12 +88,12 @@ def same_value(spec: Field | None, expected: Any, actual: Any) -> bool:
         except RecordError:
             return False
     if kind == "datetime":
-        e, a = _when(expected), _when(actual)
-        if e is None or a is None:
+        ew, aw = _when(expected), _when(actual)
+        if ew is None or aw is None:
             return expected == actual
-        if not e[1] or not a[1]:  # a date on either side: compare the days as written
-            return e[0].date() == a[0].date()
-        ed, ad = e[0], a[0]
+        if not ew[1] or not aw[1]:  # a date on either side: compare the days as written
+            return ew[0].date() == aw[0].date()
+        ed, ad = ew[0], aw[0]
         if (ed.tzinfo is None) != (ad.tzinfo is None):  # naive vs aware: compare the wall-clock times
             ed, ad = ed.replace(tzinfo=None), ad.replace(tzinfo=None)
         return ed == ad

@@ -1,4 +1,7 @@
-"""A CSV header read without a mapping file: every column the entity lacks, in one error."""
+"""A CSV header read without a mapping file: every column the entity lacks, in one error.
+
+:class:`~importer.errors.UnknownColumnsError` lives with the other errors; it is named here too.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +9,10 @@ import difflib
 from collections.abc import Sequence
 
 from importer.entities import Entity
-from importer.errors import ConfigError
+from importer.errors import UnknownColumnsError
 from importer.mapping.columns import DOCUMENT_KEY, ERROR_COLUMN, field_for_column, valid_columns
 
 __all__ = ["UnknownColumnsError", "check_header", "unknown_columns"]
-
-
-class UnknownColumnsError(ConfigError):
-    """Columns of an input that are not columns of the entity, and no ``--map`` binds them."""
-
-    def __init__(self, source: str, entity: str, columns: Sequence[str], suggestions: dict[str, str]) -> None:
-        self.source = source
-        self.columns = list(columns)
-        self.suggestions = suggestions
-        lines = [f"{c!r}" + (f" (closest API column: {suggestions[c]!r})" if c in suggestions else "")
-                 for c in self.columns]
-        count = "1 column is not a column" if len(lines) == 1 else f"{len(lines)} columns are not columns"
-        super().__init__(
-            f"{source}: {count} of {entity}:\n  " + "\n  ".join(lines) + "\n"
-            f"Rename them, or map them with --map FILE.toml: `importer map init {source} --entity {entity}` "
-            f"writes a skeleton map that binds each header to the likeliest API column; "
-            f"`importer columns {entity}` lists them all"
-        )
 
 
 def unknown_columns(entity: Entity, columns: Sequence[str]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from importer.errors import RecordError
 
-__all__ = ["json_kind", "wrong_type"]
+__all__ = ["json_kind", "wrong_type", "key_text"]
 
 
 def json_kind(value: Any) -> str:
@@ -29,3 +29,14 @@ def json_kind(value: Any) -> str:
 
 def wrong_type(value: Any, takes: str) -> RecordError:
     return RecordError(f"the field takes {takes}, not {json_kind(value)}")
+
+
+def key_text(value: object, column: str | None) -> str | None:
+    """A record's key as a unit carries it: text, or None when the record has none.
+
+    Any other JSON value (a number, true, a list, an object) is no key: the record is
+    invalid, and the error names the key's field.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    raise RecordError(f"the key takes text, not {json_kind(value)}", column)

@@ -46,7 +46,7 @@ class MapError(ConfigError):
         super().__init__(message)
 
 
-class MappedRow(dict):  # type: ignore[type-arg]
+class MappedRow(dict[str, Any]):
     """One record keyed by API columns; ``source`` is the record as it was read."""
 
     __slots__ = ("source",)

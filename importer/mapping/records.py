@@ -39,8 +39,10 @@ from importer.mapping.columns import (
 )
 from importer.mapping.header import unknown_columns
 from importer.mapping.jsonshape import cannot_clear, check_shaped, is_api_shaped, natural_parts
+from importer.mapping.jsontypes import key_text
 from importer.schema import Field, fields, unwrap_value
 from importer.sources.base import SourceRecord
+from importer.vocabulary import Mode
 
 __all__ = ["Work", "RecordMapper", "REQUIRED_TO_CREATE", "default_operation", "cannot_clear", "MAX_DOCUMENT_LINES"]
 
@@ -105,7 +107,7 @@ class RecordMapper:
         self,
         entity: Entity,
         *,
-        mode: str = "create",
+        mode: Mode = "create",
         options: CoerceOptions | None = None,
         columns: list[str] | None = None,
         check_required: bool = True,
@@ -216,8 +218,9 @@ class RecordMapper:
         the payload's key field and the unit's key always agree.
         """
         header, line, key, group = assembled
-        if not isinstance(key, str) or key == (trimmed := key.strip()):
-            return assembled
+        key = key_text(key, self.entity.key_field or self.entity.action_key_field)
+        if key is None or key == (trimmed := key.strip()):
+            return header, line, key, group
         name = self.entity.key_field
         if name and name in header:
             value = header[name]
@@ -231,14 +234,15 @@ class RecordMapper:
             payload.pop(ERROR_COLUMN, None)
         key = None
         if self.entity.action_key_field:
-            key = unwrap_value(payload.pop(self.entity.action_key_field, None))
+            key = key_text(unwrap_value(payload.pop(self.entity.action_key_field, None)),
+                            self.entity.action_key_field)
         unknown = [name for name in payload if name not in self._top]
         if unknown:
             reason = unknown_fields(self.entity, unknown, list(self._top), "fields")
             raise RecordError(reason, unknown[0] if len(unknown) == 1 else None)
         check_shaped(payload, self.entity.schema, self.entity.line_field, self._checker)
         if self.entity.key_field:
-            key = unwrap_value(payload.get(self.entity.key_field))
+            key = key_text(unwrap_value(payload.get(self.entity.key_field)), self.entity.key_field)
         if self.entity.line_field:
             lines = payload.get(self.entity.line_field) or ()
             if isinstance(lines, list) and len(lines) > self._max_lines:

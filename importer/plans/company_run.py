@@ -14,6 +14,7 @@ from importer.client import ApiClient
 from importer.plans.manifest import Company
 from importer.plans.plan import Step
 from importer.summary import Summary
+from importer.vocabulary import CompanyState
 
 __all__ = ["CompanyRun"]
 
@@ -23,7 +24,7 @@ class CompanyRun:
     """One company's part of a fleet run, as it goes and when it is over."""
 
     company: Company
-    state: str = "waiting"  # waiting, running, then done, failed, stopped or not started
+    state: CompanyState = "waiting"  # waiting, running, then done, failed, stopped or not started
     steps: list[tuple[Step, Summary]] = field(default_factory=list)
     step: Step | None = None  # the step running now
     current: Summary | None = None  # its summary, counting as it goes

@@ -35,6 +35,7 @@ from importer.plans.company_run import CompanyRun
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import run_plan
 from importer.stopping import StopRequest
+from importer.vocabulary import CompanyState
 
 __all__ = ["run_fleet", "run_fleet_sync", "FleetResult", "CompanyRun", "RUN_OPTIONS"]
 
@@ -188,7 +189,7 @@ async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict
         )
 
 
-def _final_state(run: CompanyRun) -> str:
+def _final_state(run: CompanyRun) -> CompanyState:
     """stopped (asked to), failed (it could not go on: an error, its API down, steps left), or done."""
     if run.interrupted:
         return "stopped"

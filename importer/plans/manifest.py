@@ -262,7 +262,8 @@ def _read_secrets(company: str, file: str) -> dict[str, str]:
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"{where}: group or others may read or write it; make it yours alone (chmod 600 {file})")
     data = _read_toml(Path(file), "secrets file", quiet=True)
-    table = data.get(company) if isinstance(data.get(company), dict) else data
+    own = data.get(company)
+    table = own if isinstance(own, dict) else data
     if isinstance(table.get("token"), str) and table["token"]:
         return {"token": table["token"]}
     client_id, secret = table.get("client_id"), table.get("client_secret")

@@ -43,7 +43,7 @@ def company_row(run: CompanyRun) -> list[str]:
     window = ""
     if client is not None and run.state == "running":
         window = _window(client.pacer.window_state())
-    what = run.state
+    what: str = run.state
     if run.state == "running" and run.step is not None:
         steps = run.company.plan.steps
         what = f"{steps.index(run.step) + 1}/{len(steps)} {run.step.name}"

@@ -113,11 +113,11 @@ class BalanceBook:
             opening[currency] = opening.get(currency, ZERO) + balance.opening
             closing[currency] = closing.get(currency, ZERO) + balance.closing
         moved = dict.fromkeys(opening, ZERO)
-        for (customer_id, account, currency), (amount, currency_amount) in self.sums.items():
+        for (customer_id, account, moved_in), (amount, currency_amount) in self.sums.items():
             if customer_id != customer.customer_id or (accounts and account and account not in accounts):
                 continue
-            if currency is not None and currency in moved:
-                moved[currency] += currency_amount
+            if moved_in is not None and moved_in in moved:
+                moved[moved_in] += currency_amount
             elif self.default_currency in moved:
                 moved[self.default_currency] += amount
             else:  # a customer with foreign balances only: a default-currency movement is off its books

@@ -48,7 +48,8 @@ def _street_line(address: SaftAddress) -> str:
     return " ".join(part for part in (_text(address.street), _text(address.number)) if part)
 
 
-def _pick_address(addresses: tuple[SaftAddress, ...], *types: str) -> SaftAddress | None:
+def _pick_address(addresses: tuple[SaftAddress, ...], *types: str | None) -> SaftAddress | None:
+    """The first address of the first of ``types`` the customer has (None: an address of no type)."""
     for wanted in types:
         for address in addresses:
             if (address.type or None) == wanted:

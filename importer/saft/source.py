@@ -93,7 +93,7 @@ def saft_source_options(base: SourceOptions, opts: ImportOptions) -> SaftSourceO
 def _reader_opener(path: str, max_field_size: int) -> AbstractContextManager[SaftFile]:
     from importer.saft.reader import open_saft  # the XML reader: loaded only for SAF-T input
 
-    return open_saft(path, max_field_size)  # type: ignore[no-any-return]
+    return open_saft(path, max_field_size)
 
 
 class SaftSource:
@@ -154,8 +154,8 @@ class SaftSource:
         with self._open() as file:
             self.header = file.header
             for event in file.events():
-                if isinstance(event, SaftMovement):
-                    return
+                if isinstance(event, SaftMovement | SaftInvoice | SaftSettlement):
+                    return  # the ledger or the documents: the customers are over
                 number += 1
                 if isinstance(event, SaftCustomer):
                     yield SourceRecord(number, customer_record(event))

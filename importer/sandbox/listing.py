@@ -137,6 +137,23 @@ def _contains(value: Any, folded: str) -> bool:
     return type(value) is str and folded in value.casefold()
 
 
+# One filter each, as a predicate over a stored record.
+def _field_is(field: str, want: str) -> Predicate:
+    return lambda record: record.get(field) == want
+
+
+def _path_is(path: tuple[str, ...], want: str) -> Predicate:
+    return lambda record: _lookup(record, path) == want
+
+
+def _path_contains(path: tuple[str, ...], folded: str) -> Predicate:
+    return lambda record: _contains(_lookup(record, path), folded)
+
+
+def _released_is(want: bool) -> Predicate:
+    return lambda record: bool(record.get("released")) is want
+
+
 class ListQuery:
     """The filters of one entity; ``select()`` answers one list request."""
 
@@ -160,20 +177,20 @@ class ListQuery:
                 canonical = f.spellings.get(text.casefold())
                 if canonical is None:
                     raise _bad(f.param, f"expected one of {', '.join(f.spellings.values())}, got {text!r}")
-                preds.append(lambda r, field=f.param, want=canonical: r.get(field) == want)
+                preds.append(_field_is(f.param, canonical))
                 continue
             if f.period is not None and not f.period.pattern.match(text):
                 raise _bad(f.param, f"expected a period as {f.period.shape}, got {text!r}")
             if f.loose:
                 folded = text.casefold()
-                preds.append(lambda r, path=f.path, want=folded: _contains(_lookup(r, path), want))
+                preds.append(_path_contains(f.path, folded))
             else:
-                preds.append(lambda r, path=f.path, want=text: _lookup(r, path) == want)
+                preds.append(_path_is(f.path, text))
         released = query.get("released") if self.entity.is_document else None
         if released:
             if released not in ("0", "1"):
                 raise _bad("released", f"expected 0 or 1, got {released!r}")
-            preds.append(lambda r, want=released == "1": bool(r.get("released")) is want)
+            preds.append(_released_is(released == "1"))
         return preds
 
     def select(self, records: Iterable[Record], query: Mapping[str, str]) -> tuple[list[Record], int]:

@@ -14,7 +14,7 @@ a GET answers: plain values and nested references (``customer: {number, name}``)
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from importer.schema._read_tables import READ_TABLES
 from importer.schema._tables import TABLES
@@ -56,8 +56,11 @@ def read_schema_names() -> list[str]:
     return sorted(READ_TABLES)
 
 
-def unwrap_value(value: Any) -> Any:
-    """A field's value as sent: ``x`` out of a ``{"value": x}`` wrapper, else as it is."""
+def unwrap_value(value: object) -> object:
+    """A field's value as sent: ``x`` out of a ``{"value": x}`` wrapper, else as it is.
+
+    What comes out is any JSON value: callers narrow it (``isinstance``) before they use it as one kind.
+    """
     if isinstance(value, dict) and "value" in value:
         return value["value"]
     return value

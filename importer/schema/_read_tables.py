@@ -6,7 +6,9 @@ read DTO carries plain values, so ``wrapped`` is always False. Regenerate with
 ``python -m importer.schema.generate PATH/TO/customer-ledger.openapi.json``.
 """
 
-READ_TABLES = {'AccountNumberTypeDescriptionDto': {'description': ('scalar', 'string', False, None, None),
+from typing import Any
+
+READ_TABLES: dict[str, dict[str, tuple[Any, ...]]] = {'AccountNumberTypeDescriptionDto': {'description': ('scalar', 'string', False, None, None),
                                      'number': ('scalar', 'string', False, None, None),
                                      'type': ('scalar', 'string', False, None, None)},
  'ArAdjustDto': {'amountPaid': ('scalar', 'number', False, None, None),

@@ -13,7 +13,9 @@ that may hold null (``{"value": null}`` clears the field). Trailing limits that 
 set are left out.
 """
 
-TABLES = {'AddressUpdateDto': {'addressLine1': ('scalar', 'string', True, None, None, None, None, None, False, True),
+from typing import Any
+
+TABLES: dict[str, dict[str, tuple[Any, ...]]] = {'AddressUpdateDto': {'addressLine1': ('scalar', 'string', True, None, None, None, None, None, False, True),
                       'addressLine2': ('scalar', 'string', True, None, None, None, None, None, False, True),
                       'addressLine3': ('scalar', 'string', True, None, None, None, None, None, False, True),
                       'city': ('scalar', 'string', True, None, None, None, None, None, False, True),

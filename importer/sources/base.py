@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["SourceRecord", "Source"]
 
@@ -19,14 +19,32 @@ class SourceRecord:
     raw: bytes | None = None
 
 
+@runtime_checkable
 class Source(Protocol):
-    name: str
-    format: str
-    columns: list[str] | None  # CSV header; None for NDJSON
-    delimiter: str | None
-    progress: Any  # ByteCounter
-    encoding: str  # the codec's name ("utf-8" when none was given)
-    bom: bytes  # the UTF-8 BOM the input began with, or b""
+    """A reader of the importer's own: CSV, NDJSON, SAF-T (``isinstance`` tells one from the caller's records)."""
+
+    # Read-only here, so a reader may say more of each: CsvSource's ``columns`` is always a list.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def columns(self) -> list[str] | None: ...  # CSV header; None for NDJSON
+
+    @property
+    def delimiter(self) -> str | None: ...
+
+    @property
+    def progress(self) -> Any: ...  # ByteCounter
+
+    @property
+    def encoding(self) -> str: ...  # the codec's name ("utf-8" when none was given)
+
+    @property
+    def bom(self) -> bytes: ...  # the UTF-8 BOM the input began with, or b""
+
     # CsvSource also has ``header_raw: bytes``: the header line as read, line end included, BOM not.
 
     @property

@@ -221,7 +221,7 @@ class CsvSource:
                 continue
             except csv.Error as exc:
                 number += 1
-                error = feed.error or f"row cannot be parsed as CSV: {exc}"
+                error: str | None = feed.error or f"row cannot be parsed as CSV: {exc}"
                 raw = b"".join(taken)
                 feed.next_record()
                 yield SourceRecord(number, {}, error, raw)

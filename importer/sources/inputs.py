@@ -23,18 +23,22 @@ from typing import Any
 import anyio.lowlevel
 
 from importer.sources._open import ByteCounter, detect_format, is_regular_file
-from importer.sources.base import SourceRecord
+from importer.sources.base import Source, SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.ndjson import NdjsonSource
 from importer.sources.opening import SourceOptions, open_source
 from importer.sources.stream import TextAsBytes, reader_of
 
-__all__ = ["Input", "open_input"]
+__all__ = ["Input", "Reader", "open_input"]
+
+# What an Input reads: one of the importer's readers (CSV, NDJSON, SAF-T), or the caller's
+# records as they come (dicts; anything else becomes an invalid record).
+Reader = Source | Iterable[object] | AsyncIterable[object]
 
 
 @dataclass(slots=True)
 class Input:
-    reader: Any  # a CsvSource / NdjsonSource, or the caller's (async) iterable of dicts
+    reader: Reader
     name: str  # the path, the stream's name, or "<records>"
     path: str | None  # the file on disk, when the input is one (not stdin, not a stream)
     format: str  # "csv" | "ndjson" | "saft" | "records"
@@ -44,6 +48,12 @@ class Input:
 
     def records(self) -> AsyncIterator[SourceRecord]:
         return _records(self.reader)
+
+    def own_reader(self) -> Source:
+        """The importer's reader of a file or stream; a TypeError for the caller's records."""
+        if not isinstance(self.reader, Source):
+            raise TypeError(f"{self.name} is records the caller gave, not an input the importer reads")
+        return self.reader
 
 
 @contextmanager
@@ -80,7 +90,7 @@ def _saft_input(name: str, options: SourceOptions) -> Input:
     return Input(reader, name, name, reader.format, reader.columns, None, reader.progress)
 
 
-async def _records(source: Any) -> AsyncIterator[SourceRecord]:
+async def _records(source: Reader) -> AsyncIterator[SourceRecord]:
     """SourceRecords from a reader, or numbered from an (async) iterable of dicts."""
     if isinstance(source, AsyncIterable):
         number = 0
@@ -98,7 +108,7 @@ async def _records(source: Any) -> AsyncIterator[SourceRecord]:
             await anyio.lowlevel.checkpoint()
 
 
-def _as_record(number: int, data: Any) -> SourceRecord:
+def _as_record(number: int, data: object) -> SourceRecord:
     if isinstance(data, SourceRecord):
         return data
     if not isinstance(data, dict):

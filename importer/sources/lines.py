@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import codecs
 import zlib
-from typing import BinaryIO
+from typing import Protocol
 
-__all__ = ["RawLines", "LF", "CRLF", "CR", "CHUNK", "SKIPPED", "READ_ERRORS", "line_end_size", "too_long"]
+__all__ = ["RawLines", "ByteStream", "LF", "CRLF", "CR", "CHUNK", "SKIPPED", "READ_ERRORS", "line_end_size", "too_long"]
 
 LF, CRLF, CR = b"\n", b"\r\n", b"\r"
 CHUNK = 64 * 1024  # bytes read ahead in CR files, and the piece size when skipping a line
@@ -27,11 +27,18 @@ READ_ERRORS = (EOFError, OSError, zlib.error)
 SKIPPED = "it was skipped unread, so the failed-records file cannot hold it"
 
 
+class ByteStream(Protocol):
+    """What lines are read from: anything with ``read``, as a binary file has (``readline``
+    and ``read1`` are used where it has them too)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class RawLines:
     """See the module doc. ``head``: the stream's first bytes, for a byte-order mark; ``bom``:
     the UTF-8 BOM it began with, dropped from its lines when ``drop_bom``."""
 
-    def __init__(self, binary: BinaryIO, *, drop_bom: bool) -> None:
+    def __init__(self, binary: ByteStream, *, drop_bom: bool) -> None:
         self._readline = getattr(binary, "readline", None)  # a bare read() will do too, more slowly
         read1 = getattr(binary, "read1", None)  # what is there already: a pipe is read as it comes
         self._read_some = read1 if callable(read1) else binary.read

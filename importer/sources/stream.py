@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-from typing import Any, BinaryIO
+from typing import Any
 
 from importer.errors import ConfigError, SourceError
 from importer.sources._open import ByteCounter
 from importer.sources.csv import CsvSource
 from importer.sources.encoding import codec_name
-from importer.sources.lines import READ_ERRORS, RawLines
+from importer.sources.lines import READ_ERRORS, ByteStream, RawLines
 from importer.sources.mojibake import Utf8Guard, bom_problem, single_byte
 from importer.sources.ndjson import NdjsonSource
 
@@ -17,7 +17,7 @@ __all__ = ["reader_of", "TextAsBytes"]
 
 
 def reader_of(
-    binary: BinaryIO, progress: ByteCounter, *, fmt: str, name: str,
+    binary: ByteStream, progress: ByteCounter, *, fmt: str, name: str,
     encoding: str | None, delimiter: str | None, max_field_size: int, doubt: bool = True,
 ) -> CsvSource | NdjsonSource:
     """The ``fmt`` reader of ``binary``, decoding ``encoding`` (None: UTF-8).
