@@ -72,18 +72,19 @@ GUIDE = [
 ]
 
 
-async def test_every_guide_example_is_produced_from_a_csv_row_and_accepted(sandbox, tmp_path):
+async def test_every_guide_example_is_produced_from_a_csv_row_and_accepted(sandbox, profile, tmp_path):
     expected_status = {"create": 201, "update": 204}
     for i, (entity, mode, csv_text, payload) in enumerate(GUIDE):
         path = tmp_path / f"{i}-{entity}-{mode}.csv"
         path.write_text(csv_text, encoding="utf-8")
-        code, _, err = await run_cli("run", str(path), "--entity", entity, "--mode", mode, "--dry-run")
-        assert code == 0, err
-        [dry] = read_lines(f"{path}.dry-run.ndjson")
-        if mode == "create" and entity not in ("customer", "dunning-letter") and "externalReference" not in payload:
-            # a document created gets a reference of the importer's, to be found again by
-            assert dry["payload"].pop("externalReference")["value"].startswith("imp-"), f"{entity} {mode}"
-        assert dry["payload"] == payload, f"{entity} {mode}"
+        if profile == "standard":  # the payload a dry run shows does not depend on the API behind it
+            code, _, err = await run_cli("run", str(path), "--entity", entity, "--mode", mode, "--dry-run")
+            assert code == 0, err
+            [dry] = read_lines(f"{path}.dry-run.ndjson")
+            if mode == "create" and entity not in ("customer", "dunning-letter") and "externalReference" not in payload:
+                # a document created gets a reference of the importer's, to be found again by
+                assert dry["payload"].pop("externalReference")["value"].startswith("imp-"), f"{entity} {mode}"
+            assert dry["payload"] == payload, f"{entity} {mode}"
         code, _, err = await run_cli(
             "run", str(path), "--entity", entity, "--mode", mode,
             "--base-url", sandbox.url, "--token", TOKEN,

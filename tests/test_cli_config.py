@@ -4,9 +4,12 @@ keeps its flags through argparse's public API only, imported by nothing but ``py
 import ast
 from pathlib import Path
 
+import pytest
 from conftest import TOKEN, get_json, run_cli
 
 from importer.cli.parser import build_parser
+
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "importer"

@@ -13,6 +13,8 @@ from conftest import TOKEN, assert_one_final_line_per_record, final_lines, get_j
 from importer.errors import ConfigError
 from importer.sources import SourceOptions, open_source
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 UTF8_CUSTOMERS = "number;name\n1;Tromsø Eiendom AS\n2;Ærlig Bygg AS\n3;Blåbær Øl\n".encode()
 NAMES = {"1": "Tromsø Eiendom AS", "2": "Ærlig Bygg AS", "3": "Blåbær Øl"}
 

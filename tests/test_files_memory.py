@@ -32,6 +32,8 @@ from importer.load.results import RESULTS_LINE_LIMIT
 from importer.mapping.records import MAX_DOCUMENT_LINES
 from tests.saft_files import write_saft
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 NO_TERMS = 'ignore = ["PaymentTerms.Days"]\n'  # the generated customers' payment terms are not mapped
 
 

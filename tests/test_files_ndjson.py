@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from importer.sources import open_source
 from tests.conftest import TOKEN, assert_one_final_line_per_record, get_json, read_lines, run_cli
+
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
 
 
 def _write(path: Path, records: list[str]) -> Path:

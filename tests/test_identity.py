@@ -190,6 +190,7 @@ async def test_results_and_failed_may_not_be_one_file(sandbox, tmp_path):
     assert code == 2 and "another output" in err
 
 
+@pytest.mark.one_profile  # a results file's salvage: the same against either profile
 async def test_a_hand_edited_results_file_is_named_and_set_aside_on_resume(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, ROWS[:2])
