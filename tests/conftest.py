@@ -29,9 +29,10 @@ if "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).paramet
 
 import asyncio
 import os
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 
 import orjson
 import pytest
@@ -121,3 +122,18 @@ def assert_one_final_line_per_record(path, count: int) -> list[dict]:
     seen = [r for line in finals for r in line["records"]]
     assert sorted(seen) == list(range(1, count + 1)), "each record needs exactly one final line"
     return finals
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted at ``path`` (made), unmounted after; the test is skipped
+    where mounting is not allowed."""
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

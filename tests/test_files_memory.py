@@ -21,12 +21,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines, run_cli
+from conftest import TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines, run_cli, tmpfs
 
 from importer.load.results import RESULTS_LINE_LIMIT
 from importer.mapping.records import MAX_DOCUMENT_LINES
@@ -182,16 +181,8 @@ async def test_a_document_in_the_apis_shape_over_the_line_cap_is_invalid_naming_
 
 @pytest.fixture
 def small_tmpdir(tmp_path):
-    mount = tmp_path / "tmp"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "tmp", "4k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 async def test_a_full_temporary_directory_stops_the_run_and_the_resume_creates_nothing_twice(

@@ -70,17 +70,23 @@ async def test_a_results_file_of_another_entity_is_refused_naming_it(sandbox, tm
     assert not (tmp_path / "i.failed.csv").exists()
 
 
-async def test_a_damaged_results_file_is_resumed_with_no_duplicate(sandbox, tmp_path):
+async def imported_invoices(sandbox, tmp_path: Path, count: int) -> tuple[Path, tuple[str, ...], Path, list[bytes]]:
+    """``count`` auto-numbered invoices imported by the CLI one at a time: (input, the run's
+    arguments, results file, its lines)."""
     await importer.import_records([{"number": "10000", "name": "Kunde"}], entity="customer",
                                   base_url=sandbox.url, token=TOKEN, results=str(tmp_path / "c.ndjson"))
     invoices = tmp_path / "i.csv"
-    write_invoices(invoices, 4)
+    write_invoices(invoices, count)
     run = ("run", str(invoices), "--entity", "invoice", "--base-url", sandbox.url, "--token", TOKEN,
            "--concurrency", "1")
     code, _, err = await run_cli(*run)
     assert code == 0, err
     results = Path(f"{invoices}.results.ndjson")
-    lines = results.read_bytes().splitlines(keepends=True)
+    return invoices, run, results, results.read_bytes().splitlines(keepends=True)
+
+
+async def test_a_damaged_results_file_is_resumed_with_no_duplicate(sandbox, tmp_path):
+    invoices, run, results, lines = await imported_invoices(sandbox, tmp_path, 4)
     assert [orjson.loads(line)["outcome"] for line in lines] == ["started", "created"] * 4
     # 20 NUL bytes over the end of record 3's started line and the start of its final line.
     cut = sum(len(line) for line in lines[:5]) - 10
@@ -168,16 +174,7 @@ def test_an_older_file_without_the_new_fields_still_reads(tmp_path):
 async def test_an_auto_numbered_document_whose_lines_were_wiped_is_found_by_its_reference(sandbox, tmp_path):
     """Both lines of an auto-numbered invoice wiped: the file's reference key makes its reference
     again, so the resume finds the invoice instead of creating it twice."""
-    await importer.import_records([{"number": "10000", "name": "Kunde"}], entity="customer",
-                                  base_url=sandbox.url, token=TOKEN, results=str(tmp_path / "c.ndjson"))
-    invoices = tmp_path / "i.csv"
-    write_invoices(invoices, 4)
-    run = ("run", str(invoices), "--entity", "invoice", "--base-url", sandbox.url, "--token", TOKEN,
-           "--concurrency", "1")
-    code, _, err = await run_cli(*run)
-    assert code == 0, err
-    results = Path(f"{invoices}.results.ndjson")
-    lines = results.read_bytes().splitlines(keepends=True)
+    invoices, run, results, lines = await imported_invoices(sandbox, tmp_path, 4)
     started = [orjson.loads(line) for line in lines if orjson.loads(line)["outcome"] == "started"]
     assert len({line["reference_key"] for line in started}) == 1  # one key for the file's documents
     wiped = [n for n, line in enumerate(lines) if orjson.loads(line)["records"] == [3]]

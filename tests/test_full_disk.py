@@ -10,21 +10,13 @@ import subprocess
 from collections import Counter
 
 import pytest
-from conftest import TOKEN, get_json, read_lines, run_cli
+from conftest import TOKEN, get_json, read_lines, run_cli, tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "disk", "48k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 async def test_a_full_disk_stops_the_run_and_the_resume_creates_nothing_twice(sandbox, tmp_path, small_disk):
