@@ -1,8 +1,7 @@
-"""Load state by identity, kept on disk: what earlier runs recorded, and what this input holds.
+"""Load state by identity, kept on disk: what earlier runs recorded in a results file.
 
-Both can hold as many entries as the input has records, so both live in a temporary
-SQLite database (a file the OS removes when it is closed, of which SQLite keeps only
-a small page cache in memory): a million records cost disk, not memory.
+It can hold as many entries as the file has lines, so it lives in a temporary SQLite
+database (:func:`~importer.load.tempdb.temporary_db`): a million records cost disk, not memory.
 
     state = read_results("customers.csv.results.ndjson")
     earlier = state.get("key:C1")        # Earlier(state="success", fingerprint=..., ...) or None
@@ -21,43 +20,38 @@ Identities are kept and asked for as :func:`~importer.load.identity.identity_key
 them, so ``key:C1`` written by an older version (or padded, or in another case) is found
 by ``key:c1``; what :meth:`ResultsState.get` returns says how the line spelled it.
 
-    seen = SeenIdentities()
-    seen.first("key:C1", 7)              # None: first time; else the record that had it first
-
-    held = HeldUnits()                   # units that wait for the end of the input, on disk
-    held.hold(job); list(held)           # in the order they came
-
-SQLite writes these files to the directory ``SQLITE_TMPDIR`` or ``TMPDIR`` names (else
-``/var/tmp``, ``/usr/tmp``, ``/tmp``). When that directory fills up, the run stops as it
-does when the results file cannot be written (a :class:`TemporarySpaceError`, which
-is a ``ResultsWriteError``): nothing in flight is lost, ``--resume`` continues it, and
-the message names the directory, what it has free, the room the index needs and how to
-point ``TMPDIR`` elsewhere, never ``database or disk is full``.
+What this run's input holds (:class:`SeenIdentities`, :class:`HeldUnits`) is kept by
+:mod:`importer.load.input_state`, and the temporary databases and the message of a full
+temporary directory (:class:`TemporarySpaceError`) by :mod:`importer.load.tempdb`; both
+are importable from here too.
 """
-
 from __future__ import annotations
 
 import logging
 import os
-import pickle
 import re
-import shutil
-import sqlite3
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import orjson
 
-from importer.errors import ConfigError, ResultsWriteError
+from importer.errors import ConfigError
 from importer.load.identity import identity_key
+from importer.load.input_state import HeldUnits, SeenIdentities
 from importer.load.results import SUCCESS, iter_results
+from importer.load.tempdb import (
+    TemporarySpaceError,
+    no_room,
+    readable_size,
+    temporary_db,
+    temporary_directory,
+)
 from importer.logs import tell
 from importer.outputs import written_whole
 from importer.vocabulary import LoadState
 
 __all__ = ["Earlier", "ResultsState", "SeenIdentities", "HeldUnits", "read_results", "temporary_db",
-           "TemporarySpaceError", "temporary_directory"]
+           "TemporarySpaceError", "temporary_directory", "no_room"]
 
 # The states an identity can be left in (importer.vocabulary.LoadState).
 SUCCEEDED: Final = "success"
@@ -69,106 +63,6 @@ QUEUED: Final = "queued"
 _STATE_OF: dict[str, LoadState] = {"started": IN_FLIGHT, "failed": FAILED, "invalid": INVALID, "skipped": SKIPPED,
              "queued": QUEUED, "valid": SKIPPED}
 _STATE_OF.update({o: SUCCEEDED for o in SUCCESS})
-
-
-_CACHE_KIB = 2048  # the memory an index may keep; the rest is in its file
-# What SQLite answers when it cannot write its file: SQLITE_FULL, SQLITE_IOERR (and its
-# extended codes), SQLITE_CANTOPEN; and the answer of an index a failed write left broken.
-_NO_ROOM = {13, 10, 14}
-_BROKEN = 11  # SQLITE_CORRUPT
-
-
-class TemporarySpaceError(ResultsWriteError):
-    """The temporary directory has no room for an index: the run stops, and ``--resume`` continues it.
-
-    A ``ResultsWriteError``, because the run cannot keep track of what it does without the
-    index, just as without its results file: it stops the same way.
-    """
-
-
-def temporary_directory() -> tuple[str, str]:
-    """The directory SQLite keeps its temporary files in, and what chose it (as SQLite's unix VFS does)."""
-    for name in ("SQLITE_TMPDIR", "TMPDIR"):
-        value = os.environ.get(name)
-        if value and os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK):
-            return value, name
-    for value in ("/var/tmp", "/usr/tmp", "/tmp"):
-        if os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK):
-            return value, "the default"
-    return ".", "the default"
-
-
-def _size(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} GiB"  # pragma: no cover - the loop returns
-
-
-def no_room(what: str, exc: sqlite3.Error, need: str | None = None) -> TemporarySpaceError:
-    """Why an index could not be written, in words: where, how much is free, what to do."""
-    where, chosen = temporary_directory()
-    try:
-        usage = shutil.disk_usage(where)
-        free = f"{_size(usage.free)} free of {_size(usage.total)}"
-    except OSError:
-        free = "its free space unknown"
-    source = f"from {chosen}" if chosen != "the default" else "the default: TMPDIR is not set"
-    need = need or (f"it grows with the input, by some 30 to 100 bytes a record once past the "
-                    f"{_size(_CACHE_KIB * 1024)} it keeps in memory")
-    reason = "is full" if getattr(exc, "sqlite_errorcode", 13) == 13 else f"cannot be written ({exc})"
-    return TemporarySpaceError(
-        f"the temporary directory {where} ({source}) {reason}: the importer keeps {what} in a file there, "
-        f"and it has {free} ({need}). Free some space there, or point TMPDIR at a directory with room "
-        f"(TMPDIR=/var/tmp importer ...)"
-    )
-
-
-class _Index(sqlite3.Connection):
-    """A connection whose failures to write its file are a :class:`TemporarySpaceError`, not SQLite's words."""
-
-    what = "an index"  # set by temporary_db
-    need: str | None = None  # the room it needs, where that can be told
-    broken: TemporarySpaceError | None = None
-
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        if self.broken is not None:
-            raise self.broken
-        try:
-            return super().execute(sql, parameters)
-        except sqlite3.DatabaseError as exc:
-            raise self._failed(exc) from None
-
-    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
-        if self.broken is not None:
-            raise self.broken
-        try:
-            return super().executemany(sql, parameters)
-        except sqlite3.DatabaseError as exc:
-            raise self._failed(exc) from None
-
-    def _failed(self, exc: sqlite3.DatabaseError) -> Exception:
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-        if code not in _NO_ROOM and code != _BROKEN:
-            return exc  # a bug of ours: not the disk's
-        self.broken = no_room(self.what, exc, self.need)
-        return self.broken
-
-
-def temporary_db(what: str = "an index of the records it reads") -> sqlite3.Connection:
-    """A SQLite database in a temporary file, for indexes too big for memory (gone when closed).
-
-    ``what`` names what it holds, for the message when the temporary directory is full.
-    """
-    db = sqlite3.connect("", isolation_level=None, check_same_thread=False, factory=_Index)  # "": a temporary file
-    assert isinstance(db, _Index)
-    db.what = what
-    db.execute("PRAGMA journal_mode = OFF")
-    db.execute("PRAGMA synchronous = OFF")
-    db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")  # KiB: the memory it may keep (the rest is in the file)
-    db.execute("BEGIN")  # one transaction for the life of the run: nothing here must survive it
-    return db
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +113,7 @@ class ResultsState:
         except OSError:
             size = None
         if size is not None:
-            state._db.need = f"up to about the size of that file, {_size(size)}"  # type: ignore[attr-defined]
+            state._db.need = f"up to about the size of that file, {readable_size(size)}"  # type: ignore[attr-defined]
         upsert = (
             "INSERT INTO earlier VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT(identity) DO UPDATE SET "
             "state = excluded.state, fingerprint = excluded.fingerprint, "
@@ -372,56 +266,6 @@ class ResultsState:
 
     def close(self) -> None:
         self._db.close()
-
-
-class SeenIdentities:
-    """The identities one input has held so far, and the first record of each."""
-
-    def __init__(self) -> None:
-        self._db = temporary_db("the identities of the records read so far (to find any that repeat)")
-        self._db.execute("CREATE TABLE seen (identity TEXT PRIMARY KEY, record INTEGER) WITHOUT ROWID")
-
-    def first(self, identity: str, record: int) -> int | None:
-        """None when ``identity`` is new (it is remembered); else the record that had it first."""
-        identity = identity_key(identity)  # "C1" and "c1" are one customer to the API
-        cursor = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (identity, record))
-        if cursor.rowcount == 1:
-            return None
-        return self._db.execute("SELECT record FROM seen WHERE identity = ?", (identity,)).fetchone()[0]
-
-    def close(self) -> None:
-        self._db.close()
-
-
-class HeldUnits:
-    """Units of work held until the input is read, kept on disk (as many as the input holds)."""
-
-    def __init__(self) -> None:
-        self._db: sqlite3.Connection | None = None  # made for the first unit held
-        self.count = 0
-
-    def hold(self, unit: object) -> None:
-        if self._db is None:
-            self._db = temporary_db("the documents it holds until the whole input is read")
-            self._db.execute("CREATE TABLE held (n INTEGER PRIMARY KEY, unit BLOB)")
-        self._db.execute("INSERT INTO held (unit) VALUES (?)", (pickle.dumps(unit, pickle.HIGHEST_PROTOCOL),))
-        self.count += 1
-
-    def __iter__(self) -> Iterator[object]:
-        """The units held, in the order they came, each once (read back a page at a time)."""
-        after = 0
-        while self._db is not None:
-            rows = self._db.execute("SELECT n, unit FROM held WHERE n > ? ORDER BY n LIMIT 256", (after,)).fetchall()
-            if not rows:
-                return
-            for n, blob in rows:
-                after = n
-                yield pickle.loads(blob)  # noqa: S301 - written by this process, to its own temporary file
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
 
 _IDENTITY = re.compile(rb'"identity":("(?:[^"\\\x00]|\\.)*")')
