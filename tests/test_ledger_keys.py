@@ -199,12 +199,16 @@ async def test_the_companys_own_numbers_are_the_records_keys(tmp_path):
 @pytest.mark.parametrize("refs", [False, True])
 async def test_a_dry_run_shows_the_reference_and_the_next_run_draws_another(tmp_path, refs):
     path = _invoices(tmp_path / "invoices.csv", 3, day=1, order_refs=refs)
+    runs = []
     for _ in range(2):
         code, out, err = await run_cli("run", str(path), "-e", "invoice", "--dry-run")
         assert code == 0, out + err
         payloads = [line["payload"] for line in final_lines(f"{path}.dry-run.ndjson")]
-        references = [payload["externalReference"]["value"] for payload in payloads]
+        runs.append([payload["externalReference"]["value"] for payload in payloads])
+    for references in runs:
         if refs:  # the file's own are sent as they are
             assert references == ["ORDER-1", "ORDER-1", "ORDER-2"]
         else:
             assert all(r.startswith("imp-") and len(r) == 20 for r in references) and len(set(references)) == 3
+    if not refs:  # a new results file, a new key: no reference of one import names another's document
+        assert not set(runs[0]) & set(runs[1])

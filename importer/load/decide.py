@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Final
 
 from importer.entities import Entity
+from importer.keys import same_key
 from importer.load.identity import fingerprint_as_written
 from importer.load.references import PREFIX
 from importer.load.sink import NEW, PASS, RECHECK, RELEASE_ONLY, SEND, Job, ResultSink
@@ -55,7 +56,7 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
     state.mark_seen(job.identity)
     if earlier.reference is not None and earlier.reference.startswith(PREFIX):
         job.reference = earlier.reference  # what it was sent with: a lookup finds it by that
-    if earlier.state == SUCCEEDED and earlier.key and earlier.key != job.work.key:
+    if earlier.state == SUCCEEDED and earlier.key and not same_key(earlier.key, job.work.key):
         job.ledger_key = earlier.key  # updates and releases go to the key the ledger gave it
     # A line written from values spelled otherwise (1250.0, a midnight time) is the same record.
     same = earlier.fingerprint == job.fingerprint or earlier.fingerprint == fingerprint_as_written(job.work)
