@@ -196,7 +196,8 @@ async def import_records(
         if failed_path is not None and not opts.dry_run:  # a dry run leaves a real run's failed file be
             failed = FailedRecords(failed_path, source=opened)
             if failed.kept is not None:
-                tell(f"{failed.kept} was changed since the importer wrote it: it is left as it is, and this "
+                tell(f"{failed.kept} was changed since the importer wrote it (or an earlier version wrote it): it is "
+                     "left as it is, and this "
                      f"run's failed records go to {failed.path}", logging.WARNING)
             stack.push(_settle_failed(failed, summary))
         if customer_gate is None and skip_customers:

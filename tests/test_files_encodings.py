@@ -221,3 +221,20 @@ def test_rows_with_bytes_the_encoding_cannot_read_are_told_apart(tmp_path):
     identities = [identify(ENTITIES["customer"], work)[0] for record in read(path, encoding="utf-8")
                   for work in mapper.feed(record)]
     assert len(identities) == 2 and identities[0] != identities[1]
+
+
+async def test_the_failed_file_of_joined_exports_does_not_send_the_header_either(sandbox, tmp_path):
+    """The refused header row goes to the failed-records file with an error cell; imported
+    again, it is still the header, not a customer named 'name'."""
+    joined = tmp_path / "all.csv"
+    joined.write_bytes(b"number,name\nJ1,Jan AS\nnumber,name\nJ2,Feb AS\n")
+    code, out, err = await run_cli("run", str(joined), "-e", "customer", "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1, out + err
+    failed = tmp_path / "all.failed.csv"
+    assert failed.read_text(encoding="utf-8").splitlines()[1].startswith("number,name,")
+    code, out, err = await run_cli("run", str(failed), "-e", "customer", "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1, out + err
+    [line] = final_lines(f"{failed}.results.ndjson")
+    assert line["outcome"] == "invalid" and "repeats the header row" in line["error"]
+    names = sorted(c["name"] for c in await get_json(f"{sandbox.url}/sandbox/records/customer"))
+    assert names == ["Feb AS", "Jan AS"]

@@ -162,11 +162,16 @@ async def test_a_failed_records_file_the_user_edited_is_never_overwritten(sandbo
     assert "kunder.failed.csv was changed since the importer wrote it" in err
     # A third run writes its own file over the importer's -2, never over the user's.
     code, out, err = await run_cli(*args, "--resume")
+    assert code == 1, err
     assert failed.read_bytes() == edited and "kunder.failed-2.csv" in out and not (tmp_path / "kunder.failed-3.csv").exists()
-    # The user's fixed file imports; the ledger holds each customer once.
+    # Fixed in the input: a run with nothing failed removes the importer's -2, never the user's file.
+    source.write_text("number,name\nE1,Edit AS\nE2,Rettet AS\nE3,Tre AS\n", encoding="utf-8")
+    code, out, err = await run_cli(*args, "--resume")
+    assert code == 0, err
+    assert failed.read_bytes() == edited and not second.exists()
+    # Importing the user's fixed file too creates nothing twice: E2 is there already.
     code, out, err = await run_cli("run", str(failed), "--entity", "customer", "--base-url", sandbox.url,
                                    "--token", TOKEN)
-    assert code == 0, err
     numbers = await ledger_numbers(sandbox.url)
     assert [n for n in numbers if n.startswith("E")] == ["E1", "E2", "E3"]
 

@@ -98,6 +98,7 @@ async def test_invoices_whose_document_keys_lost_their_zeros_are_renamed_not_cre
         earlier = first[line["renamed_from"]]
         assert line["identity"] == f"doc:{line['renamed_from'].removeprefix('doc:0').lstrip('0')}"
         assert (line["key"], line["location"]) == (earlier["key"], earlier["location"])
+        assert line["reference"] == earlier["reference"] and line["reference"].startswith("imp-")
         assert line["key"] in held
     assert "renamed" in out
 
@@ -291,3 +292,16 @@ async def test_unknown_customers_are_looked_up_and_sent_only_when_absent(tmp_pat
     last = {line["key"]: line for line in read_lines(f"{path}.results.ndjson")[-2:]}
     assert last["C1"]["outcome"] == "created" and last["C1"]["recovered"]
     assert last["C2"]["outcome"] == "created" and not last["C2"].get("unknown")
+
+
+async def test_a_padded_document_key_with_a_bad_row_stays_one_document(sandbox, tmp_path):
+    """Rows of one document whose key a fixed-width export padded, one of them bad: one invalid
+    document, nothing of it sent (never two documents under one key)."""
+    path = tmp_path / "i.csv"
+    path.write_text("referenceNumber,customerNumber,line.description,line.quantity\n"
+                    "INV1  ,10000,a,1\nINV1  ,10000,b,abc\nINV1  ,10000,c,3\n", encoding="utf-8")
+    code, out, err = await run_cli("run", str(path), "-e", "invoice", "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1, out + err
+    finals = final_lines(f"{path}.results.ndjson")
+    assert [(line["records"], line["outcome"]) for line in finals] == [([1, 2, 3], "invalid")]
+    assert await get_json(f"{sandbox.url}/sandbox/records/invoice") == []

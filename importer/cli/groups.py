@@ -39,9 +39,11 @@ def add_speed(p: CommandParser) -> None:
     speed.add_argument("--rate", type=positive_float, default=None,
                        help="ceiling in requests per second; the API's own headers pace the run anyway")
     speed.add_argument("--timeout", type=positive_float, default=60.0,
-                       help="seconds one request may take (default %(default)s)")
+                       help="seconds one request may take; a write whose answer is lost is waited for as "
+                            "long again before it is looked up a second time (default %(default)s)")
     speed.add_argument("--max-attempts", type=int, default=5,
-                       help="tries per record for network errors and 5xx (default %(default)s)")
+                       help="tries per record for network errors and 5xx, and per token fetch "
+                            "(default %(default)s)")
 
 
 def add_input(p: CommandParser, *, mapping: bool = True) -> None:

@@ -229,5 +229,5 @@ class Recovery:
 
     def _refused_as_duplicate(self, call: Sending, response: Response) -> bool:
         """A create's refusal that says the record is there already, after a send that may have landed."""
-        return (call.landed and call.lookup is not None and response.status in (400, 409, 422, 500)
+        return (call.landed and call.lookup is not None and response.status in (400, 409, 422)
                 and _DUPLICATE.search(response.error_text()) is not None)

@@ -6,8 +6,7 @@ again on every run. Instead the document is read first (one GET, counted as a ca
 upsert reuses the GET that told it the document exists) and the file's lines are matched
 to the ledger's, always the same way:
 
-1. a file line that names its ``lineNumber`` is that line: ``Update`` (a ``Delete`` the
-   file gives deletes it, an ``Insert`` it gives adds a new line);
+1. a file line that names its ``lineNumber`` updates that line;
 2. file lines without a number take the ledger's remaining lines in order: the first of
    them updates the first ledger line no file line named, and so on;
 3. ledger lines left over are deleted;
@@ -36,7 +35,6 @@ from importer.client.http import Attempt, LookupUnavailable, Response
 from importer.entities import Entity
 from importer.load.lookups import Lookups
 from importer.mapping import Work
-from importer.mapping.compare import Comparer, expected_record
 from importer.schema import unwrap_value
 
 __all__ = ["LinePlan", "plan_update", "read_document", "match_lines", "CHANGEABLE"]
@@ -84,7 +82,7 @@ async def plan_update(lookups: Lookups, entity: Entity, work: Work, document: Re
     status = unwrap_value(held.get("status"))
     payload = work.payload or {}
     if isinstance(status, str) and status not in CHANGEABLE:
-        if _holds(entity, payload, held):
+        if not lookups.differences(payload, held):
             return LinePlan(Attempt(document, 1, None, found_by_lookup=True), holds=True)
         return LinePlan(attempt, error=f"{label} is released (status {status}): the API takes no changes to a "
                                        "released document; nothing was sent")
@@ -113,7 +111,7 @@ def match_lines(lines: list[Any], held: Any, label: str = "the document") -> lis
     named: dict[int, int] = {}  # lineNumber -> index of the file line naming it
     for i, line in enumerate(lines):
         number = _number(line)
-        if number is None or _operation(line) == "Insert":
+        if number is None:
             continue
         if number in named:
             return i, f"line {number} is named twice (by the document's lines {named[number] + 1} and {i + 1} in the file)"
@@ -128,11 +126,8 @@ def match_lines(lines: list[Any], held: Any, label: str = "the document") -> lis
             out.append(line)
             continue
         body = {k: v for k, v in line.items() if k != "operation"}
-        number, operation = _number(line), _operation(line)
-        if number is not None and operation != "Insert":
-            out.append({"operation": operation or "Update", **body})
-        elif operation == "Insert" and number is not None:
-            out.append({"operation": "Insert", **body})
+        if _number(line) is not None:  # (no line here states an operation: see above)
+            out.append({"operation": "Update", **body})
         elif (spare := next(free, None)) is not None:
             out.append({"operation": "Update", **body, "lineNumber": {"value": spare}})
         else:
@@ -161,14 +156,3 @@ def _where(work: Work, index: int, count: int) -> str:
     if len(work.records) == count:
         return f"record {work.records[index]}: lineNumber"
     return f"record {work.records[0]}: line {index + 1} of the document, lineNumber"
-
-
-_COMPARERS: dict[str, Comparer] = {}
-
-
-def _holds(entity: Entity, payload: dict[str, Any], held: dict[str, Any]) -> bool:
-    """Whether the ledger's document holds every field and line the file gives."""
-    comparer = _COMPARERS.get(entity.name)
-    if comparer is None:
-        comparer = _COMPARERS[entity.name] = Comparer(entity, {})
-    return not comparer.differences(expected_record(entity, payload), held)

@@ -159,8 +159,7 @@ class FailedRecords:
         return self._file
 
     def _remove_stale(self) -> None:
-        if self.kept is not None:
-            return  # the file left for the user is theirs; none was written in its place
+        # With a file kept for the user, self.path is the importer's own (-2, ...): a stale one goes.
         for stale in (self.partial_path, self.path):
             if _is_special(stale) or (stale == self.path and not as_written(stale)):
                 continue

@@ -89,7 +89,7 @@ def canonical_number(value: Any) -> Any:
             number = Decimal(value.strip())
         except InvalidOperation:
             return value
-        if not number.is_finite():
+        if not number.is_finite() or number.adjusted() > 15:  # no amount: text as it is (and no 1e10000000)
             return value
         if number == number.to_integral_value():
             return int(number)

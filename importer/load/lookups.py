@@ -94,7 +94,8 @@ class Lookups:
             return lambda: self.by_reference(reference, payload)  # type: ignore[arg-type]
         return None
 
-    def _differences(self, payload: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]]:
+    def differences(self, payload: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]]:
+        """Where ``answer`` (a record as the API answers it) does not hold what ``payload`` sends."""
         if self._comparer is None:  # built on the first ambiguous create, not for every run
             self._comparer = Comparer(self.entity, {})
         return self._comparer.differences(expected_record(self.entity, payload), answer)
@@ -106,7 +107,7 @@ class Lookups:
         answer = found.json()
         if not isinstance(answer, dict):
             return found  # by_key let only records through
-        differences = self._differences(payload, answer)
+        differences = self.differences(payload, answer)
         if not differences:
             return found
         raise LookupUnavailable(
@@ -158,10 +159,10 @@ class Lookups:
                 f"could not tell whether it went through: {len(candidates)} documents carry {where} ({keys})")
         item = candidates[0]
         if payload is not None:
-            differences = self._differences(payload, item)
+            differences = self.differences(payload, item)
             if differences and any(d.get("actual") is None for d in differences):
                 item = await self._whole(item)  # a list item may leave out lines or nested fields
-                differences = self._differences(payload, item)
+                differences = self.differences(payload, item)
             if differences:
                 key = self._key_of(item)
                 raise LookupUnavailable(

@@ -119,6 +119,7 @@ class Pipeline(Workers):
                 self.summary.new += count
                 job.how = NEW
                 return self._route(job)
+            job.reference = earlier.reference  # the document's reference is the one it was created with
             line = self._line(job, "renamed", action="create")
             line.key, line.location, line.renamed_from = earlier.key, earlier.location, earlier.identity
             self._final(job, line)

@@ -80,6 +80,6 @@ def results_files_of(path: str, entity: str, input_path: str, base: str | None) 
             about = probe_results(entry.path)
             if about is None or about.get("entity", entity) != entity:
                 continue
-            if about.get("input") == wanted or entry.name.startswith(prefix):
+            if about["input"] == wanted if "input" in about else entry.name.startswith(prefix):
                 found.append(os.path.relpath(entry.path))
     return found

@@ -20,6 +20,7 @@ from importer.errors import RecordError, UnknownColumnError
 from importer.mapping.assemble import Assembled, assemble
 from importer.mapping.coerce import PERIOD_LAYOUTS, CoerceOptions, coercer_for
 from importer.schema import Field, fields
+from importer.sources.base import ERROR_COLUMN
 
 __all__ = [
     "Column", "Build", "compile_columns", "valid_columns", "field_for_column",
@@ -28,8 +29,6 @@ __all__ = [
 
 LINE_PREFIX = "line."
 DOCUMENT_KEY = "documentKey"
-# The failed-records file's reason column: read back in, it is ignored.
-ERROR_COLUMN = "error"
 # The deepest dotted path a flat column may name.
 _MAX_DEPTH = 4
 

@@ -198,8 +198,8 @@ class RecordMapper:
     def _group_of(self, data: dict[str, Any]) -> str | None:
         for name in (self.entity.key_field, "documentKey"):
             value = unwrap_value(data.get(name)) if name else None
-            if isinstance(value, str) and value.strip():
-                return value
+            if isinstance(value, str) and value.strip():  # the key trimmed, as the assembler takes it
+                return value.strip() if name == self.entity.key_field else value
         return None
 
     @staticmethod

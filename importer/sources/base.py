@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["SourceRecord", "Source"]
+__all__ = ["SourceRecord", "Source", "ERROR_COLUMN"]
+
+# The failed-records file's reason column: read back in, it is ignored (and is no column of a header).
+ERROR_COLUMN = "error"
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from importer.errors import ConfigError, SourceError
 from importer.sources._open import ByteCounter
-from importer.sources.base import SourceRecord
+from importer.sources.base import ERROR_COLUMN, SourceRecord
 from importer.sources.cells import restore
 from importer.sources.encoding import bad_bytes
 from importer.sources.lines import CHUNK, READ_ERRORS, SKIPPED, RawLines, line_end_size, too_long
@@ -261,7 +261,9 @@ class CsvSource:
                 return False
             if len(row) != len(columns):
                 return False
-        return row[0].strip() == columns[0] and all(c.strip() == n for c, n in zip(row[1:], columns[1:]))
+        # An error column is the failed-records file's own: its cell holds the reason, not the name.
+        return row[0].strip() == columns[0] and all(
+            c.strip() == n for c, n in zip(row[1:], columns[1:]) if n != ERROR_COLUMN)
 
     def _header_again(self, number: int, line: int, raw: bytes) -> str:
         bom = " (after a UTF-8 byte-order mark)" if raw.startswith(codecs.BOM_UTF8) else ""

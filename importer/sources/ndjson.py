@@ -45,6 +45,8 @@ _FAR = 400  # an exponent further than this is no amount: kept as a Decimal, nev
 # What may be a number a double does not keep: 16 digits and points in a row, an exponent.
 # Text can match too (an account number, a UUID's "4e5"): that line is only read twice.
 _LOSSY = re.compile(rb"[0-9][0-9.]{15}|[0-9][eE][-+0-9]")
+# A key ends in a quote and a colon: counted so, a time of day in a value ("09:30") is no key.
+_KEY_COLON = re.compile(rb'"\s*:')
 
 
 class NdjsonSource:
@@ -113,7 +115,7 @@ class NdjsonSource:
             return {}, f"line holds a JSON {type(data).__name__}, not an object"
         if piece.count(b"{") + piece.count(b"[") > MAX_DEPTH and _deeper_than(data, MAX_DEPTH):
             return {}, f"line holds JSON nested deeper than {MAX_DEPTH} levels"
-        if _LOSSY.search(piece) is not None or _keys(data) != piece.count(b":"):
+        if _LOSSY.search(piece) is not None or _keys(data) != len(_KEY_COLON.findall(piece)):
             try:
                 return read_exact(text), None
             except _DuplicateKey as exc:
