@@ -7,10 +7,12 @@ holds and the bytes of the files involved.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
 import orjson
+import pytest
 from conftest import TOKEN, final_lines, get_json, read_lines, run_cli
 
 import importer
@@ -191,3 +193,30 @@ async def test_an_auto_numbered_document_whose_lines_were_wiped_is_found_by_its_
     resumed = [orjson.loads(line) for line in results.read_bytes().splitlines()[len(lines):]
                if line.startswith(b"{") and orjson.loads(line)["outcome"] == "started"]
     assert {line["reference_key"] for line in resumed} == {started[0]["reference_key"]}
+
+
+def test_a_dry_runs_own_file_with_skipped_lines_is_a_dry_runs_file(tmp_path):
+    """A plan's dry run skips documents whose customer waits: its file is still a dry run's, and
+    the next dry run may empty it; a real run's file is refused, byte for byte as it was."""
+    from importer.errors import ConfigError
+    from importer.load.results import check_results_file, started_line
+
+    def lines(*outcomes: str) -> bytes:
+        base = started_line([1], "invoice", "key:I1", "f" * 16, "I1", "create", None)
+        return b"".join(orjson.dumps({**base, "outcome": o}) + b"\n" for o in outcomes)
+
+    dry, real = tmp_path / "dry.ndjson", tmp_path / "real.ndjson"
+    dry.write_bytes(lines("valid", "skipped", "invalid"))
+    real.write_bytes(lines("started", "created"))
+    for path, refused in ((dry, False), (real, True)):
+        before = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if refused:
+                with pytest.raises(ConfigError, match="outcomes of a real run"):
+                    check_results_file(path, fd, dry_run=True)
+            else:
+                check_results_file(path, fd, dry_run=True)
+        finally:
+            os.close(fd)
+        assert path.read_bytes() == before
