@@ -301,6 +301,7 @@ class ApiClient(Recovery):
             pacer.release(ticket, None)
             return Attempt(None, call.sent, self.halted, url=call.url_text, not_sent=call.sent == 0)
         call.sent += 1
+        call.signature = None  # how this send ends is what counts towards a halt, not an earlier one's
         call.tries += 1
         self.stats.calls += 1
         if call.sent == 1:
