@@ -43,7 +43,7 @@ LAYERS: list[set[str]] = [
     {"options"},                                          # ImportOptions (checks a date format as mapping reads it)
     {"mapping"},                                          # records → API payloads
     {"sources", "client"},                                # input readers; talking to the API
-    {"entities", "outputs", "summary"},
+    {"entities", "outputs", "summary", "company"},  # company: a company's reference data
     {"errors", "schema", "keys", "logs", "stopping", "version", "vocabulary"},
 ]
 SANDBOX_USERS = {"cli"}

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from importer.company import Company
+
 __all__ = [
     "SandboxConfig", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "PROFILES", "parse_rate_limit",
 ]
@@ -52,6 +54,9 @@ class SandboxConfig:
     max_body_bytes: int = 64 * 1024 * 1024  # a larger request body answers 413
     body_timeout: float = 30.0  # seconds a request body may take to arrive; then 408
     keepalive_timeout: float = 30.0  # idle keep-alive connections are closed after this
+    # The company behind the API: its reference data, VAT, periods and numbering (see
+    # importer.company). None: no company, anything the schema allows is accepted.
+    company: Company | None = field(default=None, compare=False)
     # Monotonic clock behind token expiry and rate windows; tests may swap in a fake one.
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
