@@ -6,8 +6,11 @@ of its own. It simulates, against the generated schema tables in ``importer.sche
 
 - POST/PUT/GET on customer, customerinvoice, customerCreditNote, customerDebitNote (paths
   case-insensitive, keys plain or ``b64(...)``), list GETs with the API's filters and
-  page-number pagination, the release and createDunningLetter actions, and the
-  background API (``erp-api-background`` -> 202, ``/v1/background/{id}[/content]``);
+  page-number pagination, the release and createDunningLetter actions, the V2 document
+  creates (``POST /v2/customerinvoice`` ...; numbering.py), and the background API
+  (``erp-api-background`` -> 202, ``/v1/background/{id}[/content]``);
+- with a company (``SandboxConfig.company``): VAT per line and the document totals it
+  makes (vat.py), and numbers given by the company's number series (numbering.py);
 - strict request validation with the API's error shapes, naming the offending field;
 - OAuth2 client credentials at ``/connect/token`` plus a static token;
 - many companies at once: each tenant (a token's ``tenant_id``; the static token's is

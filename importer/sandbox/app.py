@@ -3,7 +3,7 @@
 aiohttp's router is case-sensitive and the API's paths are not, so every request goes to
 ``Sandbox.handle``, which lower-cases the path's fixed segments (never the keys) and
 dispatches itself. Before anything, the guard (guard.py) checks Host, Origin and the
-body's size. Order of work on a /v1 request, as the live API stacks it:
+body's size. Order of work on a /v1 request (or a V2 document create), as the live API stacks it:
 latency -> token check (401, no rate headers) -> rate window (429) -> [live: a write that
 failed twice lately, 429] -> fault on writes -> routing -> background queueing or
 execution -> [live: 500 for a POST's 400, the error's shape] -> the ``X-RateLimit-*``
@@ -49,6 +49,9 @@ __all__ = ["create_app", "Sandbox", "SANDBOX"]
 log = logging.getLogger("importer.sandbox")
 
 _JSON = "application/json; charset=utf-8"
+_VERSIONS = ("/v1/", "/v2/")
+# The V2 creates the sandbox serves (POST only; their documents are read on the v1 paths).
+_V2_CREATES = ("customerinvoice", "customercreditnote", "customerdebitnote")
 _FAULT_MESSAGES = {
     "500": "An error has occurred.",
     "502": "Bad Gateway: the upstream server sent an invalid response.",
@@ -80,7 +83,7 @@ class Sandbox:
         self.seed = config.seed if config.seed is not None else random.randrange(2**32)
         self.store = Store(ENTITIES, config.state_path)
         self.stats = self.store.stats
-        self.rules = build_rules(config.max_page_size, config.profile == "live")
+        self.rules = build_rules(config.max_page_size, config.profile == "live", config.company)
         self.ledgers: dict[str, Ledger] = {}  # tenant -> its ledger
         for tenant in list(self.store.tenants):  # tenants of a state file: finish what they left queued
             self._open_ledger(tenant)
@@ -119,7 +122,7 @@ class Sandbox:
             refusal = self.guard.refusal(request)
             if refusal is not None:
                 raise refusal
-            if path[:4].lower() == "/v1/":
+            if path[:4].lower() in _VERSIONS:
                 return await self._v1(request, path)
             low = path.lower().rstrip("/")
             if low == "/connect/token":
@@ -213,11 +216,16 @@ class Sandbox:
         The request runs on its tenant's ledger; a queued one keeps that ledger, so a
         background job lands in its submitter's company.
         """
-        parts = path.split("/")  # ["", "v1", collection, key?, "action"?, name?]
+        parts = path.split("/")  # ["", "v1" or "v2", collection, key?, "action"?, name?]
         if len(parts) > 3 and parts[-1] == "":
             parts.pop()  # a trailing slash
         n = len(parts)
         segment = parts[2].lower()
+        v2 = parts[1].lower() == "v2"
+        if v2 and (n != 3 or segment not in _V2_CREATES):
+            raise not_found(path)
+        if v2 and method != "POST":
+            raise _method_not_allowed(method)
         if segment == "background":
             return self._background_state(request, parts, method, caller.key)
         rules = self._collections.get(segment)
@@ -233,7 +241,7 @@ class Sandbox:
             if method == "POST":
                 body = await self.guard.read(request)
                 base = self.quirks.location_base if self.quirks is not None else _base(request)
-                run, args = ledger.create, (rules, body, base)
+                run, args = ledger.create, (rules, body, base, v2)
             elif method == "GET":
                 run, args = ledger.list, (rules, request.rel_url.query)
             else:

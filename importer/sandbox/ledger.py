@@ -29,11 +29,13 @@ from dataclasses import dataclass
 
 import orjson
 
+from importer.company import Company
 from importer.entities import ENTITIES, Entity
 from importer.keys import encode_key
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.dates import now_iso
 from importer.sandbox.listing import ListQuery
+from importer.sandbox.numbering import draw_number, plan_number
 from importer.sandbox.periods import PERIODS
 from importer.sandbox.store import Record, TenantTables
 from importer.sandbox.validation import Validator, parse_body
@@ -59,9 +61,10 @@ class Rules:
     periods: tuple[str, ...]  # period fields present in the schema
     listing: ListQuery | None
     view: View | None  # how reads answer a stored record; None for action entities
+    company: Company | None = None  # the company behind the API (numbering, VAT); None: anything goes
 
     @classmethod
-    def of(cls, entity: Entity, max_page_size: int, live: bool = False) -> Rules:
+    def of(cls, entity: Entity, max_page_size: int, live: bool = False, company: Company | None = None) -> Rules:
         table = fields(entity.schema)
         tax = next((f.name for f in table.values() if f.kind == "array" and f.ref == "TaxDetailUpdateDto"), None)
         readable = not entity.is_action
@@ -72,13 +75,14 @@ class Rules:
             tax_field=tax,
             periods=tuple(p for p in PERIODS if p in table),
             listing=ListQuery(entity, max_page_size, loose=live) if readable else None,
-            view=View(entity, tax) if readable else None,
+            view=View(entity, tax, company) if readable else None,
+            company=company,
         )
 
 
-def build_rules(max_page_size: int, live: bool = False) -> dict[str, Rules]:
+def build_rules(max_page_size: int, live: bool = False, company: Company | None = None) -> dict[str, Rules]:
     """Rules for every entity; they hold no records, so one set serves every tenant's ledger."""
-    return {name: Rules.of(e, max_page_size, live) for name, e in ENTITIES.items()}
+    return {name: Rules.of(e, max_page_size, live, company) for name, e in ENTITIES.items()}
 
 
 def _key_of(record: Record, key_field: str) -> str | None:
@@ -151,13 +155,18 @@ class Ledger:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def create(self, rules: Rules, body: bytes, base: str) -> Answer:
-        """POST on a collection: 201 with the new resource's Location."""
+    def create(self, rules: Rules, body: bytes, base: str, v2: bool = False) -> Answer:
+        """POST on a collection (``v2``: a V2 document create): 201 with the new resource's
+        Location (a V2 create also an ETag); the number as the company's series decide."""
         entity = rules.entity
         record = rules.validate(parse_body(body))
         key_field = entity.key_field or ""
         table = self.tables.records[entity.name]
-        key = _key_of(record, key_field)
+        plan = plan_number(
+            rules.company, entity, _key_of(record, key_field), record.get("overrideNumberSeries") is True,
+            v2=v2, label=rules.label,
+        )
+        key = plan.key
         if key is not None and key in table:
             self.tables.stats.duplicates_refused += 1
             raise ipp_error(f"{rules.label} '{key}' already exists ({key_field} must be unique).")
@@ -174,11 +183,15 @@ class Ledger:
             if record.get("status") is None:
                 record["status"] = "Active"
         if key is None:
-            key = self.tables.next_number(entity.name)
+            key = draw_number(self.tables, entity, plan.series, rules.label) if plan.automatic \
+                else self.tables.next_number(entity.name)
         record[key_field] = key
         record["createdDateTime"] = record["lastModifiedDateTime"] = now_iso()
         self.tables.put(entity.name, key, record)
-        return Answer(201, b"", {"Location": f"{base}{entity.path}/{encode_key(key)}"})
+        headers = {"Location": f"{base}{entity.path}/{encode_key(key)}"}
+        if v2:
+            headers["ETag"] = f'"{uuid.uuid5(uuid.NAMESPACE_URL, key + record["lastModifiedDateTime"])}"'
+        return Answer(201, b"", headers)
 
     def update(self, rules: Rules, key: str, body: bytes) -> Answer:
         """PUT on a resource: only the fields sent change; 204."""

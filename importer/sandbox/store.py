@@ -68,6 +68,13 @@ class TenantTables:
             store.sequence_changed(self.name, entity, n)
         return key
 
+    def set_sequence(self, name: str, last: int) -> None:
+        """Set the sequence ``name`` (e.g. a number series' draws) to ``last``; persisted."""
+        self.sequences[name] = last
+        store = self._store
+        if store is not None:
+            store.sequence_changed(self.name, name, last)
+
     def counts(self) -> dict[str, int]:
         """Records held per entity."""
         return {entity: len(table) for entity, table in self.records.items()}

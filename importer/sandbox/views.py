@@ -27,12 +27,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from importer.company import Company
 from importer.entities import Entity
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES
+from importer.sandbox.dates import now_iso
 from importer.sandbox.listing import parse_bool
 from importer.sandbox.periods import post_period_as_read
 from importer.sandbox.store import Record
 from importer.sandbox.totals import document_totals, line_amounts
+from importer.sandbox.vat import company_totals
 from importer.schema import fields, read_fields
 
 __all__ = ["Groups", "View", "BASE_CURRENCY"]
@@ -154,10 +157,11 @@ class _Shape:
 class View:
     """One entity's read view; ``render(record, customers)`` answers a GET for a stored record."""
 
-    def __init__(self, entity: Entity, tax_field: str | None) -> None:
+    def __init__(self, entity: Entity, tax_field: str | None, company: Company | None = None) -> None:
         if entity.read_schema is None or entity.is_action:
             raise ValueError(f"{entity.name} has no records to read")
         self.entity = entity
+        self._company = company  # with one, a document's VAT is the company's (vat.py)
         self._tax_field = tax_field
         self._header = _Shape(entity.read_schema, DTO_RENAMES.get(entity.name, {}))
         request = fields(entity.schema)
@@ -195,10 +199,12 @@ class View:
             if customer is not None:
                 _place(out, target, customer.get("name"))
         if self._line is not None:
-            self._document(record, out, groups or Groups())
+            self._document(record, out, groups or Groups(), customers)
         return _prune(out, self._header.read_schema)
 
-    def _document(self, record: Record, out: dict[str, Any], groups: Groups) -> None:
+    def _document(
+        self, record: Record, out: dict[str, Any], groups: Groups, customers: Mapping[str, Record],
+    ) -> None:
         line_shape = self._line
         assert line_shape is not None
         lines = []
@@ -209,6 +215,15 @@ class View:
         out[self.entity.line_field or ""] = lines
         tax = (record.get(self._tax_field) or []) if self._tax_field else []
         out.update(document_totals((line["amount"] for line in lines), tax))
+        if self._company is not None and not tax:  # manual VAT lines sent win over the company's VAT
+            number = record.get("customerNumber")
+            customer = customers.get(number) if type(number) is str else None
+            computed = company_totals(
+                self._company, record, customer, self.entity.line_field or "",
+                [line["amount"] for line in lines], out["detailTotal"], now_iso()[:10],
+            )
+            tax = computed.pop("taxDetails")
+            out.update(computed)
         out["documentType"] = self._document_type
         if out.get("currencyId") is None:
             out["currencyId"] = BASE_CURRENCY
