@@ -20,7 +20,7 @@ from importer.errors import ConfigError, RecordError
 from importer.ledger.amounts import document_amount, line_amount
 from importer.ledger.reconcile import Reconciliation, reconcile_totals
 from importer.ledger.sign_off import CSV_COLUMNS, write_csv
-from tests.conftest import TOKEN, final_lines, run_cli
+from tests.conftest import TOKEN, final_lines, get_json, run_cli
 
 CUSTOMERS = """\
 number,name,currencyId,creditLimit
@@ -347,3 +347,32 @@ async def test_cli_takes_the_entity_from_the_map(sandbox, tmp_path: Path) -> Non
         "NOK": ("1500.50", "1500.50"), "SEK": ("200.00", "200.00")}
     code, _, stderr = await run_cli("reconcile", str(legacy), *conn)  # neither --entity nor a map
     assert code == 2 and "--entity is required" in stderr and "Traceback" not in stderr
+
+
+async def test_a_company_that_adds_vat_still_agrees_with_a_file_without_vat(start_sandbox, tmp_path: Path) -> None:
+    """The demo company adds 25 % to a class-1 customer's lines: the CSV's line totals are
+    compared with the ledger's line totals (detailTotal), not with its amount after VAT."""
+    from importer.company.demo import demo_company
+
+    async with start_sandbox(company=demo_company()) as sb:
+        await _import(sb, _write(tmp_path / "c.csv", "number,name,customerClassId\n20000,Moms AS,1\n"), "customer")
+        invoices = _write(tmp_path / "i.csv", "referenceNumber,customerNumber,currencyId,line.description,"
+                          "line.quantity,line.unitPriceInCurrency\nV-1,20000,NOK,Arbeid,4,250\n")
+        await _import(sb, invoices, "invoice")
+        listed = await get_json(f"{sb.url}/v1/customerinvoice")
+        assert isinstance(listed, list) and len(listed) == 1
+        # what the ledger holds: 1000.00 + 25 % = 1250.00
+        assert (listed[0]["detailTotal"], listed[0]["vatTotal"], listed[0]["amount"]) == (1000.0, 250.0, 1250.0)
+        result = await _reconcile(sb, invoices, "invoice")
+        assert _totals(result) == {"NOK": (1, 1, "1000.00", "1000.00")} and result.exit_code == 0
+
+
+def test_the_ledger_amount_before_and_after_vat() -> None:
+    from importer.ledger.amounts import ledger_amount
+
+    listed = {"amount": 1250.0, "detailTotal": 1000.0, "vatTotal": 250.0}
+    assert ledger_amount(listed) == Decimal("1250.0")
+    assert ledger_amount(listed, with_vat=False) == Decimal("1000.0")
+    assert ledger_amount({"amount": 1250.0, "vatTotal": 250.0}, with_vat=False) == Decimal("1000.0")
+    assert ledger_amount({"detailTotal": 1000.0, "vatTotal": 250.0}) == Decimal("1250.0")
+    assert ledger_amount({"vatTotal": 250.0}, with_vat=False) is None

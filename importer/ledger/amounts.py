@@ -18,7 +18,9 @@ from importer.entities import Entity
 from importer.errors import RecordError
 from importer.schema import fields, unwrap_value
 
-__all__ = ["CENT", "ZERO", "cents", "number_of", "line_amount", "document_amount", "ledger_amount"]
+__all__ = [
+    "CENT", "ZERO", "cents", "number_of", "line_amount", "document_amount", "carries_vat", "ledger_amount",
+]
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -86,8 +88,19 @@ def document_amount(entity: Entity, payload: Mapping[str, Any]) -> Decimal:
     return cents(total)
 
 
-def ledger_amount(item: Mapping[str, Any]) -> Decimal | None:
-    """A listed document's ``amount``; ``detailTotal`` + ``vatTotal`` without one; else None."""
+def carries_vat(entity: Entity, payload: Mapping[str, Any]) -> bool:
+    """Whether the document states its VAT itself (tax-detail lines), as NDJSON in the API's shape can."""
+    tax = _tax_field(entity)
+    return bool(tax and _items(unwrap_value(payload.get(tax))))
+
+
+def ledger_amount(item: Mapping[str, Any], *, with_vat: bool = True) -> Decimal | None:
+    """A listed document's amount; None when the ledger answers none.
+
+    ``with_vat``: its ``amount`` (``detailTotal`` + ``vatTotal`` without one). Else its line
+    total before the VAT the ledger worked out: ``detailTotal`` (``amount`` − ``vatTotal``
+    without one), what a file without VAT columns is compared with.
+    """
 
     def number(name: str) -> Decimal | None:
         value = item.get(name)
@@ -96,10 +109,13 @@ def ledger_amount(item: Mapping[str, Any]) -> Decimal | None:
         found = Decimal(str(value))
         return found if found.is_finite() else None
 
-    amount = number("amount")
+    amount, detail, vat = number("amount"), number("detailTotal"), number("vatTotal")
+    if not with_vat:
+        if detail is not None:
+            return detail
+        return None if amount is None else amount - (vat or ZERO)
     if amount is not None:
         return amount
-    detail, vat = number("detailTotal"), number("vatTotal")
     if detail is None:
         return None
     return detail + (vat or ZERO)

@@ -14,13 +14,15 @@ Documents (invoice, credit note, debit note), per currency and per customer:
   API does it (:mod:`importer.ledger.amounts`: manual amount, else quantity ×
   unit price less the discount; each line rounded to cents). VAT is added only where the file
   carries it, as tax-detail lines with a ``vatAmount`` (NDJSON in the API's shape): a flat CSV
-  has no VAT column, so its figures are before VAT, and so is the ledger's ``amount`` of a
-  document that was sent no tax details.
-- **ledger**: the list GET's ``amount`` of the documents whose key the file has
+  has no VAT column, so its figures are before VAT.
+- **ledger**: like is compared with like. For a document the file gives its VAT, the list
+  GET's ``amount`` (with VAT); for one it does not, the ledger's line total before the VAT
+  the company worked out (``detailTotal``), so a company that adds 25 % VAT to a CSV's
+  invoices still agrees with the file. Both are of the documents whose key the file has
   (``referenceNumber``); an auto-numbered document (no key, a ``documentKey`` or none) is
   matched by the ``externalReference`` its import set (the file's own, else the importer's
-  ``<input stem>:<documentKey or fingerprint>``). Where ``amount`` is absent, ``detailTotal``
-  + ``vatTotal`` stand for it; a document with neither is a problem of its own.
+  ``<input stem>:<documentKey or fingerprint>``). Where ``amount`` or ``detailTotal`` is
+  absent, the other and ``vatTotal`` stand for it; a document with neither is a problem of its own.
 - a document of the file the ledger does not have is **missing**: it counts in the file's
   figures, with its amount, and in none of the ledger's.
 
@@ -52,7 +54,7 @@ from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError, RecordError, SourceError
-from importer.ledger.amounts import ZERO, cents, document_amount, ledger_amount, number_of
+from importer.ledger.amounts import ZERO, carries_vat, cents, document_amount, ledger_amount, number_of
 from importer.ledger.expand import expand_params
 from importer.ledger.legacy import column_map
 from importer.load.identity import identify
@@ -177,6 +179,7 @@ class _Entry:
     currency: str
     customer: str
     amount: Decimal  # a document's amount; a customer's credit limit
+    with_vat: bool = False  # the document states its VAT: compared with the ledger's amount with VAT
 
 
 async def reconcile_totals(
@@ -259,10 +262,12 @@ class _FileSide:
             self._invalid(work, work.error or "it could not be read")
             return
         payload = work.payload
+        with_vat = False
         try:
             if self.entity.is_document:
                 amount = document_amount(self.entity, payload)
                 customer = _text(payload.get("customerNumber"))
+                with_vat = carries_vat(self.entity, payload)
             else:
                 amount = number_of(payload, "creditLimit", "creditLimit") or ZERO
                 customer = NO_VALUE
@@ -273,13 +278,13 @@ class _FileSide:
         identity = identify(self.entity, work)[0] if self.keys is not None or not work.key else ""
         ledger_key = self.keys.key(identity) if self.keys is not None else None
         if ledger_key:  # the key the ledger gave it, as the import recorded
-            entry = _Entry(ledger_key.strip(), work.records, currency, customer, amount)
+            entry = _Entry(ledger_key.strip(), work.records, currency, customer, amount, with_vat)
             self.by_key.setdefault(entry.key, []).append(entry)
         elif work.key:
-            entry = _Entry(str(work.key).strip(), work.records, currency, customer, amount)
+            entry = _Entry(str(work.key).strip(), work.records, currency, customer, amount, with_vat)
             self.by_key.setdefault(entry.key, []).append(entry)
         elif self.entity.is_document:
-            entry = _Entry(self._reference(work, identity), work.records, currency, customer, amount)
+            entry = _Entry(self._reference(work, identity), work.records, currency, customer, amount, with_vat)
             self.by_reference.setdefault(entry.key, []).append(entry)
         else:
             self._invalid(work, f"record {work.records[0]}: no number: an auto-numbered customer "
@@ -360,7 +365,7 @@ def _book(entity: Entity, item: Mapping[str, Any], key: str, entries: list[_Entr
     currency = _text(item.get("currencyId"))
     if entity.is_document:
         customer = _ledger_customer(item)
-        amount = ledger_amount(item)
+        amount = ledger_amount(item, with_vat=any(entry.with_vat for entry in entries))
         if amount is None:
             named = key or (entries[0].key if entries else "without a number")
             result.problems.append(f"{entity.name} {named}: the ledger answers no amount (nor detailTotal): "
