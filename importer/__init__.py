@@ -38,14 +38,16 @@ from importer.errors import (
     UnknownColumnsError,
 )
 from importer.load.state import read_results
-from importer.options import ImportOptions
+from importer.options import Behaviour, Connection, ImportOptions, InputFormat, Pace, SaftSettings, State
 from importer.plans.fleet import FleetResult, run_fleet, run_fleet_sync
+from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.summary import Summary
 
 __all__ = [
     "__version__",
     "import_records", "import_records_sync", "build_client",
     "ImportOptions", "Summary", "read_results",
+    "Connection", "Pace", "InputFormat", "State", "Behaviour", "SaftSettings",
     "run_fleet", "run_fleet_sync", "FleetResult",
     "ApiClient", "ClientCredentials", "StaticToken", "RetryPolicy", "Pacer", "Response",
     "Entity", "ENTITIES",

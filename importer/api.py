@@ -40,12 +40,11 @@ from importer.load.sink import OutcomeCallback, ResultSink
 from importer.load.state import ResultsState, read_results
 from importer.logs import safe_url, tell
 from importer.mapping import CoerceOptions, RecordMapper, Work
-from importer.mapping.header import check_header
-from importer.mapping.mapfile import BoundMap, load_map, resolve_entity
+from importer.mapping.inputmap import bind_input
+from importer.mapping.mapfile import BoundMap, resolve_entity
 from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
-from importer.saft.source import SaftSource, prepare_saft_run, saft_source_options
-from importer.sources import Input, SourceOptions, detect_format, open_input
+from importer.sources import Input, SourceOptions, detect_format, kind_named, open_input
 from importer.sources.base import SourceRecord
 from importer.stopping import StopRequest
 from importer.summary import Summary
@@ -77,15 +76,16 @@ def default_results_path(input_path: str, dry_run: bool = False) -> str:
 
 
 def build_client(options: ImportOptions) -> ApiClient:
-    """An ``ApiClient`` from the options' URL and credentials."""
+    """An ``ApiClient`` from the options' connection and pace."""
     auth: TokenSource | None
-    if options.token:
-        auth = StaticToken(options.token)
-    elif options.client_id and options.client_secret:
+    conn, pace = options.connection, options.pace
+    if conn.token:
+        auth = StaticToken(conn.token)
+    elif conn.client_id and conn.client_secret:
         auth = ClientCredentials(
-            options.client_id, options.client_secret, options.tenant_id,
-            token_url=options.token_url or DEFAULT_TOKEN_URL, timeout=options.timeout,
-            retry=replace(TOKEN_RETRY, max_attempts=options.max_attempts, base=options.retry_base),
+            conn.client_id, conn.client_secret, conn.tenant_id,
+            token_url=conn.token_url or DEFAULT_TOKEN_URL, timeout=pace.timeout,
+            retry=replace(TOKEN_RETRY, max_attempts=pace.max_attempts, base=pace.retry_base),
         )
     else:
         raise ConfigError(
@@ -93,9 +93,9 @@ def build_client(options: ImportOptions) -> ApiClient:
             "VISMA_CLIENT_SECRET and VISMA_TENANT_ID"
         )
     return ApiClient(
-        options.base_url, auth,
-        concurrency=options.concurrency, rate=options.rate, timeout=options.timeout,
-        retry=RetryPolicy(max_attempts=options.max_attempts, base=options.retry_base),
+        conn.base_url, auth,
+        concurrency=pace.concurrency, rate=pace.rate, timeout=pace.timeout,
+        retry=RetryPolicy(max_attempts=pace.max_attempts, base=pace.retry_base),
     )
 
 
@@ -134,8 +134,10 @@ async def import_records(
     ``entity`` may be left out when the ``map`` option names a mapping file that says
     ``entity = "..."``; when both are given they must agree.
 
-    Keyword options are the fields of :class:`ImportOptions` (``mode``,
-    ``concurrency``, ``rate``, ``results``, ``resume``, ``dry_run``, ...).
+    Keyword options are the options of :class:`ImportOptions` by their flat names
+    (``mode``, ``concurrency``, ``rate``, ``results``, ``resume``, ``dry_run``, ...); a
+    name it does not have is a TypeError naming it. ``options``: an ImportOptions to
+    start from (its groups: ``ImportOptions("invoice", pace=Pace(concurrency=8))``).
     ``client``: an open :class:`ApiClient` to use (else one is built from the
     options' ``base_url`` and credentials). ``on_outcome`` is called with every
     final results line. ``handle_signals``: SIGINT/SIGTERM stop the run cleanly
@@ -145,55 +147,47 @@ async def import_records(
     ``skipped`` with that reason. ``customer_gate``: the same, kept by a plan
     across its steps (see :class:`~importer.load.gate.CustomerGate`).
     """
-    entity = resolve_entity(entity, option_values.get("map", options.map if options is not None else None))
+    entity = resolve_entity(entity, option_values.get("map", options.input.map if options is not None else None))
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
     ent = ENTITIES[opts.entity]
+    form, state = opts.input, opts.state
     from_file = isinstance(source, str | os.PathLike) and os.fspath(source) != "-"  # default names apply
     name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
-    # A SAF-T file is read once per entity (customers, then balances): each run names its own outputs.
-    base = f"{name}.{opts.entity}" if from_file and detect_format(name, opts.format) == "saft" else name
-    results_path = opts.results or (default_results_path(base, opts.dry_run) if from_file else None)
-    if opts.resume and results_path is None:
+    fmt = detect_format(name, form.format) if from_file else None
+    kind = kind_named(fmt) if fmt is not None else None
+    # A file read once per entity (a SAF-T file: customers, then balances): each run names its own outputs.
+    base = f"{name}.{opts.entity}" if kind is not None and kind.per_entity else name
+    results_path = state.results or (default_results_path(base, state.dry_run) if from_file else None)
+    if state.resume and results_path is None:
         raise ConfigError("--resume needs a results file (pass --results)")
     if name == "-" and results_path is None:  # outcomes would be seen by no one
         raise ConfigError("reading stdin needs --results PATH: each record's outcome goes there")
-    failed_path = opts.failed
-    if failed_path is None and from_file:
-        failed_path = default_failed_path(base, detect_format(name, opts.format))
-    check_outputs({"input": name if from_file else None, "--map": opts.map},
+    failed_path = state.failed
+    if failed_path is None and fmt is not None:
+        failed_path = default_failed_path(base, fmt)
+    check_outputs({"input": name if from_file else None, "--map": form.map},
                   {"--results": results_path, "--failed": failed_path})
     with ExitStack() as stack:
         writer, resume = _results(results_path, opts, stack, client, name if from_file else None, base)
-        read_as = saft_source_options(  # SAF-T: read as this entity; other formats ignore it
-            SourceOptions(opts.format, opts.delimiter, opts.max_field_size, opts.encoding), opts)
+        # Read as this entity, with the SAF-T group: the kinds that read one file as several take them.
+        read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, form.encoding,
+                                entity=opts.entity, settings=opts.saft)
         opened = stack.enter_context(open_input(source, read_as))
         counter, delimiter = opened.counter, opened.delimiter
         coerce = CoerceOptions(
-            decimal_comma=opts.decimal_comma if opts.decimal_comma is not None else delimiter == ";",
-            date_format=opts.date_format,
+            decimal_comma=form.decimal_comma if form.decimal_comma is not None else delimiter == ";",
+            date_format=form.date_format,
         )
-        columns = opened.columns
-        bound = None
-        if isinstance(opened.reader, SaftSource):  # its built-in map, and the file's own checks, first
-            bound = prepare_saft_run(opened.reader, ent, opts.map, coerce)
-            if bound is not None:
-                coerce, columns = bound.options, bound.columns
-        elif opts.map:  # loaded with the header, so its mistakes and the header's come as one error
-            bound = load_map(opts.map, ent, header=columns).bind(columns, coerce)
-            coerce, columns = bound.options, bound.columns  # the map already made values canonical
-            for missing in bound.missing:
-                log.warning("mapping file names column %r, which %s does not have", missing, name)
-        elif columns is not None:
-            check_header(ent, columns, name)  # every unknown column at once, nothing sent
+        bound, coerce, columns = bind_input(opened.reader, opened.columns, ent, form.map, coerce, name)
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
-        owned = client is None and not opts.dry_run  # a client we build, we open and close
+        owned = client is None and not state.dry_run  # a client we build, we open and close
         if owned:
             client = build_client(opts)
-        summary = Summary(opts.entity, opts.mode, name, results_path, opts.dry_run)
+        summary = Summary(opts.entity, opts.mode, name, results_path, state.dry_run)
         if watch is not None:
             watch(summary)
         failed = None
-        if failed_path is not None and not opts.dry_run:  # a dry run leaves a real run's failed file be
+        if failed_path is not None and not state.dry_run:  # a dry run leaves a real run's failed file be
             failed = FailedRecords(failed_path, source=opened)
             if failed.kept is not None:
                 tell(f"{failed.kept} was changed since the importer wrote it (or an earlier version wrote it): it is "
@@ -243,10 +237,11 @@ def _counters(client: ApiClient) -> tuple[int, int, int, int, int]:
 
 def _log_started(summary: Summary, opts: ImportOptions, client: ApiClient | None) -> None:
     """``-v``: what this run is, where it sends (never a credential: the URL alone, without user info)."""
-    target = "nowhere (dry run)" if opts.dry_run else safe_url(client.base_url if client is not None else opts.base_url)
+    dry_run = opts.state.dry_run
+    target = "nowhere (dry run)" if dry_run else safe_url(client.base_url if client is not None else opts.connection.base_url)
     log.info("started: %s from %s, mode %s, to %s", summary.entity, summary.input, summary.mode, target,
              extra={"event": "started", "entity": summary.entity, "input": summary.input, "mode": summary.mode,
-                    "base_url": None if opts.dry_run else target, "dry_run": opts.dry_run,
+                    "base_url": None if dry_run else target, "dry_run": dry_run,
                     "results": summary.results_path})
 
 
@@ -292,11 +287,12 @@ def _results(
     """
     if path is None:
         return None, None
+    state, tenant = opts.state, opts.connection.tenant_id
     existed = os.path.exists(path)
-    if opts.resume and not existed and not opts.dry_run:
+    if state.resume and not existed and not state.dry_run:
         nothing_to_resume(path, opts.entity, input_path, base)
-    stamp = {"input": os.path.abspath(input_path) if input_path else None, "company": opts.tenant_id}
-    writer = ResultsWriter(path, fsync=opts.fsync, fresh=opts.dry_run, stamp=stamp, dry_run=opts.dry_run)
+    stamp = {"input": os.path.abspath(input_path) if input_path else None, "company": tenant}
+    writer = ResultsWriter(path, fsync=state.fsync, fresh=state.dry_run, stamp=stamp, dry_run=state.dry_run)
     stack.callback(writer.close)
     if not existed:  # made by this run: not left behind empty when the run fails before a line
 
@@ -305,32 +301,32 @@ def _results(
                 os.unlink(path)
 
         stack.push(forget)
-    if ENTITIES[opts.entity].is_document and not opts.dry_run:  # see importer.load.references
+    if ENTITIES[opts.entity].is_document and not state.dry_run:  # see importer.load.references
         writer.stamp["reference_key"] = secrets.token_hex(16)
-    if writer.size == 0 or opts.dry_run:
+    if writer.size == 0 or state.dry_run:
         return writer, None
-    if opts.restart:
+    if state.restart:
         kept = f"{path}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
         os.rename(path, kept)
         log.warning("--restart: the earlier results are kept in %s", kept)
         writer.close()
-        writer = ResultsWriter(path, fsync=opts.fsync, fresh=True, stamp=stamp | {
+        writer = ResultsWriter(path, fsync=state.fsync, fresh=True, stamp=stamp | {
             "reference_key": writer.stamp.get("reference_key")})
         stack.callback(writer.close)
         return writer, None
-    if not opts.resume:
+    if not state.resume:
         raise ConfigError(
             f"{path} already holds the outcomes of an earlier run: pass --resume to continue it "
             "(records already done are not sent again), --results OTHER for a new file, or "
             "--restart to start over (the old file is kept beside it)"
         )
-    state = read_results(path, salvage=True)
-    stack.callback(state.close)
-    same_run(path, state, opts.entity, opts.tenant_id,
-             (client.base_url if client is not None else opts.base_url))
-    if state.reference_key is not None:  # its documents' references stay what they were
-        writer.stamp["reference_key"] = state.reference_key
-    return writer, state
+    held = read_results(path, salvage=True)
+    stack.callback(held.close)
+    same_run(path, held, opts.entity, tenant,
+             (client.base_url if client is not None else opts.connection.base_url))
+    if held.reference_key is not None:  # its documents' references stay what they were
+        writer.stamp["reference_key"] = held.reference_key
+    return writer, held
 
 
 async def _run(
@@ -338,7 +334,7 @@ async def _run(
     summary: Summary, opts: ImportOptions, handle_signals: bool, stop: StopRequest | None,
     *, input_path: str | None,
 ) -> None:
-    if pipeline.client is not None and not opts.dry_run:
+    if pipeline.client is not None and not opts.state.dry_run:
         await pipeline.client.authenticate()
         if opts.mode == "upsert":
             pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
@@ -356,7 +352,7 @@ async def _run(
                 await stop.first.wait()
                 summary.interrupted = True
                 pipeline.stop()
-                scope.deadline = anyio.current_time() + opts.grace
+                scope.deadline = anyio.current_time() + opts.behaviour.grace
                 await stop.second.wait()
                 scope.cancel()  # asked again: stop now
 

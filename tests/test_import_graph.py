@@ -50,8 +50,6 @@ SANDBOX_USERS = {"cli"}
 
 # (module, module it imports): why the arrow stands today.
 KNOWN: dict[tuple[str, str], str] = {
-    ("importer.sources.inputs", "importer.saft.source"):
-        "open_input opens a SAF-T file too, and importer.saft reads through sources: one seam for SAF-T ends it",
     ("importer.mapping.mapspec", "importer.mapping.binding"):
         "ColumnMap.bind makes the BoundMap that binding builds on ColumnMap's own types",
 }

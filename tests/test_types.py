@@ -20,19 +20,22 @@ from hostile_server import created, error, hostile
 
 import importer
 from importer.api import ImportRecordsKwargs
-from importer.options import ImportOptions, ImportOptionsKwargs
+from importer.options import GROUPS, OPTION_NAMES, ImportOptions, ImportOptionsKwargs
 from importer.vocabulary import ACTIONS, EVENTS, LOAD_STATES, MODES, OUTCOMES
 
 # -- keyword options ---------------------------------------------------------------------
 
 
 def test_import_records_keywords_are_the_fields_of_import_options() -> None:
-    # The TypedDict a type checker holds import_records(**options) to is ImportOptions,
+    # The TypedDict a type checker holds import_records(**options) to is ImportOptions' groups,
     # field for field and type for type: an option added to one and not the other fails here.
-    fields = typing.get_type_hints(ImportOptions)
-    del fields["entity"]  # a parameter of its own
+    fields = {"mode": typing.get_type_hints(ImportOptions)["mode"]}
+    for attr, group, prefix in GROUPS:
+        fields |= {prefix + name: hint for name, hint in typing.get_type_hints(group).items()
+                   if prefix + name in OPTION_NAMES}
     assert typing.get_type_hints(ImportOptionsKwargs) == fields
-    assert [f.name for f in dataclasses.fields(ImportOptions)][1:] == list(ImportOptionsKwargs.__annotations__)
+    assert list(OPTION_NAMES) == list(ImportOptionsKwargs.__annotations__)
+    assert [f.name for f in dataclasses.fields(ImportOptions)][2:] == [attr for attr, _, _ in GROUPS]
 
 
 def test_import_records_sync_takes_what_import_records_takes() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from importer.api import build_client
 from importer.client import ApiClient
 from importer.errors import ConfigError
-from importer.options import ImportOptions
+from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "client_for", "common_options",
            "connection_options", "with_sandbox"]
@@ -36,14 +36,7 @@ def connection_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def common_options(args: argparse.Namespace) -> dict[str, Any]:
     """Options the run and plan commands share: connection and state."""
-    return dict(
-        **connection_options(args),
-        resume=args.resume,
-        restart=args.restart,
-        retry_failed=args.retry_failed,
-        fsync=args.fsync,
-        dry_run=args.dry_run,
-    )
+    return {**connection_options(args), **{name: getattr(args, name) for name in WHOLE_RUN}}
 
 
 async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options: dict[str, Any]) -> None:
@@ -62,8 +55,8 @@ async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options:
 async def client_for(args: argparse.Namespace, stack: AsyncExitStack) -> ApiClient:
     """An open ApiClient from the connection and speed flags."""
     options = {k: v for k, v in connection_options(args).items() if v is not None}
-    opts = ImportOptions(entity=args.entity, concurrency=args.concurrency, rate=args.rate,
-                         timeout=args.timeout, max_attempts=args.max_attempts, **options)
+    speed = {name: getattr(args, name) for name in group_names(Pace) if hasattr(args, name)}
+    opts = ImportOptions(entity=args.entity, **speed, **options)
     client = await stack.enter_async_context(build_client(opts))
     await client.authenticate()
     return client

@@ -2,7 +2,8 @@
 
 Each ``add_*`` adds one group to a command's parser; the commands in
 :mod:`importer.cli.parser` pick the groups they take. A flag means the same in every
-command that has it.
+command that has it. A flag's default is its option group's (:mod:`importer.options`),
+read from there, so ``--help``, plans and the Python API say one thing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from importer.cli.flags import CommandParser, Section, delimiter, positive_float
-from importer.options import DEFAULT_BASE_URL, MODES
+from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
 
 __all__ = ["add_behaviour", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
            "add_speed", "add_state"]
@@ -19,7 +20,7 @@ __all__ = ["add_behaviour", "add_connection", "add_input", "add_output", "add_sa
 def add_connection(p: CommandParser, *, sandbox: bool = True) -> None:
     conn = p.section("connection")
     conn.add_argument("--base-url", default=None,
-                      help=f"everything before /v1 (env VISMA_BASE_URL; default {DEFAULT_BASE_URL})")
+                      help=f"everything before /v1 (env VISMA_BASE_URL; default {Connection.base_url})")
     conn.add_argument("--token", default=None,
                       help="Bearer token (env VISMA_TOKEN); else client credentials from "
                            "VISMA_CLIENT_ID, VISMA_CLIENT_SECRET, VISMA_TENANT_ID")
@@ -34,14 +35,14 @@ def add_connection(p: CommandParser, *, sandbox: bool = True) -> None:
 
 def add_speed(p: CommandParser) -> None:
     speed = p.section("speed")
-    speed.add_argument("--concurrency", "-c", type=int, default=32,
+    speed.add_argument("--concurrency", "-c", type=int, default=Pace.concurrency,
                        help="requests in flight (default %(default)s)")
     speed.add_argument("--rate", type=positive_float, default=None,
                        help="ceiling in requests per second; the API's own headers pace the run anyway")
-    speed.add_argument("--timeout", type=positive_float, default=60.0,
+    speed.add_argument("--timeout", type=positive_float, default=Pace.timeout,
                        help="seconds one request may take; a write whose answer is lost is waited for as "
                             "long again before it is looked up a second time (default %(default)s)")
-    speed.add_argument("--max-attempts", type=int, default=5,
+    speed.add_argument("--max-attempts", type=int, default=Pace.max_attempts,
                        help="tries per record for network errors and 5xx, and per token fetch "
                             "(default %(default)s)")
 
@@ -55,7 +56,7 @@ def add_input(p: CommandParser, *, mapping: bool = True) -> None:
     src.add_argument("--encoding", default=None,
                      help="input encoding, e.g. cp1252 or latin-1 (default utf-8, BOM or not: a file that "
                           "is not is refused, naming the line, before anything is sent)")
-    src.add_argument("--max-field-size", type=int, default=1 << 20, metavar="BYTES",
+    src.add_argument("--max-field-size", type=int, default=InputFormat.max_field_size, metavar="BYTES",
                      help="longest CSV field or input line read; a longer one makes its record invalid "
                           "(default 1 MiB)")
     src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
@@ -68,7 +69,7 @@ def add_input(p: CommandParser, *, mapping: bool = True) -> None:
 
 
 def add_behaviour(p: CommandParser) -> None:
-    p.add_argument("--mode", choices=MODES, default="create",
+    p.add_argument("--mode", choices=MODES, default=ImportOptions.mode,
                    help="create: POST each record; update: PUT each by its key; upsert: PUT when the "
                         "key exists, else POST (keys prefetched in pages) (default: create)")
     p.add_argument("--release", action="store_true",

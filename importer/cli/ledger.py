@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -30,9 +31,10 @@ from importer.ledger.sign_off import print_reconciliation, write_csv
 from importer.ledger.verify import VerifySummary, default_report_path, verify_records
 from importer.logs import json_lines, tell
 from importer.mapping.mapfile import resolve_entity
+from importer.options import SaftSettings
 from importer.outputs import check_outputs, printable
-from importer.saft.source import SaftSettings, SaftSourceOptions
 from importer.sources import SourceOptions
+from importer.vocabulary import SaftDocuments
 
 __all__ = ["export_command", "reconcile_command", "verify_command"]
 
@@ -139,9 +141,8 @@ async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
         result = await reconcile_totals(
             client, args.input, args.entity,
             # A SAF-T file counts every balance it states: one not sent shows as missing.
-            source_options=SaftSourceOptions(args.input_format, args.delimiter, args.max_field_size, args.encoding,
-                                             saft=SaftSettings(args.entity, allow_unbalanced=True,
-                                                               documents=args.saft_documents or "balances")),
+            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size, args.encoding,
+                                         entity=args.entity, settings=_every_balance(args.saft_documents)),
             decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
             results=args.results,
         )
@@ -155,3 +156,9 @@ async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
         if args.csv:
             print(f"csv: {args.csv}")
     return result.exit_code
+
+
+def _every_balance(documents: SaftDocuments | None) -> SaftSettings:
+    """A SAF-T file's settings for reconcile: every balance it states, its documents as --saft-documents says."""
+    every = SaftSettings(allow_unbalanced=True)
+    return every if documents is None else replace(every, documents=documents)

@@ -23,6 +23,7 @@ from importer.cli.groups import (
     add_state,
 )
 from importer.entities import ENTITIES
+from importer.options import InputFormat
 from importer.sandbox import add_arguments as add_sandbox_arguments
 
 __all__ = ["VERIFY_SHOWN", "build_parser"]
@@ -192,7 +193,7 @@ def _reconcile(p: CommandParser) -> None:
                      help="input format (default: by file extension)")
     src.add_argument("--delimiter", default=None, type=delimiter, help="CSV delimiter (default: sniffed)")
     src.add_argument("--encoding", default=None, help="input encoding, e.g. cp1252 (default utf-8)")
-    src.add_argument("--max-field-size", type=int, default=1 << 20, metavar="BYTES",
+    src.add_argument("--max-field-size", type=int, default=InputFormat.max_field_size, metavar="BYTES",
                      help="longest CSV field or input line read (default 1 MiB)")
     src.add_argument("--decimal-comma", action=argparse.BooleanOptionalAction, default=None,
                      help="read 1234,50 as a number (default: on when the delimiter is ;)")

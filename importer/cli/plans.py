@@ -28,6 +28,7 @@ from importer.cli.config import config_path
 from importer.cli.printing import console, report_summaries, write_summary_json
 from importer.errors import ConfigError
 from importer.logs import json_lines, tell
+from importer.options import WHOLE_RUN
 from importer.outputs import check_outputs
 from importer.plans.fleet import FleetResult, run_fleet
 from importer.plans.manifest import Manifest, load_manifest, select
@@ -75,7 +76,7 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     manifest = select(load_manifest(args.manifest, results_dir=args.results_dir,
                                     check_credentials=not args.sandbox and not args.dry_run), args.only)
     _check_fleet_outputs(manifest, args)
-    flags = {name: getattr(args, name) for name in ("resume", "restart", "retry_failed", "fsync", "dry_run")}
+    flags = {name: getattr(args, name) for name in WHOLE_RUN}
     async with AsyncExitStack() as stack:
         sandbox = None
         if args.sandbox:

@@ -11,6 +11,7 @@ from importer.cli.config import config_path
 from importer.cli.printing import report_summaries
 from importer.logs import json_lines
 from importer.mapping.mapfile import resolve_entity
+from importer.options import OPTION_NAMES
 from importer.outputs import check_outputs
 
 __all__ = ["run_command"]
@@ -19,18 +20,8 @@ __all__ = ["run_command"]
 async def run_command(args: argparse.Namespace, argv: list[str]) -> int:
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own; before any socket
     options = common_options(args)
-    options.update(
-        mode=args.mode, concurrency=args.concurrency, rate=args.rate, timeout=args.timeout,
-        max_attempts=args.max_attempts, format=args.format,
-        delimiter=args.delimiter,
-        encoding=args.encoding, decimal_comma=args.decimal_comma, date_format=args.date_format,
-        max_field_size=args.max_field_size,
-        results=args.results, failed=args.failed, release=args.release,
-        background=args.background, map=args.map, set_external_reference=args.set_external_reference,
-        saft_text=args.saft_text, saft_item=args.saft_item, saft_account=args.saft_account,
-        saft_period=args.saft_period, saft_allow_unbalanced=args.saft_allow_unbalanced,
-        saft_documents=args.saft_documents,
-    )
+    # Every run option the command has a flag for, by the option's own name (importer.options).
+    options.update({name: getattr(args, name) for name in OPTION_NAMES if hasattr(args, name)})
     options = {k: v for k, v in options.items() if v is not None}  # None: the option's default
 
     # Every file the run reads is an input, and is never written (before anything is opened).

@@ -3,9 +3,10 @@
 from importer.client import proof
 from importer.client.auth import DEFAULT_TOKEN_URL, ClientCredentials, StaticToken, TokenSource
 from importer.client.http import ApiClient, Attempt, ClientStats, Response, RetryPolicy
+from importer.client.pace import Pace
 from importer.client.pacing import Pacer
 
 __all__ = [
-    "ApiClient", "Attempt", "ClientStats", "Response", "RetryPolicy", "Pacer",
+    "ApiClient", "Attempt", "ClientStats", "Response", "RetryPolicy", "Pace", "Pacer",
     "TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL", "proof",
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from yarl import URL
 
 from importer.client.answers import Response
+from importer.client.pace import Pace
 from importer.client.proof import Proof
 
 __all__ = ["Attempt", "Lookup", "LookupUnavailable", "RetryPolicy", "ClientStats", "NoAnswer", "Sending"]
@@ -37,8 +38,8 @@ class LookupUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 5
-    base: float = 0.5  # seconds; the n-th retry waits up to base * 2**(n-1)
+    max_attempts: int = Pace.max_attempts
+    base: float = Pace.retry_base  # seconds; the n-th retry waits up to base * 2**(n-1)
     cap: float = 30.0
     budget: float = 900.0  # seconds from a request's first send after which it is not retried
 

@@ -50,7 +50,7 @@ MIN_REUSE = 30.0  # seconds a token is used for at the least, whatever expires_i
 MAX_LIFETIME = 86400.0
 RETRY_FAILED_AFTER = 5.0  # seconds a failed fetch is remembered before the next try
 # Tries of one fetch when the endpoint answers 5xx or 429, or not at all: a few, for two minutes at most.
-TOKEN_RETRY = RetryPolicy(max_attempts=5, base=0.5, cap=30.0, budget=120.0)
+TOKEN_RETRY = RetryPolicy(cap=30.0, budget=120.0)
 
 
 class _Passing(AuthError):

@@ -49,6 +49,7 @@ from importer.client.attempts import (
 )
 from importer.client.auth import TokenSource
 from importer.client.background import BackgroundJob
+from importer.client.pace import Pace
 from importer.client.pacing import Pacer
 from importer.client.proof import Proof
 from importer.client.recovery import Recovery
@@ -83,9 +84,9 @@ class ApiClient(Recovery):
         base_url: str,
         auth: TokenSource | None = None,
         *,
-        concurrency: int = 32,
+        concurrency: int = Pace.concurrency,
         rate: float | None = None,
-        timeout: float = 60.0,
+        timeout: float = Pace.timeout,
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
         max_body: int = DEFAULT_MAX_BODY,

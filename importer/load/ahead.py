@@ -43,7 +43,7 @@ class WriteAhead:
     @classmethod
     def for_run(cls, entity: Entity, options: ImportOptions, sink: ResultSink, api: str) -> WriteAhead | None:
         """The write-ahead of a run whose every request's action is known when it is queued."""
-        if sink.writer is None or options.dry_run or entity.is_action:
+        if sink.writer is None or options.state.dry_run or entity.is_action:
             return None
         if options.mode == "create":
             return cls(sink, "create", api, keyed=True)

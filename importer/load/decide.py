@@ -60,7 +60,7 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
         job.ledger_key = earlier.key  # updates and releases go to the key the ledger gave it
     # A line written from values spelled otherwise (1250.0, a midnight time) is the same record.
     same = earlier.fingerprint == job.fingerprint or earlier.fingerprint == fingerprint_as_written(job.work)
-    retry = options.retry_failed
+    retry = options.state.retry_failed
     if earlier.state == SUCCEEDED:
         if earlier.release_pending and retry and job.work.error is None:
             return RELEASE_ONLY

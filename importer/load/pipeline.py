@@ -44,11 +44,11 @@ class Pipeline(Workers):
     """One run of the load stage: :meth:`run` reads the work and feeds the workers."""
 
     async def run(self, works: AsyncIterator[Work]) -> None:
-        concurrency = self.options.concurrency
+        concurrency = self.options.pace.concurrency
         send, receive = anyio.create_memory_object_stream[Job](max_buffer_size=concurrency)
         try:
             async with anyio.create_task_group() as tg:
-                if not self.options.dry_run:
+                if not self.options.state.dry_run:
                     for _ in range(concurrency):
                         tg.start_soon(self._worker, receive.clone())
                 receive.close()
@@ -135,7 +135,7 @@ class Pipeline(Workers):
             self._final(job, self._line(job, "invalid", error=work.error))
         elif self.gate is not None and (reason := self._waiting_without_asking(work)) is not None:
             self._final(job, self._line(job, "skipped", error=reason))
-        elif self.options.dry_run:
+        elif self.options.state.dry_run:
             self._write_dry_run(job)
         else:
             if not self._asks_first and self.options.mode == "create":
@@ -156,7 +156,7 @@ class Pipeline(Workers):
 
     def _waiting_without_asking(self, work: Work) -> str | None:
         """A document whose customer is held back, when the gate may not ask the API."""
-        if self.gate is None or (self.gate.ask_api and not self.options.dry_run):
+        if self.gate is None or (self.gate.ask_api and not self.options.state.dry_run):
             return None
         customer = self._customer_of(work)
         return self.gate.waiting.get(customer) if customer is not None and customer not in self.gate.exists else None

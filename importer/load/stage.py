@@ -57,7 +57,7 @@ class Stage:
         self.summary = summary
         self.resume = resume if resume is not None and len(resume) else None
         self.references = References(
-            options.set_external_reference, reference_prefix, bytes.fromhex(reference_key) if reference_key else None,
+            options.behaviour.set_external_reference, reference_prefix, bytes.fromhex(reference_key) if reference_key else None,
             earlier=resume is not None and resume.reference_key is not None)
         self.existing_keys: set[str] | None = None  # upsert: keys the API holds (None: ask per record)
         self.gate = gate if entity.name != "customer" else None
@@ -69,7 +69,7 @@ class Stage:
         self._no_answer_in_a_row = 0
         # Decided once, not per record:
         self._asks_first = options.mode == "upsert" and not entity.is_action  # POST or PUT?
-        self._releases = options.release and entity.releasable
+        self._releases = options.behaviour.release and entity.releasable
         self._proofs = outcomes.proofs_for(entity)
         self._default_action: Action = "action" if entity.is_action else ("update" if options.mode == "update" else "create")
         # Started lines of queued units written together (see importer.load.ahead), where the

@@ -72,7 +72,7 @@ class Workers(Stage):
         if job.how == RELEASE_ONLY:
             line = self._line(job, "done", action="release")
             line.release = await release(client, self.entity, job.ledger_key or job.work.key,
-                                         background=self.options.background, read_first=True)
+                                         background=self.options.behaviour.background, read_first=True)
             self.summary.count_release(line.release)
             line.outcome = line.release["outcome"]  # done, queued or failed: the release was all it had to do
         else:
@@ -82,7 +82,7 @@ class Workers(Stage):
             attempt, line = sent
             if self._releases and line.outcome in ("created", "updated"):
                 line.release = await release(client, self.entity, line.key,
-                                             background=self.options.background,
+                                             background=self.options.behaviour.background,
                                              known=attempt.response if attempt.found_by_lookup else None)
                 self.summary.count_release(line.release)
             self._watch(attempt)
@@ -143,7 +143,7 @@ class Workers(Stage):
         if attempt is None:
             attempt = await client.request(
                 call.method, call.path, call.body, lookup=lookup, idempotent=call.idempotent,
-                background=self.options.background, proof=self._proofs[call.action],
+                background=self.options.behaviour.background, proof=self._proofs[call.action],
             )
         if attempt.not_sent:
             self.sink.unsent(job)

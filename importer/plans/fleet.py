@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -30,7 +30,7 @@ import anyio
 from importer.api import build_client
 from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import company_context
-from importer.options import ImportOptions
+from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
 from importer.plans.company_run import CompanyRun
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import run_plan
@@ -42,8 +42,7 @@ __all__ = ["run_fleet", "run_fleet_sync", "FleetResult", "CompanyRun", "RUN_OPTI
 log = logging.getLogger("importer.fleet")
 
 # What a fleet run may be told for every company at once (the command line's flags).
-RUN_OPTIONS = ("resume", "restart", "retry_failed", "fsync", "dry_run")
-_CLIENT_OPTIONS = ("concurrency", "rate", "timeout", "max_attempts", "retry_base")
+RUN_OPTIONS = WHOLE_RUN
 _FILES_PER_COMPANY = 8  # descriptors a company holds besides its sockets (input, results, failed, state)
 
 
@@ -180,7 +179,7 @@ async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict
     async with AsyncExitStack() as stack:
         client = None
         if not overrides.get("dry_run"):
-            speed = {k: v for k, v in company.options.items() if k in _CLIENT_OPTIONS}
+            speed = {k: v for k, v in company.options.items() if k in group_names(Pace)}
             client = build_client(ImportOptions(entity=company.plan.steps[0].entity, **speed, **connection))
             run.client = await stack.enter_async_context(client)
         await run_plan(
@@ -212,8 +211,8 @@ def _allow_descriptors(manifest: Manifest) -> None:
     Each company keeps up to ``concurrency`` connections and a few files open; a
     bureau's hundred companies pass the usual soft limit of 1,024.
     """
-    default = next(f.default for f in fields(ImportOptions) if f.name == "concurrency")
-    needed = sum(int(c.options.get("concurrency", default)) + _FILES_PER_COMPANY for c in manifest.companies) + 64
+    needed = sum(int(c.options.get("concurrency", Pace.concurrency)) + _FILES_PER_COMPANY
+                 for c in manifest.companies) + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return

@@ -35,18 +35,17 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from importer.errors import ConfigError
-from importer.options import ImportOptions
+from importer.options import OPTION_NAMES, ImportOptions
 from importer.plans.plan import Plan, load_plan, parse_steps
 
 __all__ = ["Company", "Credentials", "Manifest", "load_manifest", "select", "SANDBOX_CLIENT"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_OPTION_NAMES = {f.name for f in fields(ImportOptions)} - {"entity"}
 _CREDENTIAL_KEYS = ("client_id_env", "client_secret_env", "token_env", "secrets_file")
 _COMPANY_KEYS = {"name", "tenant_id", "base_url", "token_url", "plan", "step", "results_dir", *_CREDENTIAL_KEYS}
 # Options that a manifest names by reference or keeps to the company, and why.
@@ -284,7 +283,7 @@ def _check_options(where: str, table: dict[str, Any], refused: dict[str, str]) -
     for key in table:
         if key in refused:
             raise ConfigError(f"{where}: {key} does not belong here; {refused[key]}")
-        if key not in _OPTION_NAMES:
+        if key not in OPTION_NAMES:
             raise ConfigError(f"{where}: unknown key {key!r}")
     try:  # values out of range, named now rather than when the company runs
         ImportOptions(entity="invoice").with_(**table)  # an entity every option applies to

@@ -2,7 +2,7 @@
 
     # migration.toml
     [defaults]                # any run option, for every step
-    concurrency = 32
+    concurrency = 8
 
     [[step]]
     name = "customers"
@@ -36,7 +36,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from importer.errors import ConfigError
 from importer.load.failed import default_failed_path
 from importer.load.gate import CustomerGate
 from importer.mapping.mapfile import resolve_entity
-from importer.options import ImportOptions
+from importer.options import OPTION_NAMES, ImportOptions
 from importer.sources import detect_format
 from importer.stopping import StopRequest
 from importer.summary import Summary
@@ -57,10 +57,6 @@ __all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan"]
 
 log = logging.getLogger("importer.plan")
 
-_OPTION_NAMES = {f.name for f in fields(ImportOptions)} - {"entity"}
-# What a client is made of: steps that agree on these share one (see _shared_client).
-_CLIENT_KEYS = ("base_url", "token", "client_id", "client_secret", "tenant_id", "token_url",
-                "rate", "timeout", "max_attempts", "retry_base")
 # Options a plan file may not set: they belong to the command line or the environment.
 _NOT_IN_FILE = {"token", "client_secret"}
 
@@ -85,7 +81,7 @@ def _check_options(where: str, table: Any, refused: dict[str, str]) -> dict[str,
     for key in table:
         if key in refused:
             raise ConfigError(f"{where}: {key} does not belong here; {refused[key]}")
-        if key not in _OPTION_NAMES:
+        if key not in OPTION_NAMES:
             raise ConfigError(f"{where}: unknown option {key!r}")
     return dict(table)
 
@@ -265,12 +261,15 @@ def _shared_client(plan: Plan, steps: list[dict[str, Any]]) -> ApiClient | None:
     except ConfigError:
         return None
     first = chosen[0]
-    if any(o.dry_run for o in chosen) or not (first.token or (first.client_id and first.client_secret)):
+    conn = first.connection
+    if any(o.state.dry_run for o in chosen) or not (conn.token or (conn.client_id and conn.client_secret)):
         return None
-    if any(tuple(getattr(o, k) for k in _CLIENT_KEYS) != tuple(getattr(first, k) for k in _CLIENT_KEYS)
+    # A client is its connection and its pace; its pool is as large as the busiest step's.
+    widest = max(o.pace.concurrency for o in chosen)
+    if any(o.connection != conn or replace(o.pace, concurrency=widest) != replace(first.pace, concurrency=widest)
            for o in chosen):
         return None
-    try:  # its connection pool as large as the busiest step's
-        return build_client(first.with_(concurrency=max(o.concurrency for o in chosen)))
+    try:
+        return build_client(first.with_(concurrency=widest))
     except ConfigError:
         return None

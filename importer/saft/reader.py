@@ -33,11 +33,12 @@ from importer.saft.invoice_records import build_invoice, build_settlement
 from importer.saft.model import SaftEvent, SaftHeader
 from importer.saft.records import Flaw, Node, build_customer, build_header, build_movement
 from importer.saft.values import BadValue, convert
+from importer.sources import SourceOptions
 
 __all__ = ["SaftFile", "open_saft", "DEFAULT_MAX_FIELD_SIZE"]
 
 _CHUNK = 1 << 16
-DEFAULT_MAX_FIELD_SIZE = 1 << 20  # bytes of one element's text, as ``--max-field-size``
+DEFAULT_MAX_FIELD_SIZE = SourceOptions.max_field_size  # bytes of one element's text, as ``--max-field-size``
 _HEADER = "Header"
 _CUSTOMER = "MasterFiles/Customers/Customer"
 _LINE = "GeneralLedgerEntries/Journal/Transaction/Line"

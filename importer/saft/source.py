@@ -3,7 +3,7 @@
 The same file is read as what the run imports (``SaftSettings.entity``):
 
 - ``customer``: one record per ``<Customer>`` with SAF-T-named columns
-  (:mod:`importer.saft.customers`), bound by the built-in map (:func:`prepare_saft_run`);
+  (:mod:`importer.saft.customers`), bound by the built-in map (:meth:`SaftSource.bind_map`);
 - ``invoice`` / ``credit-note``: one opening-balance document per customer and currency
   (:mod:`importer.saft.balances`), already in the API's columns. The file is read once
   through before the first document, for the movements that check each balance.
@@ -14,6 +14,12 @@ The same file is read as what the run imports (``SaftSettings.entity``):
 Whatever the reader could not take (a :class:`SaftProblem`) comes out as an invalid record
 naming the line and the element, so nothing is dropped silently. That includes an element
 whose text is longer than ``--max-field-size``: the reader keeps no more of it than that.
+
+This module is SAF-T's one seam with the rest of the importer: it registers the input kind
+``saft`` (:mod:`importer.sources.kinds`), whose ``Input`` carries the file's columns, and the
+reader binds its records itself (:meth:`SaftSource.bind_map`: the built-in map and the file's
+own checks), so the import (:mod:`importer.api`) reads a SAF-T file as it reads any other.
+The run's SAF-T options are one group, :class:`~importer.options.SaftSettings`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Protocol
 
 from importer.entities import Entity
@@ -31,7 +37,7 @@ from importer.logs import tell
 from importer.mapping import CoerceOptions
 from importer.mapping.binding import BoundMap
 from importer.mapping.mapfile import load_map
-from importer.options import SAFT_DOCUMENTS, ImportOptions
+from importer.options import SaftSettings
 from importer.saft.balances import DOCUMENT_ENTITIES, BalanceBook, BalanceCheck, DocumentText, opening_documents
 from importer.saft.customers import CUSTOMER_COLUMNS, check_payment_terms, customer_map, customer_record
 from importer.saft.invoice_documents import invoice_documents, open_item_checks
@@ -45,10 +51,10 @@ from importer.saft.model import (
     SaftSettlement,
 )
 from importer.saft.open_items import InvoiceBook, OpenItemsCheck
-from importer.sources import ByteCounter, SourceOptions, SourceRecord
+from importer.sources import ByteCounter, Input, SourceOptions, SourceRecord, is_regular_file
+from importer.sources.kinds import InputKind, register
 
-__all__ = ["SaftSettings", "SaftSourceOptions", "SaftSource", "SaftFile", "saft_source_options",
-           "prepare_saft_run", "FORMAT"]
+__all__ = ["SaftSettings", "SaftSource", "SaftFile", "FORMAT", "SAFT_INPUT"]
 
 FORMAT = "saft"
 ENTITIES = ("customer", *DOCUMENT_ENTITIES)
@@ -63,31 +69,6 @@ class SaftFile(Protocol):
 
 
 Opener = Callable[[str, int], AbstractContextManager[SaftFile]]  # (path, max_field_size)
-
-
-@dataclass(frozen=True, slots=True)
-class SaftSettings:
-    """How a SAF-T file is read: as what, and what its balance documents say."""
-
-    entity: str | None = None
-    document: DocumentText = field(default_factory=DocumentText)
-    allow_unbalanced: bool = False  # send the documents of customers whose figures disagree
-    documents: str = "balances"  # or "invoices": the open sales invoices one by one
-
-
-@dataclass(frozen=True, slots=True)
-class SaftSourceOptions(SourceOptions):
-    """``SourceOptions`` that also say how a SAF-T file is read (other formats ignore it)."""
-
-    saft: SaftSettings = field(default_factory=SaftSettings)
-
-
-def saft_source_options(base: SourceOptions, opts: ImportOptions) -> SaftSourceOptions:
-    """``base`` with the run's SAF-T options."""
-    document = DocumentText(opts.saft_text, opts.saft_item, opts.saft_account, opts.saft_period)
-    return SaftSourceOptions(base.format, base.delimiter, base.max_field_size, base.encoding,
-                             saft=SaftSettings(opts.entity, document, opts.saft_allow_unbalanced,
-                                               opts.saft_documents))
 
 
 def _reader_opener(path: str, max_field_size: int) -> AbstractContextManager[SaftFile]:
@@ -106,7 +87,7 @@ class SaftSource:
     line_end = b"\n"
 
     def __init__(self, path: str | os.PathLike[str], settings: SaftSettings, opener: Opener = _reader_opener,
-                 *, max_field_size: int = 1 << 20) -> None:
+                 *, max_field_size: int = SourceOptions.max_field_size) -> None:
         """``max_field_size``: the most bytes of one element's text the reader keeps (``--max-field-size``)."""
         entity = settings.entity
         if entity not in ENTITIES:
@@ -114,9 +95,8 @@ class SaftSource:
             raise ConfigError(f"{os.fspath(path)}: a SAF-T file is read as customers or as their opening balances "
                               f"(--entity {', '.join(ENTITIES)}); {what}")
         self.name = os.fspath(path)
-        if settings.documents not in SAFT_DOCUMENTS:
-            raise ConfigError(f"--saft-documents is {' or '.join(SAFT_DOCUMENTS)}, not {settings.documents!r}")
-        self.settings = settings
+        self.settings = settings  # its --saft-documents and --saft-period were checked as it was made
+        self.document = DocumentText(settings.text, settings.item, settings.account, settings.period)
         self.entity: str = entity
         self._opener = opener
         if max_field_size < 1:
@@ -202,7 +182,7 @@ class SaftSource:
         for problem in self._problems:
             number += 1
             yield _problem_record(number, problem)
-        documents = opening_documents(book, self.header, self.entity, self.settings.document,
+        documents = opening_documents(book, self.header, self.entity, self.document,
                                       allow_unbalanced=self.settings.allow_unbalanced)
         for document in documents:
             number += 1
@@ -222,7 +202,7 @@ class SaftSource:
             for event in file.events(documents=True):
                 if not isinstance(event, SaftInvoice):
                     continue
-                for row in invoice_documents(event, invoices, self.entity, self.settings.document,
+                for row in invoice_documents(event, invoices, self.entity, self.document,
                                              default_currency=header.default_currency, period_end=header.period_end,
                                              error=held.get(event.customer_id)):
                     number += 1
@@ -238,6 +218,29 @@ class SaftSource:
         return {cid: "not sent: the file's own figures disagree: " + "; ".join(messages)
                 + " (--saft-allow-unbalanced sends it anyway)" for cid, messages in held.items()}
 
+    def bind_map(self, entity: Entity, map_path: str | None, coerce: CoerceOptions) -> BoundMap | None:
+        """Before anything is sent: the map this file's records are bound with, and the file's checks.
+
+        Customers: the built-in map with ``map_path`` laid over it; every payment-terms value the
+        map leaves without a credit terms id is a ConfigError. Balances: ``map_path`` as for any
+        input, and every customer whose figures disagree is told on stderr now.
+        """
+        if entity.name == "customer":
+            cmap = customer_map(map_path, entity)
+            bound = cmap.bind(self.columns, coerce)
+            check_payment_terms(self.customers(), cmap)
+            return bound
+        wrong = self.disagreements()
+        if wrong:
+            what = "sent anyway (--saft-allow-unbalanced)" if self.settings.allow_unbalanced else "not sent"
+            tell(f"{self.name}: {len(wrong)} customer balance(s) do not add up; their {entity.name} documents are "
+                 f"{what}:", logging.WARNING)
+            for check in wrong:
+                tell(f"  {check.message()}", logging.WARNING)
+        if map_path is None:
+            return None
+        return load_map(map_path, entity).bind(None, coerce)
+
     def __iter__(self) -> Iterator[SourceRecord]:
         if self.entity == "customer":
             return self._customer_records()
@@ -249,27 +252,16 @@ def _problem_record(number: int, problem: SaftProblem, data: dict[str, str] | No
     return SourceRecord(number, data or {}, f"{who}line {problem.line}: <{problem.element}>: {problem.message}")
 
 
-def prepare_saft_run(source: SaftSource, entity: Entity, map_path: str | None,
-                     coerce: CoerceOptions) -> BoundMap | None:
-    """Before anything is sent: the map a SAF-T run binds its records with, and the file's checks.
+def _open_input(path: str, options: SourceOptions) -> Input:
+    """A SAF-T file as an import's input, read as ``options.entity`` with ``options.settings``."""
+    is_regular_file(path)  # a missing file or a folder: ConfigError now, as for CSV
+    settings = options.settings if isinstance(options.settings, SaftSettings) else SaftSettings()
+    if options.entity is not None:
+        settings = replace(settings, entity=options.entity)
+    reader = SaftSource(path, settings, max_field_size=options.max_field_size)
+    return Input(reader, path, path, reader.format, reader.columns, None, reader.progress)
 
-    Customers: the built-in map with ``map_path`` laid over it; every payment-terms value the
-    map leaves without a credit terms id is a ConfigError. Balances: ``map_path`` as for any
-    input, and every customer whose figures disagree is told on stderr now.
-    """
-    if entity.name == "customer":
-        cmap = customer_map(map_path, entity)
-        bound = cmap.bind(source.columns, coerce)
-        check_payment_terms(source.customers(), cmap)
-        return bound
-    wrong = source.disagreements()
-    if wrong:
-        what = "sent anyway (--saft-allow-unbalanced)" if source.settings.allow_unbalanced else "not sent"
-        tell(f"{source.name}: {len(wrong)} customer balance(s) do not add up; their {entity.name} documents are "
-             f"{what}:", logging.WARNING)
-        for check in wrong:
-            tell(f"  {check.message()}", logging.WARNING)
-    if map_path is None:
-        return None
-    return load_map(map_path, entity).bind(None, coerce)
 
+# One file, read once as customers and once as their documents: each run names its outputs after its entity.
+SAFT_INPUT = register(InputKind(FORMAT, (".xml",), "a SAF-T file ends in .xml or .xml.gz", _open_input,
+                                per_entity=True))

@@ -17,14 +17,15 @@ A CSV row that repeats the header (two exports joined) is an invalid record.
 
 from __future__ import annotations
 
-from importer.sources._open import ByteCounter, detect_format
+from importer.sources._open import ByteCounter, detect_format, is_regular_file
 from importer.sources.base import Source, SourceRecord
 from importer.sources.csv import CsvSource
 from importer.sources.inputs import Input, open_input
+from importer.sources.kinds import InputKind, kind_named
 from importer.sources.ndjson import NdjsonSource
 from importer.sources.opening import SourceOptions, open_source
 
 __all__ = [
     "Source", "SourceRecord", "SourceOptions", "open_source", "detect_format", "ByteCounter",
-    "Input", "open_input", "CsvSource", "NdjsonSource",
+    "Input", "open_input", "CsvSource", "NdjsonSource", "InputKind", "kind_named", "is_regular_file",
 ]

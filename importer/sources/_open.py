@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from importer.errors import ConfigError
+from importer.sources.kinds import hints, kind_by_suffix
 
 __all__ = ["open_binary", "detect_format", "ByteCounter", "is_regular_file"]
 
@@ -70,7 +71,8 @@ def open_binary(path: str | os.PathLike[str]) -> tuple[BinaryIO, ByteCounter]:
 
 
 def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> str:
-    """``csv``, ``ndjson`` or ``saft`` (a SAF-T Financial XML file), from ``explicit`` or the extension."""
+    """``csv``, ``ndjson`` or a registered kind's (``saft``: see :mod:`importer.sources.kinds`), from
+    ``explicit`` or the extension."""
     if explicit:
         return explicit
     name = os.fspath(path)
@@ -82,7 +84,7 @@ def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> 
         return "csv"
     if ext in (".ndjson", ".jsonl", ".json"):
         return "ndjson"
-    if ext == ".xml":  # the reader checks the namespace, naming the file when it is other XML
-        return "saft"
-    raise ConfigError(f"cannot tell the format of {name}; pass --format csv or --format ndjson "
-                      "(a SAF-T file ends in .xml or .xml.gz)")
+    kind = kind_by_suffix(ext)
+    if kind is not None:  # its reader checks the file further, naming it when it is not one
+        return kind.format
+    raise ConfigError(f"cannot tell the format of {name}; pass --format csv or --format ndjson{hints()}")

@@ -5,7 +5,8 @@
             ...
 
 Paths (``-`` for stdin, ``.gz`` decompressed) and file objects are read by the CSV
-or NDJSON reader, a SAF-T file (``.xml``) by :class:`importer.saft.source.SaftSource`;
+or NDJSON reader, a file of another kind by the reader that kind registered
+(:mod:`importer.sources.kinds`: a SAF-T file, ``.xml``, by :mod:`importer.saft.source`);
 an iterable (or async iterable) of dicts is numbered as it comes.
 ``Input`` says what the importer needs to know of its source besides the records:
 its name, CSV header and delimiter, format, and how far reading has got.
@@ -22,9 +23,10 @@ from typing import Any
 
 import anyio.lowlevel
 
-from importer.sources._open import ByteCounter, detect_format, is_regular_file
+from importer.sources._open import ByteCounter, detect_format
 from importer.sources.base import Source, SourceRecord
 from importer.sources.csv import CsvSource
+from importer.sources.kinds import kind_named
 from importer.sources.ndjson import NdjsonSource
 from importer.sources.opening import SourceOptions, open_source
 from importer.sources.stream import TextAsBytes, reader_of
@@ -41,7 +43,7 @@ class Input:
     reader: Reader
     name: str  # the path, the stream's name, or "<records>"
     path: str | None  # the file on disk, when the input is one (not stdin, not a stream)
-    format: str  # "csv" | "ndjson" | "saft" | "records"
+    format: str  # "csv" | "ndjson" | "records", or a registered kind's ("saft")
     columns: list[str] | None  # the CSV header
     delimiter: str | None
     counter: ByteCounter | None  # bytes read so far, for progress
@@ -61,8 +63,9 @@ def open_input(source: Any, options: SourceOptions) -> Iterator[Input]:
     """Open ``source`` as an :class:`Input`; the file is closed when the block ends."""
     if isinstance(source, str | os.PathLike):
         name = os.fspath(source)
-        if name != "-" and detect_format(name, options.format) == "saft":
-            yield _saft_input(name, options)
+        kind = kind_named(detect_format(name, options.format)) if name != "-" else None
+        if kind is not None:  # a kind of its own: its reader opens it
+            yield kind.open(name, options)
             return
         with open_source(source, options) as opened:
             yield Input(opened, name, None if name == "-" else name, opened.format,
@@ -79,15 +82,6 @@ def open_input(source: Any, options: SourceOptions) -> Iterator[Input]:
         yield Input(reader, name, None, fmt, reader.columns, reader.delimiter, counter)
         return
     yield Input(source, "<records>", None, "records", None, None, None)
-
-
-def _saft_input(name: str, options: SourceOptions) -> Input:
-    """A SAF-T file, read as the entity ``options.saft`` names (:mod:`importer.saft.source`)."""
-    from importer.saft.source import SaftSettings, SaftSource  # here: importer.saft builds on this package
-
-    is_regular_file(name)  # a missing file or a folder: ConfigError now, as for CSV
-    reader = SaftSource(name, getattr(options, "saft", None) or SaftSettings(), max_field_size=options.max_field_size)
-    return Input(reader, name, name, reader.format, reader.columns, None, reader.progress)
 
 
 async def _records(source: Reader) -> AsyncIterator[SourceRecord]:

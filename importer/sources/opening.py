@@ -21,12 +21,21 @@ from importer.sources.stream import reader_of
 __all__ = ["SourceOptions", "open_source"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SourceOptions:
-    format: str | None = None  # "csv" | "ndjson"; None: by extension
+    """How a file is read; its defaults are the run's (``importer.options.InputFormat`` reads them here).
+
+    ``entity`` and ``settings`` are for the input kinds that read one file as more than one
+    entity (:mod:`importer.sources.kinds`): what to read it as, and the kind's own settings
+    (a SAF-T file's ``SaftSettings``); CSV and NDJSON ignore both.
+    """
+
+    format: str | None = None  # "csv" | "ndjson", or a registered kind's; None: by extension
     delimiter: str | None = None  # None: sniffed among , ; TAB |
     max_field_size: int = 1 << 20  # bytes of a line, a field or a CSV record; see the README ("Input files")
     encoding: str | None = None  # None: UTF-8, checked whole before a file is read (see open_source)
+    entity: str | None = None
+    settings: object = None
 
 
 @contextmanager
