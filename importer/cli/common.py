@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import os
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.api import build_client
 from importer.client import ApiClient
 from importer.errors import ConfigError
 from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
 
+if TYPE_CHECKING:  # the sandbox itself is imported only when a command starts one
+    from importer.sandbox import SandboxConfig
+
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "client_for", "common_options",
-           "connection_options", "with_sandbox"]
+           "connection_options", "sandbox_company", "with_sandbox"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -39,17 +42,35 @@ def common_options(args: argparse.Namespace) -> dict[str, Any]:
     return {**connection_options(args), **{name: getattr(args, name) for name in WHOLE_RUN}}
 
 
-async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options: dict[str, Any]) -> None:
-    """With ``--sandbox``: start the embedded sandbox on ``stack`` and point ``options`` at it."""
+async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options: dict[str, Any],
+                       company: str | None = None) -> SandboxConfig | None:
+    """With ``--sandbox``: start the embedded sandbox on ``stack``, point ``options`` at it
+    and return its config (None without ``--sandbox``).
+
+    Its company is ``--company`` (FILE or none), else ``company`` (a plan's
+    ``sandbox_company``), else the sandbox's default.
+    """
     if args.sandbox_profile != "standard" and not args.sandbox:
         raise ConfigError("--sandbox-profile needs --sandbox (for a sandbox of your own: importer sandbox --profile)")
+    chosen = sandbox_company(args)
+    if chosen is not None and not args.sandbox:
+        raise ConfigError("--company needs --sandbox (for a sandbox of your own: importer sandbox --company FILE)")
     if args.sandbox:
         # Imported here: the sandbox (aiohttp's server side) costs every other run ~50 ms of start-up.
         from importer.sandbox import SandboxConfig, serve
+        from importer.sandbox.config import with_company
 
-        config = SandboxConfig(profile=args.sandbox_profile)
+        config = with_company(SandboxConfig(profile=args.sandbox_profile), chosen or company)
         running = await stack.enter_async_context(serve(config))
         options.update(base_url=running.url, token=config.static_token, client_id=None, client_secret=None)
+        return config
+    return None
+
+
+def sandbox_company(args: argparse.Namespace) -> str | None:
+    """``--company`` as given (FILE or none), None when it was not."""
+    value = getattr(args, "sandbox_company", None)
+    return value if value else None
 
 
 async def client_for(args: argparse.Namespace, stack: AsyncExitStack) -> ApiClient:

@@ -14,7 +14,7 @@ from importer.cli.flags import CommandParser, Section, delimiter, positive_float
 from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
 
 __all__ = ["add_behaviour", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
-           "add_speed", "add_state"]
+           "add_sandbox_company", "add_speed", "add_state"]
 
 
 def add_connection(p: CommandParser, *, sandbox: bool = True) -> None:
@@ -31,6 +31,14 @@ def add_connection(p: CommandParser, *, sandbox: bool = True) -> None:
         conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
                           help="with --sandbox: 'live' adds what the live API does beyond its "
                                "document (loose filters, queued releases, odd error bodies, ...)")
+        add_sandbox_company(conn)
+
+
+def add_sandbox_company(group: Section) -> None:
+    """``--company FILE|none``: the company the embedded sandbox is."""
+    group.add_argument("--company", dest="sandbox_company", metavar="FILE|none", default=None,
+                       help="with --sandbox: the company the sandbox is, a snapshot from importer company "
+                            "snapshot; 'none' checks no reference data (default: the built-in demo company)")
 
 
 def add_speed(p: CommandParser) -> None:

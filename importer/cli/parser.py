@@ -19,6 +19,7 @@ from importer.cli.groups import (
     add_output,
     add_saft,
     add_saft_documents,
+    add_sandbox_company,
     add_speed,
     add_state,
 )
@@ -58,6 +59,11 @@ def build_parser() -> CommandParser:
         "reconcile", help="control totals: counts and sums of the file against the ledger",
         description="Count and sum the documents of INPUT (per currency and customer) or "
                     "its customers' credit limits, against what the ledger holds."))
+    _company(sub.add_parser(
+        "company", help="the target company's reference data: company snapshot --out FILE",
+        description="snapshot: read the company's reference data (credit terms, VAT, classes, items, "
+                    "currencies, periods, number series, accounts, ...) with read-only calls and write "
+                    "one file, to rehearse against with importer sandbox --company FILE."))
     _columns(sub.add_parser(
         "columns", help="the columns an entity accepts: types, allowed values, formats",
         description="Each API column of ENTITY with its type, allowed values, format, "
@@ -104,6 +110,7 @@ def _fleet(fleet: CommandParser) -> None:
                            "own tenant (own window, own ledger); credentials are not needed")
     conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
                       help="with --sandbox: 'live' adds what the live API does beyond its document")
+    add_sandbox_company(conn)
     # A fleet's folder holds a folder per company.
     add_state(fleet, per_file=False,
               results_dir_help="where each company's results folder goes (default: results/ beside the manifest)")
@@ -203,6 +210,19 @@ def _reconcile(p: CommandParser) -> None:
     add_connection(p, sandbox=False)
     add_speed(p)
     add_output(p)
+
+
+def _company(company: CommandParser) -> None:
+    company.add_argument("action", choices=("snapshot",), help="snapshot: read the company and write --out")
+    company.add_argument("--out", "-o", required=True, metavar="FILE.json",
+                         help="the snapshot file; an existing snapshot's numbering and name are kept")
+    company.add_argument("--name", default=None,
+                         help="the company's name in the file (default: the existing file's, else the tenant)")
+    company.add_argument("--page-size", type=int, default=None,
+                         help="records per list call (default: the API's maximum)")
+    add_connection(company)
+    add_speed(company)
+    add_output(company)
 
 
 def _columns(columns: CommandParser) -> None:

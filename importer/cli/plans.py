@@ -23,7 +23,7 @@ from rich import box
 from rich.table import Table
 
 from importer.api import default_results_path
-from importer.cli.common import EXIT_INTERRUPTED, common_options, with_sandbox
+from importer.cli.common import EXIT_INTERRUPTED, common_options, sandbox_company, with_sandbox
 from importer.cli.config import config_path
 from importer.cli.printing import console, report_summaries, write_summary_json
 from importer.errors import ConfigError
@@ -42,7 +42,7 @@ async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
     overrides = {k: v for k, v in common_options(args).items() if v not in (None, False)}
     _check_plan_outputs(plan, args, argv, overrides)
     async with AsyncExitStack() as stack:
-        await with_sandbox(stack, args, overrides)
+        await with_sandbox(stack, args, overrides, company=plan.sandbox_company)
         done = await run_plan(
             plan, overrides=overrides, results_dir=args.results_dir,
             handle_signals=True, progress=not json_lines(),
@@ -73,6 +73,8 @@ def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], o
 async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     if args.sandbox_profile != "standard" and not args.sandbox:
         raise ConfigError("--sandbox-profile needs --sandbox")
+    if sandbox_company(args) and not args.sandbox:
+        raise ConfigError("--company needs --sandbox")
     manifest = select(load_manifest(args.manifest, results_dir=args.results_dir,
                                     check_credentials=not args.sandbox and not args.dry_run), args.only)
     _check_fleet_outputs(manifest, args)
@@ -81,8 +83,11 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
         sandbox = None
         if args.sandbox:
             from importer.sandbox import SandboxConfig, serve  # here: see with_sandbox
+            from importer.sandbox.config import with_company
 
-            running = await stack.enter_async_context(serve(SandboxConfig(profile=args.sandbox_profile)))
+            config = with_company(SandboxConfig(profile=args.sandbox_profile),
+                                  sandbox_company(args) or manifest.sandbox_company)
+            running = await stack.enter_async_context(serve(config))
             sandbox = running.url
         result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
                                  progress=not json_lines(), **flags)

@@ -78,6 +78,7 @@ class Sending:
     write: bool
     background: bool
     proof: Proof | None
+    optional: bool = False  # a read whose 403 or 404 answers for itself: it does not stop the client
     sent: int = 0
     tries: int = 0  # sends that count against max_attempts
     renewed: bool = False

@@ -161,19 +161,23 @@ class ApiClient(Recovery):
         idempotent: bool | None = None,
         background: bool = False,
         proof: Proof | None = None,
+        optional: bool = False,
     ) -> Attempt:
         """Send with retries; ``path`` starts with ``/v1`` and is already encoded.
 
         ``background``: queue it with ``erp-api-background: none`` and poll the job
         until it is done; the answer is then the job's own status, headers and body.
         ``proof``: what a write's answer must show to count as a success.
+        ``optional``: a 403 or 404 is this request's answer, not a reason to stop sending
+        (a company snapshot notes what the token may not read).
         """
         url, url_text = self._url(path, params)
         if self.halted is not None:
             return Attempt(None, 0, self.halted, url=url_text, not_sent=True)
         if idempotent is None:
             idempotent = method in _IDEMPOTENT
-        call = Sending(method, url, url_text, path, body, lookup, idempotent, method not in _READS, background, proof)
+        call = Sending(method, url, url_text, path, body, lookup, idempotent, method not in _READS, background, proof,
+                       optional)
         if self._gate.open or _HOLDS_GATE.get():
             attempt = await self._run(call)
         else:

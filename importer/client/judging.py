@@ -33,6 +33,8 @@ def systemic(call: Sending, response: Response, token: str | None) -> str | None
     status = response.status
     if status == 401:
         return halting.token_refused()
+    if call.optional and status in (403, 404):
+        return None  # what may not or cannot be read is the caller's to note
     if status == 403:
         return halting.forbidden(scrub(response.error_text(), token))
     if status == 404 and halting.is_collection_path(call.path):

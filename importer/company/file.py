@@ -9,6 +9,7 @@ the order kinds.py lists them)::
       "takenAt": "2026-12-05T07:00:00Z",        # when it was read; not compared
       "numbering": {"invoice": {"series": "ARINVOICE", "allowManualOnImports": false}, ...},
       "customerDimension": {...},               # GET /v1/dimension/CUSTOMER, or null
+      "unavailable": {"salespersons": 403},     # kinds the API would not list (only if any)
       "creditTerms": [...], "vats": [...], ...  # one list per kind (kinds.py)
     }
 
@@ -42,6 +43,8 @@ def company_document(company: Company, taken_at: str | None = None) -> dict[str,
         for entity, n in sorted(company.numbering.items(), key=lambda kv: NUMBERED.index(kv[0]))
     }
     doc["customerDimension"] = company.customer_dimension
+    if company.unavailable:
+        doc["unavailable"] = {name: company.unavailable[name] for name in KIND_NAMES if name in company.unavailable}
     for name in KIND_NAMES:
         fields = kind(name).fields
         doc[name] = [{f: r[f] for f in fields if f in r} for r in company.records[name]]
@@ -54,7 +57,7 @@ def company_from_document(doc: object, source: str = "company file") -> Company:
         raise ConfigError(f"{source}: not a company snapshot (expected a JSON object)")
     if doc.get("format") != FORMAT:
         raise ConfigError(f"{source}: not a company snapshot (format is {doc.get('format')!r}, expected {FORMAT!r})")
-    known = {"format", "company", "takenAt", "numbering", "customerDimension", *KIND_NAMES}
+    known = {"format", "company", "takenAt", "numbering", "customerDimension", "unavailable", *KIND_NAMES}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}")
@@ -82,7 +85,13 @@ def company_from_document(doc: object, source: str = "company file") -> Company:
     dimension = doc.get("customerDimension")
     if dimension is not None and not isinstance(dimension, dict):
         raise ConfigError(f"{source}: customerDimension must be an object or null")
-    return Company.of(str(doc.get("company") or ""), records, customer_dimension=dimension, numbering=numbering)
+    unavailable = doc.get("unavailable") or {}
+    if not isinstance(unavailable, dict) or not all(
+            name in KIND_NAMES and isinstance(status, int) and not isinstance(status, bool)
+            for name, status in unavailable.items()):
+        raise ConfigError(f"{source}: unavailable must map kinds ({', '.join(KIND_NAMES)}) to HTTP statuses")
+    return Company.of(str(doc.get("company") or ""), records, customer_dimension=dimension, numbering=numbering,
+                      unavailable=unavailable)
 
 
 def load_company(path: str | Path) -> Company:

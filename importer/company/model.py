@@ -9,6 +9,10 @@ Ids compare trimmed and without case, as the API compares keys. Besides what the
 exposes, a snapshot holds what only a person can say: which number series each entity
 uses and whether that series allows manual numbering on imports (the API has no endpoint
 for the customer-ledger preferences, see ``Numbering``).
+
+A kind the API would not let a snapshot read (it answered 403 or 404 for its list) is in
+``unavailable`` with that status: the snapshot knows nothing of it, which is not the same
+as knowing the company has none.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class Company:
     customer_dimension: Record | None = None
     numbering: Mapping[str, Numbering] = field(default_factory=dict)
     _index: Mapping[str, Mapping[str, Record]] = field(default_factory=dict, repr=False, compare=False)
+    unavailable: Mapping[str, int] = field(default_factory=dict)  # kind -> the status its list answered
 
     @classmethod
     def of(
@@ -67,6 +72,7 @@ class Company:
         *,
         customer_dimension: Record | None = None,
         numbering: Mapping[str, Numbering] | None = None,
+        unavailable: Mapping[str, int] | None = None,
     ) -> Company:
         unknown = sorted(set(records) - set(KIND_NAMES))
         if unknown:
@@ -78,7 +84,10 @@ class Company:
             rows = tuple(sorted(records.get(name_, ()), key=lambda r: norm_id(r.get(k.id_field, ""))))
             kept[name_] = rows
             index[name_] = {norm_id(r[k.id_field]): r for r in rows if r.get(k.id_field) is not None}
-        return cls(name, kept, customer_dimension, dict(numbering or {}), index)
+        missing = sorted(set(unavailable or {}) - set(KIND_NAMES))
+        if missing:
+            raise ValueError(f"unknown reference kind(s) {', '.join(missing)}")
+        return cls(name, kept, customer_dimension, dict(numbering or {}), index, dict(unavailable or {}))
 
     def find(self, kind_name: str, value: object) -> Record | None:
         """The record of ``kind_name`` whose id is ``value``, or None."""

@@ -4,5 +4,6 @@
 filters, ``legacy`` writes a mapping file's layout, ``expand`` asks for the parts a column
 needs); ``verify`` compares an input with the ledger by key (``differences`` shows the first
 of them); ``reconcile`` sets an input's control totals against the ledger's (``amounts``
-works a document's amount out, ``sign_off`` shows the figures).
+works a document's amount out, ``sign_off`` shows the figures). ``company`` reads the
+company's reference data for ``importer company snapshot``.
 """

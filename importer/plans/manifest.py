@@ -1,6 +1,7 @@
 """A fleet manifest: the companies a bureau loads in one run, each with its plan.
 
     # bureau.toml (paths relative to this file)
+    sandbox_company = "demo.company.json"   # with --sandbox: the company the sandbox is
     [defaults]                     # run options for every company's steps
     concurrency = 8
 
@@ -41,7 +42,7 @@ from typing import Any
 
 from importer.errors import ConfigError
 from importer.options import OPTION_NAMES, ImportOptions
-from importer.plans.plan import Plan, load_plan, parse_steps
+from importer.plans.plan import Plan, load_plan, parse_steps, sandbox_company_key
 
 __all__ = ["Company", "Credentials", "Manifest", "load_manifest", "select", "SANDBOX_CLIENT"]
 
@@ -128,6 +129,7 @@ class Company:
 class Manifest:
     path: str
     companies: tuple[Company, ...]
+    sandbox_company: str | None = None  # with --sandbox: a snapshot file or "none"; None: the default
 
     def names(self) -> list[str]:
         return [company.name for company in self.companies]
@@ -145,7 +147,7 @@ def load_manifest(
     """
     path = Path(path)
     data = _read_toml(path, "manifest")
-    unknown = set(data) - {"defaults", "company"}
+    unknown = set(data) - {"defaults", "company", "sandbox_company"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; expected [defaults] and [[company]]")
     defaults = data.get("defaults", {})
@@ -166,7 +168,7 @@ def load_manifest(
             company.credentials.resolve(company.name, env)
         companies.append(company)
     _check_unique(path, companies)
-    return Manifest(str(path), tuple(companies))
+    return Manifest(str(path), tuple(companies), sandbox_company_key(path, data))
 
 
 def select(manifest: Manifest, only: str | list[str] | None) -> Manifest:
@@ -178,7 +180,7 @@ def select(manifest: Manifest, only: str | list[str] | None) -> Manifest:
     if unknown:
         raise ConfigError(f"--only: no company {', '.join(map(repr, unknown))} in {manifest.path}; "
                           f"it has {', '.join(manifest.names())}")
-    return Manifest(manifest.path, tuple(c for c in manifest.companies if c.name in wanted))
+    return Manifest(manifest.path, tuple(c for c in manifest.companies if c.name in wanted), manifest.sandbox_company)
 
 
 def _company(path: Path, number: int, raw: dict[str, Any], defaults: dict[str, Any], root: Path) -> Company:

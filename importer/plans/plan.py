@@ -4,6 +4,8 @@
     [defaults]                # any run option, for every step
     concurrency = 8
 
+    sandbox_company = "acme.company.json"  # with --sandbox: the company it is (a snapshot, or "none")
+
     [[step]]
     name = "customers"
     input = "customers.csv"   # relative to the plan file
@@ -53,7 +55,7 @@ from importer.sources import detect_format
 from importer.stopping import StopRequest
 from importer.summary import Summary
 
-__all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan"]
+__all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan", "sandbox_company_key"]
 
 log = logging.getLogger("importer.plan")
 
@@ -73,6 +75,9 @@ class Step:
 class Plan:
     path: str
     steps: tuple[Step, ...]
+    # With --sandbox: the company the embedded sandbox is (a snapshot file, resolved
+    # against the plan's folder, or "none"); None: the sandbox's default.
+    sandbox_company: str | None = None
 
 
 def _check_options(where: str, table: Any, refused: dict[str, str]) -> dict[str, Any]:
@@ -97,10 +102,21 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"defaults", "step"}
+    unknown = set(data) - {"defaults", "step", "sandbox_company"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; expected [defaults] and [[step]]")
-    return Plan(str(path), parse_steps(str(path), data.get("defaults", {}), data.get("step"), path.parent))
+    return Plan(str(path), parse_steps(str(path), data.get("defaults", {}), data.get("step"), path.parent),
+                sandbox_company_key(path, data))
+
+
+def sandbox_company_key(path: Path, data: dict[str, Any]) -> str | None:
+    """A plan's or manifest's ``sandbox_company``: "none", or a file resolved against its folder."""
+    value = data.get("sandbox_company")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: sandbox_company must be a company snapshot file or \"none\"")
+    return value if value.strip().lower() == "none" else str(path.parent / value)
 
 
 def parse_steps(

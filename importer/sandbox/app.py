@@ -41,6 +41,7 @@ from importer.sandbox.guard import CLOSING, Guard, too_large
 from importer.sandbox.inspection import records_of, stats_document
 from importer.sandbox.ledger import Ledger, Rules, build_rules, not_found
 from importer.sandbox.quirks import LiveQuirks
+from importer.sandbox.reference import References
 from importer.sandbox.store import Store
 from importer.sandbox.throttle import FixedWindow
 
@@ -98,6 +99,7 @@ class Sandbox:
             self.seed, config.fault_rate, config.faults,
             config.latency_ms, config.jitter_ms, config.slow_ms,
         )
+        self.references = References(config.company, config.max_page_size)  # the company's read endpoints
         self.jobs = BackgroundJobs(
             config.background_delay_ms, self.quirks.background_answer if self.quirks is not None else None,
         )
@@ -229,6 +231,9 @@ class Sandbox:
         if segment == "background":
             return self._background_state(request, parts, method, caller.key)
         rules = self._collections.get(segment)
+        if (rules is None or (n > 3 and segment == "customer")) and References.route([s.lower() for s in parts[2:]]):
+            # The company's reference data (``/v1/customer/customerClass`` is one, not a customer's key).
+            return self.references.answer(method, path, [_path_key(s) for s in parts[2:]], request.rel_url.query)
         if rules is None:
             raise not_found(path)
         ledger = self.ledgers.get(caller.tenant)

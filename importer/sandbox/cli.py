@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from importer.errors import ConfigError
 from importer.sandbox.config import (
     DEFAULT_CLIENTS,
     DEFAULT_STATIC_TOKEN,
@@ -25,6 +26,7 @@ from importer.sandbox.config import (
     PROFILES,
     SandboxConfig,
     parse_rate_limit,
+    with_company,
 )
 from importer.sandbox.server import serve
 
@@ -122,14 +124,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a bearer token for the /sandbox/* control routes, besides the static token and "
              "issued tokens (default: none)",
     )
+    parser.add_argument(
+        "--company", metavar="FILE|none", default=None,
+        help="the company the API is: a snapshot written by importer company snapshot, served by its "
+             "reference-data endpoints; 'none': no company (default: the sandbox's built-in one)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request (access log)")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    """The SandboxConfig the parsed options describe."""
+    """The SandboxConfig the parsed options describe (ConfigError for an unusable --company file)."""
     limit, window = args.rate_limit
     clients = dict(args.client) if args.client else dict(DEFAULT_CLIENTS)
-    return SandboxConfig(
+    config = SandboxConfig(
         host=args.host, port=args.port, rate_limit=limit, rate_window=window, seed=args.seed,
         latency_ms=args.latency_ms, jitter_ms=args.jitter_ms, fault_rate=args.fault_rate,
         faults=tuple(args.faults), slow_ms=args.slow_ms, state_path=args.state,
@@ -137,6 +144,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         max_page_size=args.max_page_size, background_delay_ms=args.background_delay_ms,
         verbose=args.verbose, profile=args.profile, control_token=args.control_token or None,
     )
+    return with_company(config, getattr(args, "company", None))
 
 
 def _hint(url: str, config: SandboxConfig) -> str:
@@ -151,6 +159,9 @@ def _hint(url: str, config: SandboxConfig) -> str:
     if config.static_token:
         token = config.static_token if config.static_token == DEFAULT_STATIC_TOKEN else "YOUR_STATIC_TOKEN"
         lines.append(f"Or use the static token:  curl -H 'Authorization: Bearer {token}' {url}/v1/customer")
+    company = config.company
+    lines.append(f"Company: {company.name or 'unnamed'} (its reference data at {url}/v1/vat, /v1/inventory, ...)"
+                 if company is not None else "Company: none (no reference data)")
     lines.append(
         f"Inspect (with a bearer token): {url}/sandbox/stats and {url}/sandbox/records/ENTITY; stop with Ctrl-C."
     )
@@ -217,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
+    except ConfigError as exc:  # a --company file that cannot be used: one line, no usage
+        print(f"sandbox: error: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         parser.error(str(exc))
     try:

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from importer.company import Company
+from importer.company import Company, load_company
 
 __all__ = [
-    "SandboxConfig", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "PROFILES", "parse_rate_limit",
+    "SandboxConfig", "with_company", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "PROFILES", "parse_rate_limit",
 ]
 
 # "standard": the API as its OpenAPI document describes it. "live": the same, plus what
@@ -103,3 +103,12 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
     if limit < 1 or seconds <= 0:
         raise ValueError(f"rate limit {text!r} needs N >= 1 and SECONDS > 0")
     return limit, seconds
+
+
+
+def with_company(config: SandboxConfig, value: str | None) -> SandboxConfig:
+    """``config`` with ``--company FILE|none`` applied: a loaded snapshot, no company at all
+    ("none"), or, when not given, its default; ConfigError naming the file when it cannot be used."""
+    if value:
+        config.company = None if value.strip().lower() == "none" else load_company(value)
+    return config
