@@ -12,7 +12,8 @@ of its own. It simulates, against the generated schema tables in ``importer.sche
 - with a company (``SandboxConfig.company``): VAT per line and the document totals it
   makes (vat.py), and numbers given by the company's number series (numbering.py);
 - strict request validation with the API's error shapes, naming the offending field;
-- OAuth2 client credentials at ``/connect/token`` plus a static token;
+- OAuth2 client credentials at ``/connect/token`` plus a static token, with each token's
+  scopes enforced (a read-only token reads; its writes are answered 403);
 - many companies at once: each tenant (a token's ``tenant_id``; the static token's is
   ``sandbox``) has its own records and auto-numbers, as separate companies do live;
 - a fixed-window rate limit per client and company with ``X-RateLimit-*`` headers and 429s;
@@ -26,7 +27,8 @@ of its own. It simulates, against the generated schema tables in ``importer.sche
 - a guard for a server left running: Host and Origin checks (no DNS rebinding, no web
   page driving it), 413 for oversized bodies, 408 for bodies that trickle in.
 
-GETs answer the response DTOs; see each module for the details of its part.
+GETs answer the response DTOs as the OpenAPI document types them (date-times as date-times,
+a field without a value left out); see each module for the details of its part.
 """
 
 from importer.sandbox.app import create_app

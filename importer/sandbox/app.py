@@ -4,7 +4,8 @@ aiohttp's router is case-sensitive and the API's paths are not, so every request
 ``Sandbox.handle``, which lower-cases the path's fixed segments (never the keys) and
 dispatches itself. Before anything, the guard (guard.py) checks Host, Origin and the
 body's size. Order of work on a /v1 request (or a V2 document create), as the live API stacks it:
-latency -> token check (401, no rate headers) -> rate window (429) -> [live: a write that
+latency -> token check (401, no rate headers) -> the token's scope for the method (403,
+auth.py) -> rate window (429) -> [live: a write that
 failed twice lately, 429] -> fault on writes -> routing -> background queueing or
 execution -> [live: 500 for a POST's 400, the error's shape] -> the ``X-RateLimit-*``
 headers on the answer.
@@ -88,7 +89,9 @@ class Sandbox:
         self.ledgers: dict[str, Ledger] = {}  # tenant -> its ledger
         for tenant in list(self.store.tenants):  # tenants of a state file: finish what they left queued
             self._open_ledger(tenant)
-        self.auth = Auth(config.clients, config.static_token, config.token_ttl, config.clock)
+        self.auth = Auth(
+            config.clients, config.static_token, config.token_ttl, config.clock, config.client_scopes,
+        )
         self.guard = Guard(
             config.host, config.control_token, self.auth.knows, config.max_body_bytes, config.body_timeout,
         )
@@ -155,6 +158,9 @@ class Sandbox:
             caller = self.auth.caller_of(request.headers.get("Authorization"))
         except ApiError as exc:
             return self._reply(exc.status, exc.body, dict(exc.headers or {}))
+        forbidden = caller.refusal(request.method)
+        if forbidden is not None:  # the token lacks the scope: refused before anything is read or done
+            return self._reply(forbidden.status, forbidden.body, {})
         throttle = self.throttle
         allowed, remaining, reset = throttle.hit(caller.key)
         headers = throttle.headers(remaining, reset)

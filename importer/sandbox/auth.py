@@ -7,6 +7,15 @@ per tenant, so every token of one company sees the same ledger. A configured sta
 never expires and counts as a client of its own in ``STATIC_TENANT``, so a newcomer can
 ``curl -H 'Authorization: Bearer sandbox-token'``.
 Neither tokens nor secrets are ever logged or echoed in error messages.
+
+Scopes are enforced as the API gateway enforces them, by the request's method: a GET needs
+``vismanet_erp_service_api:read``, a POST (creates, release, createDunningLetter)
+``...:create``, a PUT or PATCH ``...:update``, a DELETE ``...:delete``; a token without it
+is answered 403 ``{"message": ...}`` naming the scope, and nothing is done. A token has the
+scopes its request asked for (``scope``), each of which the client must be allowed
+(``client_scopes``; a client not listed there is allowed all four), else the token request
+is refused ``invalid_scope``; a request without ``scope`` gets the client's allowed scopes
+among create, read and update. The static token has every scope.
 """
 
 from __future__ import annotations
@@ -16,14 +25,14 @@ import binascii
 import hmac
 import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from importer.sandbox.answers import message_error
+from importer.sandbox.answers import ApiError, message_error
 
-__all__ = ["Auth", "Caller", "STATIC_CLIENT", "STATIC_TENANT", "SCOPES", "caller"]
+__all__ = ["Auth", "Caller", "STATIC_CLIENT", "STATIC_TENANT", "SCOPES", "caller", "scope_for"]
 
 STATIC_CLIENT = "(static token)"  # client identity of the static token
 STATIC_TENANT = "sandbox"  # the company the static token acts for
@@ -33,7 +42,9 @@ SCOPES = (
     "vismanet_erp_service_api:update",
     "vismanet_erp_service_api:delete",
 )
-_DEFAULT_SCOPE = " ".join(SCOPES[:3])
+_DEFAULT_SCOPES = SCOPES[:3]  # what a token request without ``scope`` asks for
+_SCOPE_OF_METHOD = {"GET": SCOPES[1], "HEAD": SCOPES[1], "POST": SCOPES[0], "PUT": SCOPES[2],
+                    "PATCH": SCOPES[2], "DELETE": SCOPES[3]}
 _PURGE_ABOVE = 1024  # tokens kept before expired ones are swept
 _CHALLENGE = 'Bearer realm="visma.net sandbox"'
 
@@ -44,6 +55,21 @@ class Caller:
 
     key: str  # client and tenant in one string (``caller()``): rate windows, jobs, repeats
     tenant: str  # the company whose ledger the request reads and writes
+    scopes: frozenset[str] = frozenset(SCOPES)  # what the token may do
+
+    def refusal(self, method: str) -> ApiError | None:
+        """The 403 for a request whose method needs a scope this token lacks, else None."""
+        needed = scope_for(method)
+        if needed is None or needed in self.scopes:
+            return None
+        return message_error(
+            403, f"Forbidden: the access token lacks the scope '{needed}', which a {method} request needs.",
+        )
+
+
+def scope_for(method: str) -> str | None:
+    """The scope a request with ``method`` needs (None: no scope covers it; routing refuses it)."""
+    return _SCOPE_OF_METHOD.get(method)
 
 
 class Auth:
@@ -55,8 +81,11 @@ class Auth:
         static_token: str | None,
         ttl: float,
         clock: Callable[[], float],
+        client_scopes: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._clients = dict(clients)
+        # client id -> the scopes it may be given; a client not listed may have every scope
+        self._allowed = {c: frozenset(s) for c, s in (client_scopes or {}).items()}
         self._ttl = ttl
         self._clock = clock
         # token -> (caller, expires at); the caller is built once, at issue time, so keying
@@ -86,18 +115,24 @@ class Auth:
         tenant = form.get("tenant_id")
         if not tenant:
             return 400, _oauth_error("invalid_request", "tenant_id is required")
-        requested = form.get("scope")
-        scope = _DEFAULT_SCOPE
+        allowed = self._allowed.get(client_id, frozenset(SCOPES))
+        requested = (form.get("scope") or "").split()
         if requested:
-            unknown = [s for s in requested.split() if s not in SCOPES]
+            wanted = list(dict.fromkeys(requested))
+            unknown = [s for s in wanted if s not in SCOPES]
             if unknown:
                 return 400, _oauth_error("invalid_scope", f"unknown scope {unknown[0]!r}")
-            scope = " ".join(requested.split())
+            refused = [s for s in wanted if s not in allowed]
+            if refused:
+                return 400, _oauth_error("invalid_scope", f"the client is not allowed the scope {refused[0]!r}")
+        else:
+            wanted = [s for s in _DEFAULT_SCOPES if s in allowed] or [s for s in SCOPES if s in allowed]
+        scope = " ".join(wanted)
         now = self._clock()
         if len(self._tokens) > _PURGE_ABOVE:
             self._tokens = {t: e for t, e in self._tokens.items() if e[1] > now}
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = (_caller(client_id, tenant), now + self._ttl)
+        self._tokens[token] = (_caller(client_id, tenant, frozenset(wanted)), now + self._ttl)
         expires_in = int(self._ttl) if self._ttl >= 1 else 1
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
 
@@ -143,8 +178,8 @@ def caller(client_id: str, tenant: str) -> str:
     return f"{len(client_id)}:{client_id}@{tenant}"
 
 
-def _caller(client_id: str, tenant: str) -> Caller:
-    return Caller(caller(client_id, tenant), tenant)
+def _caller(client_id: str, tenant: str, scopes: frozenset[str] = frozenset(SCOPES)) -> Caller:
+    return Caller(caller(client_id, tenant), tenant, scopes)
 
 
 def _oauth_error(code: str, description: str) -> dict[str, Any]:

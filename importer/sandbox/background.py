@@ -2,11 +2,13 @@
 
 A request with ``erp-api-background`` is accepted at once (202 with ``id`` and
 ``stateLocation``) and run after ``background_delay_ms`` by a task the app owns. Its state
-reads ``Started`` (statusCode 0) until it has run, with ``startedUtc`` null while it still
+reads ``Started`` (statusCode 0) until it has run, without ``startedUtc`` while it still
 waits; then ``Finished`` with the endpoint's status code (an endpoint error is still a
 finished operation; its body is the content), or ``Failed`` if the sandbox itself broke.
-The state carries exactly the fields of the document's ``BackgroundRequestStateDto``, in
-both profiles. Jobs live in memory only and are dropped 24 hours after they finish, as the
+The state carries the fields of the document's ``BackgroundRequestStateDto``, in both
+profiles; one without a value (``startedUtc``, ``finishedUtc``, ``errorMessage``,
+``reference``, ``contentLocation`` until there is one) is left out, as no field of the
+response schemas is nullable. Its times are UTC date-times (``2024-05-01T12:00:00.123Z``). Jobs live in memory only and are dropped 24 hours after they finish, as the
 live API drops them. A webhook address is recorded and shown in the state, but no notification is posted
 to it.
 """
@@ -49,9 +51,9 @@ class Job:
     error: str | None = None
 
     def state(self, base: str) -> dict[str, Any]:
-        """The BackgroundRequestStateDto of this job."""
+        """The BackgroundRequestStateDto of this job; a field without a value is left out."""
         content_location = f"{base}/v1/background/{self.id}/content" if self.content else None
-        return {
+        state = {
             "id": self.id,
             "status": self.status,
             "statusCode": self.status_code,
@@ -67,6 +69,7 @@ class Job:
             "contentLocation": content_location,
             "responseHeaders": dict(self.headers),
         }
+        return {name: value for name, value in state.items() if value is not None}
 
 
 class BackgroundJobs:

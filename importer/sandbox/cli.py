@@ -25,6 +25,7 @@ from importer.sandbox.config import (
     FAULT_KINDS,
     PROFILES,
     SandboxConfig,
+    parse_client_scopes,
     parse_rate_limit,
     with_company,
 )
@@ -58,6 +59,13 @@ def _fraction(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
+
+
+def _client_scopes(text: str) -> tuple[str, tuple[str, ...]]:
+    try:
+        return parse_client_scopes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _client(text: str) -> tuple[str, str]:
@@ -110,6 +118,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an OAuth client; repeatable; replaces the default sandbox:sandbox-secret",
     )
     parser.add_argument(
+        "--client-scopes", type=_client_scopes, action="append", default=None, metavar="ID=SCOPE,...",
+        help="the scopes a client may be given, of read, create, update, delete (e.g. "
+             "reader=read: its tokens read and every write is answered 403); repeatable; "
+             "a client not named may have every scope",
+    )
+    parser.add_argument(
         "--static-token", default=defaults.static_token, metavar="TOKEN",
         help="a bearer token that never expires; '' disables it (default: %(default)s)",
     )
@@ -140,7 +154,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         host=args.host, port=args.port, rate_limit=limit, rate_window=window, seed=args.seed,
         latency_ms=args.latency_ms, jitter_ms=args.jitter_ms, fault_rate=args.fault_rate,
         faults=tuple(args.faults), slow_ms=args.slow_ms, state_path=args.state,
-        token_ttl=args.token_ttl, clients=clients, static_token=args.static_token or None,
+        token_ttl=args.token_ttl, clients=clients, client_scopes=dict(args.client_scopes or ()),
+        static_token=args.static_token or None,
         max_page_size=args.max_page_size, background_delay_ms=args.background_delay_ms,
         verbose=args.verbose, profile=args.profile, control_token=args.control_token or None,
     )

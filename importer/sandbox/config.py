@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from importer.company import Company, load_company
+from importer.sandbox.auth import SCOPES
 
 __all__ = [
     "SandboxConfig", "with_company", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "PROFILES", "parse_rate_limit",
+    "parse_client_scopes",
 ]
 
 # "standard": the API as its OpenAPI document describes it. "live": the same, plus what
@@ -43,6 +45,9 @@ class SandboxConfig:
     state_path: str | None = None  # SQLite file; None keeps everything in memory
     token_ttl: float = 3600.0  # seconds a token from /connect/token lives
     clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
+    # The scopes a client may be given (full names, e.g. "vismanet_erp_service_api:read"); a
+    # client not listed may have every scope, so the default clients can do everything.
+    client_scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     static_token: str | None = DEFAULT_STATIC_TOKEN  # never expires; None or "" disables it
     max_page_size: int = 1000
     background_delay_ms: float = 50.0  # pause before a queued background request runs
@@ -67,6 +72,15 @@ class SandboxConfig:
                 f"unknown fault kind(s) {', '.join(unknown)}; expected some of {', '.join(FAULT_KINDS)}"
             )
         self.faults = tuple(dict.fromkeys(self.faults))  # drop repeats, keep order
+        for client_id, scopes in self.client_scopes.items():
+            if client_id not in self.clients:
+                raise ValueError(f"client_scopes names client {client_id!r}, which is not one of the clients")
+            unknown_scopes = [s for s in scopes if s not in SCOPES]
+            if unknown_scopes:
+                raise ValueError(
+                    f"unknown scope {unknown_scopes[0]!r} for client {client_id!r}; expected some of "
+                    f"{', '.join(SCOPES)}"
+                )
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; expected one of {', '.join(PROFILES)}")
         if self.rate_limit < 1:
@@ -89,6 +103,27 @@ class SandboxConfig:
         for name in ("body_timeout", "keepalive_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+
+
+def parse_client_scopes(text: str) -> tuple[str, tuple[str, ...]]:
+    """``"importer=read,create"`` -> ``("importer", (".._api:read", ".._api:create"))``.
+
+    A scope is its full name or its last part (``read``, ``create``, ``update``, ``delete``);
+    ``ID=`` with nothing after it allows no scope at all.
+    """
+    client_id, sep, names = text.partition("=")
+    if not sep or not client_id:
+        raise ValueError(f"client scopes {text!r} are not CLIENT_ID=SCOPE[,SCOPE...], e.g. importer=read")
+    short = {s.rsplit(":", 1)[1]: s for s in SCOPES}
+    scopes = []
+    for name in (n.strip() for n in names.split(",")):
+        if not name:
+            continue
+        full = short.get(name, name)
+        if full not in SCOPES:
+            raise ValueError(f"unknown scope {name!r} in {text!r}; expected some of {', '.join(short)}")
+        scopes.append(full)
+    return client_id, tuple(dict.fromkeys(scopes))
 
 
 def parse_rate_limit(text: str) -> tuple[int, float]:

@@ -1,7 +1,11 @@
-"""Date-time parsing and the one timestamp format the sandbox writes.
+"""Date-time parsing, the one timestamp format the sandbox writes, and date-times as reads answer them.
 
 Stored timestamps are fixed-width UTC strings (``2024-05-01T12:00:00.123Z``), so the list
 filters can compare them as strings instead of parsing every record.
+
+Dates are stored as they were sent (``2020-02-03``); reads answer every field the response
+schemas type ``date-time`` as a date-time, the way the API does: ``2020-02-03T00:00:00``
+(``as_read``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["parse_datetime", "parse_filter_datetime", "now_iso", "to_iso"]
+__all__ = ["parse_datetime", "parse_filter_datetime", "now_iso", "to_iso", "as_read"]
 
 # Body values: a date, or an ISO 8601 date-time with optional fraction (up to 7 digits, as
 # .NET writes them) and offset.
@@ -62,6 +66,24 @@ def parse_datetime(text: str) -> datetime | None:
 def parse_filter_datetime(text: str) -> datetime | None:
     """A query-filter date-time as UTC, or None when it is in none of the accepted forms."""
     return _parse(_FILTER, text.strip())
+
+
+def as_read(text: str) -> str:
+    """A stored date or date-time as a read answers it: a full date-time, as it was sent otherwise.
+
+    ``2020-02-03`` -> ``2020-02-03T00:00:00`` (midnight, no offset, as the API answers a
+    document date); ``2020-02-03T10:15`` gains its seconds and ``+0100`` its colon; a
+    fraction and an offset that were sent are kept. Anything that is no date is returned as
+    it is (writes check the shape, so only records older than that check hold such values).
+    """
+    m = _BODY.match(text)
+    if m is None:
+        return text
+    year, month, day, hour, minute, second, fraction, offset = m.groups()
+    if offset and offset != "Z" and ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    time_of_day = f"{hour or '00'}:{minute or '00'}:{second or '00'}"
+    return f"{year}-{month}-{day}T{time_of_day}{'.' + fraction if fraction else ''}{offset or ''}"
 
 
 def to_iso(value: datetime) -> str:

@@ -11,7 +11,10 @@ into the response shape in three data-driven steps, whose tables are built once 
    name}``, ``childRecord``, ``parentRecord``);
 3. whatever the response schema (``read_fields``) has no field for, or holds in another
    shape, is dropped: write-only fields (a customer's ``note`` and
-   ``overrideWithClassValues``, a line's ``operation``) are never echoed.
+   ``overrideWithClassValues``, a line's ``operation``) are never echoed. A field without
+   a value is left out rather than answered ``null`` (no field of the response schemas is
+   nullable), and every ``date-time`` field is answered as one: a document date stored as
+   ``2020-02-03`` reads ``2020-02-03T00:00:00``, as the API answers it.
 
 Documents also get what the ledger works out itself: ``documentType`` (from the schema's
 name), ``currencyId`` (the company's, when none was sent), ``postPeriod`` as YYYYMM, line
@@ -30,7 +33,7 @@ from typing import Any
 from importer.company import Company
 from importer.entities import Entity
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES
-from importer.sandbox.dates import now_iso
+from importer.sandbox.dates import as_read, now_iso
 from importer.sandbox.listing import parse_bool
 from importer.sandbox.periods import post_period_as_read
 from importer.sandbox.store import Record
@@ -105,17 +108,21 @@ def _place(out: dict[str, Any], path: Path, value: Any) -> None:
 
 
 def _prune(obj: Mapping[str, Any], schema: str) -> dict[str, Any]:
-    """``obj`` reduced to the fields of the response schema, each in the shape it has there."""
+    """``obj`` reduced to the fields of the response schema, each in the shape it has there.
+
+    The one place every read passes: date-times are answered as date-times (``as_read``) and
+    a field without a value is left out (the response schemas make no field nullable).
+    """
     table = read_fields(schema)
     out: dict[str, Any] = {}
     for name, value in obj.items():
         f = table.get(name)
-        if f is None:
+        if f is None or value is None:  # no such field, or no value: left out, never null
             continue
-        if value is None:
-            out[name] = None
-        elif f.kind == "scalar":
-            if type(value) is not dict and type(value) is not list:
+        if f.kind == "scalar":
+            if type(value) is str and f.type == "datetime":
+                out[name] = as_read(value)
+            elif type(value) is not dict and type(value) is not list:
                 out[name] = value
         elif f.kind == "object":
             if type(value) is dict and f.ref:
@@ -237,8 +244,7 @@ class View:
         if groups.applications:
             out["applications"] = []  # the sandbox takes no payments to apply
         if groups.dunning:
-            out.setdefault("dunningLetterLevel", 0)  # no letter has named the document yet
-            out.setdefault("dunningLetterDate", None)
+            out.setdefault("dunningLetterLevel", 0)  # no letter has named the document yet, so no date
         else:
             out.pop("dunningLetterLevel", None)
             out.pop("dunningLetterDate", None)
