@@ -73,11 +73,11 @@ def sandbox_company(args: argparse.Namespace) -> str | None:
     return value if value else None
 
 
-async def client_for(args: argparse.Namespace, stack: AsyncExitStack) -> ApiClient:
-    """An open ApiClient from the connection and speed flags."""
+async def client_for(args: argparse.Namespace, stack: AsyncExitStack, *, read_only: bool = False) -> ApiClient:
+    """An open ApiClient from the connection and speed flags (``read_only``: see build_client)."""
     options = {k: v for k, v in connection_options(args).items() if v is not None}
     speed = {name: getattr(args, name) for name in group_names(Pace) if hasattr(args, name)}
     opts = ImportOptions(entity=args.entity, **speed, **options)
-    client = await stack.enter_async_context(build_client(opts))
+    client = await stack.enter_async_context(build_client(opts, read_only=read_only))
     await client.authenticate()
     return client

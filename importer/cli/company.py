@@ -57,7 +57,7 @@ async def company_command(args: argparse.Namespace, argv: list[str]) -> int:
         settings = ImportOptions(entity="customer", concurrency=1, rate=args.rate, timeout=args.timeout,
                                  max_attempts=args.max_attempts,
                                  **{k: v for k, v in options.items() if v is not None})
-        client = await stack.enter_async_context(build_client(settings))
+        client = await stack.enter_async_context(build_client(settings, read_only=True))
         await client.authenticate()
         snapshot = await read_company(
             client, name=args.name or (previous.name if previous else "") or _default_name(options, sandbox),

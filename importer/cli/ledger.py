@@ -52,7 +52,7 @@ async def export_command(args: argparse.Namespace, argv: list[str]) -> int:
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own
     filters.params(entity(args.entity))  # a bad filter fails before connecting
     async with AsyncExitStack() as stack:
-        client = await client_for(args, stack)
+        client = await client_for(args, stack, read_only=True)
         out: IO[bytes] | str = sys.stdout.buffer if args.output == "-" else args.output
         summary = await export_records(
             client, args.entity, out, format=args.format, filters=filters, page_size=args.page_size,
@@ -74,7 +74,7 @@ async def verify_command(args: argparse.Namespace, argv: list[str]) -> int:
     if args.summary_json:
         check_outputs({"input": args.input}, {"--report": report, "--summary-json": args.summary_json})
     async with AsyncExitStack() as stack:
-        client = await client_for(args, stack)
+        client = await client_for(args, stack, read_only=True)
         summary = await verify_records(
             client, args.input, args.entity, report,
             source_options=SourceOptions(args.format, args.delimiter, args.max_field_size, args.encoding),
@@ -137,7 +137,7 @@ async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own; before any call
     check_outputs({"input": args.input, "--map": args.map}, {"--csv": args.csv})
     async with AsyncExitStack() as stack:
-        client = await client_for(args, stack)
+        client = await client_for(args, stack, read_only=True)
         result = await reconcile_totals(
             client, args.input, args.entity,
             # A SAF-T file counts every balance it states: one not sent shows as missing.

@@ -36,7 +36,7 @@ from importer.client.attempts import RetryPolicy
 from importer.client.limits import retry_after_seconds
 from importer.errors import AuthError
 
-__all__ = ["TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL", "DEFAULT_SCOPE", "TOKEN_RETRY"]
+__all__ = ["TokenSource", "StaticToken", "ClientCredentials", "DEFAULT_TOKEN_URL", "DEFAULT_SCOPE", "READ_SCOPE", "TOKEN_RETRY"]
 
 log = logging.getLogger("importer.client")
 
@@ -44,6 +44,9 @@ DEFAULT_TOKEN_URL = "https://connect.visma.com/connect/token"
 DEFAULT_SCOPE = (
     "vismanet_erp_service_api:create vismanet_erp_service_api:read vismanet_erp_service_api:update"
 )
+# What the commands that only read ask for (export, verify, reconcile, company snapshot), so an
+# application the company allowed to read only can run them.
+READ_SCOPE = "vismanet_erp_service_api:read"
 MAX_TOKEN_ANSWER = 64 * 1024  # a token answer is a few KiB; more is not a token endpoint
 DEFAULT_LIFETIME = 3600.0  # seconds, when the answer has no expires_in
 MIN_REUSE = 30.0  # seconds a token is used for at the least, whatever expires_in says

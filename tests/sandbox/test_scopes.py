@@ -190,3 +190,24 @@ async def test_importer_sandbox_client_scopes_option() -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_the_commands_that_only_read_ask_only_for_read(ledger: Api, tmp_path: Path) -> None:
+    """A read-only application exports and verifies; a run asks for create and is refused at
+    the token endpoint, so nothing is sent and nothing stored."""
+    from tests.conftest import run_cli
+
+    env = {"VISMA_BASE_URL": ledger.running.url, "VISMA_TOKEN_URL": ledger.running.token_url,
+           "VISMA_CLIENT_ID": "reader", "VISMA_CLIENT_SECRET": CLIENTS["reader"], "VISMA_TENANT_ID": "sandbox"}
+    out = tmp_path / "customers.csv"
+    code, _, err = await run_cli("export", "--entity", "customer", "--output", str(out), env=env)
+    assert code == 0, err
+    assert "10000" in out.read_text(encoding="utf-8")
+    code, _, err = await run_cli("verify", str(out), "--entity", "customer", env=env)
+    assert code == 0, err
+    new = tmp_path / "new.csv"
+    new.write_text("number,name\n20000,Ny AS\n", encoding="utf-8")
+    code, _, err = await run_cli("run", str(new), "--entity", "customer", env=env)
+    assert code != 0 and CLIENTS["reader"] not in err
+    status, stored, _ = await ledger.call("GET", "/v1/customer/20000")
+    assert status == 404, stored
