@@ -12,8 +12,7 @@ from importer.mapping.flatten import WRITE_ONLY, RecordFlattener
 from importer.sandbox.dates import parse_datetime
 from importer.sandbox.listing import DOCUMENT_STATUSES
 from importer.schema import Field, fields, read_fields
-
-from .helpers import Api, w
+from tests.support.sandbox_api import Api, w
 
 READABLE = [e for e in ENTITIES.values() if not e.is_action]
 DOCUMENTS = [e for e in READABLE if e.is_document]
