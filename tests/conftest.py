@@ -1,16 +1,37 @@
-"""Shared fixtures: the sandbox on a loopback port, and sample paths."""
+"""Fixtures every test folder shares, and the suite's own settings.
+
+- ``sandbox`` and ``start_sandbox``: the embedded sandbox on a loopback port, once per
+  profile (``profile``); ``small_disk``: a tmpfs that fills up.
+- Markers: everything under tests/e2e/ is marked ``e2e`` (``pytest -m "not e2e"`` is the
+  fast loop); tests marked ``one_profile`` run against the standard profile only.
+- Hypothesis: every property test draws the same examples on every run (the seed is pinned,
+  per test), and first replays the failing examples kept in tests/fuzz-examples/.
+
+Helpers (the CLI as a subprocess, results files read back, misbehaving servers) are in
+tests/support/, imported as ``from tests.support.MODULE import NAME``.
+"""
 
 from __future__ import annotations
 
 import inspect
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import SimpleNamespace
 
 import aiohttp
 import aioresponses.core
+import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, ReadOnlyDatabase
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "samples"
+from importer.sandbox import RunningSandbox, SandboxConfig, serve
+from tests.support.runs import tmpfs
+
+TESTS = Path(__file__).resolve().parent
+E2E = TESTS / "e2e"
+FUZZ_EXAMPLES = TESTS / "fuzz-examples"
 
 
 # aiohttp 3.14 made ClientResponse take a ``stream_writer``; aioresponses 0.7.9 does not
@@ -25,37 +46,44 @@ if "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).paramet
     aioresponses.core.ClientResponse = _MockedResponse
 
 
-# -- the sandbox, on a real loopback socket ----------------------------------------------
+# -- Hypothesis: a pinned seed, and the kept examples replayed first ------------------------
 
-import asyncio
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+def _kept_examples() -> ExampleDatabase:
+    """The examples in tests/fuzz-examples/: read-only in CI (``CI`` set), so the committed
+    ones replay there and a run never changes them; elsewhere a new failure is saved there,
+    to be committed with its fix."""
+    kept = DirectoryBasedExampleDatabase(FUZZ_EXAMPLES)
+    return ReadOnlyDatabase(kept) if os.environ.get("CI") else kept
 
-import orjson
-import pytest
 
-from importer.sandbox import RunningSandbox, SandboxConfig, serve
+# ``derandomize`` seeds each test from its own code, so every run draws the same examples;
+# the database, set on top of it, is replayed before them. ``--hypothesis-profile explore``
+# draws new examples each run (more of them), and keeps what fails in the same folder.
+_PINNED = settings(settings.get_profile("default"), derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("pinned", _PINNED, database=_kept_examples())
+settings.register_profile("explore", settings.get_profile("default"), max_examples=1000, deadline=None,
+                          print_blob=True, database=DirectoryBasedExampleDatabase(FUZZ_EXAMPLES))
+settings.load_profile("pinned")
 
-TOKEN = "sandbox-token"
 
+# -- markers ---------------------------------------------------------------------------
 
 # Every end-to-end test runs against both sandbox profiles: the API as its document
 # describes it, and "live" with what integrators report of the live API on top.
 PROFILES = ("standard", "live")
 
 
-@pytest.fixture(params=PROFILES)
-def profile(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``one_profile`` run against the standard profile only: what they check
+    """Tests under tests/e2e/ are marked ``e2e``: whole runs of the CLI, left out of the fast
+    loop (``pytest -m "not e2e"``).
+
+    Tests marked ``one_profile`` run against the standard profile only: what they check
     (files refused, inputs read, flags layered) is settled before the live API's quirks could
     matter, and the suite's time goes to the tests where they do."""
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
     keep, drop = [], []
     for item in items:
         spec = getattr(item, "callspec", None)
@@ -64,6 +92,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# -- the sandbox, on a real loopback socket ----------------------------------------------
+
+@pytest.fixture(params=PROFILES)
+def profile(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 @pytest.fixture
@@ -84,56 +119,8 @@ def start_sandbox(profile: str) -> Callable[..., AbstractAsyncContextManager[Run
     return start
 
 
-async def get_json(url: str) -> object:
-    """GET a JSON document with the static token (the /sandbox/* routes need one)."""
-    import aiohttp
-
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        async with session.get(url, headers=headers) as resp:
-            return orjson.loads(await resp.read())
-
-
-async def run_cli(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None,
-                  cwd: str | None = None, timeout: float = 60) -> tuple[int, str, str]:
-    """Run ``python -m importer ARGS`` as a real subprocess; (exit code, stdout, stderr)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "IMPORTER_"))}
-    full_env.update(env or {})
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "importer", *args,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=full_env, cwd=cwd,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-    return proc.returncode, out.decode(), err.decode()
-
-
-def read_lines(path) -> list[dict]:
-    return [orjson.loads(line) for line in open(path, "rb").read().splitlines()]
-
-
-def final_lines(path) -> list[dict]:
-    return [line for line in read_lines(path) if line["outcome"] != "started"]
-
-
-def assert_one_final_line_per_record(path, count: int) -> list[dict]:
-    """Every record 1..count has exactly one final line (the last word on it)."""
-    finals = final_lines(path)
-    seen = [r for line in finals for r in line["records"]]
-    assert sorted(seen) == list(range(1, count + 1)), "each record needs exactly one final line"
-    return finals
-
-
-@contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted at ``path`` (made), unmounted after; the test is skipped
-    where mounting is not allowed."""
-    path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 48 KiB tmpfs: a results file on it fills the disk (skipped where mounting is not allowed)."""
+    with tmpfs(tmp_path / "disk", "48k") as mount:
+        yield mount

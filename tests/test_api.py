@@ -4,9 +4,8 @@ import io
 import json
 import os
 
-from conftest import TOKEN, get_json, run_cli
-
 import importer
+from tests.support.runs import TOKEN, get_json, run_cli
 
 
 async def test_path_input_with_callback_and_summary_fields(sandbox, tmp_path):
@@ -145,7 +144,7 @@ async def test_the_nightly_sample_sends_nothing_twice(sandbox, tmp_path):
     import asyncio
     import sys
 
-    from conftest import ROOT, SAMPLES
+    from tests.support.runs import ROOT, SAMPLES
 
     await importer.import_records([{"number": "10000", "name": "A"}], entity="customer",
                                   base_url=sandbox.url, token=TOKEN)

@@ -4,9 +4,8 @@ and the report's short form follows every run and plan."""
 import json
 import logging
 
-from conftest import TOKEN, run_cli
-
 from importer.logs import safe_url
+from tests.support.runs import TOKEN, run_cli
 
 CUSTOMERS = "number,name,creditLimit\n1,A,1\n2,B,mye\n3,C,5\n"
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import orjson
 import pytest
 from aiohttp import web
-from conftest import ROOT, TOKEN, get_json, run_cli
-from hostile_server import HostileServer, delayed, hostile
 
 import importer
 from importer.options import OPTION_NAMES, ImportOptions, InputFormat, Pace
 from importer.plans.plan import load_plan, run_plan
+from tests.support.hostile_server import HostileServer, delayed, hostile
+from tests.support.runs import ROOT, TOKEN, get_json, run_cli
 
 _RECORDS = Pace.concurrency + 8  # more than the default lets out at once
 

@@ -4,13 +4,13 @@ import re
 import time
 
 import pytest
-from conftest import TOKEN
 
 from importer.client import ApiClient, StaticToken
 from importer.client.pacing import Pacer, WindowState
 from importer.progress import LiveProgress, allowance_seconds, eta_seconds, window_text
 from importer.sources import ByteCounter
 from importer.summary import Summary
+from tests.support.runs import TOKEN
 
 SPENT = WindowState(limit=10, remaining=0, reopens_in=60.0, window=60.0, wait=60.0)
 

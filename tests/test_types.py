@@ -15,13 +15,13 @@ import typing
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN, get_json, read_lines
-from hostile_server import created, error, hostile
 
 import importer
 from importer.api import ImportRecordsKwargs
 from importer.options import GROUPS, OPTION_NAMES, ImportOptions, ImportOptionsKwargs
 from importer.vocabulary import ACTIONS, EVENTS, LOAD_STATES, MODES, OUTCOMES
+from tests.support.hostile_server import created, error, hostile
+from tests.support.runs import ROOT, TOKEN, get_json, read_lines
 
 # -- keyword options ---------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from conftest import final_lines, run_cli
 
 from importer.company import Company, Numbering, dump_company, load_company
 from importer.company.demo import demo_company
@@ -24,6 +23,7 @@ from importer.company.kinds import KINDS
 from importer.plans.manifest import load_manifest
 from importer.plans.plan import load_plan
 from importer.sandbox import SandboxConfig, serve
+from tests.support.runs import final_lines, run_cli
 
 PAGE = 2  # the sandbox's largest page in these tests
 SECRET = "cs-Hemmelig-7f3a91"  # the client secret the CLI signs in with

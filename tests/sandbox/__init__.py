@@ -1,0 +1,1 @@
+"""Tests of importer.sandbox: the local simulator of the API, over real sockets."""

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from importer.sandbox import SandboxConfig
-
-from .helpers import Api, running_api
+from tests.support.sandbox_api import Api, running_api
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from .helpers import Api, FakeClock
+from tests.support.sandbox_api import Api, FakeClock
 
 FORM = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret",
         "tenant_id": "tenant-1"}

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from importer.schema import read_fields
-
-from .helpers import Api, customer_body, w
+from tests.support.sandbox_api import Api, customer_body, w
 
 BACKGROUND = {"erp-api-background": "none"}
 

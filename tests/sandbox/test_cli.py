@@ -16,8 +16,7 @@ import pytest
 
 from importer.sandbox import SandboxConfig, add_arguments, serve
 from importer.sandbox.cli import config_from_args
-
-from .helpers import AUTH, GUIDE_CUSTOMER
+from tests.support.sandbox_api import AUTH, GUIDE_CUSTOMER
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .helpers import GUIDE_CUSTOMER, Api, customer_body, w
+from tests.support.sandbox_api import GUIDE_CUSTOMER, Api, customer_body, w
 
 
 async def test_post_then_get_answers_the_customer_dto(api: Api) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import Api, w
+from tests.support.sandbox_api import Api, w
 
 DOCUMENTS = [
     ("/v1/customerinvoice", "invoiceLines", "invoice"),

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from .helpers import AUTH, Api, customer_body
+from tests.support.sandbox_api import AUTH, Api, customer_body
 
 FORM = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret",
         "tenant_id": "t"}

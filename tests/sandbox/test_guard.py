@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from .helpers import AUTH, Api, FakeClock, customer_body
+from tests.support.sandbox_api import AUTH, Api, FakeClock, customer_body
 
 FORM = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret",
         "tenant_id": "t"}

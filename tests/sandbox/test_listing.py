@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import Api, w
+from tests.support.sandbox_api import Api, w
 
 
 async def listed(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:

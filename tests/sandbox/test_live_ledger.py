@@ -15,8 +15,7 @@ from importer.entities import ENTITIES
 from importer.sandbox.auth import STATIC_TENANT
 from importer.sandbox.ledger import Ledger
 from importer.sandbox.store import Store
-
-from .helpers import Api, customer_body, w
+from tests.support.sandbox_api import Api, customer_body, w
 
 SandboxWith = Callable[..., AbstractAsyncContextManager[Api]]
 PROFILES = ["standard", "live"]

@@ -11,8 +11,7 @@ import pytest
 
 from importer.keys import encode_key
 from importer.sandbox.quirks import LOCATION_BASE
-
-from .helpers import Api, FakeClock, customer_body, w
+from tests.support.sandbox_api import Api, FakeClock, customer_body, w
 
 BACKGROUND = {"erp-api-background": "none"}
 

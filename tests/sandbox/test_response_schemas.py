@@ -35,9 +35,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from importer.company.demo import demo_company
 from importer.entities import ENTITIES
 from importer.sandbox import SandboxConfig
-
-from .helpers import GUIDE_CUSTOMER, Api, running_api, w
-from .test_views import full_body
+from tests.support.bodies import full_body
+from tests.support.sandbox_api import GUIDE_CUSTOMER, Api, running_api, w
 
 _DOC = Path("shared/visma-openapi/customer-ledger.openapi.json")
 OPENAPI = next((p / _DOC for p in Path(__file__).resolve().parents if (p / _DOC).is_file()), None)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from importer.keys import encode_key
-
-from .helpers import Api, customer_body, w
+from tests.support.sandbox_api import Api, customer_body, w
 
 
 async def test_paths_are_case_insensitive(api: Api) -> None:

@@ -21,8 +21,7 @@ import pytest
 from importer.sandbox import SandboxConfig
 from importer.sandbox.auth import SCOPES
 from importer.sandbox.config import parse_client_scopes
-
-from .helpers import AUTH, GUIDE_CUSTOMER, Api, customer_body, running_api, w
+from tests.support.sandbox_api import AUTH, GUIDE_CUSTOMER, Api, customer_body, running_api, w
 
 ROOT = Path(__file__).resolve().parents[2]
 READ, CREATE, UPDATE, DELETE = (f"vismanet_erp_service_api:{s}" for s in ("read", "create", "update", "delete"))
@@ -195,7 +194,7 @@ async def test_importer_sandbox_client_scopes_option() -> None:
 async def test_the_commands_that_only_read_ask_only_for_read(ledger: Api, tmp_path: Path) -> None:
     """A read-only application exports and verifies; a run asks for create and is refused at
     the token endpoint, so nothing is sent and nothing stored."""
-    from tests.conftest import run_cli
+    from tests.support.runs import run_cli
 
     env = {"VISMA_BASE_URL": ledger.running.url, "VISMA_TOKEN_URL": ledger.running.token_url,
            "VISMA_CLIENT_ID": "reader", "VISMA_CLIENT_SECRET": CLIENTS["reader"], "VISMA_TENANT_ID": "sandbox"}

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .helpers import Api, customer_body, w
+from tests.support.sandbox_api import Api, customer_body, w
 
 
 async def test_sqlite_state_survives_a_restart(sandbox_with: Any, tmp_path: Path) -> None:

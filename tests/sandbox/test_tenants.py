@@ -14,8 +14,7 @@ import pytest
 from importer.entities import ENTITIES
 from importer.sandbox import SandboxConfig
 from importer.sandbox.store import Store
-
-from .helpers import AUTH, Api, FakeClock, customer_body, running_api, w
+from tests.support.sandbox_api import AUTH, Api, FakeClock, customer_body, running_api, w
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret"}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import Api, FakeClock, customer_body
+from tests.support.sandbox_api import Api, FakeClock, customer_body
 
 FORM = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret",
         "tenant_id": "t"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import Api, customer_body, w
+from tests.support.sandbox_api import Api, customer_body, w
 
 
 async def refused(api: Api, path: str, body: Any, *, raw: bytes | None = None) -> str:

@@ -11,48 +11,16 @@ from importer.entities import ENTITIES
 from importer.mapping.flatten import WRITE_ONLY, RecordFlattener
 from importer.sandbox.dates import as_read, parse_datetime
 from importer.sandbox.listing import DOCUMENT_STATUSES
-from importer.schema import Field, fields, read_fields
-
-from .helpers import Api, w
+from importer.schema import fields, read_fields
+from tests.support.bodies import full_body
+from tests.support.sandbox_api import Api, w
 
 READABLE = [e for e in ENTITIES.values() if not e.is_action]
 DOCUMENTS = [e for e in READABLE if e.is_document]
-_SCALARS = {
-    "string": "S1", "integer": 7, "number": 12.5, "boolean": False,
-    "datetime": "2024-01-31", "uuid": "2ddece9b-a89b-4f5a-a251-2cf14837bb2d",
-}
-# Values the ledger checks beyond their type (periods, references, line operations).
-_SEMANTIC = {
-    "customerNumber": "10000", "childCustomerNumber": "10000", "parentRecordNumber": "10000",
-    "postPeriod": "012024", "financialPeriod": "202401", "operation": "Insert", "status": "Active",
-}
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "datetime": (str,), "uuid": (str,),
 }
-
-
-def _value(f: Field, depth: int) -> Any:
-    if f.name in _SEMANTIC:
-        return _SEMANTIC[f.name]
-    if f.kind == "object":
-        return full_body(f.ref or "", depth + 1)
-    if f.kind == "array":
-        return [full_body(f.ref, depth + 1) if f.ref else _SCALARS[f.type or "string"]]
-    if f.kind == "map":
-        return {"k": "v"}
-    return f.enum[0] if f.enum else _SCALARS[f.type or "string"]
-
-
-def full_body(schema: str, depth: int = 0) -> dict[str, Any]:
-    """A request body giving every field of ``schema`` a valid value, wrapped where it must be."""
-    body: dict[str, Any] = {}
-    for f in fields(schema).values():
-        if depth > 3 and f.kind in ("object", "array"):
-            continue
-        value = _value(f, depth)
-        body[f.name] = w(value) if f.wrapped else value
-    return body
 
 
 def assert_fits(value: dict[str, Any], schema: str, where: str) -> None:

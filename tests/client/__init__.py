@@ -1,0 +1,1 @@
+"""Tests of importer.client: answers judged, bounded and proved, against servers on loopback."""

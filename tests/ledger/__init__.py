@@ -1,0 +1,1 @@
+"""Tests of importer.ledger: export, verify and reconcile against what the ledger holds."""

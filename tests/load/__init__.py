@@ -1,0 +1,1 @@
+"""Tests of importer.load: identity, decisions, proofs, results and failed-records files."""

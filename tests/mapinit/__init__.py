@@ -1,0 +1,1 @@
+"""Tests of importer.mapinit: ``importer map init``."""

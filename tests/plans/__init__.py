@@ -1,0 +1,1 @@
+"""Tests of importer.plans: plans, their dependencies, fleet manifests."""

@@ -1,0 +1,1 @@
+"""Tests of importer.report: ``importer report`` in text, JSON, CSV and HTML."""

@@ -1,0 +1,1 @@
+"""Tests of importer.saft: SAF-T files read and imported."""

@@ -1,0 +1,1 @@
+"""Tests of importer.schema: the field tables generated from the OpenAPI document."""
