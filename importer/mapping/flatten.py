@@ -21,7 +21,7 @@ invoice's ``invoiceAddress`` that the request calls ``billingAddress``, and fiel
 schemas' descriptions name alike (``isRotRutDeductible`` is the "Domestic services
 deductible document" check box). Read-only DTO fields (totals, balances, ``status`` of a
 document, descriptions of references) have no entry: the import cannot send them. Only the
-fields that really map are listed; ``tests/test_export_verify.py`` checks every target
+fields that really map are listed; ``tests/ledger/test_export_verify.py`` checks every target
 against ``valid_columns`` and, when the OpenAPI document is at hand, every source path
 against the DTO schemas.
 
