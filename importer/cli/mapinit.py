@@ -1,6 +1,7 @@
 """``importer map init INPUT``: a commented skeleton map for a legacy file (see :mod:`importer.mapinit.skeleton`).
 
-The skeleton goes to ``-o`` or stdout; what was matched, what to check and what was
+With ``--company FILE`` (a snapshot), the value maps speak that company's ids. The
+skeleton goes to ``-o`` or stdout; what was matched, what to check and what was
 left out goes to stderr, with the command that rehearses the map.
 """
 
@@ -11,6 +12,7 @@ import shlex
 import sys
 
 from importer.cli.common import EXIT_OK, EXIT_USAGE
+from importer.company import load_company
 from importer.entities import entity
 from importer.errors import ImporterError
 from importer.mapinit.skeleton import write_skeleton
@@ -21,9 +23,10 @@ __all__ = ["map_init_command"]
 
 def map_init_command(args: argparse.Namespace) -> int:
     try:
+        company = load_company(args.company) if args.company is not None else None
         skeleton, text = write_skeleton(
             args.input, entity(args.entity), args.output, force=args.force,
-            options=SourceOptions(args.format, args.delimiter, encoding=args.encoding),
+            options=SourceOptions(args.format, args.delimiter, encoding=args.encoding), company=company,
         )
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)

@@ -229,6 +229,9 @@ def _columns(columns: CommandParser) -> None:
     columns.add_argument("entity", choices=list(ENTITIES))
     columns.add_argument("--format", choices=("text", "json"), default="text",
                          help="json: a list of objects, for tools (default text)")
+    columns.add_argument("--company", metavar="FILE", default=None,
+                         help="a company snapshot (importer company snapshot): list the values it allows "
+                              "next to each column that names one of its records")
 
 
 def _map(mapping: CommandParser) -> None:
@@ -246,6 +249,9 @@ def _map(mapping: CommandParser) -> None:
     init.add_argument("--delimiter", default=None, type=delimiter,
                       help="CSV delimiter (default: sniffed among , ; TAB |)")
     init.add_argument("--encoding", default=None, help="input encoding, e.g. cp1252 (default utf-8)")
+    init.add_argument("--company", metavar="FILE", default=None,
+                      help="a company snapshot (importer company snapshot): propose value maps from the "
+                           "file's values to the company's ids (credit terms, VAT, classes, items, currencies...)")
 
 
 def _report(report: CommandParser) -> None:

@@ -8,15 +8,17 @@ then says how the file writes numbers (decimal comma or point) and dates (the
 a value map: country names for ``countryId``, words for an enum (``Aktiv`` →
 ``Active``), yes/no words the importer does not read. What it cannot decide is
 written as a ``TODO`` comment; columns it cannot match are listed and ignored, so
-the skeleton loads as it is and imports what it matched.
+the skeleton loads as it is and imports what it matched. Given the target company's
+snapshot, the columns that name its records (credit terms, VAT, classes, items,
+currencies, ...) get value maps to its ids (:mod:`importer.mapinit.valuemaps`);
+:mod:`importer.mapinit.render` writes the result as commented TOML.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
-import re
-import shlex
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,11 +26,12 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
-import orjson
-
+from importer.company.model import Company
 from importer.entities import Entity
 from importer.errors import ConfigError, RecordError
+from importer.mapinit.render import render
 from importer.mapinit.synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
+from importer.mapinit.valuemaps import company_values
 from importer.mapping.coerce import read_number
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
@@ -43,7 +46,6 @@ _PART_MIN = 4  # the shortest known header that may match as part of a compound 
 _DATE_LAYOUTS = ("%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y%m%d", "%Y.%m.%d",
                  "%Y/%m/%d", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 _PERIOD_LENGTH = 6
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")  # TOML keys that need no quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class Skeleton:
     defaults: dict[str, tuple[str, str]] = field(default_factory=dict)  # API column -> (value, source)
     todos: list[str] = field(default_factory=list)  # what is left to decide, in words
     missing_required: list[str] = field(default_factory=list)
+    company: str | None = None  # the name of the company whose values the value maps speak
 
     @property
     def matched(self) -> list[Guess]:
@@ -189,14 +192,16 @@ def _sample(path: str, options: SourceOptions, rows: int) -> tuple[Input, list[s
 
 
 def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOptions | None = None,
-                rows: int = SAMPLE_ROWS) -> Skeleton:
-    """Read ``path``'s header and first ``rows`` rows and guess its map."""
+                rows: int = SAMPLE_ROWS, company: Company | None = None, today: dt.date | None = None) -> Skeleton:
+    """Read ``path``'s header and first ``rows`` rows and guess its map. With ``company``, the
+    columns that name its records get value maps to its ids (:mod:`importer.mapinit.valuemaps`)."""
     name = os.fspath(path)
     if name == "-":
         raise ConfigError("map init reads its input twice over; give a file, not stdin")
     opened, header, records = _sample(name, options or SourceOptions(), rows)
     guesses = match_headers(header, entity)
-    skeleton = Skeleton(entity, name, opened.format, opened.delimiter, len(records), guesses)
+    skeleton = Skeleton(entity, name, opened.format, opened.delimiter, len(records), guesses,
+                        company=company.name if company is not None else None)
     infos = {info.name: info for info in describe_columns(entity)}
     first_rows = _first_rows(records, guesses, entity)
 
@@ -228,10 +233,11 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
             skeleton.todos.append(f"{guess.source}: {values[0]!r} is not a period as the API writes it "
                                   f"({infos[api].format}); give its layout, e.g. {api} = {{ format = \"MM.YYYY\" }} "
                                   "under [formats]")
-        suggestion = suggest_values(api, guess.source, found, values)
+        suggestion = company_values(company, api, guess.source, values, today) if company is not None else None
+        suggestion = suggestion or suggest_values(api, guess.source, found, values)
         if suggestion is not None:
             skeleton.values.append(suggestion)
-        _suggest_default(skeleton, guess, cells(guess.source, first_rows), len(first_rows), entity)
+        _suggest_default(skeleton, guess, cells(guess.source, first_rows), len(first_rows), entity, suggestion)
     _decide_numbers(skeleton, number_verdicts, opened.delimiter)
     _decide_dates(skeleton, layouts)
     for guess in skeleton.unmatched:
@@ -263,15 +269,22 @@ def _first_rows(records: list[dict[str, Any]], guesses: list[Guess], entity: Ent
     return out
 
 
-def _suggest_default(skeleton: Skeleton, guess: Guess, values: list[str], rows: int, entity: Entity) -> None:
+def _suggest_default(skeleton: Skeleton, guess: Guess, values: list[str], rows: int, entity: Entity,
+                     suggestion: ValueSuggestion | None = None) -> None:
     """The commonest value as a [defaults] suggestion, for a code column some rows leave empty
-    (free text such as names and e-mail addresses has no sensible default)."""
+    (free text such as names and e-mail addresses has no sensible default). Defaults are API
+    values, so a value the column's value map translates is suggested translated."""
     api = guess.api
     if api is None or not values or len(values) == rows or api == entity.key_field or api.startswith("line."):
         return
     if len(set(values)) > max(1, len(values) // 2):
         return
     value, _ = Counter(values).most_common(1)[0]
+    if suggestion is not None:
+        mapped = {k.casefold(): v for k, v in suggestion.mapped.items()}.get(value.casefold())
+        if mapped is None and value in suggestion.todo:
+            return  # no API value known for it
+        value = mapped if isinstance(mapped, str) else value
     skeleton.defaults[api] = (value, guess.source)
 
 
@@ -300,91 +313,8 @@ def _decide_dates(skeleton: Skeleton, layouts: dict[str, str]) -> None:
             skeleton.date_columns[api] = layout
 
 
-# -- the TOML text --------------------------------------------------------------------------
-
-
-def _toml(value: Any) -> str:
-    """A TOML value: a JSON string is a TOML basic string (escapes included)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return orjson.dumps(value).decode()
-
-
-def _key(text: str) -> str:
-    return text if _BARE_KEY.match(text) else _toml(text)
-
-
-def _aligned(rows: list[tuple[str, str]]) -> list[str]:
-    """``code   # note`` lines, their notes lined up."""
-    width = min(max((len(code) for code, _ in rows), default=0), 44)
-    return [f"{code:<{width}}   # {note}" if note else code for code, note in rows]
-
-
-def render(skeleton: Skeleton, map_name: str = "MAP.toml") -> str:
-    """The skeleton as a commented mapping file that :func:`importer.mapping.mapfile.load_map` reads."""
-    sk, name = skeleton, skeleton.entity.name
-    separator = {None: "", ";": "';'-separated, ", ",": "','-separated, ", "\t": "tab-separated, "}.get(
-        sk.delimiter, f"{sk.delimiter!r}-separated, ")
-    out = [
-        f"# {os.path.basename(sk.input)} → {name}: a skeleton map from the file's header and {sk.sampled} "
-        f"sampled rows ({separator}{sk.format}).",
-        "# Check each line marked \"check\" or TODO, then rehearse it:",
-        f"#   importer run {shlex.quote(sk.input)} --entity {name} --map {shlex.quote(map_name)} --dry-run",
-        f"# `importer columns {name}` lists every API column with its type and allowed values.",
-        *(f"# TODO: {todo}" for todo in sk.todos),
-        "",
-        f"entity = {_toml(name)}",
-    ]
-    if sk.unmatched:
-        out.append("# No API column was found for these, so they are ignored; to send one, map it under [columns]:")
-        out += [f"#   {g.source}: {g.how}" for g in sk.unmatched]
-        out.append("ignore = [" + ", ".join(_toml(g.source) for g in sk.unmatched) + "]")
-    out += ['unmapped = "error"   # a column a later export adds stops the run before anything is sent', ""]
-    infos = {info.name: info for info in describe_columns(sk.entity)}
-    rows = []
-    for g in sk.matched:
-        assert g.api is not None
-        info = infos[g.api]
-        notes = [g.how, *(["the record's key"] if info.key else []), *(["required to create"] if info.required else []),
-                 *(["check"] if not g.sure else [])]
-        rows.append((f"{_key(g.source)} = {_toml(g.api)}", "; ".join(notes)))
-    out += ["[columns]   # \"source column\" = \"API column\"", *_aligned(rows), ""]
-    out += ["[constants]   # sent on every record, whatever the file says (API values)"]
-    out += _aligned([(f"# {api} = \"\"", "TODO: the API refuses a create without it; set it here or map a "
-                      "column to it") for api in sk.missing_required])
-    out += ["", "[defaults]   # sent where a cell is empty (API values)"]
-    out += _aligned([(f"# {_key(api)} = {_toml(value)}", f"the commonest value of {source}, which some rows "
-                      "leave empty") for api, (value, source) in sk.defaults.items()])
-    out += ["", "[formats]", *_formats(sk)]
-    for suggestion in sk.values:
-        out += ["", f"[values.{_toml(suggestion.api)}]   # {suggestion.source} → {suggestion.hint}"]
-        rows = [(f"{_key(src)} = {_toml(api)}", "") for src, api in suggestion.mapped.items()]
-        rows += [(f"# {_key(src)} = \"\"", "TODO") for src in suggestion.todo]
-        rows.append(('"*" = "*"', "other values pass as they are; the API checks them"))
-        out += _aligned(rows)
-    return "\n".join(out) + "\n"
-
-
-def _formats(sk: Skeleton) -> list[str]:
-    rows: list[tuple[str, str]] = []
-    if sk.decimal_comma is None:
-        rows.append(("# decimal_comma = true", "no number column shows which; the run's default is on for ;-files"))
-    else:
-        rows.append((f"decimal_comma = {_toml(sk.decimal_comma)}", "as the file writes its numbers"))
-    if sk.date_format is not None:
-        rows.append((f"date_format = {_toml(sk.date_format)}", "as the file writes its dates"))
-    for api, comma in sk.comma_columns.items():
-        rows.append((f"{_key(api)} = {{ decimal_comma = {_toml(comma)} }}", "this column differs"))
-    for api, layout in sk.date_columns.items():
-        rows.append((f"{_key(api)} = {{ date_format = {_toml(layout)} }}", "this column differs"))
-    if sk.date_format is None and sk.unmatched_dates:
-        source, layout = next(iter(sk.unmatched_dates.items()))
-        rows.append((f"# date_format = {_toml(layout)}", f"how {source} writes dates, should you map it"))
-    return _aligned(rows)
-
-
 def write_skeleton(path: str, entity: Entity, output: str | None, *, force: bool = False,
-                   options: SourceOptions | None = None) -> tuple[Skeleton, str]:
+                   options: SourceOptions | None = None, company: Company | None = None) -> tuple[Skeleton, str]:
     """Guess ``path``'s map and write it to ``output`` (None: return the text only). The text
     is loaded with the importer's own map reader first, so what is written always loads."""
     if output is not None:
@@ -392,7 +322,7 @@ def write_skeleton(path: str, entity: Entity, output: str | None, *, force: bool
             raise ConfigError(f"-o {output}: that is the input file")
         if os.path.exists(output) and not force:
             raise ConfigError(f"{output} exists; pass --force to replace it (edits made to it would be lost)")
-    skeleton = suggest_map(path, entity, options)
+    skeleton = suggest_map(path, entity, options, company=company)
     text = render(skeleton, output or "MAP.toml")
     parse_map(text, entity=entity, path=output or "<map init>")  # a MapError here is ours to fix, not the user's
     if output is not None:

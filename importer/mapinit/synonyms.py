@@ -88,6 +88,9 @@ _WRITTEN: dict[tuple[str, ...], tuple[str, ...]] = {
      "betalningsvillkor", "betalningsvilkor", "betalingsbetingelser dk", "payment terms", "terms",
      "credit terms"): ("creditTermsId",),
     ("valutakurs", "kurs", "exchange rate"): ("exchangeRate",),
+    ("betalingsmate", "betalingsmetode", "betalingsform", "betalningssatt", "betalingsmade", "payment method"):
+        ("paymentMethodId", "defaultPaymentMethod.paymentMethodId"),
+    ("avdeling", "avdelingsnr", "filial", "afdeling", "branch", "branch no", "branch number"): ("branchNumber",),
     # documents
     ("dato", "datum", "date", "fakturadato", "fakturadatum", "bilagsdato", "bilagsdatum", "dokumentdato",
      "invoice date", "document date", "brevdato", "dunning date"): ("documentDate", "dunningLetterDate"),
@@ -164,6 +167,7 @@ class ValueSuggestion:
     mapped: dict[str, Any] = field(default_factory=dict)  # source value -> API value
     todo: list[str] = field(default_factory=list)  # source values with no API value found
     hint: str = ""  # what the API value should be
+    notes: dict[str, str] = field(default_factory=dict)  # source value -> why it maps so, or what to pick from
 
 
 def suggest_values(api: str, source: str, field_: Any, values: list[str]) -> ValueSuggestion | None:
@@ -209,6 +213,6 @@ def suggest_values(api: str, source: str, field_: Any, values: list[str]) -> Val
                     suggestion.mapped[shown] = truth
     elif leaf == "vatCodeId" and all(v.replace(",", "").replace(".", "").isdigit() for v in distinct.values()):
         # Rates (25, 15) rather than codes: only the company's own VAT setup can say which.
-        suggestion.hint = "the company's VAT code id for this rate"
+        suggestion.hint = "the company's VAT code id for this rate (map init --company FILE proposes them)"
         suggestion.todo.extend(distinct.values())
     return suggestion if suggestion.mapped or suggestion.todo else None
