@@ -6,7 +6,7 @@ import orjson
 
 from importer.company import Company, dump_company
 from importer.company.demo import demo_company
-from tests.conftest import run_cli
+from tests.support.runs import run_cli
 
 
 def _company_file(tmp_path, company: Company) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from importer.company import dump_company
 from importer.company.demo import demo_company
-from tests.conftest import TOKEN, assert_one_final_line_per_record, get_json, run_cli
+from tests.support.runs import TOKEN, assert_one_final_line_per_record, get_json, run_cli
 
 CUSTOMERS = (
     "Kundenr;Navn;Betalingsbet.;Valuta;Kundeklasse\n"

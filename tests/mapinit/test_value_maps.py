@@ -11,7 +11,7 @@ from importer.entities import ENTITIES
 from importer.mapinit.skeleton import render, suggest_map
 from importer.mapinit.valuemaps import Placed, place
 from importer.mapping.mapfile import load_map
-from tests.conftest import run_cli
+from tests.support.runs import run_cli
 
 TODAY = dt.date(2026, 12, 5)
 COMPANY = demo_company(TODAY)
