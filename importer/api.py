@@ -28,10 +28,12 @@ import anyio
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
 from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, READ_SCOPE, TOKEN_RETRY
+from importer.company import Company
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
 from importer.load.failed import FailedRecords, default_failed_path
 from importer.load.gate import CustomerGate
+from importer.load.numbering import Numbering
 from importer.load.pipeline import Pipeline
 from importer.load.prefetch import prefetch_keys
 from importer.load.results import ResultsWriter
@@ -69,6 +71,7 @@ class ImportRecordsKwargs(ImportOptionsKwargs, total=False):
     customer_gate: CustomerGate | None
     stop: StopRequest | None
     watch: Callable[[Summary], None] | None
+    company: Company | None
 
 
 def default_results_path(input_path: str, dry_run: bool = False) -> str:
@@ -129,6 +132,7 @@ async def import_records(
     customer_gate: CustomerGate | None = None,
     stop: StopRequest | None = None,
     watch: Callable[[Summary], None] | None = None,
+    company: Company | None = None,
     **option_values: Unpack[ImportOptionsKwargs],
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
@@ -147,7 +151,9 @@ async def import_records(
     stops at once); the summary then says ``interrupted``. ``skip_customers``
     maps customer numbers to a reason: documents for them are not sent but
     ``skipped`` with that reason. ``customer_gate``: the same, kept by a plan
-    across its steps (see :class:`~importer.load.gate.CustomerGate`).
+    across its steps (see :class:`~importer.load.gate.CustomerGate`). ``company``: the
+    company's snapshot, from which the numbering of created records is chosen when
+    neither the options nor the map say (:mod:`importer.load.numbering`).
     """
     entity = resolve_entity(entity, option_values.get("map", options.input.map if options is not None else None))
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
@@ -203,6 +209,8 @@ async def import_records(
             resume=resume, reference_prefix=Path(name).stem if from_file else "stdin",
             reference_key=writer.stamp.get("reference_key") if writer is not None else None,
             gate=customer_gate,
+            numbering=Numbering.for_run(ent, opts, company, (bound.map.numbering, bound.map.numbering_field)
+                                        if bound is not None else (None, None)),
         )
         _log_started(summary, opts, client)
         if progress and sys.stderr.isatty():

@@ -1,4 +1,9 @@
-"""The API's customer-ledger entities as data: one row per entity, no class per entity."""
+"""The API's customer-ledger entities as data: one row per entity, no class per entity.
+
+Documents are created through the V2 creates (``POST /v2/customerinvoice`` ...: the v1
+creates are deprecated, and only the V2 create honours ``overrideNumberSeries``); they
+are read, updated and released on their v1 paths, as the V2 create's Location names them.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class Entity:
     action_key_field: str | None = None  # column giving the path key of an action
     releasable: bool = False  # has POST {path}/{key}/action/release
     read_schema: str | None = None  # response schema of its GETs (or of the action's answer)
+    create_path: str | None = None  # where a create is POSTed, when not ``path`` (the V2 document creates)
 
     @property
     def is_action(self) -> bool:
@@ -37,14 +43,17 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "invoice", "/v1/customerinvoice", "CustomerInvoiceUpdateDto",
             "referenceNumber", "invoiceLines", releasable=True, read_schema="CustomerInvoiceDto",
+            create_path="/v2/customerinvoice",
         ),
         Entity(
             "credit-note", "/v1/customerCreditNote", "CustomerCreditNoteUpdateDto",
             "referenceNumber", "lines", releasable=True, read_schema="CustomerCreditNoteDto",
+            create_path="/v2/customerCreditNote",
         ),
         Entity(
             "debit-note", "/v1/customerDebitNote", "CustomerDebitNoteUpdateDto",
             "referenceNumber", "lines", releasable=True, read_schema="CustomerDebitNoteDto",
+            create_path="/v2/customerDebitNote",
         ),
         Entity(
             "dunning-letter", "/v1/customer", "CreateDunningLetterActionDto", None, None,

@@ -8,7 +8,8 @@ defaults once:
   client's own defaults);
 - :class:`InputFormat`: how the input is read (format, delimiter, encoding, numbers, dates, map);
 - :class:`State`: the results and failed-records files, resume, restart, dry run;
-- :class:`Behaviour`: what is done with each record besides sending it (release, references);
+- :class:`Behaviour`: what is done with each record besides sending it (release, references,
+  how what is created is numbered: :mod:`importer.load.numbering`);
 - :class:`SaftSettings`: how a SAF-T file is read (None: as its defaults say).
 
 Every way in (flags, ``IMPORTER_*`` variables, ``importer.toml``, a plan's or a fleet
@@ -31,7 +32,7 @@ from importer.entities import entity as find_entity
 from importer.errors import ConfigError
 from importer.mapping.coerce import check_date_format
 from importer.sources import SourceOptions
-from importer.vocabulary import MODES, SAFT_DOCUMENTS, Mode, SaftDocuments
+from importer.vocabulary import MODES, NUMBERING_MODES, SAFT_DOCUMENTS, Mode, NumberingMode, SaftDocuments
 
 __all__ = ["ImportOptions", "ImportOptionsKwargs", "MODES", "DEFAULT_BASE_URL", "Connection", "Pace",
            "InputFormat", "State", "Behaviour", "SaftSettings", "GROUPS", "OPTION_NAMES", "WHOLE_RUN",
@@ -96,6 +97,15 @@ class Behaviour:
     release: bool = False  # release each document after it is created or updated
     background: bool = False  # send with erp-api-background and poll for the outcome
     grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
+    numbering: NumberingMode | None = None  # company | manual | override; None: the map's, else chosen per record
+    numbering_field: str | None = None  # where "company" numbering keeps the legacy number (documents: customerRefNumber)
+
+    def __post_init__(self) -> None:
+        if self.numbering is not None and self.numbering not in NUMBERING_MODES:
+            raise ConfigError(f"--numbering is {', '.join(NUMBERING_MODES)}, not {self.numbering!r}")
+        if self.numbering_field is not None and (not isinstance(self.numbering_field, str)
+                                                 or not self.numbering_field.strip()):
+            raise ConfigError(f"--numbering-field names a field of the entity, not {self.numbering_field!r}")
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,8 @@ class ImportOptions:
             raise ConfigError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
         if self.mode != "create" and ent.is_action:
             raise ConfigError(f"dunning letters are actions: --mode {self.mode} does not apply")
+        if (self.behaviour.numbering or self.behaviour.numbering_field) and ent.is_action:
+            raise ConfigError(f"--numbering applies to customers and documents, not to {self.entity}")
         if self.behaviour.release and not ent.releasable:
             raise ConfigError(f"--release applies to invoices, credit notes and debit notes, not {self.entity}")
         _check_numbers(self)
@@ -253,6 +265,8 @@ class ImportOptionsKwargs(TypedDict, total=False):
     release: bool
     background: bool
     grace: float
+    numbering: NumberingMode | None
+    numbering_field: str | None
     saft_text: str | None
     saft_item: str | None
     saft_account: str | None

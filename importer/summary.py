@@ -41,6 +41,7 @@ class Summary:
     gone: int = 0  # identities of the results file that the input no longer has
     by_content: int = 0  # records with no key: known by their content alone
     renumbered: int = 0  # documents the ledger keeps under another number than the file's
+    numbering: str | None = None  # how created records are numbered, and why (importer.load.numbering)
     calls: int = 0  # HTTP calls to the API, lookups and token calls included
     token_calls: int = 0
     retries: int = 0
@@ -130,6 +131,7 @@ class Summary:
             "no_longer_in_input": self.gone,
             "by_content": self.by_content,
             "renumbered": self.renumbered,
+            "numbering": self.numbering,
             "calls": self.calls,
             "token_calls": self.token_calls,
             "calls_per_record": round(self.calls_per_record, 4),

@@ -15,7 +15,7 @@ __all__ = [
     "ReleaseOutcome", "Mode", "MODES", "OutcomeName", "OUTCOMES", "SUCCESS", "EventName", "EVENTS", "Action", "ACTIONS",
     "ActionOutcome", "ACTION_OUTCOMES", "LoadState", "LOAD_STATES", "How", "HOWS",
     "VerifyStatus", "VERIFY_STATUSES", "CompanyState", "COMPANY_STATES", "SaftDocuments", "SAFT_DOCUMENTS",
-    "is_outcome", "is_event",
+    "NumberingMode", "NUMBERING_MODES", "is_outcome", "is_event",
 ]
 
 # What a run does with a record that names a key: POST it, PUT it, or PUT or POST by what the API holds.
@@ -59,6 +59,11 @@ COMPANY_STATES: tuple[CompanyState, ...] = get_args(CompanyState)
 # What a SAF-T file's documents are sent as (--saft-documents).
 SaftDocuments = Literal["balances", "invoices"]
 SAFT_DOCUMENTS: tuple[SaftDocuments, ...] = get_args(SaftDocuments)
+
+# How a created record is numbered (--numbering): by the company's series (no number sent),
+# by the file's number on a manual series, or by the file's number on an automatic series.
+NumberingMode = Literal["company", "manual", "override"]
+NUMBERING_MODES: tuple[NumberingMode, ...] = get_args(NumberingMode)
 
 
 def is_outcome(value: object) -> TypeGuard[OutcomeName]:

@@ -12,6 +12,7 @@ import argparse
 
 from importer.cli.flags import CommandParser, Section, delimiter, positive_float
 from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
+from importer.vocabulary import NUMBERING_MODES
 
 __all__ = ["add_behaviour", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
            "add_sandbox_company", "add_speed", "add_state"]
@@ -89,6 +90,14 @@ def add_behaviour(p: CommandParser) -> None:
                    default=None,
                    help="give documents without an externalReference one of the importer's (imp-...), so a "
                         "create whose answer is lost can be found again (default: on)")
+    p.add_argument("--numbering", choices=NUMBERING_MODES, default=None,
+                   help="how created records are numbered: company (no number sent; the company's series "
+                        "numbers them), manual (the file's number, on a manual series), override (the file's "
+                        "number on an automatic series that allows manual numbering on imports) (default: the "
+                        "map's, else chosen from the company and each record)")
+    p.add_argument("--numbering-field", metavar="FIELD", default=None,
+                   help="with company numbering: the field that keeps the file's number, so the record can be "
+                        "found again (default for documents: customerRefNumber)")
 
 
 def add_state(p: CommandParser, *, per_file: bool,

@@ -173,6 +173,8 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
     if summary.new or summary.changed or summary.gone:
         rows.append(("against the results file", f"{summary.new:,} new, {summary.changed:,} changed, "
                                                  f"{summary.gone:,} no longer in the input"))
+    if summary.numbering and summary.mode != "update":
+        rows.append(("numbering", summary.numbering))
     if summary.renumbered:
         rows.append(("renumbered", f"{summary.renumbered:,} documents got the company's own number, not the "
                                    "file's: the company numbers its documents itself; the results file "

@@ -29,9 +29,11 @@ async def run_command(args: argparse.Namespace, argv: list[str]) -> int:
     check_outputs({"input": args.input, "--map": args.map, "config": config_path(argv)},
                   {"--results": results, "--failed": args.failed, "--summary-json": args.summary_json})
     async with AsyncExitStack() as stack:
-        await with_sandbox(stack, args, options)
+        sandbox = await with_sandbox(stack, args, options)
         summary = await import_records(  # JSON logs: no progress line among them
-            args.input, entity=args.entity, handle_signals=True, progress=not json_lines(), **options
+            args.input, entity=args.entity, handle_signals=True, progress=not json_lines(),
+            company=sandbox.company if sandbox is not None else None,  # its numbering decides the default
+            **options,
         )
     report_summaries([summary], args, argv)
     return summary.exit_code

@@ -81,4 +81,4 @@ def build_call(entity: Entity, work: Work, mode: Mode, lines: list[Any] | None =
         # An Insert sent twice adds the line twice, a Delete sent twice is refused; an Update is safe.
         once = any(isinstance(line, dict) and line.get("operation") in _ONCE for line in lines or ())
         return Call("update", "PUT", item_path(entity, work.key or ""), orjson.dumps(body), not once, fresh)
-    return Call("create", "POST", entity.path, orjson.dumps(body), False)
+    return Call("create", "POST", entity.create_path or entity.path, orjson.dumps(body), False)

@@ -23,6 +23,10 @@ which the write is not repeated.
 - **Key, then reference**: a document sent with a key and a reference is looked up
   by key first; a 404 there is followed by the reference, since a company that
   numbers its own documents stores it under another number.
+- **By the legacy number** (``company`` numbering, :mod:`importer.load.numbering`): a
+  document sent without its number, which it keeps in another field
+  (``customerRefNumber``), is looked up by that field as by a reference: the list GET
+  filtered on it, exactly one document carrying it and holding what was sent.
 """
 
 from __future__ import annotations
@@ -74,13 +78,18 @@ class Lookups:
         self.entity = entity
         self._comparer: Comparer | None = None
 
-    def for_create(self, key: str | None, reference: str | None, payload: dict[str, Any] | None = None) -> Lookup | None:
+    def for_create(self, key: str | None, reference: str | None, payload: dict[str, Any] | None = None,
+                   legacy: tuple[str, str] | None = None) -> Lookup | None:
         """The lookup that tells whether a create of this record went through, if there is one.
 
         With ``payload``, a record found must also hold what was sent: the API may answer a
         refused duplicate with a 500, and the record found then is the one that was there
-        before, not this create gone through.
+        before, not this create gone through. ``legacy``: (field, number) of a document the
+        company numbers, which keeps the file's number in that field (sent without a key).
         """
+        if legacy is not None and self.entity.is_document:
+            field, number = legacy
+            return lambda: self.by_field(field, number, payload)
         by_reference = reference is not None and self.entity.is_document
         if key:
             async def by_key() -> Response | None:
@@ -149,10 +158,15 @@ class Lookups:
         API that clamps the page size below the one asked for answers a short page that is
         not the last, so only the end of the list says "not there".
         """
-        candidates = await self._carrying(reference)
+        return await self.by_field("externalReference", reference, payload)
+
+    async def by_field(self, field: str, value: str, payload: dict[str, Any] | None = None) -> Response | None:
+        """The one document whose ``field`` is exactly ``value`` and that holds ``payload`` (see
+        :meth:`by_reference`, which this is for ``externalReference``)."""
+        candidates = await self._carrying(field, value)
         if not candidates:
             return None
-        where = f"externalReference {reference!r}"
+        where = f"{field} {value!r}"
         if len(candidates) > 1:
             keys = ", ".join(repr(self._key_of(c)) for c in candidates[:MAX_CANDIDATES])
             raise LookupUnavailable(
@@ -170,14 +184,14 @@ class Lookups:
                     f"other values ({_difference(differences[0])})")
         return Response(200, {}, orjson.dumps(item))
 
-    async def _carrying(self, reference: str) -> list[dict[str, Any]]:
-        """The listed documents whose externalReference is exactly ``reference``."""
+    async def _carrying(self, field: str, value: str) -> list[dict[str, Any]]:
+        """The listed documents whose ``field`` is exactly ``value``."""
         read, carrying = 0, []
-        params = {"externalReference": reference}
+        params = {field: value}
         try:
             async with aclosing(list_pages(self.client, self.entity, params, page_size=_REFERENCE_PAGE_SIZE)) as pages:
                 async for page in pages:
-                    carrying += [item for item in page.items if unwrap_value(item.get("externalReference")) == reference]
+                    carrying += [item for item in page.items if unwrap_value(item.get(field)) == value]
                     read += len(page.items)
                     if page.number >= MAX_REFERENCE_PAGES:
                         if len(page.items) < page.page_size or (
@@ -190,7 +204,7 @@ class Lookups:
             raise LookupUnavailable(f"could not check whether it exists ({exc})") from None
         raise LookupUnavailable(
             f"could not check whether it exists: {read} documents answered the filter "
-            f"externalReference={reference!r} in {MAX_REFERENCE_PAGES} pages, and there are more"
+            f"{field}={value!r} in {MAX_REFERENCE_PAGES} pages, and there are more"
         )
 
     def _key_of(self, item: dict[str, Any]) -> object:

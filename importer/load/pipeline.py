@@ -131,6 +131,8 @@ class Pipeline(Workers):
     def _route(self, job: Job) -> Job | None:
         """``job`` answered here (invalid, waiting, a dry run), or to be sent (raises ResultsWriteError)."""
         work = job.work
+        if work.error is None and self.numbering is not None and self.options.mode != "update":
+            work.error = self.numbering.problem(work)  # a number the company's numbering cannot take
         if work.error is not None:
             self._final(job, self._line(job, "invalid", error=work.error))
         elif self.gate is not None and (reason := self._waiting_without_asking(work)) is not None:
@@ -166,7 +168,10 @@ class Pipeline(Workers):
         mode = "create" if self.options.mode == "upsert" else self.options.mode
         if mode == "create":
             self.references.add(job, self.entity)
-        call = build_call(self.entity, job.work, mode)
+        work = job.work
+        if mode == "create" and self.numbering is not None:
+            work, _ = self.numbering.applied(work)  # sent as the company's numbering needs
+        call = build_call(self.entity, work, mode)
         line = self._line(job, "valid", action=call.action, error=None)
         line.request, line.payload = f"{call.method} {call.path}", orjson.loads(call.body)
         self._final(job, line)

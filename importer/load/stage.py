@@ -1,7 +1,7 @@
 """What the producer and the workers of the load stage share: the run, and each unit's last line.
 
 :class:`Stage` holds what one run of the load stage decides once (the entity, the options,
-the client, the results sink and the summary; whether an upsert asks first, whether a
+the client, the results sink and the summary; how created records are numbered; whether an upsert asks first, whether a
 created record is released, the proof each action needs), the units seen and held, and
 whether the run is stopping (:meth:`Stage.stop`). It writes each unit's final results line
 (:meth:`Stage._final`: counted in the summary, logged when it failed) from the line
@@ -19,6 +19,7 @@ from importer.load import outcomes
 from importer.load.ahead import WriteAhead
 from importer.load.gate import CustomerGate
 from importer.load.lookups import Lookups
+from importer.load.numbering import Numbering
 from importer.load.references import References
 from importer.load.results import FAILURES, Outcome
 from importer.load.sink import Job, ResultSink
@@ -49,6 +50,7 @@ class Stage:
         reference_prefix: str = "import",
         reference_key: str | None = None,
         gate: CustomerGate | None = None,
+        numbering: Numbering | None = None,
     ) -> None:
         self.entity = entity
         self.options = options
@@ -61,6 +63,10 @@ class Stage:
             earlier=resume is not None and resume.reference_key is not None)
         self.existing_keys: set[str] | None = None  # upsert: keys the API holds (None: ask per record)
         self.gate = gate if entity.name != "customer" else None
+        # How created records are numbered (None: an action); the run's options alone when not given.
+        self.numbering = numbering if numbering is not None else Numbering.for_run(entity, options)
+        if self.numbering is not None:
+            summary.numbering = self.numbering.describe()
         self.lookups = Lookups(client, entity) if client is not None else None
         self.seen = SeenIdentities()
         self.held = HeldUnits()  # resume: possible renames, answered at the end of the input

@@ -3,8 +3,8 @@
 A worker takes a unit (:class:`~importer.load.sink.Job`) from the bounded stream, and unless
 the run is stopping sends it: it waits, if need be, on the unit's customer
 (:class:`~importer.load.gate.CustomerGate`); on an upsert asks whether the key exists; on an
-update of a document plans its lines (:mod:`importer.load.doclines`); builds the call
-(:mod:`importer.load.calls`); writes the unit's ``started`` line, and only once it is wholly
+update of a document plans its lines (:mod:`importer.load.doclines`); numbers a create as the company needs
+(:mod:`importer.load.numbering`); builds the call (:mod:`importer.load.calls`); writes the unit's ``started`` line, and only once it is wholly
 written sends the request (``ApiClient.request`` with a proof and a lookup); releases what it
 created or updated when asked to; and writes the final line. A worker stops the run early when
 the client saw a systemic failure, or when nothing has answered for many records in a row.
@@ -120,8 +120,13 @@ class Workers(Stage):
                 return plan.attempt, line
             lines = plan.lines
         reference = self.references.add(job, self.entity) if mode == "create" else None
+        key, legacy = work.key, None
+        if mode == "create" and self.numbering is not None:
+            if self.numbering.rule(work).mode == "company":
+                key = None  # not sent: the ledger's number is another, and found by ``legacy``
+            work, legacy = self.numbering.applied(work)
         call = build_call(self.entity, work, mode, lines)
-        lookup = self.lookups.for_create(work.key, reference, work.payload) if call.action == "create" else None
+        lookup = self.lookups.for_create(key, reference, work.payload, legacy) if call.action == "create" else None
         if client.halted is not None:
             self.summary.not_processed += len(work.records)
             self._take_back(job)
@@ -151,8 +156,11 @@ class Workers(Stage):
             self._watch(attempt)
             return None
         self.summary.sent_units += 1
-        return attempt, outcomes.outcome_of(self._line(job, "failed", action=call.action), attempt, call,
-                                            self.entity, client.base_url)
+        line = outcomes.outcome_of(self._line(job, "failed", action=call.action), attempt, call,
+                                   self.entity, client.base_url)
+        if line.outcome == "failed" and self.numbering is not None and call.action == "create":
+            line.error = self.numbering.explained(work, line.error)
+        return attempt, line
 
     def _take_back(self, job: Job) -> None:
         """``job`` will not be sent: a started line written ahead for it is taken back."""

@@ -98,6 +98,11 @@ Entity. ``entity = "customer"`` (or ``invoice``, ...) names what the map is for,
 ``run``, ``verify`` and ``export`` with this ``--map`` need no ``--entity``; an
 ``--entity`` that names another is an error naming both.
 
+Numbering. ``numbering = "company"`` (or ``"manual"``, ``"override"``) says how the
+records this map makes are numbered when created, and ``numbering_field`` where
+``company`` numbering keeps the file's number (``importer.load.numbering``); the run's
+``--numbering`` and ``--numbering-field`` win over them.
+
 Other keys. ``description = "..."`` is free text. TOML puts every key written
 below a ``[table]`` line into that table, so top-level keys (``entity``,
 ``ignore``, ``unmapped``) go above the first one; ``ignore = [...]`` is also

@@ -28,10 +28,11 @@ from importer.mapping.mapspec import (
     toml_key,
 )
 from importer.mapping.transforms import parse_period_format, parse_rewrites
+from importer.vocabulary import NUMBERING_MODES
 
 __all__ = ["Loader", "TOP_KEYS"]
 
-TOP_KEYS = ("entity", "description", "ignore", "unmapped", "columns", "constants", "defaults", "formats", "values")
+TOP_KEYS = ("entity", "description", "numbering", "numbering_field", "ignore", "unmapped", "columns", "constants", "defaults", "formats", "values")
 _MAP_WIDE_FORMATS = ("decimal_comma", "date_format")
 _COLUMN_FORMATS = (*_MAP_WIDE_FORMATS, "format", "rewrite", "unmatched")
 _UNMAPPED = ("error", "ignore")
@@ -70,6 +71,14 @@ class Loader:
         if unmapped not in _UNMAPPED:
             self.problem("unmapped", f"expected \"error\" or \"ignore\", got {unmapped!r}")
             unmapped = "error"
+        numbering = doc.get("numbering")
+        if numbering is not None and numbering not in NUMBERING_MODES:
+            self.problem("numbering", f"expected {', '.join(map(repr, NUMBERING_MODES))}, got {shown(numbering)}")
+            numbering = None
+        numbering_field = doc.get("numbering_field")
+        if numbering_field is not None and (not isinstance(numbering_field, str) or not numbering_field.strip()):
+            self.problem("numbering_field", f"expected the name of a field, got {shown(numbering_field)}")
+            numbering_field = None
         ignore = self._ignore(doc.get("ignore", []), "ignore")
         columns = self._columns(ignore)
         constants = self._constants("constants")
@@ -82,6 +91,7 @@ class Loader:
             path=self.path, entity=ent, columns=columns, ignore=frozenset(ignore), unmapped=unmapped,
             constants=constants, defaults=defaults, formats=formats, decimal_comma=decimal_comma,
             date_format=date_format, values=values, description=description,
+            numbering=numbering, numbering_field=numbering_field,
         )
         unknown = self.unknown_columns
         if header is not None:  # the header's mistakes too, so one round of fixes does for all

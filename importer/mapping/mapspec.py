@@ -86,6 +86,8 @@ class ColumnMap:
     date_format: str | None  # map-wide; "" means ISO 8601
     values: dict[str, ValueMap]  # API column -> its value map
     description: str | None = None
+    numbering: str | None = None  # how created records are numbered (importer.load.numbering); None: the run's
+    numbering_field: str | None = None  # where company numbering keeps the legacy number
 
     @property
     def name(self) -> str:

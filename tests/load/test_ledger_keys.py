@@ -147,7 +147,7 @@ class NumberingCompany:
                 return web.json_response({"actionId": "a1", "actionResult": "Done"})
             return web.json_response(doc)
 
-        return {"POST /v1/customerinvoice": create, "* /v1/customerinvoice/*": item}
+        return {"POST /v2/customerinvoice": create, "* /v1/customerinvoice/*": item}
 
 
 async def test_the_companys_own_numbers_are_the_records_keys(tmp_path):

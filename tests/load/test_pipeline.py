@@ -94,13 +94,13 @@ async def test_a_lookup_by_reference_takes_only_an_exact_match(tmp_path):
     path = tmp_path / "i.csv"
     path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
     routes = {
-        "POST /v1/customerinvoice": sequence(error(503, "busy"), created("900")),
+        "POST /v2/customerinvoice": sequence(error(503, "busy"), created("900")),
         # loose matches of the reference sent, none it
         "GET /v1/customerinvoice": lying_list(["{sent}0", "{sent}-old", "{sent}".upper()]),
     }
     async with hostile(routes) as srv:
         summary = await run(path, srv, entity="invoice")
-        assert srv.count("POST", "/v1/customerinvoice") == 2  # "not there" after the whole list: sent again
+        assert srv.count("POST", "/v2/customerinvoice") == 2  # "not there" after the whole list: sent again
     [line] = final_lines(tmp_path / "i.csv.results.ndjson")
     assert line["outcome"] == "created" and not line["recovered"] and line["key"] == "900"
     assert summary.outcomes["created"] == 1
@@ -110,12 +110,12 @@ async def test_a_document_carrying_the_reference_but_other_values_is_no_proof(tm
     path = tmp_path / "i.csv"
     path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
     routes = {
-        "POST /v1/customerinvoice": error(500, "stored, then failed"),
+        "POST /v2/customerinvoice": error(500, "stored, then failed"),
         "GET /v1/customerinvoice": lying_list(["{sent}"]),  # it carries the reference, and nothing sent
     }
     async with hostile(routes) as srv:
         await run(path, srv, entity="invoice")
-        assert srv.count("POST", "/v1/customerinvoice") == 1  # could not tell: not sent again
+        assert srv.count("POST", "/v2/customerinvoice") == 1  # could not tell: not sent again
     [line] = final_lines(tmp_path / "i.csv.results.ndjson")
     assert line["outcome"] == "failed" and line["unknown"] is True and not line["recovered"]
     assert "other values" in line["error"]
@@ -125,12 +125,12 @@ async def test_two_documents_carrying_the_reference_are_no_proof(tmp_path):
     path = tmp_path / "i.csv"
     path.write_text("documentKey,customerNumber,line.description\nD1,C1,a\n", encoding="utf-8")
     routes = {
-        "POST /v1/customerinvoice": error(500, "stored, then failed"),
+        "POST /v2/customerinvoice": error(500, "stored, then failed"),
         "GET /v1/customerinvoice": lying_list(["{sent}", "{sent}"]),
     }
     async with hostile(routes) as srv:
         await run(path, srv, entity="invoice")
-        assert srv.count("POST", "/v1/customerinvoice") == 1
+        assert srv.count("POST", "/v2/customerinvoice") == 1
     [line] = final_lines(tmp_path / "i.csv.results.ndjson")
     assert line["outcome"] == "failed" and line["unknown"] is True
     assert "2 documents carry" in line["error"]
@@ -175,7 +175,7 @@ async def test_a_queued_release_is_not_done(tmp_path, monkeypatch):
     path = tmp_path / "i.csv"
     path.write_text("referenceNumber,customerNumber,line.description\n100,C1,a\n", encoding="utf-8")
     routes = {
-        "POST /v1/customerinvoice": created("100"),
+        "POST /v2/customerinvoice": created("100"),
         "POST /v1/customerinvoice/100/action/release": sequence(
             json_answer({"actionId": "a1", "actionResult": "Queued"}),
             json_answer({"actionId": "a2", "actionResult": "Done"}),
@@ -192,7 +192,7 @@ async def test_a_queued_release_is_not_done(tmp_path, monkeypatch):
 
         # --retry-failed releases it alone: no second create.
         again = await run(path, srv, entity="invoice", release=True, retry_failed=True)
-        assert srv.count("POST", "/v1/customerinvoice") == 1
+        assert srv.count("POST", "/v2/customerinvoice") == 1
         assert srv.count("POST", "/v1/customerinvoice/100/action/release") == 2
     assert again.released == 1 and again.ok
     assert final_lines(tmp_path / "i.csv.results.ndjson")[-1]["action"] == "release"
