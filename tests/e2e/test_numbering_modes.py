@@ -13,8 +13,8 @@ from typing import Any
 from importer.company import dump_company
 from importer.sandbox import SandboxConfig, serve
 from importer.schema import unwrap_value
-from tests.conftest import TOKEN, final_lines, get_json, read_lines, run_cli
-from tests.load.numbering_company import FIRST, company_with, write_files
+from tests.support.numbering_company import FIRST, company_with, write_files
+from tests.support.runs import TOKEN, final_lines, get_json, read_lines, run_cli
 
 MAP = """entity = "invoice"
 numbering = "company"

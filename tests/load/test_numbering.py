@@ -19,8 +19,8 @@ from importer.errors import ConfigError
 from importer.mapping.mapfile import parse_map
 from importer.sandbox import SandboxConfig, serve
 from importer.schema import unwrap_value
-from tests.conftest import TOKEN, final_lines, get_json
-from tests.load.numbering_company import FIRST, company_with, write_files
+from tests.support.numbering_company import FIRST, company_with, write_files
+from tests.support.runs import TOKEN, final_lines, get_json
 
 
 async def _run(sb: Any, path: Path, entity: str, **options: Any) -> importer.Summary:
