@@ -18,12 +18,11 @@ import pytest
 
 import importer
 from importer.client import ApiClient, StaticToken
-from importer.entities import ENTITIES
 from importer.errors import ConfigError
 from importer.ledger.export import export_records
 from importer.ledger.files import EXCEL, CsvStyle, CsvWriter, Sink, number_cell
-from importer.mapping.flatten import WRITE_ONLY
-from tests.support.runs import TOKEN, get_json, run_cli
+from tests.support.runs import TOKEN, run_cli
+from tests.support.stored import stored_records
 
 # A text cell that reads like a number (addressLine1 "12.5") must keep its point; a name that
 # a spreadsheet would run as a formula must be made inert and come back as it was.
@@ -44,12 +43,7 @@ INV-2,10001,2020-02-03,202002,"Rør; februar, del 2",NOK,MAT,Rør og koblinger,1
 _SYSTEM = ("createdDateTime", "lastModifiedDateTime")  # what each sandbox writes itself
 
 
-async def _stored(sb: Any, entity: str) -> dict[str, dict[str, Any]]:
-    """The sandbox's records of ``entity`` by key, less its own timestamps and write-only fields."""
-    key = ENTITIES[entity].key_field
-    skip = {*_SYSTEM, *WRITE_ONLY.get(entity, ())}
-    rows = await get_json(f"{sb.url}/sandbox/records/{entity}")
-    return {r[key]: {k: v for k, v in r.items() if k not in skip} for r in rows}  # type: ignore[union-attr]
+_stored = stored_records
 
 
 async def _load(sb: Any, path: Path, entity: str) -> None:

@@ -19,9 +19,8 @@ from importer.ledger.export import ExportFilters, export_records, parse_last_mod
 from importer.ledger.verify import verify_records
 from importer.mapping import valid_columns
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES, WRITE_ONLY, RecordFlattener
-from importer.sandbox.dates import as_read
-from importer.schema import fields
 from tests.support.runs import TOKEN, get_json, read_lines
+from tests.support.stored import stored_records
 
 OPENAPI = Path("/work/shared/visma-openapi/customer-ledger.openapi.json")
 
@@ -74,19 +73,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-async def _records(sb, entity: str) -> dict[str, dict[str, Any]]:
-    """The sandbox's stored records of ``entity`` by key, without its own timestamps and the
-    write-only fields no read answers (an export cannot carry them). Dates are taken as reads
-    answer them: a date sent as ``2020-02-03`` and one exported and imported again as the
-    API answered it, ``2020-02-03T00:00:00``, are the same date."""
-    key = ENTITIES[entity].key_field
-    rows = await get_json(f"{sb.url}/sandbox/records/{entity}")
-    skip = {*_SYSTEM, *WRITE_ONLY.get(entity, ())}
-    dates = {f.name for f in fields(ENTITIES[entity].schema).values() if f.type == "datetime"}
-    return {
-        r[key]: {k: as_read(v) if k in dates and isinstance(v, str) else v for k, v in r.items() if k not in skip}
-        for r in rows  # type: ignore[union-attr]
-    }
+_records = stored_records
 
 
 # -- export ------------------------------------------------------------------------------------
