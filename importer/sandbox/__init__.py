@@ -9,6 +9,10 @@ of its own. It simulates, against the generated schema tables in ``importer.sche
   page-number pagination, the release and createDunningLetter actions, and the
   background API (``erp-api-background`` -> 202, ``/v1/background/{id}[/content]``);
 - strict request validation with the API's error shapes, naming the offending field;
+- a company behind the API (``SandboxConfig.company``, by default the built-in demo
+  company): every reference in a write checked against it and refused as the live API
+  refuses it, documents only in open periods, periods and due dates derived when left
+  out (``references.py``, ``derived.py``);
 - OAuth2 client credentials at ``/connect/token`` plus a static token;
 - many companies at once: each tenant (a token's ``tenant_id``; the static token's is
   ``sandbox``) has its own records and auto-numbers, as separate companies do live;

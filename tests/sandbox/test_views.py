@@ -25,6 +25,11 @@ _SCALARS = {
 _SEMANTIC = {
     "customerNumber": "10000", "childCustomerNumber": "10000", "parentRecordNumber": "10000",
     "postPeriod": "012024", "financialPeriod": "202401", "operation": "Insert", "status": "Active",
+    # references the company checks: values the built-in demo company has
+    "customerClassId": "1", "creditTermsId": "30", "vatZoneId": "01", "customerVatZoneId": "01",
+    "currencyId": "NOK", "paymentMethodId": "BANK", "branchNumber": "1", "salesperson": "1",
+    "salesPersonID": 1, "vatCodeId": "3", "inventoryNumber": "6", "uom": "TIME", "segmentId": 1,
+    "segmentValue": "0", "accountNumber": "3000",
 }
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
@@ -35,6 +40,8 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 def _value(f: Field, depth: int) -> Any:
     if f.name in _SEMANTIC:
         return _SEMANTIC[f.name]
+    if f.name.endswith("Account") and f.type == "string":  # glAccounts.*, a line's accountNumber
+        return "3000"
     if f.kind == "object":
         return full_body(f.ref or "", depth + 1)
     if f.kind == "array":
@@ -146,11 +153,11 @@ async def test_every_answered_column_keeps_its_value(full: Api, entity: Any) -> 
 
 async def test_customer_references_take_the_dto_shape(full: Api) -> None:
     _, got, _ = await full.call("GET", "/v1/customer/10000")
-    assert got["customerClass"] == {"id": "S1"} and got["creditTerms"] == {"id": "S1"}
+    assert got["customerClass"] == {"id": "1"} and got["creditTerms"] == {"id": "30"}
     assert got["mainAddress"]["country"] == {"id": "S1"} and got["mainAddress"]["county"] == {"id": "S1"}
     assert got["parentRecord"] == {"number": "10000", "name": "Acme AS"}
-    assert got["glAccounts"]["salesAccount"] == {"number": "S1"}
-    assert got["defaultPaymentMethodId"] == "S1"
+    assert got["glAccounts"]["salesAccount"] == {"number": "3000"}
+    assert got["defaultPaymentMethodId"] == "BANK"
     for write_only in ("note", "overrideWithClassValues", "customerClassId", "attributeLines"):
         assert write_only not in got
 
@@ -165,7 +172,7 @@ async def test_document_references_and_periods(full: Api, entity: Any) -> None:
     assert got["invoiceAddress"]["country"] == {"id": "S1"}
     assert got["invoiceAddress"]["city"] == "S1"
     (line,) = got[entity.line_field]
-    assert line["vatCode"] == {"id": "S1"} and line["account"] == {"number": "S1"}
+    assert line["vatCode"] == {"id": "3"} and line["account"] == {"number": "3000"}
     assert line["lineNumber"] == 1 and "operation" not in line
 
 
