@@ -14,7 +14,7 @@ from tests.ledger_proxy import Proxy, proxied
 
 COUNT = 8
 INVOICES = "referenceNumber,customerNumber,line.inventoryNumber,line.quantity,line.unitPriceInCurrency\n" + "".join(
-    f"INV-{i},10000,A,{i},10\n" for i in range(1, COUNT + 1))
+    f"INV-{i},10000,222,{i},10\n" for i in range(1, COUNT + 1))
 
 
 def _a_release_answered(method: str, path: str, status: int) -> bool:

@@ -111,7 +111,9 @@ def demo_company(today: dt.date | None = None) -> Company:
                   _item("MEL25", "Hvetemel 25 kg", "31", "SEKK"),
                   _item("GJÆR", "Gjær 500 g", "31", "STK"),
                   _item("ESK-L", "Eske, stor", "3", "STK"),
-                  _item("LEIE", "Utleie", "3", "STK", kind="ServiceItem")],
+                  _item("LEIE", "Utleie", "3", "STK", kind="ServiceItem"),
+                  # opening balances carried over from another system (--saft-item OB): no VAT
+                  _item("OB", "Inngående balanse", "6", "STK")],
         "currencies": [
             {"id": "NOK", "description": "Norske kroner", "isBaseCurrency": True, "decimalPrecision": 2},
             {"id": "EUR", "description": "Euro", "isBaseCurrency": False, "decimalPrecision": 2},
