@@ -77,15 +77,15 @@ class Refusal(Exception):
 
 def _inactive(kind_name: str, record: Record) -> str | None:
     """Why ``record`` exists but cannot be used in a sales write; None when it can."""
-    if kind_name == "items":
+    if kind_name == "items":  # a snapshot without the field says nothing against the item
         status = str(record.get("status") or "")
-        if status.casefold() not in _SELLABLE:
-            return f"has status {status or 'unknown'} and cannot be sold"
+        if status and status.casefold() not in _SELLABLE:
+            return f"has status {status} and cannot be sold"
         return None
     if kind_name == "creditTerms":
         visible = str(record.get("visibleTo") or "")
-        if visible.casefold() not in _FOR_CUSTOMERS:
-            return f"is not available for customers (visibleTo {visible or 'unset'})"
+        if visible and visible.casefold() not in _FOR_CUSTOMERS:
+            return f"is not available for customers (visibleTo {visible})"
         return None
     flag = "isActive" if kind_name in ("branches", "salespersons") else "active"
     return "is inactive" if record.get(flag) is False else None
