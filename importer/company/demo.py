@@ -2,10 +2,11 @@
 
 The sandbox is this company unless it is given another (``--company FILE``) or told to
 check nothing (``--company none``). It has Norway's VAT (25 % high, 15 % food, 12 % low
-with its history, 0 % zero-rated and export, exempt), 10-, 14- and 30-day terms and cash,
-a domestic and a foreign customer class, a few items, NOK and four other currencies, and
-open financial periods from 2000 to two years ahead: every example of the usage guide and
-every sample of the project is valid in it.
+with its history, 0 % zero-rated and export, exempt), 10-, 14-, 15- and 30-day terms and cash,
+a domestic and a foreign customer class, the items the project's samples sell (and one
+inactive item), NOK and four other currencies, and open financial periods from 2000 to two
+years ahead: every example of the usage guide and every sample of the project is valid in
+it. Its terms count days from the document date (``dueDateType`` N).
 
 Numbering is left lenient (see ``Numbering``): a document sent with a number keeps it and
 one sent without gets the next free number.
@@ -56,7 +57,7 @@ def _periods(first_year: int, last_year: int) -> list[dict[str, Any]]:
 
 
 def _terms(terms_id: str, description: str, days: int) -> dict[str, Any]:
-    return {"termsId": terms_id, "description": description, "visibleTo": "AL", "dueDateType": "D",
+    return {"termsId": terms_id, "description": description, "visibleTo": "AL", "dueDateType": "N",
             "dueDay1": days, "discountType": "N", "discountDay": 0, "discountPercent": 0.0}
 
 
@@ -72,7 +73,8 @@ def demo_company(today: dt.date | None = None) -> Company:
     domestic, foreign = ["01"], ["02"]
     records: dict[str, list[dict[str, Any]]] = {
         "creditTerms": [_terms("10", "10 dager netto", 10), _terms("14", "14 dager netto", 14),
-                        _terms("30", "30 dager netto", 30), _terms("KONTANT", "Kontant", 0)],
+                        _terms("15", "15 dager netto", 15), _terms("30", "30 dager netto", 30),
+                        _terms("KONTANT", "Kontant", 0)],
         "vats": [
             _vat("3", "Utgående mva, høy sats", [("2005-01-01", 25.0)], domestic),
             _vat("31", "Utgående mva, middels sats", [("2007-01-01", 14.0), ("2012-01-01", 15.0)], domestic),
@@ -99,7 +101,19 @@ def demo_company(today: dt.date | None = None) -> Company:
                   _item("222", "Varesalg", "3", "STK"),
                   _item("SYLT", "Jordbærsyltetøy", "31", "STK"),
                   _item("FRAKT", "Frakt", "3", "STK", kind="ChargeItem"),
-                  _item("UTGATT", "Utgått vare", "3", "STK", status="Inactive")],
+                  _item("UTGATT", "Utgått vare", "3", "STK", status="Inactive"),
+                  # the items of the project's samples (samples/invoices.csv, samples/legacy/)
+                  _item("TIME", "Arbeid per time", "3", "TIME", kind="ServiceItem"),
+                  _item("SERV", "Servicearbeid", "3", "TIME", kind="ServiceItem"),
+                  _item("MAT", "Materiell", "3", "STK"),
+                  _item("KJØR", "Kjøring", "3", "STK", kind="ServiceItem"),
+                  _item("RØR22", "Kobberrør 22 mm", "3", "M"),
+                  _item("MEL25", "Hvetemel 25 kg", "31", "SEKK"),
+                  _item("GJÆR", "Gjær 500 g", "31", "STK"),
+                  _item("ESK-L", "Eske, stor", "3", "STK"),
+                  _item("LEIE", "Utleie", "3", "STK", kind="ServiceItem"),
+                  # opening balances carried over from another system (--saft-item OB): no VAT
+                  _item("OB", "Inngående balanse", "6", "STK")],
         "currencies": [
             {"id": "NOK", "description": "Norske kroner", "isBaseCurrency": True, "decimalPrecision": 2},
             {"id": "EUR", "description": "Euro", "isBaseCurrency": False, "decimalPrecision": 2},

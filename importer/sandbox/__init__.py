@@ -12,6 +12,10 @@ of its own. It simulates, against the generated schema tables in ``importer.sche
 - with a company (``SandboxConfig.company``): VAT per line and the document totals it
   makes (vat.py), and numbers given by the company's number series (numbering.py);
 - strict request validation with the API's error shapes, naming the offending field;
+- a company behind the API (``SandboxConfig.company``, by default the built-in demo
+  company): every reference in a write checked against it and refused as the live API
+  refuses it, documents only in open periods, periods and due dates derived when left
+  out (``references.py``, ``derived.py``);
 - OAuth2 client credentials at ``/connect/token`` plus a static token, with each token's
   scopes enforced (a read-only token reads; its writes are answered 403);
 - many companies at once: each tenant (a token's ``tenant_id``; the static token's is

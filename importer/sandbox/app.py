@@ -290,6 +290,7 @@ class Sandbox:
         """A ledger for ``tenant`` over its tables (made empty if it has none yet)."""
         ledger = self.ledgers[tenant] = Ledger(
             self.store.tenant(tenant), self.config.max_page_size, self.config.profile, rules=self.rules,
+            company=self.config.company,
         )
         return ledger
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from importer.company import Company, load_company
+from importer.company.demo import demo_company
 from importer.sandbox.auth import SCOPES
 
 __all__ = [
@@ -60,8 +61,9 @@ class SandboxConfig:
     body_timeout: float = 30.0  # seconds a request body may take to arrive; then 408
     keepalive_timeout: float = 30.0  # idle keep-alive connections are closed after this
     # The company behind the API: its reference data, VAT, periods and numbering (see
-    # importer.company). None: no company, anything the schema allows is accepted.
-    company: Company | None = field(default=None, compare=False)
+    # importer.company); by default the built-in demo company. None: no company, anything
+    # the schema allows is accepted.
+    company: Company | None = field(default_factory=demo_company, compare=False)
     # Monotonic clock behind token expiry and rate windows; tests may swap in a fake one.
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 

@@ -34,9 +34,11 @@ from importer.entities import ENTITIES, Entity
 from importer.keys import encode_key
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.dates import now_iso
+from importer.sandbox.derived import derive_document
 from importer.sandbox.listing import ListQuery
 from importer.sandbox.numbering import draw_number, plan_number
 from importer.sandbox.periods import PERIODS
+from importer.sandbox.references import References
 from importer.sandbox.store import Record, TenantTables
 from importer.sandbox.validation import Validator, parse_body
 from importer.sandbox.views import Groups, View
@@ -59,6 +61,7 @@ class Rules:
     label: str  # for messages: "Customer", "Credit note"
     tax_field: str | None  # the document's tax-detail array ("taxDetails" / "taxDetailLines")
     periods: tuple[str, ...]  # period fields present in the schema
+    request_fields: frozenset[str]  # the request schema's top-level fields
     listing: ListQuery | None
     view: View | None  # how reads answer a stored record; None for action entities
     company: Company | None = None  # the company behind the API (numbering, VAT); None: anything goes
@@ -74,6 +77,7 @@ class Rules:
             label=entity.name.replace("-", " ").capitalize(),
             tax_field=tax,
             periods=tuple(p for p in PERIODS if p in table),
+            request_fields=frozenset(table),
             listing=ListQuery(entity, max_page_size, loose=live) if readable else None,
             view=View(entity, tax, company) if readable else None,
             company=company,
@@ -144,8 +148,11 @@ class Ledger:
     def __init__(
         self, tables: TenantTables, max_page_size: int, profile: str = "standard",
         queue_delay: float = _QUEUE_DELAY, rules: Mapping[str, Rules] | None = None,
+        company: Company | None = None,
     ) -> None:
         self.tables = tables
+        self.company = company
+        self.references = References(company) if company is not None else None
         self.max_page_size = max_page_size
         self.live = profile == "live"
         self.queue_delay = queue_delay
@@ -172,6 +179,7 @@ class Ledger:
             raise ipp_error(f"{rules.label} '{key}' already exists ({key_field} must be unique).")
         if entity.is_document:
             self._check_document(rules, record, creating=True)
+            self._against_company(rules, record, None)
             line_field = entity.line_field or ""
             record[line_field] = _apply_lines([], record.get(line_field) or [], line_field)
             record["status"] = "Hold" if record.get("hold") else "Balanced"
@@ -182,6 +190,8 @@ class Ledger:
                 raise ipp_error(f"'name' is required to create a {rules.label.lower()}.")
             if record.get("status") is None:
                 record["status"] = "Active"
+            if self.references is not None:
+                self.references.check_customer(record, creating=True)
         if key is None:
             key = draw_number(self.tables, entity, plan.series, rules.label) if plan.automatic \
                 else self.tables.next_number(entity.name)
@@ -208,6 +218,7 @@ class Ledger:
             if current.get("released") or current.get(_RELEASE_QUEUED):
                 raise ipp_error(f"{rules.label} '{key}' is released and can no longer be changed.")
             self._check_document(rules, changes, creating=False)
+            self._against_company(rules, changes, current)
             line_field = entity.line_field or ""
             ops = changes.pop(line_field, None)
             record = _merge(current, changes)
@@ -218,6 +229,8 @@ class Ledger:
         else:
             if "name" in changes and not (changes["name"] or "").strip():
                 raise ipp_error(f"'name' cannot be emptied on a {rules.label.lower()}.")
+            if self.references is not None:
+                self.references.check_customer(changes, creating=False)
             record = _merge(current, changes)
         record["lastModifiedDateTime"] = now_iso()
         self.tables.put(entity.name, key, record)
@@ -326,6 +339,14 @@ class Ledger:
             period = PERIODS[name]
             if not period.pattern.match(value):
                 raise ipp_error(f"Invalid value for '{name}': expected a period as {period.shape}, got '{value}'.")
+
+    def _against_company(self, rules: Rules, record: Record, current: Record | None) -> None:
+        """Derive the periods and due dates left out (references.py, derived.py), then check
+        every reference and period against the company, if there is one."""
+        derive_document(record, current, rules.request_fields, self.company, self._customers)
+        if self.references is not None:
+            self.references.check_document(record, rules.entity.line_field or "", current)
+            self.references.check_periods(record, creating=current is None)
 
     # -- queued actions (live profile) -------------------------------------------------------
 

@@ -111,7 +111,8 @@ class LiveQuirks:
             body = orjson.dumps(ipp) if ipp is not None else ipp_error(message, answer.status).body
             headers["Content-Type"] = _JSON
         elif shape == "vismaid":
-            body = orjson.dumps({"message": f"VismaId: {uuid.uuid4()}. Error: {message}"})
+            prefixed = message if message.startswith("VismaId: ") else f"VismaId: {uuid.uuid4()}. Error: {message}"
+            body = orjson.dumps({"message": prefixed})
             headers["Content-Type"] = _JSON
         elif shape == "Message":
             body = orjson.dumps({"Message": message})

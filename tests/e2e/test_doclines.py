@@ -14,20 +14,20 @@ from tests.support.runs import TOKEN, final_lines, get_json, run_cli
 CUSTOMERS = "number,name\n10000,Fjord AS\n"
 COLUMNS = "referenceNumber,customerNumber,line.lineNumber,line.inventoryNumber,line.quantity,line.unitPriceInCurrency\n"
 CREATED = COLUMNS + (
-    "INV-1,10000,,A,1,10\nINV-1,10000,,B,2,20\nINV-1,10000,,C,3,30\n"
-    "INV-2,10000,,P,1,5\nINV-2,10000,,Q,1,6\n"
+    "INV-1,10000,,6,1,10\nINV-1,10000,,222,2,20\nINV-1,10000,,SYLT,3,30\n"
+    "INV-2,10000,,MAT,1,5\nINV-2,10000,,KJØR,1,6\n"
 )
 # INV-1: line 2 named and changed, a new item takes line 1 (the first no row names), line 3 goes.
 # INV-2: four rows without numbers: lines 1 and 2 updated, two inserted. INV-3: new.
 CHANGED = COLUMNS + (
-    "INV-1,10000,2,B,7,20\nINV-1,10000,,X,1,99\n"
-    "INV-2,10000,,P,2,5\nINV-2,10000,,Q,3,6\nINV-2,10000,,R,4,7\nINV-2,10000,,S,5,8\n"
-    "INV-3,10000,,Z,1,1000\n"
+    "INV-1,10000,2,222,7,20\nINV-1,10000,,ESK-L,1,99\n"
+    "INV-2,10000,,MAT,2,5\nINV-2,10000,,KJØR,3,6\nINV-2,10000,,FRAKT,4,7\nINV-2,10000,,LEIE,5,8\n"
+    "INV-3,10000,,TIME,1,1000\n"
 )
 WANTED = {  # (inventoryNumber, quantity, unit price) as the changed file has them
-    "INV-1": [("B", 7, 20), ("X", 1, 99)],
-    "INV-2": [("P", 2, 5), ("Q", 3, 6), ("R", 4, 7), ("S", 5, 8)],
-    "INV-3": [("Z", 1, 1000)],
+    "INV-1": [("222", 7, 20), ("ESK-L", 1, 99)],
+    "INV-2": [("MAT", 2, 5), ("KJØR", 3, 6), ("FRAKT", 4, 7), ("LEIE", 5, 8)],
+    "INV-3": [("TIME", 1, 1000)],
 }
 
 
@@ -86,7 +86,7 @@ async def test_an_update_reads_the_document_once_and_an_upsert_reuses_its_own_re
     await _customers(sandbox.url, tmp_path)
     (tmp_path / "created.csv").write_text(CREATED, encoding="utf-8")
     await _run(sandbox.url, tmp_path / "created.csv", tmp_path / "created.results.ndjson")
-    (tmp_path / "one.csv").write_text(COLUMNS + "INV-2,10000,,P,9,5\n", encoding="utf-8")
+    (tmp_path / "one.csv").write_text(COLUMNS + "INV-2,10000,,MAT,9,5\n", encoding="utf-8")
     async with proxied(sandbox.url) as proxy:
         [line] = await _run(proxy.url, tmp_path / "one.csv", tmp_path / "update.ndjson", "--mode", "update")
         assert line["outcome"] == "updated", line
@@ -97,7 +97,7 @@ async def test_an_update_reads_the_document_once_and_an_upsert_reuses_its_own_re
         # Upsert asked once whether INV-2 exists (or listed the keys), and the update used that answer.
         assert proxy.server.count("GET", "/v1/customerinvoice/INV-2") == 2
         assert proxy.server.count("PUT", "/v1/customerinvoice/INV-2") == 2
-    assert _lines(await _document(sandbox.url, "INV-2")) == [("P", 9, 5)]
+    assert _lines(await _document(sandbox.url, "INV-2")) == [("MAT", 9, 5)]
 
 
 async def test_an_update_of_a_released_document_is_refused_before_its_put(sandbox, tmp_path):
@@ -106,7 +106,7 @@ async def test_an_update_of_a_released_document_is_refused_before_its_put(sandbo
     await _run(sandbox.url, tmp_path / "created.csv", tmp_path / "created.results.ndjson", "--release")
     before = await _document(sandbox.url, "INV-1")
     assert before["status"] == "Open", before
-    (tmp_path / "changed.csv").write_text(COLUMNS + "INV-1,10000,,A,5,10\n", encoding="utf-8")
+    (tmp_path / "changed.csv").write_text(COLUMNS + "INV-1,10000,,6,5,10\n", encoding="utf-8")
     async with proxied(sandbox.url) as proxy:
         for mode in ("update", "upsert"):
             [line] = await _run(proxy.url, tmp_path / "changed.csv", tmp_path / f"{mode}.ndjson", "--mode", mode)
@@ -138,12 +138,12 @@ async def test_a_line_number_the_document_lacks_fails_the_record_by_name(sandbox
     await _customers(sandbox.url, tmp_path)
     (tmp_path / "created.csv").write_text(CREATED, encoding="utf-8")
     await _run(sandbox.url, tmp_path / "created.csv", tmp_path / "created.results.ndjson")
-    (tmp_path / "bad.csv").write_text(COLUMNS + "INV-2,10000,1,P,1,5\nINV-2,10000,7,Q,1,6\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text(COLUMNS + "INV-2,10000,1,MAT,1,5\nINV-2,10000,7,KJØR,1,6\n", encoding="utf-8")
     [line] = await _run(sandbox.url, tmp_path / "bad.csv", tmp_path / "bad.ndjson", "--mode", "update")
     assert line["outcome"] == "failed" and line["records"] == [1, 2], line
     assert line["error"] == ("record 2: lineNumber: invoice 'INV-2' has no line 7 (its lines: 1, 2); "
                              "nothing was sent"), line
-    assert _lines(await _document(sandbox.url, "INV-2")) == [("P", 1, 5), ("Q", 1, 6)]
+    assert _lines(await _document(sandbox.url, "INV-2")) == [("KJØR", 1, 6), ("MAT", 1, 5)]
 
 
 def test_the_matching_rules():

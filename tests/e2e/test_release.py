@@ -14,7 +14,7 @@ from tests.support.runs import TOKEN, assert_one_final_line_per_record, final_li
 
 COUNT = 8
 INVOICES = "referenceNumber,customerNumber,line.inventoryNumber,line.quantity,line.unitPriceInCurrency\n" + "".join(
-    f"INV-{i},10000,A,{i},10\n" for i in range(1, COUNT + 1))
+    f"INV-{i},10000,222,{i},10\n" for i in range(1, COUNT + 1))
 
 
 def _a_release_answered(method: str, path: str, status: int) -> bool:

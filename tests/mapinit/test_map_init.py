@@ -148,32 +148,37 @@ def test_the_skeleton_of_a_legacy_sample_loads_and_binds_its_header(source, enti
     assert bound.missing == ()
 
 
-async def test_map_init_skeletons_import_the_legacy_samples(sandbox, tmp_path):
-    """The skeletons as written, no line edited, import every legacy record into the sandbox."""
-    maps = {}
-    for source, entity in ((LEGACY / "kunder.csv", "customer"), (LEGACY / "fakturaer.csv", "invoice")):
-        out = tmp_path / f"{source.stem}.map.toml"
-        code, stdout, err = await run_cli("map", "init", str(source), "--entity", entity, "-o", str(out))
-        assert code == 0, err
-        assert stdout == "" and f"wrote {out}" in err and "Traceback" not in err
-        maps[entity] = out
-    assert 'ignore = ["Opprettet", "Selger"]' in maps["customer"].read_text(encoding="utf-8")
-    for source, entity in ((LEGACY / "kunder.csv", "customer"), (LEGACY / "fakturaer.csv", "invoice")):
-        results = tmp_path / f"{source.stem}.results.ndjson"
-        summary = await importer.import_records(source, entity=entity, base_url=sandbox.url, token=TOKEN,
-                                                map=str(maps[entity]), results=str(results))
-        assert summary.outcomes["created"] == summary.records == 8, summary.to_dict()
-        assert {line["outcome"] for line in read_lines(results) if line["outcome"] != "started"} == {"created"}
-    customers = {c["number"]: c for c in await get_json(f"{sandbox.url}/sandbox/records/customer")}
-    assert len(customers) == 8
-    # The suggested value maps turned names into codes; the decimal comma read 1.250.000,00.
-    assert {c["mainAddress"]["countryId"] for c in customers.values()} == {"NO", "SE", "DK"}
-    assert customers["20006"]["status"] == "CreditHold" and customers["20005"]["status"] == "OnHold"
-    assert customers["20003"]["creditLimit"] == 1250000
-    invoices = {i["referenceNumber"]: i for i in await get_json(f"{sandbox.url}/sandbox/records/invoice")}
-    assert sorted(invoices) == ["310045", "310046", "310047", "310048"]
-    assert invoices["310045"]["documentDate"].startswith("2020-02-03")  # 03.02.2020, read as %d.%m.%Y
-    assert len(invoices["310045"]["invoiceLines"]) == 3
+async def test_map_init_skeletons_import_the_legacy_samples(start_sandbox, tmp_path):
+    """The skeletons as written, no line edited, import every legacy record into the sandbox.
+
+    A sandbox without a company: a skeleton passes references as written (terms '30 dager',
+    VAT '25'), which a company refuses until a value map names its own ids.
+    """
+    async with start_sandbox(company=None) as sandbox:
+        maps = {}
+        for source, entity in ((LEGACY / "kunder.csv", "customer"), (LEGACY / "fakturaer.csv", "invoice")):
+            out = tmp_path / f"{source.stem}.map.toml"
+            code, stdout, err = await run_cli("map", "init", str(source), "--entity", entity, "-o", str(out))
+            assert code == 0, err
+            assert stdout == "" and f"wrote {out}" in err and "Traceback" not in err
+            maps[entity] = out
+        assert 'ignore = ["Opprettet", "Selger"]' in maps["customer"].read_text(encoding="utf-8")
+        for source, entity in ((LEGACY / "kunder.csv", "customer"), (LEGACY / "fakturaer.csv", "invoice")):
+            results = tmp_path / f"{source.stem}.results.ndjson"
+            summary = await importer.import_records(source, entity=entity, base_url=sandbox.url, token=TOKEN,
+                                                    map=str(maps[entity]), results=str(results))
+            assert summary.outcomes["created"] == summary.records == 8, summary.to_dict()
+            assert {line["outcome"] for line in read_lines(results) if line["outcome"] != "started"} == {"created"}
+        customers = {c["number"]: c for c in await get_json(f"{sandbox.url}/sandbox/records/customer")}
+        assert len(customers) == 8
+        # The suggested value maps turned names into codes; the decimal comma read 1.250.000,00.
+        assert {c["mainAddress"]["countryId"] for c in customers.values()} == {"NO", "SE", "DK"}
+        assert customers["20006"]["status"] == "CreditHold" and customers["20005"]["status"] == "OnHold"
+        assert customers["20003"]["creditLimit"] == 1250000
+        invoices = {i["referenceNumber"]: i for i in await get_json(f"{sandbox.url}/sandbox/records/invoice")}
+        assert sorted(invoices) == ["310045", "310046", "310047", "310048"]
+        assert invoices["310045"]["documentDate"].startswith("2020-02-03")  # 03.02.2020, read as %d.%m.%Y
+        assert len(invoices["310045"]["invoiceLines"]) == 3
 
 
 async def test_cli_writes_to_stdout_refuses_to_overwrite_and_names_bad_input(tmp_path):

@@ -44,7 +44,7 @@ HEADER = SaftHeader("1.10", "1.10", "Test AS", "NOK", date(2024, 1, 1), date(202
 
 
 def _terms_map(path: Path, *days: str) -> Path:
-    path.write_text("[values.creditTermsId]\n" + "".join(f'"{d}" = "{d}D"\n' for d in days), encoding="utf-8")
+    path.write_text("[values.creditTermsId]\n" + "".join(f'"{d}" = "{d}"\n' for d in days), encoding="utf-8")
     return path
 
 
@@ -232,7 +232,7 @@ async def test_v110_example_customers_and_balances_arrive_whole(sandbox, tmp_pat
     assert first["mainContact"]["name"] == "Kunde Kontakt"
     assert first["mainContact"]["email"] == "kontaktperson@leketoysbutikkentoyen.offline"
     assert first["corporateId"] == "987654321" and first["vatRegistrationId"] == "911111111MVA"
-    assert stored["1001"]["creditTermsId"] == "15D" and first["status"] == "Active"
+    assert stored["1001"]["creditTermsId"] == "15" and first["status"] == "Active"
     for entity in ("invoice", "credit-note"):
         summary = await import_records(source, entity=entity, base_url=sandbox.url, token=TOKEN)
         assert summary.exit_code == 0, summary.outcomes
@@ -282,7 +282,7 @@ async def test_missing_payment_terms_mapping_stops_before_anything_is_sent(sandb
                                    "--map", str(_terms_map(tmp_path / "terms.map.toml", "30", "10")))
     assert code == 0, out + err
     assert {c["number"]: c["creditTermsId"] for c in await _records(sandbox, "customer")} == \
-        {"A": "30D", "B": "10D", "C": "30D"}
+        {"A": "30", "B": "10", "C": "30"}
 
 
 async def test_negative_balances_are_credit_notes_and_zero_sends_nothing(sandbox, tmp_path):

@@ -46,7 +46,7 @@ def _write(path: Path, version: str = "1.10", invoices: tuple[InvoiceSpec, ...] 
 
 
 def _terms(path: Path) -> str:
-    path.write_text('[values.creditTermsId]\n"30" = "30D"\n', encoding="utf-8")
+    path.write_text('[values.creditTermsId]\n"30" = "30"\n', encoding="utf-8")
     return str(path)
 
 

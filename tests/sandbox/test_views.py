@@ -119,11 +119,11 @@ async def test_every_answered_column_keeps_its_value(full: Api, entity: Any) -> 
 
 async def test_customer_references_take_the_dto_shape(full: Api) -> None:
     _, got, _ = await full.call("GET", "/v1/customer/10000")
-    assert got["customerClass"] == {"id": "S1"} and got["creditTerms"] == {"id": "S1"}
+    assert got["customerClass"] == {"id": "1"} and got["creditTerms"] == {"id": "30"}
     assert got["mainAddress"]["country"] == {"id": "S1"} and got["mainAddress"]["county"] == {"id": "S1"}
     assert got["parentRecord"] == {"number": "10000", "name": "Acme AS"}
-    assert got["glAccounts"]["salesAccount"] == {"number": "S1"}
-    assert got["defaultPaymentMethodId"] == "S1"
+    assert got["glAccounts"]["salesAccount"] == {"number": "3000"}
+    assert got["defaultPaymentMethodId"] == "BANK"
     for write_only in ("note", "overrideWithClassValues", "customerClassId", "attributeLines"):
         assert write_only not in got
 
@@ -138,7 +138,7 @@ async def test_document_references_and_periods(full: Api, entity: Any) -> None:
     assert got["invoiceAddress"]["country"] == {"id": "S1"}
     assert got["invoiceAddress"]["city"] == "S1"
     (line,) = got[entity.line_field]
-    assert line["vatCode"] == {"id": "S1"} and line["account"] == {"number": "S1"}
+    assert line["vatCode"] == {"id": "3"} and line["account"] == {"number": "3000"}
     assert line["lineNumber"] == 1 and "operation" not in line
 
 

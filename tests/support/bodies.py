@@ -17,11 +17,18 @@ _SCALARS = {
 _SEMANTIC = {
     "customerNumber": "10000", "childCustomerNumber": "10000", "parentRecordNumber": "10000",
     "postPeriod": "012024", "financialPeriod": "202401", "operation": "Insert", "status": "Active",
+    # references the company checks: values the built-in demo company has
+    "customerClassId": "1", "creditTermsId": "30", "vatZoneId": "01", "customerVatZoneId": "01",
+    "currencyId": "NOK", "paymentMethodId": "BANK", "branchNumber": "1", "salesperson": "1",
+    "salesPersonID": 1, "vatCodeId": "3", "inventoryNumber": "6", "uom": "TIME", "segmentId": 1,
+    "segmentValue": "0", "accountNumber": "3000",
 }
 
 def _value(f: Field, depth: int) -> Any:
     if f.name in _SEMANTIC:
         return _SEMANTIC[f.name]
+    if f.name.endswith("Account") and f.type == "string":  # glAccounts.*, a line's accountNumber
+        return "3000"
     if f.kind == "object":
         return full_body(f.ref or "", depth + 1)
     if f.kind == "array":
