@@ -186,7 +186,7 @@ def _terms(company: Company, value: str, _today: dt.date) -> Placed | str | None
         return None  # no days, or several (2 % 10 dager, netto 30): a person reads those
     days = 0 if cash else float(numbers[0].replace(",", "."))
     fitting = [r for r in allowed(company, "creditTerms")
-               if str(r.get("dueDateType") or "D").upper() == "D" and r.get("dueDay1") == days]
+               if str(r.get("dueDateType") or "N").upper() == "N" and r.get("dueDay1") == days]
     if not fitting:
         return None
     wanted = normalise(value)
