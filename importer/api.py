@@ -46,6 +46,7 @@ from importer.mapping.inputmap import bind_input
 from importer.mapping.mapfile import BoundMap, resolve_entity
 from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
+from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, detect_format, kind_named, open_input
 from importer.sources.base import SourceRecord
 from importer.stopping import StopRequest

@@ -4,7 +4,7 @@ A run is an entity and a mode, and a frozen group for each concern, each holding
 defaults once:
 
 - :class:`Connection`: where to send, and as whom;
-- :class:`~importer.client.pace.Pace`: how fast, and how often a request is tried (the
+- :class:`~importer.pace.Pace`: how fast, and how often a request is tried (the
   client's own defaults);
 - :class:`InputFormat`: how the input is read (format, delimiter, encoding, numbers, dates, map);
 - :class:`State`: the results and failed-records files, resume, restart, dry run;
@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from importer.client.pace import Pace
 from importer.entities import entity as find_entity
 from importer.errors import ConfigError
 from importer.mapping.coerce import check_date_format
+from importer.pace import Pace
 from importer.sources import SourceOptions
 from importer.vocabulary import MODES, NUMBERING_MODES, SAFT_DOCUMENTS, Mode, NumberingMode, SaftDocuments
 

@@ -44,7 +44,7 @@ LAYERS: list[set[str]] = [
     {"mapping"},                                          # records → API payloads
     {"sources", "client"},                                # input readers; talking to the API
     {"entities", "outputs", "summary", "company"},  # company: a company's reference data
-    {"errors", "schema", "keys", "logs", "stopping", "version", "vocabulary"},
+    {"errors", "schema", "keys", "lazy", "logs", "pace", "stopping", "version", "vocabulary"},
 ]
 SANDBOX_USERS = {"cli"}
 

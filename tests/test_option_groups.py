@@ -90,8 +90,8 @@ def test_each_default_is_written_once_in_the_package():
     ``default=60.0``): the CLI, plans, fleets and the client read it from the group."""
     literals = {name: repr(getattr(Pace, name)) for name in ("concurrency", "timeout", "max_attempts", "retry_base")}
     literals["max_field_size"] = "1 << 20"
-    homes = {"concurrency": "client/pace.py", "timeout": "client/pace.py", "max_attempts": "client/pace.py",
-             "retry_base": "client/pace.py", "max_field_size": "sources/opening.py"}
+    homes = {"concurrency": "pace.py", "timeout": "pace.py", "max_attempts": "pace.py",
+             "retry_base": "pace.py", "max_field_size": "sources/opening.py"}
     assert InputFormat.max_field_size == 1 << 20
     again = []
     for path in sorted((ROOT / "importer").rglob("*.py")):

@@ -26,13 +26,11 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from importer.api import event_loop_options
-from importer.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from importer.cli.config import apply_defaults, config_file
+from importer.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from importer.cli.parser import build_parser
 from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import setup_logging, tell
-from importer.sandbox import main as sandbox_main
 
 __all__ = ["main", "build_parser"]
 
@@ -51,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("columns", "map", "report"):
         return _plain_command(args.command)(args)
     if args.command == "sandbox":
+        from importer.sandbox import main as sandbox_main
+
         return sandbox_main(argv[argv.index("sandbox") + 1:])
     setup_logging(args.verbose, args.log_format)
     command = _api_command(args.command)
+    from importer.api import event_loop_options
     try:
         try:
             code = anyio.run(command, args, argv, backend_options=event_loop_options())

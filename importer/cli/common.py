@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 from importer.api import build_client
+from importer.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from importer.client import ApiClient
 from importer.errors import ConfigError
 from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # the sandbox itself is imported only when a command starts o
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "client_for", "common_options",
            "connection_options", "sandbox_company", "with_sandbox"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def connection_options(args: argparse.Namespace) -> dict[str, Any]:

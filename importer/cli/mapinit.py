@@ -11,7 +11,7 @@ import argparse
 import shlex
 import sys
 
-from importer.cli.common import EXIT_OK, EXIT_USAGE
+from importer.cli.exits import EXIT_OK, EXIT_USAGE
 from importer.company import load_company
 from importer.entities import entity
 from importer.errors import ImporterError

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from importer.cli.common import EXIT_OK, EXIT_USAGE
+from importer.cli.exits import EXIT_OK, EXIT_USAGE
 from importer.cli.printing import console
 from importer.errors import ConfigError, ImporterError
 from importer.outputs import check_outputs

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from yarl import URL
 
 from importer.client.answers import Response
-from importer.client.pace import Pace
 from importer.client.proof import Proof
+from importer.pace import Pace
 
 __all__ = ["Attempt", "Lookup", "LookupUnavailable", "RetryPolicy", "ClientStats", "NoAnswer", "Sending"]
 

@@ -49,11 +49,11 @@ from importer.client.attempts import (
 )
 from importer.client.auth import TokenSource
 from importer.client.background import BackgroundJob
-from importer.client.pace import Pace
 from importer.client.pacing import Pacer
 from importer.client.proof import Proof
 from importer.client.recovery import Recovery
 from importer.errors import AuthError, ConfigError
+from importer.pace import Pace
 from importer.version import __version__
 
 log = logging.getLogger("importer.client")

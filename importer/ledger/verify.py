@@ -68,6 +68,7 @@ from importer.mapping.compare import Comparer, expected_record
 from importer.mapping.flatten import FlatRecord
 from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
+from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, open_input
 from importer.vocabulary import VERIFY_STATUSES, VerifyStatus
 

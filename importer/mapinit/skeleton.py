@@ -36,6 +36,7 @@ from importer.mapping.coerce import read_number
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
 from importer.outputs import written_whole
+from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, open_input
 
 __all__ = ["Guess", "Skeleton", "ValueSuggestion", "match_headers", "suggest_map", "render", "write_skeleton", "SAMPLE_ROWS"]

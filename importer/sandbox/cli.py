@@ -29,7 +29,6 @@ from importer.sandbox.config import (
     parse_rate_limit,
     with_company,
 )
-from importer.sandbox.server import serve
 
 __all__ = ["add_arguments", "config_from_args", "run", "main"]
 
@@ -201,6 +200,8 @@ async def run(config: SandboxConfig) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
+    from importer.sandbox.server import serve  # the server's modules, only when one is served
+
     started = False
     thresholds = gc.get_threshold()
     try:

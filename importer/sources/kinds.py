@@ -2,7 +2,7 @@
 
 The readers here know CSV and NDJSON. A package that reads another kind of file (SAF-T,
 :mod:`importer.saft.source`) registers an :class:`InputKind` when it is imported (the
-package ``importer`` imports it), so this package names no reader above it: a file's
+modules that open inputs, ``importer.api``, the ledger reads and ``map init``, import it), so this package names no reader above it: a file's
 extension or ``--format`` picks the kind, and the kind opens the file as an
 :class:`~importer.sources.inputs.Input`. What the kind needs besides the file (the entity
 to read it as, its own settings) comes in :class:`~importer.sources.opening.SourceOptions`.
