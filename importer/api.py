@@ -349,6 +349,7 @@ async def _run(
         await pipeline.client.authenticate()
         if opts.mode == "upsert":
             pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
+        await pipeline.read_held_numbers(input_path)  # company numbering: what a rerun must not create again
     works = _works(mapper, opened.records(), summary, bound)
     if stop is None and not handle_signals:
         await pipeline.run(works)

@@ -42,6 +42,8 @@ class Summary:
     by_content: int = 0  # records with no key: known by their content alone
     renumbered: int = 0  # documents the ledger keeps under another number than the file's
     numbering: str | None = None  # how created records are numbered, and why (importer.load.numbering)
+    held: int = 0  # company numbering: records whose number the ledger held already (importer.load.held)
+    held_calls: int = 0  # calls spent reading which of the file's numbers the ledger holds
     calls: int = 0  # HTTP calls to the API, lookups and token calls included
     token_calls: int = 0
     retries: int = 0
@@ -132,6 +134,8 @@ class Summary:
             "by_content": self.by_content,
             "renumbered": self.renumbered,
             "numbering": self.numbering,
+            "held": self.held,
+            "held_calls": self.held_calls,
             "calls": self.calls,
             "token_calls": self.token_calls,
             "calls_per_record": round(self.calls_per_record, 4),

@@ -42,10 +42,11 @@ async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
     overrides = {k: v for k, v in common_options(args).items() if v not in (None, False)}
     _check_plan_outputs(plan, args, argv, overrides)
     async with AsyncExitStack() as stack:
-        await with_sandbox(stack, args, overrides, company=plan.sandbox_company)
+        sandbox = await with_sandbox(stack, args, overrides, company=plan.sandbox_company)
         done = await run_plan(
             plan, overrides=overrides, results_dir=args.results_dir,
             handle_signals=True, progress=not json_lines(),
+            company=sandbox.company if sandbox is not None else None,  # its numbering decides the default
         )
     summaries = [summary for _, summary in done]
     report_summaries(summaries, args, argv, names=[step.name for step, _ in done])
@@ -80,7 +81,7 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     _check_fleet_outputs(manifest, args)
     flags = {name: getattr(args, name) for name in WHOLE_RUN}
     async with AsyncExitStack() as stack:
-        sandbox = None
+        sandbox, snapshot = None, None
         if args.sandbox:
             from importer.sandbox import SandboxConfig, serve  # here: see with_sandbox
             from importer.sandbox.config import with_company
@@ -88,9 +89,9 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
             config = with_company(SandboxConfig(profile=args.sandbox_profile),
                                   sandbox_company(args) or manifest.sandbox_company)
             running = await stack.enter_async_context(serve(config))
-            sandbox = running.url
+            sandbox, snapshot = running.url, config.company
         result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
-                                 progress=not json_lines(), **flags)
+                                 progress=not json_lines(), snapshot=snapshot, **flags)
     to_stdout = args.summary_json == "-"
     if args.summary_json:
         write_summary_json(args.summary_json, result.to_dict())

@@ -180,6 +180,10 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
                                    "file's: the company numbers its documents itself; the results file "
                                    "keeps both (key, sent_key), and --release, verify, reconcile and "
                                    "--resume use the company's"))
+    if summary.held or summary.held_calls:
+        rows.append(("already in the ledger", f"{summary.held:,} records whose number the ledger held already "
+                                              "(company numbering): not created again; read in "
+                                              f"{summary.held_calls:,} calls"))
     if summary.by_content:
         rows.append(("known by content", f"{summary.by_content:,} records have no key: a changed cell "
                                          "makes them another record"))

@@ -24,9 +24,12 @@ which the write is not repeated.
   by key first; a 404 there is followed by the reference, since a company that
   numbers its own documents stores it under another number.
 - **By the legacy number** (``company`` numbering, :mod:`importer.load.numbering`): a
-  document sent without its number, which it keeps in another field
-  (``customerRefNumber``), is looked up by that field as by a reference: the list GET
-  filtered on it, exactly one document carrying it and holding what was sent.
+  customer or document sent without its number, which it keeps in another field
+  (``customerRefNumber`` for documents, the ``--numbering-field`` of customers), is looked
+  up by that field as by a reference: exactly one record carrying it and holding what was
+  sent. The list GET is filtered on the field where the API has a filter of that name
+  (:data:`LIST_FILTERS`); else the whole list is read, :data:`MAX_LIST_PAGES` pages of
+  :data:`~importer.load.prefetch.PAGE_SIZE` at most, and the field compared here.
 """
 
 from __future__ import annotations
@@ -41,12 +44,21 @@ from importer.client.pages import ListError, list_pages
 from importer.entities import Entity
 from importer.keys import same_key
 from importer.load.calls import Call, item_path
+from importer.load.prefetch import PAGE_SIZE
 from importer.mapping.compare import Comparer, expected_record
 from importer.schema import unwrap_value
 
-__all__ = ["Lookups", "recheck", "same_key", "MAX_REFERENCE_PAGES", "MAX_CANDIDATES"]
+__all__ = ["Lookups", "recheck", "same_key", "MAX_REFERENCE_PAGES", "MAX_CANDIDATES", "LIST_FILTERS",
+           "MAX_LIST_PAGES", "difference"]
 
 MAX_REFERENCE_PAGES = 5  # a filter on one reference that matches more than this is no proof
+MAX_LIST_PAGES = 20  # a whole list read for one field without a filter (customers), at most
+# The list GET's query parameters that match the field of the same name exactly (the OpenAPI
+# document's), by whether the entity is a document.
+LIST_FILTERS: dict[bool, frozenset[str]] = {
+    True: frozenset({"externalReference", "customerRefNumber", "paymentReference"}),
+    False: frozenset({"name", "corporateId", "vatRegistrationId"}),
+}
 MAX_CANDIDATES = 5  # documents carrying one reference read whole, at most
 _REFERENCE_PAGE_SIZE = 100
 
@@ -65,7 +77,13 @@ def _unavailable(attempt: Attempt) -> LookupUnavailable:
     return LookupUnavailable(f"could not check whether it exists ({reason})")
 
 
-def _difference(first: dict[str, Any]) -> str:
+def _text(value: Any) -> str | None:
+    """A listed field's value as the importer keeps a number: the text, trimmed."""
+    value = unwrap_value(value)
+    return str(value).strip() if value is not None else None
+
+
+def difference(first: dict[str, Any]) -> str:
     where = f"line {first['line']} " if "line" in first else ""
     return f"{where}{first['field']}: {first.get('actual')!r} there, {first.get('expected')!r} sent"
 
@@ -77,6 +95,7 @@ class Lookups:
         self.client = client
         self.entity = entity
         self._comparer: Comparer | None = None
+        self._plural = "documents" if entity.is_document else f"{entity.name}s"
 
     def for_create(self, key: str | None, reference: str | None, payload: dict[str, Any] | None = None,
                    legacy: tuple[str, str] | None = None) -> Lookup | None:
@@ -84,10 +103,10 @@ class Lookups:
 
         With ``payload``, a record found must also hold what was sent: the API may answer a
         refused duplicate with a 500, and the record found then is the one that was there
-        before, not this create gone through. ``legacy``: (field, number) of a document the
+        before, not this create gone through. ``legacy``: (field, number) of a record the
         company numbers, which keeps the file's number in that field (sent without a key).
         """
-        if legacy is not None and self.entity.is_document:
+        if legacy is not None:
             field, number = legacy
             return lambda: self.by_field(field, number, payload)
         by_reference = reference is not None and self.entity.is_document
@@ -120,7 +139,7 @@ class Lookups:
         if not differences:
             return found
         raise LookupUnavailable(
-            f"{self.entity.name} {name} is in the ledger with other values ({_difference(differences[0])}), "
+            f"{self.entity.name} {name} is in the ledger with other values ({difference(differences[0])}), "
             "so it is not this create gone through"
         )
 
@@ -161,16 +180,16 @@ class Lookups:
         return await self.by_field("externalReference", reference, payload)
 
     async def by_field(self, field: str, value: str, payload: dict[str, Any] | None = None) -> Response | None:
-        """The one document whose ``field`` is exactly ``value`` and that holds ``payload`` (see
+        """The one record whose ``field`` is exactly ``value`` and that holds ``payload`` (see
         :meth:`by_reference`, which this is for ``externalReference``)."""
-        candidates = await self._carrying(field, value)
+        candidates = await self.carrying(field, value)
         if not candidates:
             return None
         where = f"{field} {value!r}"
         if len(candidates) > 1:
             keys = ", ".join(repr(self._key_of(c)) for c in candidates[:MAX_CANDIDATES])
             raise LookupUnavailable(
-                f"could not tell whether it went through: {len(candidates)} documents carry {where} ({keys})")
+                f"could not tell whether it went through: {len(candidates)} {self._plural} carry {where} ({keys})")
         item = candidates[0]
         if payload is not None:
             differences = self.differences(payload, item)
@@ -180,20 +199,23 @@ class Lookups:
             if differences:
                 key = self._key_of(item)
                 raise LookupUnavailable(
-                    f"could not tell whether it went through: the document carrying {where} ({key!r}) holds "
-                    f"other values ({_difference(differences[0])})")
+                    f"could not tell whether it went through: the {self.entity.name} carrying {where} ({key!r}) holds "
+                    f"other values ({difference(differences[0])})")
         return Response(200, {}, orjson.dumps(item))
 
-    async def _carrying(self, field: str, value: str) -> list[dict[str, Any]]:
-        """The listed documents whose ``field`` is exactly ``value``."""
+    async def carrying(self, field: str, value: str) -> list[dict[str, Any]]:
+        """The listed records whose ``field`` is exactly ``value`` (the list filtered on it where
+        the API can; else read whole, :data:`MAX_LIST_PAGES` at most)."""
         read, carrying = 0, []
-        params = {field: value}
+        filtered = field in LIST_FILTERS[self.entity.is_document]
+        params, size, most = ({field: value}, _REFERENCE_PAGE_SIZE, MAX_REFERENCE_PAGES) if filtered \
+            else ({}, PAGE_SIZE, MAX_LIST_PAGES)
         try:
-            async with aclosing(list_pages(self.client, self.entity, params, page_size=_REFERENCE_PAGE_SIZE)) as pages:
+            async with aclosing(list_pages(self.client, self.entity, params, page_size=size)) as pages:
                 async for page in pages:
-                    carrying += [item for item in page.items if unwrap_value(item.get(field)) == value]
+                    carrying += [item for item in page.items if _text(item.get(field)) == value]
                     read += len(page.items)
-                    if page.number >= MAX_REFERENCE_PAGES:
+                    if page.number >= most:
                         if len(page.items) < page.page_size or (
                                 page.total_count is not None and read >= page.total_count):
                             return carrying  # that was the last page
@@ -202,10 +224,9 @@ class Lookups:
                     return carrying  # the whole list was read
         except ListError as exc:
             raise LookupUnavailable(f"could not check whether it exists ({exc})") from None
+        answered = f"answered the filter {field}={value!r}" if filtered else "were listed"
         raise LookupUnavailable(
-            f"could not check whether it exists: {read} documents answered the filter "
-            f"{field}={value!r} in {MAX_REFERENCE_PAGES} pages, and there are more"
-        )
+            f"could not check whether it exists: {read} {self._plural} {answered} in {most} pages, and there are more")
 
     def _key_of(self, item: dict[str, Any]) -> object:
         """A listed record's key as the API gives it; None when it has none."""

@@ -28,6 +28,10 @@ documents point to). Where the snapshot cannot tell, documents with a number are
     numbering.describe()             # "override for invoices with a number (...); company for ..."
     numbering.problem(work)          # why the record cannot be numbered so, or None
     sent, legacy = numbering.applied(work)   # the create's work; (field, number) to find it by
+    numbering.legacy_number(work)    # "INV-1": the file's number a company-numbered create keeps
+
+A rerun of a company-numbered import finds what is already there by that field
+(:mod:`importer.load.held`), since no number is sent for the company to refuse twice.
 """
 
 from __future__ import annotations
@@ -187,6 +191,12 @@ class Numbering:
             return replace(work, payload=sent), None
         sent[self.field] = {"value": number}
         return replace(work, payload=sent), (self.field, number)
+
+    def legacy_number(self, work: Work) -> str | None:
+        """The file's number a create of ``work`` keeps in :attr:`field` (company numbering), or None."""
+        if self.field is None or self.rule(work).mode != "company":
+            return None
+        return self._number(work)
 
     def _number(self, work: Work) -> str | None:
         key_field = self.entity.key_field

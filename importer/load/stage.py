@@ -1,7 +1,8 @@
 """What the producer and the workers of the load stage share: the run, and each unit's last line.
 
 :class:`Stage` holds what one run of the load stage decides once (the entity, the options,
-the client, the results sink and the summary; how created records are numbered; whether an upsert asks first, whether a
+the client, the results sink and the summary; how created records are numbered, and which of the file's
+numbers the ledger holds already (company numbering); whether an upsert asks first, whether a
 created record is released, the proof each action needs), the units seen and held, and
 whether the run is stopping (:meth:`Stage.stop`). It writes each unit's final results line
 (:meth:`Stage._final`: counted in the summary, logged when it failed) from the line
@@ -18,6 +19,7 @@ from importer.entities import Entity
 from importer.load import outcomes
 from importer.load.ahead import WriteAhead
 from importer.load.gate import CustomerGate
+from importer.load.held import Held, read_held
 from importer.load.lookups import Lookups
 from importer.load.numbering import Numbering
 from importer.load.references import References
@@ -68,6 +70,7 @@ class Stage:
         if self.numbering is not None:
             summary.numbering = self.numbering.describe()
         self.lookups = Lookups(client, entity) if client is not None else None
+        self.held_numbers: Held | None = None  # company numbering: the file's numbers the ledger holds
         self.seen = SeenIdentities()
         self.held = HeldUnits()  # resume: possible renames, answered at the end of the input
         self._stopping = False
@@ -82,6 +85,16 @@ class Stage:
         # worker would write them without waiting for anything first.
         self._ahead = WriteAhead.for_run(entity, options, sink, client.base_url) if (
             client is not None and self.gate is None and not self._asks_first) else None
+
+    async def read_held_numbers(self, input_path: str | None) -> None:
+        """Company numbering: read once which of the file's numbers the ledger holds already, so
+        a rerun creates nothing twice (:mod:`importer.load.held`). Before the first write."""
+        numbering, client = self.numbering, self.client
+        if (numbering is None or client is None or self.options.state.dry_run or numbering.field is None
+                or numbering.with_number.mode != "company"):
+            return
+        self.held_numbers = await read_held(client, self.entity, numbering.field, input_path)
+        self.summary.held_calls = self.held_numbers.calls
 
     @property
     def stopping(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -22,8 +23,9 @@ from importer.client.http import Attempt, Response
 from importer.errors import ResultsWriteError
 from importer.load import outcomes
 from importer.load.actions import release
-from importer.load.calls import build_call
+from importer.load.calls import build_call, item_path
 from importer.load.doclines import plan_update, read_document
+from importer.load.held import Found
 from importer.load.lookups import recheck
 from importer.load.results import Outcome
 from importer.load.sink import RECHECK, RELEASE_ONLY, Job
@@ -99,8 +101,21 @@ class Workers(Stage):
         if job.ledger_key is not None:  # the ledger keeps it under the key it gave, not the file's
             work = replace(work, key=job.ledger_key)
         mode, lines = self.options.mode, None
+        number = self.numbering.legacy_number(work) if self.numbering is not None and job.ledger_key is None else None
+        if number is not None and self.held_numbers is not None:  # company numbering: there already?
+            found = await self.held_numbers.find(self.lookups, number, self._as_created(job, work, mode))
+            if found.error is not None or found.answer is not None:
+                return self._held(job, found)
+            if found.key is not None:  # an upsert or update: the ledger's record, under its key
+                job.ledger_key = found.key
+                work = replace(work, key=found.key)
+            elif mode == "upsert":  # new: the file's number may be another record's key in the ledger
+                mode = "create"
+                if work.cannot_create is not None:  # new, but lacks what a create needs
+                    self._final(job, self._line(job, "invalid", error=work.cannot_create))
+                    return None
         document = None  # upsert: the document as its GET answered, so an update reads it once
-        if self._asks_first:  # upsert: POST or PUT by whether the key exists
+        if self._asks_first and mode == "upsert":  # upsert: POST or PUT by whether the key exists
             exists = await self._exists(work)
             if isinstance(exists, Attempt):  # could not tell: nothing is written
                 self.summary.sent_units += 1
@@ -161,6 +176,31 @@ class Workers(Stage):
         if line.outcome == "failed" and self.numbering is not None and call.action == "create":
             line.error = self.numbering.explained(work, line.error)
         return attempt, line
+
+    def _as_created(self, job: Job, work: Work, mode: str) -> dict[str, Any] | None:
+        """What a create of ``work`` sends, to compare with a record the ledger holds; None when
+        the run would update it."""
+        if mode != "create" or self.numbering is None:
+            return None
+        return self.numbering.applied(work)[0].payload
+
+    def _held(self, job: Job, found: Found) -> tuple[Attempt, Outcome] | None:
+        """A create whose number the ledger holds (:mod:`importer.load.held`): found with what it
+        sends (``created``, recovered, nothing sent), or ``failed`` saying why, never sent."""
+        if job.ahead and not job.started and self._ahead is not None:
+            self._ahead.drop(job)  # no started line: no request goes out
+        if found.key is not None:
+            job.ledger_key = found.key
+        if found.error is not None:
+            self._final(job, self._line(job, "failed", action="create",
+                                        error=f"record {job.work.records[0]}: {found.error}"))
+            return None
+        assert found.answer is not None and self.client is not None
+        self.summary.held += len(job.work.records)
+        line = self._line(job, "created", action="create")
+        line.recovered, line.http_status = True, found.answer.status
+        line.location = f"{self.client.base_url}{item_path(self.entity, found.key or '')}"
+        return Attempt(found.answer, 0, None, found_by_lookup=True), line
 
     def _take_back(self, job: Job) -> None:
         """``job`` will not be sent: a started line written ahead for it is taken back."""

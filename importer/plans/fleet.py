@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 
 from importer.api import build_client
+from importer.company import Company as CompanySnapshot
 from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import company_context
 from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
@@ -88,6 +89,7 @@ async def run_fleet(
     progress: bool = False,
     environ: Mapping[str, str] | None = None,
     on_company: Callable[[CompanyRun], None] | None = None,
+    snapshot: CompanySnapshot | None = None,
     **run_options: Any,
 ) -> FleetResult:
     """Run every company of ``manifest`` (or those ``only`` names) at once.
@@ -97,7 +99,8 @@ async def run_fleet(
     signs in there for its own tenant, so keeps its own window and ledger.
     ``parallel``: at most this many companies at a time (default: all).
     ``on_company`` is called as each company ends. ``progress``: a table on a
-    terminal's stderr, a row per company.
+    terminal's stderr, a row per company. ``snapshot``: the company snapshot every company's
+    steps choose their numbering from (with ``sandbox``: the sandbox's company).
     """
     unknown = set(run_options) - set(RUN_OPTIONS)
     if unknown:
@@ -131,7 +134,8 @@ async def run_fleet(
                 signals.start_soon(stop.from_signals)
             async with anyio.create_task_group() as tg:
                 for run in runs:
-                    tg.start_soon(_run_company, run, connections[run.name], overrides, limiter, stop, on_company)
+                    tg.start_soon(_run_company, run, connections[run.name], overrides, limiter, stop, on_company,
+                                  snapshot)
             signals.cancel_scope.cancel()
     return FleetResult(manifest.path, runs, time.monotonic() - started)
 
@@ -149,6 +153,7 @@ def run_fleet_sync(manifest: Manifest | str | os.PathLike[str], **kwargs: Any) -
 async def _run_company(
     run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any],
     limiter: anyio.CapacityLimiter, stop: StopRequest, on_company: Callable[[CompanyRun], None] | None,
+    snapshot: CompanySnapshot | None = None,
 ) -> None:
     company = run.company
     with company_context(company.name):
@@ -158,7 +163,7 @@ async def _run_company(
                 return
             run.state, run.started_at = "running", time.monotonic()
             try:
-                await _run_plan(run, connection, overrides, stop)
+                await _run_plan(run, connection, overrides, stop, snapshot)
             except (ConfigError, AuthError) as exc:  # nothing of this company's could go in
                 run.error, run.error_code = str(exc), 2
             except ImporterError as exc:
@@ -172,7 +177,8 @@ async def _run_company(
                 on_company(run)
 
 
-async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any], stop: StopRequest) -> None:
+async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any], stop: StopRequest,
+                    snapshot: CompanySnapshot | None = None) -> None:
     company = run.company
     os.makedirs(company.results_dir, exist_ok=True)
     options = {**connection, **overrides}
@@ -184,7 +190,7 @@ async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict
             run.client = await stack.enter_async_context(client)
         await run_plan(
             company.plan, overrides=options, results_dir=company.results_dir, client=client, stop=stop,
-            watch=run.watch, on_step=lambda step, summary: run.steps.append((step, summary)),
+            watch=run.watch, on_step=lambda step, summary: run.steps.append((step, summary)), company=snapshot,
         )
 
 

@@ -45,6 +45,7 @@ from typing import Any
 
 from importer.api import build_client, default_results_path, import_records
 from importer.client import ApiClient
+from importer.company import Company
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
 from importer.load.failed import default_failed_path
@@ -216,6 +217,7 @@ async def run_plan(
     client: ApiClient | None = None,
     stop: StopRequest | None = None,
     watch: Callable[[Step, Summary], None] | None = None,
+    company: Company | None = None,
 ) -> list[tuple[Step, Summary]]:
     """Run the steps in order; stops after a step that was interrupted or stopped early.
 
@@ -224,7 +226,9 @@ async def run_plan(
     its pacer carries what it knows of the window from one step to the next (else
     the plan makes one itself when its steps agree on where they send, as whom and
     how fast; when they do not, each step builds its own). ``stop`` and ``watch``: as
-    :func:`~importer.api.import_records` takes them, ``watch`` with the step too.
+    :func:`~importer.api.import_records` takes them, ``watch`` with the step too. ``company``:
+    the company's snapshot (the sandbox's company on ``--sandbox``), given to every step, from
+    which each chooses how it numbers what it creates (:mod:`importer.load.numbering`).
     """
     steps = _outputs(plan, overrides or {}, results_dir)
     if results_dir is not None:
@@ -232,13 +236,13 @@ async def run_plan(
     async with AsyncExitStack() as stack:
         if client is None and (shared := _shared_client(plan, steps)) is not None:
             client = await stack.enter_async_context(shared)
-        return await _run_steps(plan, steps, on_step, handle_signals, progress, client, stop, watch)
+        return await _run_steps(plan, steps, on_step, handle_signals, progress, client, stop, watch, company)
 
 
 async def _run_steps(
     plan: Plan, steps: list[dict[str, Any]], on_step: Callable[[Step, Summary], None] | None,
     handle_signals: bool, progress: bool, client: ApiClient | None, stop: StopRequest | None,
-    watch: Callable[[Step, Summary], None] | None,
+    watch: Callable[[Step, Summary], None] | None, company: Company | None,
 ) -> list[tuple[Step, Summary]]:
     done: list[tuple[Step, Summary]] = []
     gate = CustomerGate()  # which customers exist, and which hold their documents back
@@ -247,7 +251,7 @@ async def _run_steps(
         log.info("plan step %d/%d %r started: %s from %s", number, len(plan.steps), step.name, step.entity,
                  step.input, extra={"event": "step started", "entity": step.entity, "input": step.input, **where})
         summary = await import_records(
-            step.input, entity=step.entity, customer_gate=gate,
+            step.input, entity=step.entity, customer_gate=gate, company=company,
             handle_signals=handle_signals, progress=progress, client=client, stop=stop,
             watch=None if watch is None else partial(watch, step), **options,
         )
