@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-
 from importer.company.model import Company, norm_id
 
 __all__ = ["applying_vats", "document_figures", "document_vat", "document_zone", "line_category", "rate_on", "VatLine"]

@@ -33,6 +33,7 @@ from aiohttp import web
 
 from importer.entities import ENTITIES
 from importer.keys import decode_key
+from importer.sandbox import receivables
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.auth import Auth, Caller
 from importer.sandbox.background import BackgroundJobs
@@ -230,6 +231,9 @@ class Sandbox:
         n = len(parts)
         segment = parts[2].lower()
         v2 = parts[1].lower() == "v2"
+        if method == "GET" and (owed := receivables.route(parts)) is not None:  # balances, open items
+            key = _path_key(parts[3]) if n == 5 else None
+            return receivables.answer(self._ledger(caller.tenant), owed, parts, request.rel_url.query, key)
         if v2 and (n != 3 or segment not in _V2_CREATES):
             raise not_found(path)
         if v2 and method != "POST":
@@ -242,9 +246,7 @@ class Sandbox:
             return self.references.answer(method, path, [_path_key(s) for s in parts[2:]], request.rel_url.query)
         if rules is None:
             raise not_found(path)
-        ledger = self.ledgers.get(caller.tenant)
-        if ledger is None:
-            ledger = self._open_ledger(caller.tenant)
+        ledger = self._ledger(caller.tenant)
         run: Callable[..., Answer]
         args: tuple[Any, ...]
         body = b""
@@ -285,6 +287,9 @@ class Sandbox:
         if webhook:
             return self._queue(request, caller.key, webhook, bool(body), run, args)
         return run(*args)
+
+    def _ledger(self, tenant: str) -> Ledger:
+        return self.ledgers.get(tenant) or self._open_ledger(tenant)
 
     def _open_ledger(self, tenant: str) -> Ledger:
         """A ledger for ``tenant`` over its tables (made empty if it has none yet)."""
