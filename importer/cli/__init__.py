@@ -110,6 +110,10 @@ def _api_command(name: str) -> Command:
         from importer.cli.company import company_command
 
         return company_command
+    if name == "signoff":
+        from importer.cli.signoff import signoff_command
+
+        return signoff_command
     from importer.cli.ledger import export_command, reconcile_command, verify_command
 
     return {"export": export_command, "verify": verify_command, "reconcile": reconcile_command}[name]

@@ -134,6 +134,13 @@ def _report_path(args: argparse.Namespace) -> str:
 
 
 async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.per_customer:
+        from importer.cli.signoff import per_customer_command
+
+        return await per_customer_command(args)
+    if len(args.input) > 1:
+        raise ConfigError("reconcile takes one INPUT (several only with --per-customer)")
+    args.input = args.input[0]
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own; before any call
     check_outputs({"input": args.input, "--map": args.map}, {"--csv": args.csv})
     async with AsyncExitStack() as stack:

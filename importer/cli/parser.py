@@ -59,6 +59,10 @@ def build_parser() -> CommandParser:
         "reconcile", help="control totals: counts and sums of the file against the ledger",
         description="Count and sum the documents of INPUT (per currency and customer) or "
                     "its customers' credit limits, against what the ledger holds."))
+    _signoff(sub.add_parser(
+        "signoff", help="the accountant's sign-off: one HTML file (and CSVs) of receivables per customer",
+        description="Hold each customer's documents (net, VAT, gross) in the inputs against the ledger's "
+                    "documents and balance, and write one printable HTML file with a CSV of each table."))
     _company(sub.add_parser(
         "company", help="the target company's reference data: company snapshot --out FILE",
         description="snapshot: read the company's reference data (credit terms, VAT, classes, items, "
@@ -187,7 +191,11 @@ def _verify(verify: CommandParser) -> None:
 
 def _reconcile(p: CommandParser) -> None:
     """Its own input flags, as ``--format`` is the output's here."""
-    p.add_argument("input", help="the file that was imported")
+    p.add_argument("input", nargs="+", help="the file that was imported (--per-customer: several, "
+                                            "each ENTITY=FILE or FILE with --entity)")
+    p.add_argument("--per-customer", action="store_true",
+                   help="per customer and currency: documents net, VAT and gross, and balances, file against ledger")
+    _per_customer(p)
     p.add_argument("--entity", "-e", default=None, choices=_RECORDS,
                    help="what the file holds (default: the entity its --map names)")
     p.add_argument("--csv", "-o", metavar="OUT.csv", default=None, help="also write the figures as CSV (UTF-8)")
@@ -207,6 +215,32 @@ def _reconcile(p: CommandParser) -> None:
     src.add_argument("--date-format", default=None, help="strptime layout of dates (default ISO 8601)")
     src.add_argument("--map", metavar="FILE.toml", default=None, help="mapping file the file was imported with")
     add_saft_documents(src)
+    add_connection(p, sandbox=False)
+    add_speed(p)
+    add_output(p)
+
+
+def _per_customer(p: CommandParser) -> None:
+    per = p.section("per customer")
+    per.add_argument("--aged", metavar="FILE", default=None,
+                     help="the legacy aged-receivables list: customer, currency, balance per row "
+                          "(default: the inputs' documents are the legacy balance)")
+    per.add_argument("--aged-column", action="append", default=[], metavar="WHAT=COLUMN",
+                     help="the --aged file's column for customer, currency or balance (default: those names)")
+    per.add_argument("--company-file", metavar="FILE", default=None,
+                     help="the company snapshot the VAT is worked out with (default: read from the API)")
+
+
+def _signoff(p: CommandParser) -> None:
+    p.add_argument("input", nargs="+", help="the imported documents: ENTITY=FILE (invoice, credit-note, debit-note)")
+    p.add_argument("--out", "-o", required=True, metavar="FILE.html",
+                   help="the sign-off document; a CSV of each table is written beside it")
+    p.add_argument("--runs", nargs="*", default=[], metavar="RESULTS",
+                   help="results files or folders of the runs (default: INPUT.results.ndjson of each input)")
+    p.add_argument("--saft", metavar="FILE.xml", default=None,
+                   help="the SAF-T file: its customers are held against the general ledger's receivables")
+    p.add_argument("--entity", "-e", default=None, choices=_RECORDS, help="the entity of inputs given as FILE")
+    _per_customer(p)
     add_connection(p, sandbox=False)
     add_speed(p)
     add_output(p)

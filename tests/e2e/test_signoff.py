@@ -1,0 +1,134 @@
+"""Receivables per customer, file against ledger, through the CLI against the company sandbox.
+
+Customers, invoices with mixed VAT (25 %, 15 %, 12 %), a credit note and a debit note are
+imported; then one invoice's amount is changed with a PUT and another invoice is deleted in
+the ledger, and the rest released. ``reconcile --per-customer`` must name exactly those two
+documents with their differences, gross and net; an aged-receivables file of what the ledger
+now owes reconciles; ``signoff`` writes the HTML and CSVs with the same figures.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from importer.sandbox.server import RunningSandbox
+from tests.support.runs import TOKEN, run_cli
+
+pytestmark = pytest.mark.one_profile
+
+CUSTOMERS = "number,name,customerClassId\nC1,Første AS,1\nC2,Andre AS,1\n"
+INVOICES = ("referenceNumber,customerNumber,documentDate,line.description,line.quantity,line.unitPriceInCurrency,"
+            "line.vatCodeId\n"
+            "I1,C1,2024-05-10,Arbeid,1,1000,3\nI1,C1,2024-05-10,Mat,1,200,31\n"
+            "I2,C1,2024-05-11,Arbeid,1,500,3\nI3,C2,2024-05-12,Transport,1,800,33\n")
+CREDIT_NOTES = ("referenceNumber,customerNumber,documentDate,line.description,line.quantity,"
+                "line.unitPriceInCurrency,line.vatCodeId\nK1,C1,2024-05-20,Retur,1,100,3\n")
+DEBIT_NOTES = ("referenceNumber,customerNumber,documentDate,line.description,line.quantity,"
+               "line.unitPriceInCurrency,line.vatCodeId\nD1,C2,2024-05-21,Gebyr,1,40,5\n")
+PATHS = {"invoice": "customerinvoice", "credit-note": "customerCreditNote", "debit-note": "customerDebitNote"}
+
+
+async def call(sb: RunningSandbox, method: str, path: str, body: object = None) -> tuple[int, object]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        async with session.request(method, sb.url + path, json=body, headers=headers) as resp:
+            text = await resp.read()
+            return resp.status, orjson.loads(text) if text else None
+
+
+async def migrated(sb: RunningSandbox, folder: Path) -> dict[str, Path]:
+    """The files imported, I2 changed to 600 net by a PUT, I3 deleted, every other document released."""
+    files = {"customer": CUSTOMERS, "invoice": INVOICES, "credit-note": CREDIT_NOTES, "debit-note": DEBIT_NOTES}
+    paths = {}
+    for entity, text in files.items():
+        path = paths[entity] = folder / f"{entity}s.csv"
+        path.write_text(text, encoding="utf-8")
+        code, out, err = await run_cli("run", str(path), "--entity", entity, "--base-url", sb.url, "--token", TOKEN)
+        assert code == 0, (entity, out, err)
+    change = {"invoiceLines": [{"operation": "Update", "lineNumber": {"value": 1},
+                                "unitPriceInCurrency": {"value": 600}}]}
+    status, answer = await call(sb, "PUT", "/v1/customerinvoice/I2", change)
+    assert status == 204, answer
+    (ledger,) = sb.sandbox.ledgers.values()
+    del ledger.tables.records["invoice"]["I3"]  # the API has no DELETE: gone from the ledger's store
+    for entity, key in (("invoice", "I1"), ("invoice", "I2"), ("credit-note", "K1"), ("debit-note", "D1")):
+        status, answer = await call(sb, "POST", f"/v1/{PATHS[entity]}/{key}/action/release")
+        assert status == 200, answer
+    return paths
+
+
+def inputs(paths: dict[str, Path]) -> list[str]:
+    return [f"{e}={paths[e]}" for e in ("invoice", "credit-note", "debit-note")]
+
+
+async def test_per_customer_names_the_deleted_and_the_changed_invoice(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    paths = await migrated(sandbox, tmp_path)
+    (ledger,) = sandbox.sandbox.ledgers.values()
+    stored = ledger.tables.records["invoice"]
+    assert "I3" not in stored and stored["I2"]["invoiceLines"][0]["unitPriceInCurrency"] == 600
+    code, out, err = await run_cli("reconcile", "--per-customer", *inputs(paths), "--format", "json",
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1, err
+    result = orjson.loads(out)
+    found = {(d["kind"], d["key"]): (d["file_gross"], d["ledger_gross"], d["difference"], d["net_difference"])
+             for d in result["differences"]}
+    assert found == {("different", "I2"): ("625.00", "750.00", "125.00", "100.00"),
+                     ("missing", "I3"): ("896.00", None, "-896.00", "-800.00")}
+    rows = {r["customer"]: r for r in result["rows"]}
+    assert (rows["C1"]["file_gross"], rows["C1"]["ledger_gross"], rows["C1"]["ledger_balance"]) \
+        == ("1980.00", "2105.00", "2105.00")
+    assert (rows["C2"]["file_gross"], rows["C2"]["ledger_gross"], rows["C2"]["difference"]) \
+        == ("936.00", "40.00", "-896.00")
+    (nok,) = result["totals"]
+    assert (nok["file_net"], nok["file_vat"], nok["file_gross"], nok["ledger_gross"]) \
+        == ("2440.00", "476.00", "2916.00", "2145.00")
+    assert result["calls"] > 0 and result["open_items"] == []
+
+
+async def test_an_aged_receivables_file_reconciles_with_the_ledgers_balances(
+        sandbox: RunningSandbox, tmp_path: Path) -> None:
+    paths = await migrated(sandbox, tmp_path)
+    aged = tmp_path / "aldersfordelt.csv"
+    aged.write_text("Kunde;Valuta;Saldo\nC1;NOK;2 105,00\nC2;NOK;40,00\n", encoding="utf-8")
+    code, out, err = await run_cli("reconcile", "--per-customer", *inputs(paths), "--aged", str(aged),
+                                   "--aged-column", "customer=Kunde", "--aged-column", "currency=Valuta",
+                                   "--aged-column", "balance=Saldo", "--format", "json",
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    rows = {r["customer"]: r for r in orjson.loads(out)["rows"]}
+    assert {c: (r["legacy_balance"], r["ledger_balance"], r["balance_difference"]) for c, r in rows.items()} \
+        == {"C1": ("2105.00", "2105.00", "0.00"), "C2": ("40.00", "40.00", "0.00")}, err
+    code, out, err = await run_cli("reconcile", "--per-customer", *inputs(paths), "--aged", str(aged),
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 2 and "no column 'customer'" in err and "Traceback" not in err
+
+
+async def test_signoff_writes_the_figures_and_csvs_that_sum_to_them(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    paths = await migrated(sandbox, tmp_path)
+    out_file = tmp_path / "new folder" / "signoff.html"
+    code, out, err = await run_cli("signoff", *inputs(paths), "--out", str(out_file),
+                                   "--base-url", sandbox.url, "--token", TOKEN)
+    assert code == 1, err
+    page = out_file.read_text(encoding="utf-8")
+    assert "<script" not in page and "2916.00" in page and "Not run: no SAF-T input" in page
+    for path in paths.values():
+        if path.name != "customers.csv":
+            assert str(path) in page
+    with open(out_file.with_name("signoff.customers.csv"), encoding="utf-8") as f:
+        customers = list(csv.DictReader(f))
+    assert customers[0]["customer"] == "C2"  # the largest difference first
+    assert sum(Decimal(r["file gross"]) for r in customers) == Decimal("2916.00")
+    assert sum(Decimal(r["ledger gross"]) for r in customers) == Decimal("2145.00")
+    with open(out_file.with_name("signoff.documents.csv"), encoding="utf-8") as f:
+        documents = list(csv.DictReader(f))
+    assert sorted(d["document"] for d in documents) == ["I2", "I3"]
+    assert sum(Decimal(d["difference"]) for d in documents) == Decimal("2145.00") - Decimal("2916.00")
+    with open(out_file.with_name("signoff.runs.csv"), encoding="utf-8") as f:
+        runs = list(csv.DictReader(f))
+    assert {r["entity"] for r in runs} == {"invoice", "credit-note", "debit-note"}
+    assert all(len(r["run id"]) == 12 for r in runs)
