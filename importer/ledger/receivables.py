@@ -405,7 +405,3 @@ def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return Decimal(str(value))
-
-
-def default_aged_columns() -> dict[str, str]:
-    return {"customer": "customer", "currency": "currency", "balance": "balance"}
