@@ -227,7 +227,7 @@ def _per_customer(p: CommandParser) -> None:
                           "(default: the inputs' documents are the legacy balance)")
     per.add_argument("--aged-column", action="append", default=[], metavar="WHAT=COLUMN",
                      help="the --aged file's column for customer, currency or balance (default: those names)")
-    per.add_argument("--company-file", metavar="FILE", default=None,
+    per.add_argument("--company", dest="company_file", metavar="FILE", default=None,
                      help="the company snapshot the VAT is worked out with (default: read from the API)")
 
 

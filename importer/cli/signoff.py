@@ -3,7 +3,7 @@
 Both read the inputs (``ENTITY=FILE``, or ``FILE`` with ``--entity``) and the ledger with
 :func:`importer.ledger.receivables.reconcile_receivables`; ``reconcile`` prints the table
 (or JSON), ``signoff`` writes the sign-off document (:mod:`importer.report.signoff`). The
-company that works out the VAT is ``--company-file`` (a snapshot), else read from the API.
+company that works out the VAT is ``--company FILE`` (a snapshot), else read from the API.
 Mistakes in the flags are named before any call.
 """
 

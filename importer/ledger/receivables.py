@@ -222,7 +222,8 @@ async def reconcile_receivables(
     file_docs: dict[tuple[str, str], Doc] = {}
     for ent, path, cmap in prepared:
         docs = await read_documents(path, ent, cmap, decimal_comma, result.problems)
-        entry = {"path": os.fspath(path), "entity": ent.name, "sha256": fingerprint(path), "documents": 0}
+        entry: dict[str, Any] = {"path": os.fspath(path), "entity": ent.name, "sha256": fingerprint(path),
+                                 "documents": 0}
         for key, records, payload in docs:
             try:
                 doc = _file_doc(ent.name, key, records, plain(payload), company, customers, base, today)

@@ -28,6 +28,7 @@ from importer.load.identity import identify
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper
 from importer.mapping.mapfile import ColumnMap
+from importer.mapping.records import Work
 from importer.schema import unwrap_value
 from importer.sources import SourceOptions, open_input
 
@@ -50,7 +51,7 @@ async def read_documents(path: str | os.PathLike[str], entity: Entity, cmap: Col
                 bound = cmap.bind(columns, coerce)
                 coerce, columns = bound.options, bound.columns
             mapper = RecordMapper(entity, mode="create", options=coerce, columns=columns, check_required=False)
-            works = []
+            works: list[Work] = []
             try:
                 async for record in opened.records():
                     works.extend(mapper.feed(bound.map_record(record) if bound is not None else record))

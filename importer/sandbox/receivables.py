@@ -47,7 +47,7 @@ from importer.sandbox.views import Groups
 
 __all__ = ["route", "answer"]
 
-_DOCUMENTS = ("invoice", "debit-note", "credit-note")
+_DOCUMENTS: tuple[str, ...] = ("invoice", "debit-note", "credit-note")
 _SIGN = {"invoice": 1, "debit-note": 1, "credit-note": -1}
 _TYPES = {"Invoice": "invoice", "DebitNote": "debit-note", "CreditNote": "credit-note"}
 # The CustomerDocumentDto fields a stored document's read view gives (reference-data.md §11).
@@ -133,13 +133,13 @@ def _invoices(ledger: Ledger, query: Mapping[str, str], customer: str) -> Answer
     return _page(ledger, rows, query)
 
 
-def _stored(ledger: Ledger, kinds: tuple[str, ...]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _stored(ledger: Ledger, kinds: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name in kinds:
         for record in ledger.tables.records[name].values():
             yield name, record
 
 
-def _document(ledger: Ledger, name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+def _document(ledger: Ledger, name: str, record: dict[str, Any]) -> dict[str, Any]:
     """A stored document as a ``CustomerDocumentDto``."""
     view = ledger.rules[name].view
     assert view is not None
@@ -182,7 +182,7 @@ def _customer(ledger: Ledger, key: str | None) -> str:
     return key
 
 
-def _released(ledger: Ledger) -> list[tuple[str, Mapping[str, Any], dict[str, Any]]]:
+def _released(ledger: Ledger) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(entity, stored, rendered) of every released document: what the balances count."""
     out = []
     for name, record in _stored(ledger, _DOCUMENTS):
@@ -217,7 +217,7 @@ def _reference(ledger: Ledger, key: str) -> dict[str, Any]:
     return out
 
 
-def _balance(ledger: Ledger, key: str, released: list[tuple[str, Mapping[str, Any], dict[str, Any]]]) -> dict:
+def _balance(ledger: Ledger, key: str, released: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> dict:
     """One ``CustomerBalanceDto`` (see the module doc for what it counts)."""
     today = now_iso()
     period, year = today[:4] + today[5:7], today[:4]
