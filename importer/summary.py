@@ -42,6 +42,12 @@ class Summary:
     by_content: int = 0  # records with no key: known by their content alone
     renumbered: int = 0  # documents the ledger keeps under another number than the file's
     numbering: str | None = None  # how created records are numbered, and why (importer.load.numbering)
+    # The preflight (importer.load.preflight): what the records were checked against, the calls
+    # that cost (reading the company, listing the ledger's customers; not in ``calls``), and the
+    # records it refused before sending (each a call saved at least).
+    preflight: str | None = None
+    preflight_calls: int = 0
+    preflight_refused: int = 0
     calls: int = 0  # HTTP calls to the API, lookups and token calls included
     token_calls: int = 0
     retries: int = 0
@@ -132,6 +138,9 @@ class Summary:
             "by_content": self.by_content,
             "renumbered": self.renumbered,
             "numbering": self.numbering,
+            "preflight": self.preflight,
+            "preflight_calls": self.preflight_calls,
+            "calls_saved_by_preflight": self.preflight_refused,
             "calls": self.calls,
             "token_calls": self.token_calls,
             "calls_per_record": round(self.calls_per_record, 4),
