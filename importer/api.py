@@ -30,13 +30,14 @@ from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticTok
 from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, READ_SCOPE, TOKEN_RETRY
 from importer.company import Company, load_company
 from importer.entities import ENTITIES
-from importer.errors import ConfigError, SourceError
+from importer.errors import ConfigError
 from importer.load.failed import FailedRecords, default_failed_path
 from importer.load.gate import CustomerGate
+from importer.load.mapped import mapped_work, works_of
 from importer.load.numbering import Numbering
 from importer.load.pipeline import Pipeline
 from importer.load.prefetch import prefetch_keys
-from importer.load.preflight import Preflight, Refused, ledger_customers, scan
+from importer.load.preflight import Preflight, before_sending
 from importer.load.results import ResultsWriter
 from importer.load.resume_check import nothing_to_resume, same_run
 from importer.load.sink import OutcomeCallback, ResultSink
@@ -48,7 +49,6 @@ from importer.mapping.mapfile import BoundMap, resolve_entity
 from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
 from importer.sources import Input, SourceOptions, detect_format, kind_named, open_input
-from importer.sources.base import SourceRecord
 from importer.stopping import StopRequest
 from importer.summary import Summary
 
@@ -109,21 +109,6 @@ def build_client(options: ImportOptions, *, read_only: bool = False) -> ApiClien
         concurrency=pace.concurrency, rate=pace.rate, timeout=pace.timeout,
         retry=RetryPolicy(max_attempts=pace.max_attempts, base=pace.retry_base),
     )
-
-
-async def _works(
-    mapper: RecordMapper, records: AsyncIterator[SourceRecord], summary: Summary, bound: BoundMap | None
-) -> AsyncIterator[Work]:
-    try:
-        async for record in records:
-            if bound is not None:  # --map: source columns -> API columns, first
-                record = bound.map_record(record)
-            for work in mapper.feed(record):
-                yield work
-    except SourceError as exc:
-        summary.error = str(exc)  # what was read still goes out; the run then fails
-    for work in mapper.finish():
-        yield work
 
 
 async def import_records(
@@ -381,55 +366,6 @@ def _companies(opts: ImportOptions, given: Company | None) -> tuple[Company | No
     return company, company
 
 
-async def mapped_work(source: Source, opts: ImportOptions,
-                      on_bound: Callable[[BoundMap | None], None] | None = None) -> AsyncIterator[Work]:
-    """``source``'s units of work, mapped as a run of ``opts`` maps them, sending nothing (the
-    preflight's pass, ``importer check``). ``on_bound``: told the map bound to the input."""
-    form = opts.input
-    name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
-    ent = ENTITIES[opts.entity]
-    read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, form.encoding,
-                            entity=opts.entity, settings=opts.saft)
-    with open_input(source, read_as) as opened:
-        coerce = CoerceOptions(
-            decimal_comma=form.decimal_comma if form.decimal_comma is not None else opened.delimiter == ";",
-            date_format=form.date_format,
-        )
-        bound, coerce, columns = bind_input(opened.reader, opened.columns, ent, form.map, coerce, name)
-        if on_bound is not None:
-            on_bound(bound)
-        mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
-        scratch = Summary(opts.entity, opts.mode, name, None)
-        async for work in _works(mapper, opened.records(), scratch, bound):
-            yield work  # an input that stops being readable ends here: the run itself says so
-
-
-async def _preflight(pipeline: Pipeline, opts: ImportOptions, rescan: Callable[[], AsyncIterator[Work]] | None) -> None:
-    """Before a live run sends anything: check the whole input against the company.
-
-    Records the company would refuse make the run send nothing (:class:`Refused`) unless
-    ``send_valid``: then they are ``invalid`` as they come, and the rest is sent.
-    """
-    preflight, client = pipeline.preflight, pipeline.client
-    assert preflight is not None and client is not None
-    before = client.stats.calls
-    try:
-        if rescan is None:  # stdin or records: read once, so no pass before sending
-            if not opts.behaviour.send_valid:
-                raise ConfigError(
-                    "the preflight checks every record against the company before anything is sent, and "
-                    "this input cannot be read twice: pass --send-valid (records the company would refuse "
-                    "are invalid, the rest is sent), or --company none to check nothing")
-            if pipeline.entity.is_document:
-                preflight.ledger = await ledger_customers(client)
-            return
-        found = await scan(rescan(), preflight, client)
-        if not found.clean and not opts.behaviour.send_valid:
-            raise Refused(found)
-    finally:
-        preflight.calls += client.stats.calls - before
-
-
 async def _run(
     pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Input,
     summary: Summary, opts: ImportOptions, handle_signals: bool, stop: StopRequest | None,
@@ -438,10 +374,10 @@ async def _run(
     if pipeline.client is not None and not opts.state.dry_run:
         await pipeline.client.authenticate()
         if pipeline.preflight is not None:
-            await _preflight(pipeline, opts, rescan)
+            await before_sending(pipeline.preflight, pipeline.client, opts, rescan)
         if opts.mode == "upsert":
             pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
-    works = _works(mapper, opened.records(), summary, bound)
+    works = works_of(mapper, opened.records(), summary, bound)
     if stop is None and not handle_signals:
         await pipeline.run(works)
         return

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,9 +42,10 @@ from importer.mapping import Work
 from importer.mapping.columns import LINE_PREFIX
 from importer.mapping.flatten import unwrap
 from importer.mapping.mapfile import BoundMap
+from importer.options import ImportOptions
 from importer.schema import unwrap_value
 
-__all__ = ["Preflight", "Found", "Scan", "Refused", "scan", "ledger_customers", "grouped", "SHOWN"]
+__all__ = ["Preflight", "Found", "Scan", "Refused", "scan", "before_sending", "ledger_customers", "grouped", "SHOWN"]
 
 SHOWN = 20  # failures a refused run lists before it counts the rest
 _LINE_PATH = re.compile(r"^(\w+)\[(\d+)\]\.(.*)$")
@@ -265,3 +266,28 @@ async def ledger_customers(client: ApiClient) -> set[str]:
     except ListError as exc:
         raise ApiError(exc.status, f"preflight: cannot list the ledger's customers: {exc}") from None
     return numbers
+
+
+async def before_sending(preflight: Preflight, client: ApiClient, opts: ImportOptions,
+                         rescan: Callable[[], AsyncIterator[Work]] | None) -> None:
+    """Before a live run sends anything: check the whole input against the company.
+
+    Records the company would refuse make the run send nothing (:class:`Refused`) unless
+    ``send_valid``: then they are ``invalid`` as they come, and the rest is sent.
+    """
+    before = client.stats.calls
+    try:
+        if rescan is None:  # stdin or records: read once, so no pass before sending
+            if not opts.behaviour.send_valid:
+                raise ConfigError(
+                    "the preflight checks every record against the company before anything is sent, and "
+                    "this input cannot be read twice: pass --send-valid (records the company would refuse "
+                    "are invalid, the rest is sent), or --company none to check nothing")
+            if preflight.entity.is_document:
+                preflight.ledger = await ledger_customers(client)
+            return
+        found = await scan(rescan(), preflight, client)
+        if not found.clean and not opts.behaviour.send_valid:
+            raise Refused(found)
+    finally:
+        preflight.calls += client.stats.calls - before
