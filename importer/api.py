@@ -18,7 +18,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import ExitStack, nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -28,14 +28,16 @@ import anyio
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
 from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, READ_SCOPE, TOKEN_RETRY
-from importer.company import Company
+from importer.company import Company, load_company
 from importer.entities import ENTITIES
-from importer.errors import ConfigError, SourceError
+from importer.errors import ConfigError
 from importer.load.failed import FailedRecords, default_failed_path
 from importer.load.gate import CustomerGate
+from importer.load.mapped import mapped_work, works_of
 from importer.load.numbering import Numbering
 from importer.load.pipeline import Pipeline
 from importer.load.prefetch import prefetch_keys
+from importer.load.preflight import Preflight, before_sending
 from importer.load.results import ResultsWriter
 from importer.load.resume_check import nothing_to_resume, same_run
 from importer.load.sink import OutcomeCallback, ResultSink
@@ -48,13 +50,13 @@ from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
 from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, detect_format, kind_named, open_input
-from importer.sources.base import SourceRecord
 from importer.stopping import StopRequest
 from importer.summary import Summary
 
 log = logging.getLogger("importer")
 
-__all__ = ["import_records", "import_records_sync", "build_client", "default_results_path", "ImportRecordsKwargs"]
+__all__ = ["import_records", "import_records_sync", "build_client", "default_results_path", "mapped_work",
+           "CompanyReader", "ImportRecordsKwargs"]
 
 Source = str | os.PathLike[str] | io.IOBase | Iterable[dict[str, Any]] | AsyncIterable[dict[str, Any]]
 
@@ -72,7 +74,12 @@ class ImportRecordsKwargs(ImportOptionsKwargs, total=False):
     customer_gate: CustomerGate | None
     stop: StopRequest | None
     watch: Callable[[Summary], None] | None
-    company: Company | None
+    company: Company | CompanyReader | None
+
+
+# Reads the company a run checks against, once the run is known to go ahead (its outputs,
+# results file and header are checked): (the company or None, where it came from, the calls it took).
+CompanyReader = Callable[[ImportOptions, str | None], Awaitable[tuple[Company | None, str, int]]]
 
 
 def default_results_path(input_path: str, dry_run: bool = False) -> str:
@@ -105,21 +112,6 @@ def build_client(options: ImportOptions, *, read_only: bool = False) -> ApiClien
     )
 
 
-async def _works(
-    mapper: RecordMapper, records: AsyncIterator[SourceRecord], summary: Summary, bound: BoundMap | None
-) -> AsyncIterator[Work]:
-    try:
-        async for record in records:
-            if bound is not None:  # --map: source columns -> API columns, first
-                record = bound.map_record(record)
-            for work in mapper.feed(record):
-                yield work
-    except SourceError as exc:
-        summary.error = str(exc)  # what was read still goes out; the run then fails
-    for work in mapper.finish():
-        yield work
-
-
 async def import_records(
     source: Source,
     *,
@@ -133,7 +125,7 @@ async def import_records(
     customer_gate: CustomerGate | None = None,
     stop: StopRequest | None = None,
     watch: Callable[[Summary], None] | None = None,
-    company: Company | None = None,
+    company: Company | CompanyReader | None = None,
     **option_values: Unpack[ImportOptionsKwargs],
 ) -> Summary:
     """Import ``source`` as ``entity``; returns the run's :class:`Summary`.
@@ -154,7 +146,10 @@ async def import_records(
     ``skipped`` with that reason. ``customer_gate``: the same, kept by a plan
     across its steps (see :class:`~importer.load.gate.CustomerGate`). ``company``: the
     company's snapshot, from which the numbering of created records is chosen when
-    neither the options nor the map say (:mod:`importer.load.numbering`).
+    neither the options nor the map say (:mod:`importer.load.numbering`), and against which
+    every record is checked before it is sent (:mod:`importer.load.preflight`); the
+    ``preflight_company`` option (``--company``) may name a snapshot file instead, or be ``none`` (no company: nothing checked).
+    ``live`` is the command line's to read (:func:`importer.ledger.company.read_company`).
     """
     entity = resolve_entity(entity, option_values.get("map", options.input.map if options is not None else None))
     opts = (options or ImportOptions(entity=entity)).with_(entity=entity, **option_values)
@@ -189,6 +184,10 @@ async def import_records(
         )
         bound, coerce, columns = bind_input(opened.reader, opened.columns, ent, form.map, coerce, name)
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
+        read_from, read_calls = None, 0
+        if callable(company):  # the command line's reader: only now that the run goes ahead
+            company, read_from, read_calls = await company(opts, results_path)
+        company, checked = _companies(opts, company)
         owned = client is None and not state.dry_run  # a client we build, we open and close
         if owned:
             client = build_client(opts)
@@ -213,6 +212,17 @@ async def import_records(
             numbering=Numbering.for_run(ent, opts, company, (bound.map.numbering, bound.map.numbering_field)
                                         if bound is not None else (None, None)),
         )
+        summary.preflight_calls = read_calls
+        if checked is not None:
+            pipeline.preflight = Preflight(
+                checked, ent, opts.mode, bound,
+                known=customer_gate.exists if customer_gate is not None else (),
+                waiting=customer_gate.waiting if customer_gate is not None else ())
+            option = opts.behaviour.preflight_company
+            if read_from is None and option not in (None, "live"):
+                read_from = f"the snapshot {option}"
+            summary.preflight = f"company {checked.name}" + (f" ({read_from})" if read_from else "")
+        rescan = (lambda: mapped_work(source, opts)) if from_file else None
         _log_started(summary, opts, client)
         if progress and sys.stderr.isatty():
             from importer.progress import LiveProgress
@@ -224,15 +234,19 @@ async def import_records(
         try:
             async with client if owned else nullcontext():  # type: ignore[union-attr]
                 await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals, stop,
-                           input_path=name if from_file else None)
+                           input_path=name if from_file else None, rescan=rescan)
         finally:
+            if pipeline.preflight is not None:
+                summary.preflight_refused = pipeline.preflight.refused
             if failed is not None and failed.count:
                 summary.failed_path = str(failed.path)  # unless the run stopped short (see _settle_failed)
             summary.elapsed = time.monotonic() - summary.started_at
             if client is not None:
                 calls, tokens, retries, throttled, lookups = (
                     now - then for now, then in zip(_counters(client), before, strict=True))
-                summary.calls = calls + tokens
+                listed = pipeline.preflight.calls if pipeline.preflight is not None else 0
+                summary.calls = calls + tokens - listed  # the preflight's are its own
+                summary.preflight_calls += listed
                 summary.token_calls = tokens
                 summary.retries = retries
                 summary.throttled = throttled
@@ -340,17 +354,32 @@ def _results(
     return writer, held
 
 
+def _companies(opts: ImportOptions, given: Company | None) -> tuple[Company | None, Company | None]:
+    """The company the run numbers by, and the one it checks against: the ``preflight_company``
+    option's snapshot file for both; with ``none``, the one given numbers and nothing is checked;
+    else the one given, for both."""
+    option = opts.behaviour.preflight_company
+    if option is None or option == "live":
+        return given, given
+    if option.strip().casefold() == "none":
+        return given, None
+    company = load_company(option)
+    return company, company
+
+
 async def _run(
     pipeline: Pipeline, mapper: RecordMapper, bound: BoundMap | None, opened: Input,
     summary: Summary, opts: ImportOptions, handle_signals: bool, stop: StopRequest | None,
-    *, input_path: str | None,
+    *, input_path: str | None, rescan: Callable[[], AsyncIterator[Work]] | None = None,
 ) -> None:
     if pipeline.client is not None and not opts.state.dry_run:
         await pipeline.client.authenticate()
+        if pipeline.preflight is not None:
+            await before_sending(pipeline.preflight, pipeline.client, opts, rescan)
         if opts.mode == "upsert":
             pipeline.existing_keys = await prefetch_keys(pipeline.client, pipeline.entity, input_path)
         await pipeline.read_held_numbers(input_path)  # company numbering: what a rerun must not create again
-    works = _works(mapper, opened.records(), summary, bound)
+    works = works_of(mapper, opened.records(), summary, bound)
     if stop is None and not handle_signals:
         await pipeline.run(works)
         return

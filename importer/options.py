@@ -9,7 +9,8 @@ defaults once:
 - :class:`InputFormat`: how the input is read (format, delimiter, encoding, numbers, dates, map);
 - :class:`State`: the results and failed-records files, resume, restart, dry run;
 - :class:`Behaviour`: what is done with each record besides sending it (release, references,
-  how what is created is numbered: :mod:`importer.load.numbering`);
+  how what is created is numbered: :mod:`importer.load.numbering`; the company it is checked
+  against first: :mod:`importer.load.preflight`);
 - :class:`SaftSettings`: how a SAF-T file is read (None: as its defaults say).
 
 Every way in (flags, ``IMPORTER_*`` variables, ``importer.toml``, a plan's or a fleet
@@ -99,8 +100,15 @@ class Behaviour:
     grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
     numbering: NumberingMode | None = None  # company | manual | override; None: the map's, else chosen per record
     numbering_field: str | None = None  # where "company" numbering keeps the legacy number (documents: customerRefNumber)
+    # What every record is checked against before it is sent (importer.load.preflight): a company
+    # snapshot FILE, "live" (read once at the start), "none"; None: the command's default.
+    preflight_company: str | None = None
+    send_valid: bool = False  # a live run whose preflight refuses records sends the rest
 
     def __post_init__(self) -> None:
+        company = self.preflight_company
+        if company is not None and (not isinstance(company, str) or not company.strip()):
+            raise ConfigError(f"--company is a snapshot FILE, live or none, not {company!r}")
         if self.numbering is not None and self.numbering not in NUMBERING_MODES:
             raise ConfigError(f"--numbering is {', '.join(NUMBERING_MODES)}, not {self.numbering!r}")
         if self.numbering_field is not None and (not isinstance(self.numbering_field, str)
@@ -267,6 +275,8 @@ class ImportOptionsKwargs(TypedDict, total=False):
     grace: float
     numbering: NumberingMode | None
     numbering_field: str | None
+    preflight_company: str | None
+    send_valid: bool
     saft_text: str | None
     saft_item: str | None
     saft_account: str | None

@@ -44,6 +44,12 @@ class Summary:
     numbering: str | None = None  # how created records are numbered, and why (importer.load.numbering)
     held: int = 0  # company numbering: records whose number the ledger held already (importer.load.held)
     held_calls: int = 0  # calls spent reading which of the file's numbers the ledger holds
+    # The preflight (importer.load.preflight): what the records were checked against, the calls
+    # that cost (reading the company, listing the ledger's customers; not in ``calls``), and the
+    # records it refused before sending (each a call saved at least).
+    preflight: str | None = None
+    preflight_calls: int = 0
+    preflight_refused: int = 0
     calls: int = 0  # HTTP calls to the API, lookups and token calls included
     token_calls: int = 0
     retries: int = 0
@@ -136,6 +142,9 @@ class Summary:
             "numbering": self.numbering,
             "held": self.held,
             "held_calls": self.held_calls,
+            "preflight": self.preflight,
+            "preflight_calls": self.preflight_calls,
+            "calls_saved_by_preflight": self.preflight_refused,
             "calls": self.calls,
             "token_calls": self.token_calls,
             "calls_per_record": round(self.calls_per_record, 4),

@@ -14,11 +14,13 @@ from importer.cli.flags import CommandParser, Section, delimiter, positive_float
 from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
 from importer.vocabulary import NUMBERING_MODES
 
-__all__ = ["add_behaviour", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
+__all__ = ["add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
            "add_sandbox_company", "add_speed", "add_state"]
 
 
-def add_connection(p: CommandParser, *, sandbox: bool = True) -> None:
+def add_connection(p: CommandParser, *, sandbox: bool = True, checks: bool = False) -> None:
+    """``checks``: the command checks records against a company (run, check): its ``--company``
+    names that company, and with ``--sandbox`` the sandbox's too."""
     conn = p.section("connection")
     conn.add_argument("--base-url", default=None,
                       help=f"everything before /v1 (env VISMA_BASE_URL; default {Connection.base_url})")
@@ -32,7 +34,22 @@ def add_connection(p: CommandParser, *, sandbox: bool = True) -> None:
         conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
                           help="with --sandbox: 'live' adds what the live API does beyond its "
                                "document (loose filters, queued releases, odd error bodies, ...)")
-        add_sandbox_company(conn)
+        if checks:
+            add_check_company(conn)
+        else:
+            add_sandbox_company(conn)
+    elif checks:
+        add_check_company(conn)
+
+
+def add_check_company(group: Section) -> None:
+    """``--company FILE|live|none``: what every record is checked against before it is sent."""
+    group.add_argument("--company", dest="preflight_company", metavar="FILE|live|none", default=None,
+                       help="check every record against this company before anything is sent: a snapshot "
+                            "(importer company snapshot), live (read once at the start and kept beside the "
+                            "results as RESULTS.company.json; a --resume reuses it), or none; with --sandbox "
+                            "a FILE or none is the sandbox's company too (default: live for a run, the "
+                            "sandbox's company with --sandbox, the kept one for --dry-run)")
 
 
 def add_sandbox_company(group: Section) -> None:
@@ -95,6 +112,9 @@ def add_behaviour(p: CommandParser) -> None:
                         "numbers them), manual (the file's number, on a manual series), override (the file's "
                         "number on an automatic series that allows manual numbering on imports) (default: the "
                         "map's, else chosen from the company and each record)")
+    p.add_argument("--send-valid", action="store_true", default=None,
+                   help="when the preflight finds records the company would refuse, send the others (the "
+                        "refused ones are invalid, each with its reason); without it such a run sends nothing")
     p.add_argument("--numbering-field", metavar="FIELD", default=None,
                    help="with company numbering: the field that keeps the file's number, so the record can be "
                         "found again (default for documents: customerRefNumber)")

@@ -24,7 +24,7 @@ from importer.cli.groups import (
     add_state,
 )
 from importer.entities import ENTITIES
-from importer.options import InputFormat
+from importer.options import MODES, ImportOptions, InputFormat
 from importer.sandbox import add_arguments as add_sandbox_arguments
 
 __all__ = ["VERIFY_SHOWN", "build_parser"]
@@ -51,6 +51,12 @@ def build_parser() -> CommandParser:
         "fleet", help="run many companies at once, each at its own allowance (a TOML manifest)",
         description="Run every company of a manifest at the same time: each with its own token, "
                     "rate-limit window, results folder and resume."))
+    _check(sub.add_parser(
+        "check", help="check every record against the company before sending: nothing is sent",
+        description="Map INPUT as run would and check every record's references (credit terms, VAT, items, "
+                    "classes, currencies, accounts, branches, salespersons, payment methods, periods, "
+                    "customers) against the company; problems grouped by column and value. Exit 0 when "
+                    "the company takes every record, 1 when not."))
     _export(sub.add_parser("export", help="stream what the API holds to NDJSON or CSV",
                            description="Export records, flat in the import's column convention."))
     _verify(sub.add_parser("verify", help="compare a file with what the API holds",
@@ -87,12 +93,24 @@ def _run(run: CommandParser) -> None:
     run.add_argument("--entity", "-e", default=None, choices=list(ENTITIES),
                      help="what the file holds (default: the entity its --map names)")
     add_behaviour(run)
-    add_connection(run)
+    add_connection(run, checks=True)
     add_speed(run)
     add_input(run)
     add_state(run, per_file=True)
     add_saft(run)
     add_output(run)
+
+
+def _check(check: CommandParser) -> None:
+    check.add_argument("input", help="CSV or NDJSON file (.gz decompressed)")
+    check.add_argument("--entity", "-e", default=None, choices=list(ENTITIES),
+                       help="what the file holds (default: the entity its --map names)")
+    check.add_argument("--mode", choices=MODES, default=ImportOptions.mode,
+                       help="the mode the file is to be sent in (an update checks only what it sends)")
+    add_connection(check, checks=True)
+    add_speed(check)
+    add_input(check)
+    add_output(check)
 
 
 def _plan(plan: CommandParser) -> None:

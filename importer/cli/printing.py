@@ -175,6 +175,10 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
                                                  f"{summary.gone:,} no longer in the input"))
     if summary.numbering and summary.mode != "update":
         rows.append(("numbering", summary.numbering))
+    if summary.preflight:
+        saved = "" if summary.dry_run else f"; {summary.preflight_refused:,} calls saved"
+        rows.append(("preflight", f"against {summary.preflight}: {summary.preflight_refused:,} records refused "
+                                  f"before sending{saved}; {summary.preflight_calls:,} calls"))
     if summary.renumbered:
         rows.append(("renumbered", f"{summary.renumbered:,} documents got the company's own number, not the "
                                    "file's: the company numbers its documents itself; the results file "

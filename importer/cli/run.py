@@ -4,17 +4,41 @@ from __future__ import annotations
 
 import argparse
 from contextlib import AsyncExitStack
+from typing import Any
 
-from importer.api import default_results_path, import_records
+from importer.api import CompanyReader, default_results_path, import_records
 from importer.cli.common import common_options, with_sandbox
 from importer.cli.config import config_path
 from importer.cli.printing import report_summaries
+from importer.company import Company
+from importer.ledger.run_company import company_for_run
 from importer.logs import json_lines
 from importer.mapping.mapfile import resolve_entity
-from importer.options import OPTION_NAMES
+from importer.options import OPTION_NAMES, ImportOptions
 from importer.outputs import check_outputs
 
-__all__ = ["run_command"]
+__all__ = ["run_command", "run_company"]
+
+
+def run_company(args: argparse.Namespace, options: dict[str, Any], sandbox: Company | None) -> Company | CompanyReader | None:
+    """What a run checks against (``--company``): a file or none the run loads itself; with
+    ``--sandbox`` the sandbox's company; else the live company, read once the run goes ahead
+    (or kept beside its results: :mod:`importer.ledger.run_company`)."""
+    chosen = options.get("preflight_company")
+    if chosen is not None and chosen != "live":
+        return sandbox  # numbers by the sandbox's, if any; the file (or none) is for the run to load
+    if args.sandbox and chosen is None:
+        return sandbox
+    options.pop("preflight_company", None)
+
+    async def read(opts: ImportOptions, results: str | None) -> tuple[Company | None, str, int]:
+        live = opts.with_(results=None) if not opts.state.dry_run else opts
+        kept = default_results_path(args.input) if opts.state.dry_run and args.input != "-" and not args.results \
+            else results
+        found = await company_for_run(live, kept)
+        return found.company, found.source, found.calls
+
+    return read
 
 
 async def run_command(args: argparse.Namespace, argv: list[str]) -> int:
@@ -28,11 +52,15 @@ async def run_command(args: argparse.Namespace, argv: list[str]) -> int:
     results = args.results or (default_results_path(args.input, args.dry_run) if args.input != "-" else None)
     check_outputs({"input": args.input, "--map": args.map, "config": config_path(argv)},
                   {"--results": results, "--failed": args.failed, "--summary-json": args.summary_json})
+    checks = args.preflight_company
+    if args.sandbox and checks != "live":
+        args.sandbox_company = checks  # one --company: the sandbox's, and what the records are checked against
     async with AsyncExitStack() as stack:
         sandbox = await with_sandbox(stack, args, options)
+        company = run_company(args, options, sandbox.company if sandbox is not None else None)
         summary = await import_records(  # JSON logs: no progress line among them
             args.input, entity=args.entity, handle_signals=True, progress=not json_lines(),
-            company=sandbox.company if sandbox is not None else None,  # its numbering decides the default
+            company=company,  # checked against, and its numbering decides the default
             **options,
         )
     report_summaries([summary], args, argv)

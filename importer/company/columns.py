@@ -4,7 +4,8 @@ A column such as ``creditTermsId`` or ``line.vatCodeId`` takes the id of one of 
 company's records (``REFERENCE_COLUMNS``: column → kind, whatever the entity; a column
 the entity does not have is simply never asked about). ``usable`` says why a record
 exists but cannot be used in a sales write (an item that cannot be sold, credit terms
-for suppliers only, anything inactive), as the API refuses it; ``allowed`` lists the
+for suppliers only, anything inactive), as the API refuses it (one rule, which the checks of
+:mod:`importer.company.checks` and the sandbox use too); ``allowed`` lists the
 records a column may name, each with its id and what the company calls it, for
 ``importer columns --company`` and ``map init --company``.
 """
@@ -57,15 +58,21 @@ def reference_kind(column: str) -> str | None:
 
 
 def usable(kind_name: str, record: Record) -> str | None:
-    """Why ``record`` exists but a sales write cannot use it; None when it can."""
+    """Why ``record`` exists but a sales write cannot use it (``has status Inactive and cannot be
+    sold``); None when it can. A record without the field says nothing against it. The one rule
+    the checks (:mod:`importer.company.checks`), the sandbox and map init share."""
     if kind_name == "items":
         status = str(record.get("status") or "")
-        return None if status.casefold() in _SELLABLE else f"its status is {status or 'unknown'}: it cannot be sold"
+        if status and status.casefold() not in _SELLABLE:
+            return f"has status {status} and cannot be sold"
+        return None
     if kind_name == "creditTerms":
-        visible = str(record.get("visibleTo") or "AL")
-        return None if visible.casefold() in _FOR_CUSTOMERS else f"it is not for customers (visibleTo {visible})"
+        visible = str(record.get("visibleTo") or "")
+        if visible and visible.casefold() not in _FOR_CUSTOMERS:
+            return f"is not available for customers (visibleTo {visible})"
+        return None
     flag = "isActive" if kind_name in ("branches", "salespersons") else "active"
-    return "it is inactive" if record.get(flag) is False else None
+    return "is inactive" if record.get(flag) is False else None
 
 
 def described(kind_name: str, record: Record) -> tuple[str, str]:

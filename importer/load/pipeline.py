@@ -13,7 +13,8 @@ and only once it is wholly written sends the request; then the final line. Where
 that is safe, the started lines of all units queued go in one write, by the
 worker about to send the first of them (:mod:`importer.load.ahead`).
 
-A unit's way: ``identify`` → :func:`~importer.load.decide.decide` (resume) → ``build_call``
+A unit's way: ``identify`` → :func:`~importer.load.decide.decide` (resume) → the preflight
+(:mod:`importer.load.preflight`: invalid, without a call, when the company would refuse it) → ``build_call``
 (:mod:`importer.load.calls`) → ``ApiClient.request`` with a proof and a lookup
 (:mod:`importer.load.lookups`) → :func:`importer.load.outcomes.outcome_of` →
 the results line (:class:`~importer.load.results.Outcome`).
@@ -133,6 +134,8 @@ class Pipeline(Workers):
         work = job.work
         if work.error is None and self.numbering is not None and self.options.mode != "update":
             work.error = self.numbering.problem(work)  # a number the company's numbering cannot take
+        if work.error is None and self.preflight is not None:
+            work.error = self.preflight.verdict(work)  # a reference the company would refuse
         if work.error is not None:
             self._final(job, self._line(job, "invalid", error=work.error))
         elif self.gate is not None and (reason := self._waiting_without_asking(work)) is not None:

@@ -3,7 +3,8 @@
 :class:`Stage` holds what one run of the load stage decides once (the entity, the options,
 the client, the results sink and the summary; how created records are numbered, and which of the file's
 numbers the ledger holds already (company numbering); whether an upsert asks first, whether a
-created record is released, the proof each action needs), the units seen and held, and
+created record is released, the proof each action needs, the company's preflight), the units
+seen and held, and
 whether the run is stopping (:meth:`Stage.stop`). It writes each unit's final results line
 (:meth:`Stage._final`: counted in the summary, logged when it failed) from the line
 :meth:`Stage._line` starts. The producer (:mod:`importer.load.pipeline`) and the workers
@@ -22,6 +23,7 @@ from importer.load.gate import CustomerGate
 from importer.load.held import Held, read_held
 from importer.load.lookups import Lookups
 from importer.load.numbering import Numbering
+from importer.load.preflight import Preflight
 from importer.load.references import References
 from importer.load.results import FAILURES, Outcome
 from importer.load.sink import Job, ResultSink
@@ -53,6 +55,7 @@ class Stage:
         reference_key: str | None = None,
         gate: CustomerGate | None = None,
         numbering: Numbering | None = None,
+        preflight: Preflight | None = None,
     ) -> None:
         self.entity = entity
         self.options = options
@@ -69,6 +72,7 @@ class Stage:
         self.numbering = numbering if numbering is not None else Numbering.for_run(entity, options)
         if self.numbering is not None:
             summary.numbering = self.numbering.describe()
+        self.preflight = preflight  # each record checked against the company before it is sent
         self.lookups = Lookups(client, entity) if client is not None else None
         self.held_numbers: Held | None = None  # company numbering: the file's numbers the ledger holds
         self.seen = SeenIdentities()

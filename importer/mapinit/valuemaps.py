@@ -80,7 +80,7 @@ def place(company: Company, kind_name: str, value: str, today: dt.date | None = 
         if reason is None:
             return Placed(rid, "")
         label = kind(kind_name).label
-        return f"{rid} is {one(label)} of this company, but {reason}; it has {texts.listed(company, value)}"
+        return f"{rid} is {one(label)} of this company, but it {reason}; it has {texts.listed(company, value)}"
     special = {"creditTerms": _terms, "vatCategories": _vat, "currencies": _currency}.get(kind_name)
     if special is not None:
         placed = special(company, value, today or dt.date.today())

@@ -157,7 +157,7 @@ async def test_bad_values_are_invalid_and_the_rest_goes_in(sandbox, tmp_path):
 async def test_api_errors_carry_the_api_text(sandbox, tmp_path):
     path = tmp_path / "i.csv"
     path.write_text("referenceNumber,customerNumber,line.description\n1,nobody,x\n")
-    code, _, _ = await run_cli("run", str(path), "--entity", "invoice",
+    code, _, _ = await run_cli("run", str(path), "--entity", "invoice", "--company", "none",  # the API's refusal
                                "--base-url", sandbox.url, "--token", TOKEN)
     assert code == 1
     [line] = final_lines(f"{path}.results.ndjson")
@@ -194,7 +194,7 @@ async def test_missing_credentials_is_a_usage_error(tmp_path):
 async def test_stdin_and_gzip_inputs(sandbox, tmp_path):
     body = b"number,name\n1,A\n2,B\n"
     code, _, err = await run_cli("run", "-", "--format", "csv", "--entity", "customer",
-                                 "--results", str(tmp_path / "stdin.ndjson"),
+                                 "--results", str(tmp_path / "stdin.ndjson"), "--send-valid",  # read once
                                  "--base-url", sandbox.url, "--token", TOKEN, stdin=body)
     assert code == 0, err
     gz = tmp_path / "more.csv.gz"

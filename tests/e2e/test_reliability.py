@@ -167,6 +167,7 @@ async def test_sigint_lets_in_flight_finish_and_prints_the_resume_command(tmp_pa
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "importer", "run", str(path), "--entity", "customer",
             "--base-url", url, "--token", TOKEN, "--results", str(results), "--concurrency", "8",
+            "--company", "none",  # the stop comes while sending, not while the company is read at 50 ms a call
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
         await asyncio.sleep(1.5)
         proc.send_signal(signal.SIGINT)

@@ -1,0 +1,63 @@
+"""A file's units of work, mapped as a run maps them: for the run, and for a pass that sends nothing.
+
+:func:`works_of` is the run's stream (a ``--map`` first, then the mapper); :func:`mapped_work`
+opens the input once more on its own and yields the same units, for the preflight's pass
+before a live run sends anything and for ``importer check``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from importer.entities import ENTITIES
+from importer.errors import SourceError
+from importer.mapping import CoerceOptions, RecordMapper, Work
+from importer.mapping.inputmap import bind_input
+from importer.mapping.mapfile import BoundMap
+from importer.options import ImportOptions
+from importer.sources import SourceOptions, open_input
+from importer.sources.base import SourceRecord
+from importer.summary import Summary
+
+__all__ = ["works_of", "mapped_work"]
+
+
+async def works_of(
+    mapper: RecordMapper, records: AsyncIterator[SourceRecord], summary: Summary, bound: BoundMap | None
+) -> AsyncIterator[Work]:
+    try:
+        async for record in records:
+            if bound is not None:  # --map: source columns -> API columns, first
+                record = bound.map_record(record)
+            for work in mapper.feed(record):
+                yield work
+    except SourceError as exc:
+        summary.error = str(exc)  # what was read still goes out; the run then fails
+    for work in mapper.finish():
+        yield work
+
+
+
+async def mapped_work(source: Any, opts: ImportOptions,
+                      on_bound: Callable[[BoundMap | None], None] | None = None) -> AsyncIterator[Work]:
+    """``source``'s units of work, mapped as a run of ``opts`` maps them, sending nothing (the
+    preflight's pass, ``importer check``). ``on_bound``: told the map bound to the input."""
+    form = opts.input
+    name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
+    ent = ENTITIES[opts.entity]
+    read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, form.encoding,
+                            entity=opts.entity, settings=opts.saft)
+    with open_input(source, read_as) as opened:
+        coerce = CoerceOptions(
+            decimal_comma=form.decimal_comma if form.decimal_comma is not None else opened.delimiter == ";",
+            date_format=form.date_format,
+        )
+        bound, coerce, columns = bind_input(opened.reader, opened.columns, ent, form.map, coerce, name)
+        if on_bound is not None:
+            on_bound(bound)
+        mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
+        scratch = Summary(opts.entity, opts.mode, name, None)
+        async for work in works_of(mapper, opened.records(), scratch, bound):
+            yield work  # an input that stops being readable ends here: the run itself says so
