@@ -28,6 +28,7 @@ import anyio
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
 from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, READ_SCOPE, TOKEN_RETRY
+from importer.client.collector import tuned_collector
 from importer.company import Company
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, SourceError
@@ -222,9 +223,11 @@ async def import_records(
         # all of them: this run's share is what its counters gained while it ran.
         before = _counters(client) if client is not None and not owned else (0, 0, 0, 0, 0)
         try:
-            async with client if owned else nullcontext():  # type: ignore[union-attr]
-                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals, stop,
-                           input_path=name if from_file else None)
+            # The collector set for the requests in flight; the caller's settings come back after.
+            with tuned_collector(0 if state.dry_run else opts.pace.concurrency):
+                async with client if owned else nullcontext():  # type: ignore[union-attr]
+                    await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals, stop,
+                               input_path=name if from_file else None)
         finally:
             if failed is not None and failed.count:
                 summary.failed_path = str(failed.path)  # unless the run stopped short (see _settle_failed)
