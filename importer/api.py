@@ -28,6 +28,7 @@ import anyio
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
 from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, READ_SCOPE, TOKEN_RETRY
+from importer.client.collector import tuned_collector
 from importer.company import Company, load_company
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
@@ -232,9 +233,11 @@ async def import_records(
         # all of them: this run's share is what its counters gained while it ran.
         before = _counters(client) if client is not None and not owned else (0, 0, 0, 0, 0)
         try:
-            async with client if owned else nullcontext():  # type: ignore[union-attr]
-                await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals, stop,
-                           input_path=name if from_file else None, rescan=rescan)
+            # The collector set for the requests in flight; the caller's settings come back after.
+            with tuned_collector(0 if state.dry_run else opts.pace.concurrency):
+                async with client if owned else nullcontext():  # type: ignore[union-attr]
+                    await _run(pipeline, mapper, bound, opened, summary, opts, handle_signals, stop,
+                               input_path=name if from_file else None, rescan=rescan)
         finally:
             if pipeline.preflight is not None:
                 summary.preflight_refused = pipeline.preflight.refused

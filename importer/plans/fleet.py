@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 
 from importer.api import build_client
+from importer.client.collector import tuned_collector
 from importer.company import Company as CompanySnapshot
 from importer.errors import AuthError, ConfigError, ImporterError
 from importer.logs import company_context
@@ -124,6 +125,7 @@ async def run_fleet(
     started = time.monotonic()
     limiter = anyio.CapacityLimiter(parallel or len(runs))
     async with AsyncExitStack() as stack:
+        stack.enter_context(tuned_collector(0))  # each company's runs add their requests in flight
         if progress and sys.stderr.isatty():
             from importer.plans.progress import FleetProgress
 

@@ -45,6 +45,7 @@ from typing import Any
 
 from importer.api import build_client, default_results_path, import_records
 from importer.client import ApiClient
+from importer.client.collector import tuned_collector
 from importer.company import Company
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
@@ -234,6 +235,7 @@ async def run_plan(
     if results_dir is not None:
         Path(results_dir).mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
+        stack.enter_context(tuned_collector(0))  # frozen from one step to the next; each adds its requests
         if client is None and (shared := _shared_client(plan, steps)) is not None:
             client = await stack.enter_async_context(shared)
         return await _run_steps(plan, steps, on_step, handle_signals, progress, client, stop, watch, company)

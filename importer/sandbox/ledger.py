@@ -306,7 +306,7 @@ class Ledger:
         listing, view = rules.listing, rules.view
         assert listing is not None and view is not None  # collections only, never action entities
         groups = Groups.of_query(query, listing=True) if rules.entity.is_document else None
-        page, total = listing.select(self.tables.records[rules.entity.name].values(), query)
+        page, total = listing.select(self.tables, query)
         customers = self._customers
         items = [view.render(r, customers, groups) for r in page]
         if not self.live:

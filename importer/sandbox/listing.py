@@ -7,6 +7,10 @@ sandbox does not simulate (deprecated paging, ``attributes``, other ``expand*`` 
 ignored, as the API ignores parameters it does not know: ``numberToRead`` and
 ``skipRecords`` too, as the live API has ignored them since 2020.
 
+Pages come from the tenant's index (``store.TenantTables.order``: each entity's keys in
+the order they were stored), never from a copy of its table: a page of 10 out of 100,000
+customers reads 10 records. A filtered list tests every record and keeps only its page.
+
 With ``loose=True`` (the live profile) the ``externalReference`` filter matches as
 integrators report the live API does: any document whose reference *contains* the value,
 without regard to case, so a lookup by reference may find other documents too.
@@ -23,7 +27,7 @@ from importer.entities import Entity
 from importer.sandbox.answers import ApiError, ipp_error
 from importer.sandbox.dates import parse_datetime, parse_filter_datetime, to_iso
 from importer.sandbox.periods import PERIODS, Period
-from importer.sandbox.store import Record
+from importer.sandbox.store import Record, TenantTables
 from importer.schema import fields, read_fields
 
 __all__ = ["ListQuery", "DOCUMENT_STATUSES", "parse_bool"]
@@ -193,17 +197,29 @@ class ListQuery:
             preds.append(_released_is(released == "1"))
         return preds
 
-    def select(self, records: Iterable[Record], query: Mapping[str, str]) -> tuple[list[Record], int]:
-        """The requested page of matching records and the number of matches in all."""
+    def select(self, tables: TenantTables, query: Mapping[str, str]) -> tuple[list[Record], int]:
+        """The requested page of matching records and the number of matches in all.
+
+        Without filters the page is read from the entity's index (``TenantTables.page``):
+        a page of 10 touches 10 records, however many the tenant holds. With filters every
+        record is tested, but only the page's are kept: nothing copies the table.
+        """
         preds = self._predicates(query)
         page_number = _positive_int(query, "pageNumber") or 1
         page_size = min(_positive_int(query, "pageSize") or self.max_page_size, self.max_page_size)
-        if preds:
-            matches = [r for r in records if all(p(r) for p in preds)]
-        else:
-            matches = list(records)
         start = (page_number - 1) * page_size
-        return matches[start:start + page_size], len(matches)
+        name = self.entity.name
+        if not preds:
+            return tables.page(name, start, page_size), len(tables.order[name])
+        end = start + page_size
+        page: list[Record] = []
+        total = 0
+        for record in tables.records[name].values():  # stored order, as the index's
+            if all(p(record) for p in preds):
+                if start <= total < end:
+                    page.append(record)
+                total += 1
+        return page, total
 
 
 def _since(f: _Since, query: Mapping[str, str]) -> Predicate | None:

@@ -11,7 +11,10 @@ record, one transaction per flush), so a rehearsal can be stopped and continued.
 stop flushes everything; a hard kill loses at most the last ``flush_delay`` seconds.
 
 Records are replaced, never changed in place, once stored: a queued flush always writes
-the latest version, and readers may hold on to a record they fetched.
+the latest version, and readers may hold on to a record they fetched. Nor are they ever
+removed (a reset forgets whole tenants), which keeps each entity's index simple: its keys
+in the order they were first stored (``TenantTables.order``), appended to on each insert,
+from which a list GET reads a page without copying the table (``TenantTables.page``).
 """
 
 from __future__ import annotations
@@ -33,13 +36,19 @@ Record = dict[str, Any]
 
 
 class TenantTables:
-    """One tenant's records by entity and key (insertion-ordered) and its number sequences."""
+    """One tenant's records by entity and key (insertion-ordered) and its number sequences.
 
-    __slots__ = ("name", "records", "sequences", "stats", "_store")
+    ``order[entity]`` is the index a list reads its pages from: the entity's keys in the
+    order their records were first stored, the order of ``records[entity]`` too. Only
+    ``put`` and ``load`` store records, and both keep it up to date.
+    """
+
+    __slots__ = ("name", "records", "order", "sequences", "stats", "_store")
 
     def __init__(self, name: str, entities: Iterable[str], stats: Stats, store: Store | None) -> None:
         self.name = name
         self.records: dict[str, dict[str, Record]] = {entity: {} for entity in entities}
+        self.order: dict[str, list[str]] = {entity: [] for entity in self.records}
         self.sequences: dict[str, int] = {}
         self.stats = stats  # the server's counters
         # The store to persist writes through; None in memory, and once the tenant is
@@ -48,10 +57,23 @@ class TenantTables:
 
     def put(self, entity: str, key: str, record: Record) -> None:
         """Store (insert or replace) ``record``; persisted on the next flush."""
-        self.records[entity][key] = record
+        self.load(entity, key, record)
         store = self._store
         if store is not None:
             store.changed(self.name, entity, key, record)
+
+    def load(self, entity: str, key: str, record: Record) -> None:
+        """Hold ``record`` without persisting it (it was read from the state file)."""
+        table = self.records[entity]
+        if key not in table:
+            self.order[entity].append(key)
+        table[key] = record
+
+    def page(self, entity: str, start: int, size: int) -> list[Record]:
+        """``size`` records of ``entity`` from position ``start`` on, in stored order: read
+        through the index, so it touches those records alone however many are held."""
+        table = self.records[entity]
+        return [table[key] for key in self.order[entity][start:start + size]]
 
     def next_number(self, entity: str) -> str:
         """The next free auto-number of ``entity`` ("000001", ...), skipping used keys."""
@@ -161,9 +183,9 @@ class Store:
             if saved is not None:
                 self.stats = Stats.from_json(saved)  # before any tenant holds on to the counters
             for tenant, entity, key, record in state.records():
-                table = self.tenant(tenant).records.get(entity)
-                if table is not None:
-                    table[key] = record
+                tables = self.tenant(tenant)
+                if entity in tables.records:
+                    tables.load(entity, key, record)
             for tenant, entity, last in state.sequences():
                 self.tenant(tenant).sequences[entity] = int(last)
         except BaseException:

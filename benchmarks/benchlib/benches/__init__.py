@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..report import BenchResult
-from . import fleet, fleet_memory, giants, headroom, latency, longline, memory, preflight, throttled, unthrottled
+from . import (
+    collector,
+    fleet,
+    fleet_memory,
+    giants,
+    headroom,
+    latency,
+    longline,
+    memory,
+    preflight,
+    throttled,
+    unthrottled,
+)
 from .common import Context
 
 __all__ = ["BENCHES", "Context"]
@@ -21,4 +33,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "h": (longline.TITLE, longline.run),
     "i": (giants.TITLE, giants.run),
     "j": (preflight.TITLE, preflight.run),
+    "l": (collector.TITLE, collector.run),
 }
