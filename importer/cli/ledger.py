@@ -22,6 +22,7 @@ from rich.text import Text
 
 from importer.cli.common import client_for
 from importer.cli.printing import console, print_fields
+from importer.company import load_company
 from importer.entities import entity
 from importer.errors import ConfigError
 from importer.ledger.differences import first_differences
@@ -51,13 +52,14 @@ async def export_command(args: argparse.Namespace, argv: list[str]) -> int:
     )
     args.entity = resolve_entity(args.entity, args.map)  # --entity, else the map's own
     filters.params(entity(args.entity))  # a bad filter fails before connecting
+    company = load_company(args.company) if args.company is not None else None
     async with AsyncExitStack() as stack:
         client = await client_for(args, stack, read_only=True)
         out: IO[bytes] | str = sys.stdout.buffer if args.output == "-" else args.output
         summary = await export_records(
             client, args.entity, out, format=args.format, filters=filters, page_size=args.page_size,
             columns="all" if args.all_columns else "seen", delimiter=args.delimiter, map=args.map,
-            excel=args.excel,
+            excel=args.excel, company=company,
         )
     if args.output == "-" and json_lines():  # stdout holds the data, stderr only JSON lines: the table as one
         tell(f"export {args.entity} finished: {summary.records:,} records, {summary.rows:,} rows, "

@@ -156,6 +156,9 @@ def _export(export: CommandParser) -> None:
     export.add_argument("--excel", action="store_true",
                         help="a CSV a spreadsheet opens right: UTF-8 with BOM, ';', decimal comma in "
                              "number columns, CRLF; run reads it back with no flags")
+    export.add_argument("--company", metavar="FILE", default=None,
+                        help="a company snapshot (importer company snapshot): amounts get its currencies' "
+                             "decimals (default: 2)")
     filters = export.section("filters")
     filters.add_argument("--last-modified", metavar="COND DATE", default=None,
                          help="e.g. '>=2020-01-14' or '<2020-01-14 13:13:13' (conditions > < >= <=)")

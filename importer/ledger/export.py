@@ -12,13 +12,22 @@ one row per line with its header fields repeated, so the importer groups the row
 the document by ``referenceNumber``. NDJSON rows are the same rows as JSON objects (typed
 values, only the columns a row has). Answers in the live API's response-DTO shape are
 renamed to import columns by :mod:`importer.mapping.flatten`; fields no column takes
-(``createdDateTime``, a document's ``status``, totals, ``taxDetails``...) are left out and
-counted in :attr:`ExportSummary.left_out`.
+(``createdDateTime``, ``detailTotal``, ``taxDetails``...) are left out and counted in
+:attr:`ExportSummary.left_out`.
+
+Totals: a document's ``amount``, ``balance``, ``vatTotal`` and ``status`` as the ledger
+answers them (``LEDGER_TOTALS``) are written too, after the document's own columns and
+before its lines'. No create takes them: an import of the file reads past them, says so
+once, and the ledger works them out again from the lines. Amounts (:data:`MONEY_COLUMNS`)
+are written with their currency's decimals, ``1250.00`` (``1250,00`` with ``--excel``),
+from the ``company`` snapshot when one is given, else 2; a value with more decimals keeps
+them. The output folder is created when it is missing.
 
 Paging: ``pageNumber`` from 1 with a large ``pageSize``; the first page's
 ``metadata.maxPageSize`` (the API clamps larger sizes to it) and ``totalCount`` fix the page
 size and the end, so an export costs ``ceil(total / maxPageSize)`` calls. A short or empty
-page ends it too. Pages are written as they arrive; only the current page is in memory.
+page ends it too. Pages are read one ahead (:mod:`.ahead`): page N+1 is asked for while
+page N is flattened and written in a worker thread, so at most two pages are in memory.
 
 CSV columns: a CSV needs its header before the first row, so the first page is flattened
 before anything is written and the header is the key column, then every column of
@@ -53,21 +62,24 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import aclosing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import anyio
+
 from importer.client import ApiClient
-from importer.client.pages import ListError, list_pages
+from importer.client.pages import ListError, Page, list_pages
+from importer.company import Company
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError
+from importer.ledger.ahead import read_ahead
 from importer.ledger.expand import expand_params
-from importer.ledger.files import EXCEL, CsvStyle, CsvWriter, NdjsonWriter, Sink
+from importer.ledger.files import DEFAULT_PLACES, EXCEL, CsvStyle, CsvWriter, NdjsonWriter, Sink
 from importer.ledger.filters import DOCUMENT_STATUSES, ExportFilters, parse_condition, parse_last_modified
 from importer.ledger.legacy import LegacyLayout, column_map
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, valid_columns
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, ledger_totals, valid_columns
 from importer.mapping.flatten import FlatRecord, RecordFlattener
 from importer.mapping.mapfile import ColumnMap
 from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
@@ -75,8 +87,14 @@ from importer.sources import detect_format
 
 __all__ = [
     "ExportFilters", "ExportSummary", "export_records", "parse_condition", "parse_last_modified",
-    "DOCUMENT_STATUSES",
+    "DOCUMENT_STATUSES", "MONEY_COLUMNS",
 ]
+
+# Columns that hold amounts of money: written with their currency's decimals (1250.00).
+MONEY_COLUMNS = frozenset({
+    "amount", "balance", "vatTotal", "creditLimit",
+    "line.unitPriceInCurrency", "line.discountAmountInCurrency", "line.manualAmountInCurrency",
+})
 
 
 @dataclass
@@ -134,6 +152,9 @@ class ExportSummary:
 def _header(entity: Entity, first: list[FlatRecord], columns: str | Sequence[str]) -> list[str]:
     """The CSV header: the key column first, then ``valid_columns`` order (see the module doc)."""
     accepted = [c for c in valid_columns(entity) if c != DOCUMENT_KEY and c != LINE_PREFIX + "operation"]
+    # The ledger's totals go after the document's own columns, before its lines'.
+    first_line = next((i for i, c in enumerate(accepted) if c.startswith(LINE_PREFIX)), len(accepted))
+    accepted[first_line:first_line] = ledger_totals(entity)
     if columns == "all":
         chosen = accepted
     elif columns == "seen":
@@ -143,7 +164,7 @@ def _header(entity: Entity, first: list[FlatRecord], columns: str | Sequence[str
                 seen.update(row)
         chosen = [c for c in accepted if c in seen]
     else:
-        unknown = [c for c in columns if c not in valid_columns(entity)]
+        unknown = [c for c in columns if c not in valid_columns(entity) and c not in ledger_totals(entity)]
         if unknown:
             raise ConfigError(f"unknown column(s) for {entity.name}: {', '.join(unknown)}")
         chosen = list(dict.fromkeys(columns))
@@ -158,9 +179,26 @@ def number_columns(entity: Entity, columns: Sequence[str]) -> frozenset[str]:
     found: set[str] = set()
     for column in columns:
         spec = field_for_column(entity, column)
-        if spec is not None and spec.type in ("number", "integer"):
+        if (spec is not None and spec.type in ("number", "integer")) or column in MONEY_COLUMNS:
             found.add(column)
     return frozenset(found)
+
+
+def currency_places(company: Company | None) -> Callable[[Mapping[str, Any]], int]:
+    """A row's amount decimals: its ``currencyId``'s in ``company`` (the base currency's
+    without one); 2 without a company, or for a currency it does not know."""
+    if company is None:
+        return lambda row: DEFAULT_PLACES
+    known: dict[Any, int] = {}
+
+    def places(row: Mapping[str, Any]) -> int:
+        currency = row.get("currencyId")
+        found = known.get(currency)
+        if found is None:
+            found = known[currency] = company.currency_precision(currency if isinstance(currency, str) else None)
+        return found
+
+    return places
 
 
 def _style(delimiter: str | None, excel: bool, fmt: str, decimal_map: bool) -> CsvStyle:
@@ -193,6 +231,7 @@ async def export_records(
     delimiter: str | None = None,
     map: str | os.PathLike[str] | ColumnMap | None = None,
     excel: bool = False,
+    company: Company | None = None,
 ) -> ExportSummary:
     """Write every record of ``entity`` that ``filters`` select to ``out``; returns the summary.
 
@@ -203,8 +242,9 @@ async def export_records(
     explicit list of import columns. ``delimiter`` (CSV): default ``,`` (``;`` for a map
     with decimal commas). ``map``: a mapping file (path or loaded) whose legacy layout to
     write instead of the import's columns. ``excel``: the spreadsheet preset (see the module
-    doc; ``format`` defaults to CSV, and ``delimiter`` may only be ``;``). Bad arguments raise ``ConfigError`` before any
-    call; an API failure mid-way ends the export with ``summary.error`` set (the file stays
+    doc; ``format`` defaults to CSV, and ``delimiter`` may only be ``;``). ``company``: whose
+    currencies' decimals amounts are written with (default: 2 for every currency). Bad
+    arguments raise ``ConfigError`` before any call; an API failure mid-way ends the export with ``summary.error`` set (the file stays
     ``PATH.partial``).
     """
     ent = resolve(entity)
@@ -242,15 +282,12 @@ async def export_records(
     started = time.monotonic()
     calls_before = client.stats.calls + client.token_calls
     await client.authenticate()  # bad credentials fail before a file is opened
-    flattener = RecordFlattener(ent)
+    flattener = RecordFlattener(ent, totals=layout is None)
     sink = Sink(out)
     summary = ExportSummary(ent.name, sink.name, fmt, params=params, excel=excel)
     summary.explicit_columns = fmt == "csv" and not isinstance(columns, str)
     if layout is not None:
         summary.map, summary.unmapped = cmap.path if cmap else None, layout.unmapped
-
-    def rows(record: FlatRecord) -> Iterator[dict[str, Any]]:
-        return layout.rows(record) if layout is not None else record.rows()
 
     def header(first: list[FlatRecord]) -> list[str]:
         return layout.header if layout is not None else _header(ent, first, columns)
@@ -258,30 +295,41 @@ async def export_records(
     def csv_writer() -> CsvWriter:
         # A map's layout has its numbers formatted already, in the map's own convention.
         numbers = number_columns(ent, summary.columns) if layout is None else frozenset()
-        return CsvWriter(sink, summary.columns, style, summary.dropped, numbers)
+        return CsvWriter(sink, summary.columns, style, summary.dropped, numbers, MONEY_COLUMNS,
+                         currency_places(company))
 
     writer: CsvWriter | NdjsonWriter | None = None
     if fmt == "ndjson":
         writer = NdjsonWriter(sink, layout.header if layout is not None else _header(ent, [], "all"))
+
+    def write(page: Page) -> None:
+        """One page flattened and written (in a worker thread, while the next page is on its way)."""
+        nonlocal writer
+        flat = [flattener.flatten(item) for item in page.items]
+        if writer is None:
+            summary.columns = header(flat)
+            writer = csv_writer()
+        for record in flat:
+            if layout is not None:
+                summary.rows += writer.write(layout.rows(record))
+            elif isinstance(writer, CsvWriter):
+                summary.rows += writer.write_record(record.header, record.lines)
+            else:
+                summary.rows += writer.write(record.rows())
+            summary.records += 1
+            left_out = record.left_out + (layout.left_out(record) if layout is not None else [])
+            for name in left_out:
+                summary.left_out[name] = summary.left_out.get(name, 0) + 1
+
     success = False
     try:
-        pages = list_pages(client, ent, params, page_size=page_size)
-        async with aclosing(pages):
+        async with read_ahead(list_pages(client, ent, params, page_size=page_size)) as pages:
             async for page in pages:
                 summary.pages += 1
                 if page.number == 1:
                     summary.total_count = page.total_count
                 summary.page_size = page.page_size
-                flat = [flattener.flatten(item) for item in page.items]
-                if writer is None:
-                    summary.columns = header(flat)
-                    writer = csv_writer()
-                for record in flat:
-                    summary.rows += writer.write(rows(record))
-                    summary.records += 1
-                    left_out = record.left_out + (layout.left_out(record) if layout is not None else [])
-                    for name in left_out:
-                        summary.left_out[name] = summary.left_out.get(name, 0) + 1
+                await anyio.to_thread.run_sync(write, page)
         if writer is None:  # not even a first page: still a valid (empty) CSV
             summary.columns = header([])
             writer = csv_writer()

@@ -25,6 +25,7 @@ from importer.sources.base import ERROR_COLUMN
 __all__ = [
     "Column", "Build", "compile_columns", "valid_columns", "field_for_column",
     "LINE_PREFIX", "DOCUMENT_KEY", "ERROR_COLUMN", "ColumnInfo", "describe_columns", "REQUIRED_TO_CREATE",
+    "LEDGER_TOTALS", "ledger_totals",
 ]
 
 LINE_PREFIX = "line."
@@ -40,6 +41,17 @@ REQUIRED_TO_CREATE: dict[str, tuple[str, ...]] = {
     "credit-note": ("customerNumber",),
     "debit-note": ("customerNumber",),
 }
+
+# A document's figures the ledger works out and every read answers, which no create or
+# update takes: ``export`` writes them for the reader, an import reads past them (it says
+# so once) and the ledger works them out again from what is sent.
+LEDGER_TOTALS: tuple[str, ...] = ("amount", "balance", "vatTotal", "status")
+
+
+def ledger_totals(entity: Entity) -> tuple[str, ...]:
+    """The :data:`LEDGER_TOTALS` columns of ``entity``: a document's; none for customers."""
+    return LEDGER_TOTALS if entity.line_field and not entity.is_action else ()
+
 
 Segments = tuple[tuple[str, bool], ...]  # (field name, wrapped) from the root to the leaf
 Build = Callable[[dict[str, Any]], Assembled]  # a record -> (header, line, key, group)
@@ -127,11 +139,13 @@ def compile_columns(
 ) -> Build:
     """Compile a header into the function that maps its records (see ``assemble``).
 
-    Raises ``UnknownColumnError`` on the first unknown column. ``shaped``: a JSON object
+    Raises ``UnknownColumnError`` on the first unknown column; :data:`LEDGER_TOTALS` are read
+    past. ``shaped``: a JSON object
     or array in a cell marks the record as API-shaped (``ShapedRecord``); False for text
     sources, where such a cell is an error.
     """
-    columns = tuple(_compile_one(entity, name, options) for name in names if name != ERROR_COLUMN)
+    skipped = {ERROR_COLUMN, *ledger_totals(entity)}
+    columns = tuple(_compile_one(entity, name, options) for name in names if name not in skipped)
     return assemble(columns, entity.key_field, shaped=shaped)
 
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.entities import Entity
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, ledger_totals, valid_columns
 
 __all__ = [
     "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "READ_AS_YYYYMM", "FlatRecord",
@@ -224,61 +224,133 @@ class FlatRecord:
 
 
 class RecordFlattener:
-    """Flattens records of one entity, sandbox- or DTO-shaped, to the columns it accepts."""
+    """Flattens records of one entity, sandbox- or DTO-shaped, to the columns it accepts.
 
-    def __init__(self, entity: Entity) -> None:
+    ``totals``: keep a document's :data:`~importer.mapping.columns.LEDGER_TOTALS` (its
+    amount, balance, VAT total and status) as header columns, as ``export`` writes them.
+
+    An export flattens every record it writes, so this is the part of its cost that grows
+    with the data: each object is walked once, and what a field name at a place becomes
+    (a column, a DTO path to rename, a field no column takes) is worked out the first time
+    it is seen and kept (:class:`_Place`), so a record costs a lookup per field.
+    """
+
+    def __init__(self, entity: Entity, *, totals: bool = False) -> None:
         if entity.is_action:
             raise ValueError(f"{entity.name} is an action: it has no records to flatten")
         self.entity = entity
         columns = valid_columns(entity)
-        self.header_columns = frozenset(c for c in columns if not c.startswith(LINE_PREFIX) and c != DOCUMENT_KEY)
+        header = {c for c in columns if not c.startswith(LINE_PREFIX) and c != DOCUMENT_KEY}
+        self.header_columns = frozenset(header | set(ledger_totals(entity) if totals else ()))
         self.line_columns = frozenset(c[len(LINE_PREFIX):] for c in columns if c.startswith(LINE_PREFIX))
         self.renames = DTO_RENAMES.get(entity.name, {})
         self.line_renames = LINE_RENAMES.get(entity.name, {})
+        skip = {*SKIPPED_FIELDS, *((entity.line_field,) if entity.line_field else ())}
+        self._header = _Place("", "", self.header_columns, self.renames, "", frozenset(skip))
+        # An answer's lines are stored lines, not operations: their ``operation`` is dropped.
+        self._line = _Place("", f"{entity.line_field}[].", self.line_columns, self.line_renames, LINE_PREFIX,
+                            frozenset({"operation"}))
 
     def flatten(self, record: Mapping[str, Any]) -> FlatRecord:
         line_field = self.entity.line_field
         left_out: list[str] = []
-        header_source = {k: v for k, v in record.items() if k != line_field and k not in SKIPPED_FIELDS}
-        header = self._columns(header_source, self.header_columns, self.renames, "", left_out)
+        header = self._header.columns(record, left_out)
         lines: list[dict[str, Any]] | None = None
         if line_field:
-            lines = []
-            for line in unwrap(record.get(line_field)) or ():
-                if not isinstance(line, dict):
-                    continue
-                flat = self._columns(line, self.line_columns, self.line_renames, f"{line_field}[].", left_out)
-                flat.pop("operation", None)  # an answer's lines are stored lines, not operations
-                lines.append({LINE_PREFIX + k: v for k, v in flat.items()})
+            lines = [self._line.columns(line, left_out) for line in _items(record.get(line_field))]
         for name in READ_AS_YYYYMM & header.keys():
             header[name] = as_mmyyyy(header[name])
         key = None
         if self.entity.key_field:
             value = header.get(self.entity.key_field)
             key = None if value is None else str(value)
-        return FlatRecord(key, header, lines, list(dict.fromkeys(left_out)))
+        return FlatRecord(key, header, lines, list(dict.fromkeys(left_out)) if left_out else left_out)
 
-    @staticmethod
-    def _columns(
-        source: Mapping[str, Any], accepted: frozenset[str], renames: Mapping[str, str],
-        where: str, left_out: list[str],
-    ) -> dict[str, Any]:
+
+_COLUMN, _RENAMED, _OTHER, _SKIP = 0, 1, 2, 3
+_MAX_NAMES = 2048  # names kept per place; an answer with endless distinct keys is walked uncached
+
+
+class _Place:
+    """One place in a record's objects (the top, ``mainAddress``, a line...): what each field
+    name found there becomes, worked out once. ``out_prefix`` goes before every column put
+    out (``line.`` for a line's)."""
+
+    __slots__ = ("prefix", "where", "accepted", "renames", "out_prefix", "skip", "steps")
+
+    def __init__(self, prefix: str, where: str, accepted: frozenset[str], renames: Mapping[str, str],
+                 out_prefix: str, skip: frozenset[str] = frozenset()) -> None:
+        self.prefix, self.where, self.accepted, self.renames = prefix, where, accepted, renames
+        self.out_prefix, self.skip = out_prefix, skip
+        self.steps: dict[str, tuple[int, str, str, _Place | None]] = {}
+
+    def step(self, name: str) -> tuple[int, str, str, _Place | None]:
+        """(what it is, its path, its column, the place below it) for field ``name`` here."""
+        found = self.steps.get(name)
+        if found is None:
+            path = self.prefix + name
+            below = _Place(path + ".", self.where, self.accepted, self.renames, self.out_prefix)
+            target = self.renames.get(path)
+            if name in self.skip:
+                found = (_SKIP, path, "", None)
+            elif target is not None:
+                found = (_RENAMED, path, target, below)
+            elif path in self.accepted:
+                found = (_COLUMN, path, self.out_prefix + path, below)
+            else:
+                found = (_OTHER, path, "", below)
+            if len(self.steps) < _MAX_NAMES:
+                self.steps[name] = found
+        return found
+
+    def columns(self, source: Mapping[str, Any], left_out: list[str]) -> dict[str, Any]:
         """Columns from one object: same-named paths first, renamed DTO paths fill the gaps."""
         out: dict[str, Any] = {}
         renamed: list[tuple[str, str, Any]] = []
-        for path, value in flatten_object(source):
+        self.walk(source, out, renamed, left_out)
+        for path, target, value in renamed:
+            column = self.out_prefix + target
+            if target in self.accepted and column not in out and not isinstance(value, list | dict):
+                out[column] = value
+            elif _has_data(value) and out.get(column) != value:
+                left_out.append(self.where + path)
+        return out
+
+    def walk(self, obj: Mapping[str, Any], out: dict[str, Any], renamed: list[tuple[str, str, Any]],
+             left_out: list[str]) -> None:
+        """Every leaf of ``obj`` (as :func:`flatten_object` finds them) put where it goes."""
+        for name, value in obj.items():
             if value is None:
                 continue
-            target = renames.get(path)
-            if target is not None:
-                renamed.append((path, target, value))
-            elif path in accepted and not isinstance(value, list | dict):
-                out[path] = value
-            elif _has_data(value):
-                left_out.append(where + path)
-        for path, target, value in renamed:
-            if target in accepted and target not in out and not isinstance(value, list | dict):
-                out[target] = value
-            elif _has_data(value) and out.get(target) != value:
-                left_out.append(where + path)
-        return out
+            kind, path, column, below = self.step(name)
+            if kind == _SKIP:
+                continue
+            if type(value) is dict:
+                if len(value) == 1 and "value" in value:  # a request-style wrapper
+                    value = value["value"]
+                    if value is None:
+                        continue
+                if type(value) is dict and below is not None:
+                    below.walk(value, out, renamed, left_out)
+                    continue
+            if kind == _COLUMN and type(value) is not list and type(value) is not dict:
+                out[column] = value
+            elif kind == _RENAMED:
+                renamed.append((path, column, value))
+            elif value != "" and value != [] and value != {}:
+                left_out.append(self.where + path)
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    """A document's lines: the list (unwrapped from a request-style wrapper), objects only."""
+    if isinstance(value, dict) and len(value) == 1 and "value" in value:
+        value = value["value"]
+    if not isinstance(value, list):
+        return []
+    lines = []
+    for line in value:
+        if isinstance(line, dict) and len(line) == 1 and isinstance(line.get("value"), dict):
+            line = line["value"]
+        if isinstance(line, dict):
+            lines.append(line)
+    return lines

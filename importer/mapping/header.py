@@ -10,14 +10,15 @@ from collections.abc import Sequence
 
 from importer.entities import Entity
 from importer.errors import UnknownColumnsError
-from importer.mapping.columns import DOCUMENT_KEY, ERROR_COLUMN, field_for_column, valid_columns
+from importer.mapping.columns import DOCUMENT_KEY, ERROR_COLUMN, field_for_column, ledger_totals, valid_columns
 
 __all__ = ["UnknownColumnsError", "check_header", "unknown_columns"]
 
 
 def unknown_columns(entity: Entity, columns: Sequence[str]) -> list[str]:
     """The header's columns the entity does not accept, in header order (each once)."""
-    special = {ERROR_COLUMN, entity.action_key_field, DOCUMENT_KEY if entity.line_field else None}
+    special = {ERROR_COLUMN, entity.action_key_field, DOCUMENT_KEY if entity.line_field else None,
+               *ledger_totals(entity)}
     out: list[str] = []
     for name in columns:
         if name in special or name in out or field_for_column(entity, name) is not None:

@@ -1,7 +1,8 @@
 """How an input's records meet the API's columns, before anything is sent: :func:`bind_input`.
 
 A CSV or NDJSON file's header is checked (every unknown column at once), or bound by the
-run's ``--map``. An input whose reader knows its own columns and map (:class:`BindsItself`:
+run's ``--map``. A document's ledger totals (``amount``, ``balance``, ``vatTotal``,
+``status``: ``LEDGER_TOTALS``, what ``export`` writes beside the columns) are read past, said once. An input whose reader knows its own columns and map (:class:`BindsItself`:
 a SAF-T file, :mod:`importer.saft.source`) binds its records itself, running its own checks
 first; the import asks no more of it than that, so it has no branch for any kind of input.
 """
@@ -14,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from importer.entities import Entity
 from importer.mapping.binding import BoundMap
 from importer.mapping.coerce import CoerceOptions
+from importer.mapping.columns import ledger_totals
 from importer.mapping.header import check_header
 from importer.mapping.mapfile import load_map
 
@@ -42,6 +44,10 @@ def bind_input(
     else:
         if columns is not None:
             check_header(entity, columns, name)  # every unknown column at once, nothing sent
+            totals = [c for c in ledger_totals(entity) if c in columns]
+            if totals:
+                log.info("%s: column(s) %s are worked out by the ledger (as export writes them): read, not sent",
+                         name, ", ".join(totals))
         return None, coerce, columns
     if bound is None:
         return None, coerce, columns

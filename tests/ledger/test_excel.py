@@ -85,17 +85,17 @@ async def test_excel_export_round_trips_through_a_fresh_sandbox(sandbox, start_s
 
     header, *rows = _rows(customers_out.read_bytes())
     by_number = {row[header.index("number")]: dict(zip(header, row)) for row in rows}
-    assert by_number["10000"]["creditLimit"] == "1234,5"  # a number column: decimal comma
+    assert by_number["10000"]["creditLimit"] == "1234,50"  # an amount: decimal comma, two decimals
     assert by_number["10000"]["mainAddress.addressLine1"] == "12.5"  # text: as it is
     assert by_number["10001"]["name"] == "Ærlig; Rørlegger, AS"
-    assert by_number["10002"]["creditLimit"] == "0,1"
+    assert by_number["10002"]["creditLimit"] == "0,10"
     assert by_number["10002"]["name"] == "'=SUM(A1:A9)"  # inert in a spreadsheet
     assert by_number["10002"]["mainAddress.addressLine1"] == "Gata 1, 2. etg"
-    assert b"1234,5" in customers_out.read_bytes()
+    assert b"1234,50" in customers_out.read_bytes()
 
     header, *rows = _rows(invoices_out.read_bytes())
     lines = [dict(zip(header, row)) for row in rows]
-    assert [line["line.unitPriceInCurrency"] for line in lines] == ["12,5", "950,0", "2340,75"]
+    assert [line["line.unitPriceInCurrency"] for line in lines] == ["12,50", "950,00", "2340,75"]
     assert [line["line.quantity"] for line in lines] == ["500", "7,5", "1"]
     assert [line["referenceNumber"] for line in lines] == ["INV-1", "INV-2", "INV-2"]
     assert lines[1]["financialPeriod"] == "202002"  # a period is text, not a number

@@ -95,20 +95,24 @@ async def test_export_csv_follows_the_import_convention_and_round_trips(start_sa
         accepted = set(valid_columns(ENTITIES["customer"]))
         assert header[0] == "number" and set(header) <= accepted
         assert {"mainAddress.city", "mainContact.email", "creditLimit", "customerClassId"} <= set(header)
-        assert rows[0]["creditLimit"] == "50000.5"
+        assert rows[0]["creditLimit"] == "50000.50"  # an amount: the currency's two decimals
         assert "overrideWithClassValues" not in header  # write-only: no read answers it
         assert rows[2]["name"] == "Blåbær & Tyttebær, Gård"
         # What no column takes is left out, and said so.
         assert customers.left_out == {"createdDateTime": 3, "lastModifiedDateTime": 3}
 
         header, rows = _csv_rows(tmp_path / "out-invoices.csv")
-        assert header[0] == "referenceNumber" and set(header) <= set(valid_columns(ENTITIES["invoice"]))
-        assert "line.quantity" in header and "line.vatCodeId" in header and "status" not in header
+        totals = ["amount", "balance", "vatTotal", "status"]  # the ledger's, read past on import
+        assert header[0] == "referenceNumber" and set(header) <= {*valid_columns(ENTITIES["invoice"]), *totals}
+        assert "line.quantity" in header and "line.vatCodeId" in header
+        assert header[header.index("amount"):header.index("amount") + 4] == totals
+        assert max(header.index(c) for c in totals) < min(i for i, c in enumerate(header) if c.startswith("line."))
         assert [r["referenceNumber"] for r in rows] == ["INV-1", "INV-2", "INV-2", "INV-2", "INV-3", "INV-3"]
         assert [r["line.description"] for r in rows[1:4]] == ["Arbeid", "Rør og koblinger", "Kjøring"]
         assert all(r["invoiceText"] == "Rør, februar" for r in rows[1:4])  # header repeated per line
-        # Read-only DTO fields (status, totals, the customer's name, ...) are left out, every one named.
-        assert {"status", "amount", "balance", "customer.name", "createdDateTime"} <= set(invoices.left_out)
+        # Other read-only DTO fields (the customer's name, timestamps, ...) are left out, every one named.
+        assert {"detailTotal", "customer.name", "createdDateTime"} <= set(invoices.left_out)
+        assert not set(invoices.left_out) & set(totals)
         assert not set(invoices.left_out) & set(valid_columns(ENTITIES["invoice"]))
         # Every expand flag is sent; only the invoice address fills columns of the export.
         assert invoices.params == {

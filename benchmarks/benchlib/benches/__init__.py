@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ..report import BenchResult
 from . import (
     collector,
+    export,
     fleet,
     fleet_memory,
     giants,
@@ -33,5 +34,6 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "h": (longline.TITLE, longline.run),
     "i": (giants.TITLE, giants.run),
     "j": (preflight.TITLE, preflight.run),
+    "k": (export.TITLE, export.run),
     "l": (collector.TITLE, collector.run),
 }
