@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..report import BenchResult
-from . import fleet, fleet_memory, giants, headroom, latency, longline, memory, throttled, unthrottled
+from . import fleet, fleet_memory, giants, headroom, latency, longline, memory, saft_reading, throttled, unthrottled
 from .common import Context
 
 __all__ = ["BENCHES", "Context"]
@@ -20,4 +20,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "g": (fleet_memory.TITLE, fleet_memory.run),
     "h": (longline.TITLE, longline.run),
     "i": (giants.TITLE, giants.run),
+    "j": (saft_reading.TITLE, saft_reading.run),
 }
