@@ -2,6 +2,7 @@
 
 from importer.saft.detect import is_saft
 from importer.saft.model import (
+    SaftAccount,
     SaftAddress,
     SaftBalance,
     SaftContact,
@@ -19,6 +20,6 @@ from importer.saft.reader import SaftFile, open_saft
 
 __all__ = [
     "open_saft", "is_saft", "SaftFile",
-    "SaftAddress", "SaftContact", "SaftPaymentTerms", "SaftBalance", "SaftCustomer",
+    "SaftAccount", "SaftAddress", "SaftContact", "SaftPaymentTerms", "SaftBalance", "SaftCustomer",
     "SaftHeader", "SaftMovement", "SaftProblem", "SaftEvent", "SaftInvoice", "SaftInvoiceLine", "SaftSettlement",
 ]

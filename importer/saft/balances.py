@@ -1,8 +1,8 @@
 """Customers' closing balances as opening-balance documents, checked against the file's own ledger.
 
 A :class:`BalanceBook` takes one pass of the file: each customer's balances (a few per
-customer) and the sum of its general-ledger movements (the lines are added up, not kept).
-Then, per customer:
+customer) and the sums of its general-ledger movements, indexed by customer (the lines are
+added up, not kept). Then, per customer, once:
 
 - **the check**: opening balance + movements = closing balance, per currency. Movements count
   on the customer's balance accounts only (all of them when its balances name no account); a
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from importer.saft.model import SaftBalance, SaftCustomer, SaftHeader, SaftMovement
+from importer.saft.model import SaftAccount, SaftBalance, SaftCustomer, SaftHeader, SaftMovement
 
-__all__ = ["BalanceCheck", "BalanceBook", "BalanceDocument", "DocumentText", "opening_documents", "DOCUMENT_ENTITIES"]
+__all__ = ["BalanceCheck", "BalanceBook", "UnnamedLines", "BalanceDocument", "DocumentText", "opening_documents", "DOCUMENT_ENTITIES"]
 
 ZERO = Decimal(0)
 DOCUMENT_ENTITIES = ("invoice", "credit-note")
@@ -80,23 +80,59 @@ class _Customer:
     customer_id: str
     line: int
     balances: tuple[SaftBalance, ...]
+    checked: list[BalanceCheck] | None = None  # its checks, once taken
+
+
+@dataclass(slots=True)
+class UnnamedLines:
+    """The general-ledger lines on one receivables account that name no customer."""
+
+    first_line: int
+    total: Decimal = ZERO
+    count: int = 0
+
+
+_Sums = dict[tuple[str | None, str | None], list[Decimal]]  # (account, currency or None) -> [amount, currency amount]
 
 
 @dataclass(slots=True)
 class BalanceBook:
-    """The customers' balances and the sums of their movements, from one pass of the file."""
+    """The customers' balances and the sums of their movements, from one pass of the file.
+
+    The sums are indexed by customer, so each customer's check reads its own few sums only,
+    and it is taken once (:meth:`checks` keeps it): the book is linear in the file. It also
+    keeps what the subledger check needs (:mod:`importer.saft.subledger`): the file's
+    general-ledger accounts and, per receivables account, the lines that name no customer.
+    """
 
     default_currency: str
     customers: list[_Customer] = field(default_factory=list)
-    # (customer, account, currency of the line or None) -> [sum of amounts, sum of currency amounts]
-    sums: dict[tuple[str, str | None, str | None], list[Decimal]] = field(default_factory=dict)
+    # customer -> its sums; a customer's lines are looked up by its id, never searched for
+    sums: dict[str, _Sums] = field(default_factory=dict)
+    accounts: dict[str, SaftAccount] = field(default_factory=dict)  # GeneralLedgerAccounts, by AccountID
+    unnamed: dict[str, UnnamedLines] = field(default_factory=dict)  # receivables account -> lines naming no one
 
     def add_customer(self, customer: SaftCustomer) -> None:
         self.customers.append(_Customer(customer.customer_id, customer.line, customer.balances))
 
+    def add_account(self, account: SaftAccount) -> None:
+        self.accounts.setdefault(account.account_id, account)  # an account listed twice keeps its first
+
     def add_movement(self, movement: SaftMovement) -> None:
+        if movement.customer_id is None:
+            tally = self.unnamed.get(movement.account_id or "")
+            if tally is None:
+                tally = self.unnamed[movement.account_id or ""] = UnnamedLines(movement.line)
+            tally.total += movement.amount
+            tally.count += 1
+            return
         currency = movement.currency if movement.currency and movement.currency != self.default_currency else None
-        sums = self.sums.setdefault((movement.customer_id, movement.account_id, currency), [ZERO, ZERO])
+        own = self.sums.get(movement.customer_id)
+        if own is None:
+            own = self.sums[movement.customer_id] = {}
+        sums = own.get((movement.account_id, currency))
+        if sums is None:
+            sums = own[(movement.account_id, currency)] = [ZERO, ZERO]
         sums[0] += movement.amount
         sums[1] += movement.currency_amount if movement.currency_amount is not None else movement.amount
 
@@ -104,7 +140,12 @@ class BalanceBook:
         return balance.currency or self.default_currency
 
     def checks(self, customer: _Customer) -> list[BalanceCheck]:
-        """The customer's balances per currency, each with the movements that make it."""
+        """The customer's balances per currency, each with the movements that make it (taken once)."""
+        if customer.checked is None:
+            customer.checked = self._check(customer)
+        return customer.checked
+
+    def _check(self, customer: _Customer) -> list[BalanceCheck]:
         accounts = {b.account_id for b in customer.balances if b.account_id}
         opening: dict[str, Decimal] = {}
         closing: dict[str, Decimal] = {}
@@ -113,8 +154,8 @@ class BalanceBook:
             opening[currency] = opening.get(currency, ZERO) + balance.opening
             closing[currency] = closing.get(currency, ZERO) + balance.closing
         moved = dict.fromkeys(opening, ZERO)
-        for (customer_id, account, moved_in), (amount, currency_amount) in self.sums.items():
-            if customer_id != customer.customer_id or (accounts and account and account not in accounts):
+        for (account, moved_in), (amount, currency_amount) in self.sums.get(customer.customer_id, {}).items():
+            if accounts and account and account not in accounts:
                 continue
             if moved_in is not None and moved_in in moved:
                 moved[moved_in] += currency_amount
@@ -129,6 +170,10 @@ class BalanceBook:
 
     def disagreements(self) -> list[BalanceCheck]:
         return [check for customer in self.customers for check in self.checks(customer) if not check.agrees]
+
+    def moved_on(self, customer_id: str, account: str) -> Decimal:
+        """What the customer's lines moved on ``account``, in the default currency."""
+        return sum((sums[0] for (on, _), sums in self.sums.get(customer_id, {}).items() if on == account), ZERO)
 
 
 def _document_key(customer_id: str, period_end: date, currency: str, default_currency: str) -> str:

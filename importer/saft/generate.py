@@ -25,6 +25,7 @@ from importer.saft.facts import FieldFact, Kind
 OUTPUT = Path(__file__).with_name("_schema.py")
 XS = "{http://www.w3.org/2001/XMLSchema}"
 
+_ACCOUNT = "MasterFiles/GeneralLedgerAccounts/Account"
 _CUSTOMER = "MasterFiles/Customers/Customer"
 _LINE = "GeneralLedgerEntries/Journal/Transaction/Line"
 _BALANCES = ("OpeningDebitBalance", "OpeningCreditBalance", "ClosingDebitBalance", "ClosingCreditBalance")
@@ -39,6 +40,7 @@ WANTED: tuple[str, ...] = (
     "Header/DefaultCurrencyCode",
     *(f"Header/SelectionCriteria/{name}" for name in (
         "SelectionStartDate", "SelectionEndDate", "PeriodStart", "PeriodStartYear", "PeriodEnd", "PeriodEndYear")),
+    *(f"{_ACCOUNT}/{name}" for name in ("AccountID", "AccountDescription", *_BALANCES)),
     *(f"{_CUSTOMER}/{name}" for name in ("CustomerID", "RegistrationNumber", "Name", "AccountID", *_BALANCES)),
     *(f"{_CUSTOMER}/Address/{name}" for name in _ADDRESS),
     *(f"{_CUSTOMER}/Contact/ContactPerson/{name}" for name in ("FirstName", "LastName")),

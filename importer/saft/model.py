@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 __all__ = [
-    "SaftAddress", "SaftContact", "SaftPaymentTerms", "SaftBalance", "SaftCustomer",
+    "SaftAddress", "SaftContact", "SaftPaymentTerms", "SaftBalance", "SaftCustomer", "SaftAccount",
     "SaftHeader", "SaftMovement", "SaftProblem", "SaftEvent",
     "SaftInvoiceLine", "SaftInvoice", "SaftSettlement",
 ]
@@ -73,6 +73,18 @@ class SaftCustomer:
 
 
 @dataclass(frozen=True, slots=True)
+class SaftAccount:
+    """A general-ledger account of ``MasterFiles/GeneralLedgerAccounts``, with its balances."""
+
+    line: int
+    account_id: str
+    description: str | None
+    opening: Decimal | None  # OpeningDebitBalance - OpeningCreditBalance; None when the file gives none
+    closing: Decimal | None  # ClosingDebitBalance - ClosingCreditBalance
+    flaw: str | None = None  # why its balances could not be read (they are then None)
+
+
+@dataclass(frozen=True, slots=True)
 class SaftHeader:
     version: str  # AuditFileVersion as written ("1.0", "1.10", "1.30")
     schema: str  # the version the reader treats it as: "1.10" (1.0 and 1.10) or "1.30"
@@ -84,10 +96,13 @@ class SaftHeader:
 
 @dataclass(frozen=True, slots=True)
 class SaftMovement:
-    """A general-ledger line that names a customer: what it moved on the customer's balance."""
+    """A general-ledger line that names a customer: what it moved on the customer's balance.
+
+    A line naming no customer is one too (``customer_id`` None) when it is on an account a
+    customer's balance names: it moves that receivables account but no customer's balance."""
 
     line: int
-    customer_id: str
+    customer_id: str | None
     account_id: str | None
     amount: Decimal  # DebitAmount/Amount - CreditAmount/Amount, in the default currency
     currency: str | None = None  # CurrencyCode of the line's amount, if given
@@ -143,4 +158,4 @@ class SaftSettlement:
     amount: Decimal  # + a credit (C: the customer paid), - a debit (a refund)
 
 
-SaftEvent = SaftCustomer | SaftMovement | SaftProblem | SaftInvoice | SaftSettlement
+SaftEvent = SaftCustomer | SaftMovement | SaftProblem | SaftInvoice | SaftSettlement | SaftAccount

@@ -1,9 +1,11 @@
 """Streaming a SAF-T Financial file into the model's records, in document order.
 
 The file is fed in chunks to expat, which reports each element's line. Only the elements
-the schema facts list are looked at; everything else is skipped as it streams past, and a
-Customer, GL Line, sales Invoice or payment Line is dropped from memory as soon as its record
-is built, so memory stays flat for a file of any size. ``SourceDocuments`` are read only when
+the schema facts list are looked at; everything else is skipped as it streams past (the
+parser's handlers then only count the elements inside it), and a GL account, Customer, GL
+Line, sales Invoice or payment Line is dropped from memory as soon as its record is built,
+so memory stays flat for a file of any size. A GL line naming no customer is read only when
+it is on an account a customer's balance names (the subledger check needs those). ``SourceDocuments`` are read only when
 asked for (``events(documents=True)``): the balances do not need them. A DOCTYPE is refused
 outright: SAF-T has none, and its entities (billion laughs, external files) are the classic
 ways an XML file hangs or leaks a reader.
@@ -30,8 +32,8 @@ from importer.saft._schema import SCHEMAS
 from importer.saft.detect import NAMESPACE, ROOT, open_bytes, schema_for
 from importer.saft.facts import FieldFact
 from importer.saft.invoice_records import build_invoice, build_settlement
-from importer.saft.model import SaftEvent, SaftHeader
-from importer.saft.records import Flaw, Node, build_customer, build_header, build_movement
+from importer.saft.model import SaftCustomer, SaftEvent, SaftHeader
+from importer.saft.records import Flaw, Node, build_account, build_customer, build_header, build_movement
 from importer.saft.values import BadValue, convert
 from importer.sources import SourceOptions
 
@@ -40,16 +42,18 @@ __all__ = ["SaftFile", "open_saft", "DEFAULT_MAX_FIELD_SIZE"]
 _CHUNK = 1 << 16
 DEFAULT_MAX_FIELD_SIZE = SourceOptions.max_field_size  # bytes of one element's text, as ``--max-field-size``
 _HEADER = "Header"
+_ACCOUNT = "MasterFiles/GeneralLedgerAccounts/Account"
 _CUSTOMER = "MasterFiles/Customers/Customer"
 _LINE = "GeneralLedgerEntries/Journal/Transaction/Line"
 _INVOICE = "SourceDocuments/SalesInvoices/Invoice"
 _PAYMENT_LINE = "SourceDocuments/Payments/Payment/Line"
 _DOCUMENTS = "SourceDocuments"
 # path -> name problems use
-_RECORDS = {_HEADER: "Header", _CUSTOMER: "Customer", _LINE: "Line", _INVOICE: "Invoice", _PAYMENT_LINE: "Line"}
+_RECORDS = {_HEADER: "Header", _ACCOUNT: "Account", _CUSTOMER: "Customer", _LINE: "Line", _INVOICE: "Invoice", _PAYMENT_LINE: "Line"}
 # Before AuditFileVersion is read, the Header is read with the facts every version shares.
 _FIRST_FACTS = next(iter(SCHEMAS.values())).fields
 _Open = tuple[str, str, FieldFact]  # an open element's path, local name and facts
+_UNSEEN = ("", "", FieldFact("group"))  # what ``known`` gives for an element not met before
 
 
 class _Stream:
@@ -64,10 +68,11 @@ class _Stream:
         self.balances_in_accounts = False
         self.schema = ""
         self.header: SaftHeader | None = None
+        self.receivables: set[str] = set()  # the accounts the customers' balances name
         self.ready: list[SaftEvent] = []
         self.path: list[_Open] = []  # the open elements we read
         self.known: dict[tuple[str, str], _Open | None] = {}  # (parent path, expat name) -> what it is
-        self.skipping = 0  # depth inside an element we do not read
+        self.skipping = 0  # depth inside an element we do not read (then only _skip_start and _skip_end run)
         self.depth = 0
         self.nodes: list[Node] = []  # open groups inside the current record
         self.text: list[str] = []
@@ -97,24 +102,25 @@ class _Stream:
 
     def _start(self, name: str, _attrs: dict[str, str]) -> None:
         self.depth += 1
-        if self.skipping:
-            self.skipping += 1
-            return
         if self.depth <= 2:
             self._check_top(name)
             if self.depth == 1:
                 return
         parent = self.path[-1][0] if self.path else ""
-        key = (parent, name)
-        known = self.known[key] if key in self.known else self._resolve(parent, name)
-        if known is None:
+        known = self.known.get((parent, name), _UNSEEN)
+        if known is _UNSEEN:
+            known = self._resolve(parent, name)
+        if known is None:  # not read: until it ends, the parser only counts the elements inside it
             self.skipping = 1
+            self.parser.StartElementHandler = self._skip_start
+            self.parser.EndElementHandler = self._skip_end
             return
         self.path.append(known)
         path, local, fact = known
         line = self.parser.CurrentLineNumber
         if fact.kind != "group":
-            self.text, self.text_size = [], 0
+            self.text = []
+            self.text_size = 0
             self.leaf_line = line
             if self.nodes:  # text outside a record is not used: not even collected
                 self.parser.CharacterDataHandler = self._text
@@ -126,6 +132,16 @@ class _Stream:
         elif self.nodes:
             self.nodes[-1].children.setdefault(local, []).append(node)
             self.nodes.append(node)
+
+    def _skip_start(self, _name: str, _attrs: dict[str, str]) -> None:
+        self.skipping += 1
+
+    def _skip_end(self, _name: str) -> None:
+        self.skipping -= 1
+        if not self.skipping:  # the element not read has ended
+            self.depth -= 1
+            self.parser.StartElementHandler = self._start
+            self.parser.EndElementHandler = self._end
 
     def _text(self, data: str) -> None:
         """Collect an element's text up to the limit; past it, only count it (and drop what was kept)."""
@@ -148,34 +164,28 @@ class _Stream:
 
     def _end(self, _name: str) -> None:
         self.depth -= 1
-        if self.skipping:
-            self.skipping -= 1
-            return
         if not self.path:
             return  # the root
         path, local, fact = self.path.pop()
-        if fact.kind != "group":
-            self.parser.CharacterDataHandler = None
-            self._leaf(path, local, fact)
+        if fact.kind == "group":
+            if path in _RECORDS:
+                self._record(path, self.nodes[0])
+                self.nodes = []
+            elif self.nodes:
+                self.nodes.pop()
             return
-        if path in _RECORDS:
-            self._record(path, self.nodes[0])
-            self.nodes = []
-        elif self.nodes:
-            self.nodes.pop()
-
-    def _leaf(self, path: str, local: str, fact: FieldFact) -> None:
         if not self.nodes:
-            return
-        owner = self.nodes[-1]
-        text, self.text = "".join(self.text), []
+            return  # text outside a record: not collected
+        self.parser.CharacterDataHandler = None
+        text = self.text[0] if len(self.text) == 1 else "".join(self.text)
         size = self.text_size  # characters: bytes only where they could differ past the limit
-        if size <= self.limit < 4 * size:
-            size = len(text.encode("utf-8", "surrogatepass"))
-        if size > self.limit:
-            self._flaw(path, f"is at least {size:,} bytes long, more than --max-field-size ({self.limit:,} bytes); "
-                             "its text was not kept")
-            return
+        if size > self.limit >> 2:
+            if size <= self.limit:
+                size = len(text.encode("utf-8", "surrogatepass"))
+            if size > self.limit:
+                self._flaw(path, f"is at least {size:,} bytes long, more than --max-field-size ({self.limit:,} "
+                                 "bytes); its text was not kept")
+                return
         try:
             value = convert(text, fact)
         except BadValue as exc:
@@ -183,7 +193,7 @@ class _Stream:
             return
         if path == "Header/AuditFileVersion" and isinstance(value, str):
             self._use_version(value)
-        owner.values.setdefault(local, value)  # a single element written twice keeps its first value
+        self.nodes[-1].values.setdefault(local, value)  # a single element written twice keeps its first value
 
     def _flaw(self, path: str, message: str) -> None:
         """What is wrong with a value of the record being read, at the leaf's line."""
@@ -205,7 +215,15 @@ class _Stream:
                 raise SourceError(f"{self.where}: Header at line {node.line} has no AuditFileVersion")
             self.header = build_header(node, self.schema, self.where)
         elif path == _CUSTOMER:
-            self.ready.extend(build_customer(node, self.balances_in_accounts))
+            built = build_customer(node, self.balances_in_accounts)
+            for event in built:
+                if isinstance(event, SaftCustomer):
+                    self.receivables.update(b.account_id for b in event.balances if b.account_id)
+            self.ready.extend(built)
+        elif path == _ACCOUNT:
+            account = build_account(node)
+            if account is not None:
+                self.ready.append(account)
         elif path == _INVOICE:
             self.ready.extend(build_invoice(node))
         elif path == _PAYMENT_LINE:
@@ -213,7 +231,7 @@ class _Stream:
             if settlement is not None:
                 self.ready.append(settlement)
         else:
-            movement = build_movement(node)
+            movement = build_movement(node, self.receivables)
             if movement is not None:
                 self.ready.append(movement)
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from importer.errors import SourceError
 from importer.saft.model import (
+    SaftAccount,
     SaftAddress,
     SaftBalance,
     SaftContact,
@@ -26,7 +27,7 @@ from importer.saft.model import (
 )
 from importer.saft.values import Value
 
-__all__ = ["Node", "Flaw", "build_header", "build_customer", "build_movement"]
+__all__ = ["Node", "Flaw", "build_header", "build_account", "build_customer", "build_movement"]
 
 _ZERO = Decimal(0)
 
@@ -100,6 +101,26 @@ def _period(criteria: Node | None, line: int, where: str) -> tuple[date, date]:
     # Periods above 12 are the year-end closing periods: they end with December.
     first, last = min(first, 12), min(last, 12)
     return date(first_year, first, 1), date(last_year, last, calendar.monthrange(last_year, last)[1])
+
+
+# -- General-ledger account ----------------------------------------------------------------
+
+def build_account(node: Node) -> SaftAccount | None:
+    """The account and its balances; None when it has no AccountID (nothing could name it)."""
+    account_id = node.text("AccountID")
+    if not account_id:
+        return None
+    description = node.text("AccountDescription")
+    if node.flaws:
+        flaw = node.flaws[0]
+        return SaftAccount(node.line, account_id, description, None, None,
+                           f"<{flaw.element}> at line {flaw.line} {flaw.message}")
+    od, oc = node.amount("OpeningDebitBalance"), node.amount("OpeningCreditBalance")
+    cd, cc = node.amount("ClosingDebitBalance"), node.amount("ClosingCreditBalance")
+    opening = None if od is None and oc is None else (od or _ZERO) - (oc or _ZERO)
+    closing = None if cd is None and cc is None else (cd or _ZERO) - (cc or _ZERO)
+    flaw = None if opening is not None and closing is not None else "gives no opening or closing balance"
+    return SaftAccount(node.line, account_id, description, opening, closing, flaw)
 
 
 # -- Customer ------------------------------------------------------------------------------
@@ -198,11 +219,22 @@ def _payment_terms(node: Node) -> SaftPaymentTerms | None:
 
 # -- General-ledger line -------------------------------------------------------------------
 
-def build_movement(node: Node) -> SaftEvent | None:
-    """What a GL line moved on a customer's balance; None for a line that names no customer."""
+def build_movement(node: Node, receivables: set[str] | frozenset[str] = frozenset()) -> SaftEvent | None:
+    """What a GL line moved on a customer's balance.
+
+    A line that names no customer gives a movement without one when it is on one of the
+    ``receivables`` accounts (and has its amounts), else None: lines of other accounts are
+    not read, flawed or not."""
     customer_id = node.text("CustomerID")
     if not customer_id:
-        return None  # lines of other accounts are not read, flawed or not
+        if node.flaws or node.text("AccountID") not in receivables:
+            return None
+        debit, credit = node.child("DebitAmount"), node.child("CreditAmount")
+        if (debit is None and credit is None) or any(s is not None and s.amount("Amount") is None
+                                                     for s in (debit, credit)):
+            return None
+        return SaftMovement(line=node.line, customer_id=None, account_id=node.text("AccountID"),
+                            amount=_side(debit, "Amount") - _side(credit, "Amount"))
     if node.flaws:
         flaw = node.flaws[0]
         return SaftProblem(flaw.line, flaw.element, flaw.message, customer_id)

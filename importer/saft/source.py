@@ -6,7 +6,8 @@ The same file is read as what the run imports (``SaftSettings.entity``):
   (:mod:`importer.saft.customers`), bound by the built-in map (:meth:`SaftSource.bind_map`);
 - ``invoice`` / ``credit-note``: one opening-balance document per customer and currency
   (:mod:`importer.saft.balances`), already in the API's columns. The file is read once
-  through before the first document, for the movements that check each balance.
+  through before the first document, for the movements that check each balance and for
+  the subledger check against the general ledger (:mod:`importer.saft.subledger`).
   With ``documents="invoices"``, each open sales invoice of ``SourceDocuments`` instead,
   with its lines (:mod:`importer.saft.invoice_documents`); that first pass also sums the
   payments per invoice, and the second streams the invoices out.
@@ -42,6 +43,7 @@ from importer.saft.balances import DOCUMENT_ENTITIES, BalanceBook, BalanceCheck,
 from importer.saft.customers import CUSTOMER_COLUMNS, check_payment_terms, customer_map, customer_record
 from importer.saft.invoice_documents import invoice_documents, open_item_checks
 from importer.saft.model import (
+    SaftAccount,
     SaftCustomer,
     SaftEvent,
     SaftHeader,
@@ -51,6 +53,7 @@ from importer.saft.model import (
     SaftSettlement,
 )
 from importer.saft.open_items import InvoiceBook, OpenItemsCheck
+from importer.saft.subledger import SubledgerCheck, subledger_check
 from importer.sources import ByteCounter, Input, SourceOptions, SourceRecord, is_regular_file
 from importer.sources.kinds import InputKind, register
 
@@ -107,6 +110,7 @@ class SaftSource:
         self._book: BalanceBook | None = None
         self._invoices: InvoiceBook | None = None
         self._problems: list[SaftProblem] = []
+        self._wrong: list[BalanceCheck | OpenItemsCheck] | None = None
         self.header: SaftHeader | None = None
 
     def _open(self) -> AbstractContextManager[SaftFile]:
@@ -136,6 +140,8 @@ class SaftSource:
             for event in file.events():
                 if isinstance(event, SaftMovement | SaftInvoice | SaftSettlement):
                     return  # the ledger or the documents: the customers are over
+                if isinstance(event, SaftAccount):
+                    continue  # the chart of accounts, before the customers
                 number += 1
                 if isinstance(event, SaftCustomer):
                     yield SourceRecord(number, customer_record(event))
@@ -160,6 +166,8 @@ class SaftSource:
                         invoices.add_invoice(event)
                     elif isinstance(event, SaftSettlement):
                         invoices.add_settlement(event)
+                    elif isinstance(event, SaftAccount):
+                        book.add_account(event)
                     else:
                         self._problems.append(event)
             self._problems.extend(invoices.problems)
@@ -168,12 +176,18 @@ class SaftSource:
         return self._book
 
     def disagreements(self) -> list[BalanceCheck | OpenItemsCheck]:
-        """The customers whose figures disagree: their ledger, and (by invoice) their open invoices."""
-        wrong: list[BalanceCheck | OpenItemsCheck] = list(self.book().disagreements())
-        if self.by_invoice:
-            assert self._invoices is not None
-            wrong.extend(check for check in open_item_checks(self.book(), self._invoices) if not check.agrees)
-        return wrong
+        """The customers whose figures disagree: their ledger, and (by invoice) their open invoices (found once)."""
+        if self._wrong is None:
+            wrong: list[BalanceCheck | OpenItemsCheck] = list(self.book().disagreements())
+            if self.by_invoice:
+                assert self._invoices is not None
+                wrong.extend(check for check in open_item_checks(self.book(), self._invoices) if not check.agrees)
+            self._wrong = wrong
+        return self._wrong
+
+    def subledger(self) -> SubledgerCheck:
+        """The customers' closing balances against the receivables accounts they post to."""
+        return subledger_check(self.book())
 
     def _document_records(self) -> Iterator[SourceRecord]:
         book = self.book()
@@ -223,7 +237,8 @@ class SaftSource:
 
         Customers: the built-in map with ``map_path`` laid over it; every payment-terms value the
         map leaves without a credit terms id is a ConfigError. Balances: ``map_path`` as for any
-        input, and every customer whose figures disagree is told on stderr now.
+        input, and every customer whose figures disagree is told on stderr now, then the
+        subledger check (:mod:`importer.saft.subledger`): the customers against the general ledger.
         """
         if entity.name == "customer":
             cmap = customer_map(map_path, entity)
@@ -237,6 +252,8 @@ class SaftSource:
                  f"{what}:", logging.WARNING)
             for check in wrong:
                 tell(f"  {check.message()}", logging.WARNING)
+        ledger = self.subledger()
+        tell(f"{self.name}: {ledger.text()}", logging.INFO if ledger.agrees or not ledger.listed else logging.WARNING)
         if map_path is None:
             return None
         return load_map(map_path, entity).bind(None, coerce)

@@ -16,6 +16,7 @@ from . import (
     longline,
     memory,
     preflight,
+    saft_reading,
     throttled,
     unthrottled,
 )
@@ -36,4 +37,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "j": (preflight.TITLE, preflight.run),
     "k": (export.TITLE, export.run),
     "l": (collector.TITLE, collector.run),
+    "m": (saft_reading.TITLE, saft_reading.run),
 }
