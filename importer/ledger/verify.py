@@ -24,12 +24,14 @@ Strategies (``strategy=``):
 - ``get``: one GET by key per record (``encode_key``), ``concurrency`` in flight, the client
   pacing by the rate-limit headers. Memory: what is in flight.
 - ``list``: page through the whole list GET once (``ceil(total / maxPageSize)`` calls) and
-  compare each answered record whose key the input has. Memory: every input record (the
-  flattened expected values) until its key comes by.
+  compare each answered record whose key the input has. Memory: flat. What waits for its
+  key to come by (record numbers and expected values, never rows or payloads) waits on disk
+  (:mod:`importer.ledger.waiting`); each page takes its keys' records back.
 - ``auto`` (default): inputs of up to :data:`AUTO_GET_MAX` keyed records use ``get``; above
   that one probe (a list GET with pageSize=1, for totalCount and maxPageSize) tells what a
-  full listing costs, and ``list`` is chosen when the input has more records than that. On a
-  500-calls-an-hour test client, 2,000 customers cost 2,000 calls by key but 2 by list.
+  full listing costs, and ``list`` is chosen when the input has more records than that (those
+  read meanwhile wait on disk too). On a 500-calls-an-hour test client, 2,000 customers cost
+  2,000 calls by key but 2 by list.
 
 The report (NDJSON) has one line per customer or document: ``key``, ``records`` (input record
 numbers), ``status`` (``ok`` | ``missing`` | ``different`` | ``invalid`` | ``error``),
@@ -45,7 +47,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, aclosing
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -62,6 +64,7 @@ from importer.errors import ConfigError, SourceError
 from importer.keys import encode_key
 from importer.ledger.expand import expand_params
 from importer.ledger.legacy import column_map
+from importer.ledger.waiting import Waiting
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.compare import Comparer, expected_record
@@ -133,8 +136,13 @@ class VerifySummary:
 
 @dataclass(slots=True)
 class _Unit:
-    work: Work
+    """What a check needs of a record: its key and record numbers, and the values it expects
+    (not its rows or payload: a unit may wait on disk for the listing to reach its key)."""
+
+    key: str | None
+    records: list[int]
     expected: FlatRecord | None  # None: invalid or keyless
+    error: str | None = None
 
 
 class _Report:
@@ -147,13 +155,13 @@ class _Report:
             except OSError as exc:
                 raise ConfigError(f"cannot write the report {os.fspath(path)}: {exc.strerror}") from None
 
-    def write(self, work: Work, status: VerifyStatus, differences: list[dict[str, Any]] | None = None,
+    def write(self, unit: _Unit, status: VerifyStatus, differences: list[dict[str, Any]] | None = None,
               error: str | None = None) -> None:
         self.summary.counts[status] += 1
         self.summary.units += 1
         if self._file is None:
             return
-        line: dict[str, Any] = {"key": work.key, "records": work.records, "status": status}
+        line: dict[str, Any] = {"key": unit.key, "records": unit.records, "status": status}
         if differences is not None:
             line["differences"] = differences
         if error is not None:
@@ -249,8 +257,8 @@ async def _units(
         if keys is not None:
             work = keys.applied(entity, work)
         if work.error is not None or work.payload is None or not work.key:
-            return _Unit(work, None)
-        return _Unit(work, expected_record(entity, work.payload))
+            return _Unit(work.key, work.records, None, work.error)
+        return _Unit(work.key, work.records, expected_record(entity, work.payload))
 
     try:
         async for record in opened.records():  # checkpoints now and then: the loop stays live
@@ -280,12 +288,11 @@ class _Run:
         """Report a unit that cannot be looked up; True when it was one."""
         if unit.expected is not None:
             return False
-        work = unit.work
-        error = work.error or (
-            f"record {work.records[0]}: no {self.entity.key_field}: an auto-numbered record "
+        error = unit.error or (
+            f"record {unit.records[0]}: no {self.entity.key_field}: an auto-numbered record "
             "cannot be looked up by key"
         )
-        self.report.write(work, "invalid", error=error)
+        self.report.write(unit, "invalid", error=error)
         return True
 
     async def go(self, units: AsyncIterator[_Unit], strategy: str) -> None:
@@ -293,25 +300,34 @@ class _Run:
             self.summary.strategy = "get"
             await self._by_get(units)
             return
-        if strategy == "list":
-            self.summary.strategy = "list"
-            await self._by_list(units)
-            return
-        buffered: list[_Unit] = []
-        keyed = 0
+        waiting = Waiting("the records it compares with the ledger's listing")
+        try:
+            if strategy == "list":
+                self.summary.strategy = "list"
+                await self._by_list(units, waiting)
+            else:
+                await self._auto(units, waiting)
+        finally:
+            waiting.close()
+
+    async def _auto(self, units: AsyncIterator[_Unit], waiting: Waiting) -> None:
+        """Hold keyed units (on disk) until a listing is known to cost fewer calls than they are."""
         budget: float | None = None  # the calls a full listing takes, once probed
         async for unit in units:
-            buffered.append(unit)
-            keyed += unit.expected is not None
-            if budget is None and keyed > AUTO_GET_MAX:
+            if self._invalid(unit):
+                continue
+            waiting.add(str(unit.key).strip(), unit)
+            if budget is None and waiting.count > AUTO_GET_MAX:
                 budget = await self._listing_cost()
                 self.summary.list_calls_estimate = None if math.isinf(budget) else int(budget)
-            if budget is not None and keyed > budget:
+            if budget is not None and math.isinf(budget):
+                break  # a listing's cost cannot be told: by key, from here on
+            if budget is not None and waiting.count > budget:
                 self.summary.strategy = "list"
-                await self._by_list(_chain(buffered, units))
+                await self._by_list(units, waiting)
                 return
         self.summary.strategy = "get"
-        await self._by_get(_chain(buffered, None))
+        await self._by_get(_chain(waiting.drain(), units))
 
     async def _listing_cost(self) -> float:
         """One list GET of one record: totalCount and maxPageSize give the pages a listing takes."""
@@ -346,51 +362,51 @@ class _Run:
                 tg.start_soon(check, unit)
 
     async def _check_by_key(self, unit: _Unit) -> None:
-        work = unit.work
-        path = f"{self.entity.path}/{encode_key(str(work.key).strip())}"
+        path = f"{self.entity.path}/{encode_key(str(unit.key).strip())}"
         attempt = await self.client.request("GET", path)
         response = attempt.response
         if response is None:
-            self.report.write(work, "error", error=attempt.error or "no answer")
+            self.report.write(unit, "error", error=attempt.error or "no answer")
         elif response.status == 404:
-            self.report.write(work, "missing")
+            self.report.write(unit, "missing")
         elif response.status != 200 or not isinstance(response.json(), dict):
-            self.report.write(work, "error", error=f"HTTP {response.status}: {response.error_text()}")
+            self.report.write(unit, "error", error=f"HTTP {response.status}: {response.error_text()}")
         else:
             self._compare(unit, response.json())
 
     def _compare(self, unit: _Unit, answer: dict[str, Any]) -> None:
         assert unit.expected is not None
         diffs = self.comparer.differences(unit.expected, answer)
-        self.report.write(unit.work, "different" if diffs else "ok", diffs)
+        self.report.write(unit, "different" if diffs else "ok", diffs)
 
-    async def _by_list(self, units: AsyncIterator[_Unit]) -> None:
-        waiting: dict[str, list[_Unit]] = {}
+    async def _by_list(self, units: AsyncIterator[_Unit], waiting: Waiting) -> None:
+        """Every keyed unit waits on disk; each page of the listing takes those of its keys."""
         async for unit in units:
             if not self._invalid(unit):
-                waiting.setdefault(str(unit.work.key).strip(), []).append(unit)
+                waiting.add(str(unit.key).strip(), unit)
         key_field = self.entity.key_field or ""
         try:
             pages = list_pages(self.client, self.entity, self.list_params)
             async with aclosing(pages):
                 async for page in pages:
+                    answers: dict[str, dict[str, Any]] = {}
                     for item in page.items:
                         key = item.get(key_field)  # number / referenceNumber: same name in the DTOs
-                        for unit in waiting.pop(str(key).strip(), ()) if key is not None else ():
-                            self._compare(unit, item)
-                    if not waiting:
+                        if key is not None:
+                            answers.setdefault(str(key).strip(), item)
+                    for key, unit in waiting.take(answers):
+                        self._compare(unit, answers[key])
+                    if not waiting.count:
                         break  # every input key found: the rest of the listing is not needed
         except ListError as exc:
-            for units_left in waiting.values():
-                for unit in units_left:
-                    self.report.write(unit.work, "error", error=str(exc))
+            for unit in waiting.drain():
+                self.report.write(unit, "error", error=str(exc))
             raise
-        for units_left in waiting.values():
-            for unit in units_left:
-                self.report.write(unit.work, "missing")
+        for unit in waiting.drain():
+            self.report.write(unit, "missing")
 
 
-async def _chain(first: list[_Unit], rest: AsyncIterator[_Unit] | None) -> AsyncIterator[_Unit]:
+async def _chain(first: Iterator[_Unit], rest: AsyncIterator[_Unit] | None) -> AsyncIterator[_Unit]:
     for unit in first:
         yield unit
     if rest is not None:

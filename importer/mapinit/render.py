@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from importer.mapinit.scan import DISTINCT_CAP
 from importer.mapping.columns import describe_columns
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def render(skeleton: Skeleton, map_name: str = "MAP.toml") -> str:
     separator = {None: "", ";": "';'-separated, ", ",": "','-separated, ", "\t": "tab-separated, "}.get(
         sk.delimiter, f"{sk.delimiter!r}-separated, ")
     out = [
-        f"# {os.path.basename(sk.input)} → {name}: a skeleton map from the file's header and {sk.sampled} "
-        f"sampled rows ({separator}{sk.format}).",
+        f"# {os.path.basename(sk.input)} → {name}: a skeleton map from the file's header and its {sk.sampled} "
+        f"rows ({separator}{sk.format}).",
         "# Check each line marked \"check\" or TODO, then rehearse it:",
         f"#   importer run {shlex.quote(sk.input)} --entity {name} --map {shlex.quote(map_name)} --dry-run",
         f"# `importer columns {name}` lists every API column with its type and allowed values.",
@@ -87,6 +88,9 @@ def render(skeleton: Skeleton, map_name: str = "MAP.toml") -> str:
                  for src in suggestion.todo]
         rows.append(('"*" = "*"', "other values pass as they are; the API checks them"))
         out += _aligned(rows)
+    for api, (source, row) in sk.crowded.items():
+        out += ["", f"# [values.{_toml(api)}]   # not proposed: {source} has more than {DISTINCT_CAP} distinct values "
+                f"(past that at row {row}), too many for codes to map one by one; its values pass as they are"]
     return "\n".join(out) + "\n"
 
 

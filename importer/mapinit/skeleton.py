@@ -2,11 +2,14 @@
 
 Each source column is matched to the likeliest API column of the entity by its name
 (:mod:`importer.mapinit.synonyms`: Norwegian, Swedish, Danish and English
-headers; case, accents, spaces and punctuation do not count). A sample of the rows
-then says how the file writes numbers (decimal comma or point) and dates (the
-``strptime`` layout every sampled value reads under), and which of its values need
-a value map: country names for ``countryId``, words for an enum (``Aktiv`` →
-``Active``), yes/no words the importer does not read. What it cannot decide is
+headers; case, accents, spaces and punctuation do not count). Every row of the file
+then says how it writes numbers (decimal comma or point) and dates (the ``strptime``
+layout every value reads under), and which of its values need a value map: country
+names for ``countryId``, words for an enum (``Aktiv`` → ``Active``), yes/no words the
+importer does not read. The rows are read once, in memory that does not grow with the
+file (:mod:`importer.mapinit.scan`): a column with more distinct values than
+:data:`~importer.mapinit.scan.DISTINCT_CAP` is not a code column, gets no value map,
+and the skeleton says so. What it cannot decide is
 written as a ``TODO`` comment; columns it cannot match are listed and ignored, so
 the skeleton loads as it is and imports what it matched. Given the target company's
 snapshot, the columns that name its records (credit terms, VAT, classes, items,
@@ -22,31 +25,27 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
+from importer.company.columns import reference_kind
 from importer.company.model import Company
 from importer.entities import Entity
-from importer.errors import ConfigError, RecordError
+from importer.errors import ConfigError
 from importer.mapinit.render import render
+from importer.mapinit.scan import DISTINCT_CAP, ColumnScan
 from importer.mapinit.synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
 from importer.mapinit.valuemaps import company_values
-from importer.mapping.coerce import read_number
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
 from importer.outputs import written_whole
 from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, open_input
 
-__all__ = ["Guess", "Skeleton", "ValueSuggestion", "match_headers", "suggest_map", "render", "write_skeleton", "SAMPLE_ROWS"]
+__all__ = ["Guess", "Skeleton", "ValueSuggestion", "match_headers", "suggest_map", "render", "write_skeleton",
+           "DISTINCT_CAP"]
 
-SAMPLE_ROWS = 2000  # rows read for formats and values: enough to see them, cheap for any file
 _PART_MIN = 4  # the shortest known header that may match as part of a compound name
-# Date layouts tried in this order: the first that reads every sampled value wins.
-_DATE_LAYOUTS = ("%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y%m%d", "%Y.%m.%d",
-                 "%Y/%m/%d", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
-_PERIOD_LENGTH = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +71,8 @@ class Skeleton:
     unmatched_dates: dict[str, str] = field(default_factory=dict)  # source column -> layout it reads as
     values: list[ValueSuggestion] = field(default_factory=list)
     defaults: dict[str, tuple[str, str]] = field(default_factory=dict)  # API column -> (value, source)
+    records: int = 0  # the records the rows make (a document's rows are one)
+    crowded: dict[str, tuple[str, int]] = field(default_factory=dict)  # API column -> (source, row past the cap)
     todos: list[str] = field(default_factory=list)  # what is left to decide, in words
     missing_required: list[str] = field(default_factory=list)
     company: str | None = None  # the name of the company whose values the value maps speak
@@ -141,146 +142,155 @@ def match_headers(headers: Iterable[str], entity: Entity) -> list[Guess]:
     return guesses
 
 
-# -- values -------------------------------------------------------------------------------
-
-
-def _number_verdict(values: list[str]) -> str:
-    """'comma', 'point', 'either' (reads the same both ways), 'differs' or 'neither'."""
-    def reads(comma: bool) -> list[float] | None:
-        try:
-            return [read_number(v, comma) for v in values]
-        except RecordError:
-            return None
-
-    comma, point = reads(True), reads(False)
-    if comma is not None and point is not None:
-        return "either" if comma == point else "differs"
-    return "comma" if comma is not None else "point" if point is not None else "neither"
-
-
-def _is_iso(text: str) -> bool:
-    try:
-        (date.fromisoformat if len(text) == 10 else datetime.fromisoformat)(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _date_layout(values: list[str]) -> tuple[str | None, list[str]]:
-    """The layout every value reads under ("iso" for ISO 8601, None for none), and the others that also do."""
-    if all(_is_iso(v) for v in values):
-        return "iso", []
-    fitting = []
-    for layout in _DATE_LAYOUTS:
-        try:
-            for v in values:
-                datetime.strptime(v, layout)
-        except ValueError:
-            continue
-        fitting.append(layout)
-    return (fitting[0], fitting[1:]) if fitting else (None, [])
-
-
 # -- the whole file -----------------------------------------------------------------------
 
 
-def _sample(path: str, options: SourceOptions, rows: int) -> tuple[Input, list[str], list[dict[str, Any]]]:
-    """The opened input (closed again), its header, and its first ``rows`` readable records."""
-    with open_input(path, options) as opened:
-        records = [r.data for r in islice(iter(opened.own_reader()), rows) if r.error is None]
-    header = opened.columns if opened.columns is not None else list(dict.fromkeys(k for r in records for k in r))
-    return opened, header, records
+def _scans(guesses: list[Guess], entity: Entity) -> dict[str, ColumnScan]:
+    """A scan for each column: values, numbers, dates or periods as its API column takes them."""
+    scans: dict[str, ColumnScan] = {}
+    for guess in guesses:
+        found = field_for_column(entity, guess.api) if guess.api is not None else None
+        if guess.api is None:
+            scans[guess.source] = ColumnScan(values=False, dates=True)  # a date column, should it be mapped
+        elif found is not None:
+            scans[guess.source] = ColumnScan(
+                numbers=found.type in ("number", "integer") and guess.api not in _PERIODS,
+                dates=found.type == "datetime", periods=guess.api in _PERIODS)
+    return scans
+
+
+def _scan(opened: Input, guesses: list[Guess], entity: Entity,
+          rows: int | None) -> tuple[dict[str, ColumnScan], int, int]:
+    """Every readable row of the file (or its first ``rows``) through the columns' scans; how many
+    rows were read, and how many records they make (a document's rows are one)."""
+    scans = _scans(guesses, entity)
+    key = next((g.source for g in guesses if g.api == entity.key_field), None) if entity.is_document else None
+    last: object = object()
+    read = records = 0
+    for record in islice(iter(opened.own_reader()), rows):
+        if record.error is not None:
+            continue
+        read += 1
+        data = record.data
+        head = key is None or data.get(key) != last  # a document's first row carries its own fields
+        if key is not None:
+            last = data.get(key)
+        records += head
+        for source, scan in scans.items():
+            value = data.get(source)
+            if value is not None and value != "" and (text := str(value).strip()):
+                scan.add(text, record.number, head)
+    return scans, read, records
 
 
 def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOptions | None = None,
-                rows: int = SAMPLE_ROWS, company: Company | None = None, today: dt.date | None = None) -> Skeleton:
-    """Read ``path``'s header and first ``rows`` rows and guess its map. With ``company``, the
-    columns that name its records get value maps to its ids (:mod:`importer.mapinit.valuemaps`)."""
+                rows: int | None = None, company: Company | None = None, today: dt.date | None = None) -> Skeleton:
+    """Read ``path``'s header and every row (or its first ``rows``) and guess its map. With
+    ``company``, the columns that name its records get value maps to its ids
+    (:mod:`importer.mapinit.valuemaps`)."""
     name = os.fspath(path)
     if name == "-":
         raise ConfigError("map init reads its input twice over; give a file, not stdin")
-    opened, header, records = _sample(name, options or SourceOptions(), rows)
+    options = options or SourceOptions()
+    with open_input(name, options) as opened:
+        header = opened.columns
+    if header is None:  # no header row (NDJSON, SAF-T): the keys its records use, read once first
+        with open_input(name, options) as opened:
+            header = _keys_of(opened, rows)
     guesses = match_headers(header, entity)
-    skeleton = Skeleton(entity, name, opened.format, opened.delimiter, len(records), guesses,
+    with open_input(name, options) as opened:
+        scans, read, records = _scan(opened, guesses, entity, rows)
+    skeleton = Skeleton(entity, name, opened.format, opened.delimiter, read, guesses, records=records,
                         company=company.name if company is not None else None)
     infos = {info.name: info for info in describe_columns(entity)}
-    first_rows = _first_rows(records, guesses, entity)
-
-    def cells(source: str, rows_: list[dict[str, Any]] = records) -> list[str]:
-        return [str(v).strip() for r in rows_ if (v := r.get(source)) not in (None, "") and str(v).strip()]
-
     number_verdicts: dict[str, str] = {}
     layouts: dict[str, str] = {}
     for guess in skeleton.matched:
         api = guess.api
         assert api is not None
         found = field_for_column(entity, api)
-        values = cells(guess.source)
-        if found is None or not values:
+        scan = scans.get(guess.source)
+        if found is None or scan is None or not scan.count:
             continue
-        if found.type in ("number", "integer") and api not in _PERIODS:
-            number_verdicts[api] = _number_verdict(values)
-        elif found.type == "datetime":
-            layout, others = _date_layout(values)
+        if scan.numbers:
+            number_verdicts[api] = scan.number_verdict()
+        elif scan.dates:
+            layout, others = scan.date_layout()
             if layout is None:
-                skeleton.todos.append(f"{guess.source}: no date layout reads {values[0]!r}; "
-                                      f"set {api} = {{ date_format = \"...\" }} under [formats]")
+                row, value = scan.unread or (0, scan.first)
+                skeleton.todos.append(f"{guess.source}: no date layout reads both {scan.first!r} and {value!r} "
+                                      f"(row {row}); set {api} = {{ date_format = \"...\" }} under [formats]")
             else:
                 layouts[api] = layout
                 if others:
-                    skeleton.todos.append(f"{guess.source}: every sampled date also reads as {others[0]!r}; "
+                    skeleton.todos.append(f"{guess.source}: every date also reads as {others[0]!r}; "
                                           f"check that {layout!r} is meant")
-        elif api in _PERIODS and any(len(v) != _PERIOD_LENGTH or not v.isdigit() for v in values):
-            skeleton.todos.append(f"{guess.source}: {values[0]!r} is not a period as the API writes it "
-                                  f"({infos[api].format}); give its layout, e.g. {api} = {{ format = \"MM.YYYY\" }} "
-                                  "under [formats]")
-        suggestion = company_values(company, api, guess.source, values, today) if company is not None else None
-        suggestion = suggestion or suggest_values(api, guess.source, found, values)
-        if suggestion is not None:
-            skeleton.values.append(suggestion)
-        _suggest_default(skeleton, guess, cells(guess.source, first_rows), len(first_rows), entity, suggestion)
+        elif scan.bad_period is not None:
+            skeleton.todos.append(f"{guess.source}: {scan.bad_period[1]!r} (row {scan.bad_period[0]}) is not a "
+                                  f"period as the API writes it ({infos[api].format}); give its layout, e.g. "
+                                  f"{api} = {{ format = \"MM.YYYY\" }} under [formats]")
+        suggestion = _value_map(skeleton, guess, found, scan, company, today)
+        _suggest_default(skeleton, guess, scan, entity, suggestion)
     _decide_numbers(skeleton, number_verdicts, opened.delimiter)
     _decide_dates(skeleton, layouts)
     for guess in skeleton.unmatched:
-        values = cells(guess.source)
-        if values and not all(_is_iso(v) for v in values):
-            layout, _ = _date_layout(values)
-            if layout is not None:
-                skeleton.unmatched_dates[guess.source] = layout
+        scan = scans[guess.source]
+        layout, _ = scan.date_layout()
+        if scan.count and layout not in (None, "iso"):
+            skeleton.unmatched_dates[guess.source] = layout
     mapped = {g.api for g in skeleton.matched}
     skeleton.missing_required = [i.name for i in infos.values() if i.required and i.name not in mapped]
     return skeleton
 
 
+def _keys_of(opened: Input, rows: int | None) -> list[str]:
+    """The columns of a file without a header row (NDJSON, SAF-T): every key its records use."""
+    keys: dict[str, None] = {}
+    for record in islice(iter(opened.own_reader()), rows):
+        if record.error is None:
+            keys.update(dict.fromkeys(record.data))
+    return list(keys)
+
+
+def _value_map(skeleton: Skeleton, guess: Guess, found: Any, scan: ColumnScan, company: Company | None,
+               today: dt.date | None) -> ValueSuggestion | None:
+    """The column's value map, if it needs one; a column of too many values gets a note instead."""
+    assert guess.api is not None
+    if scan.crowded:
+        if _maps_values(guess.api, found, company):
+            skeleton.crowded[guess.api] = (guess.source, scan.crowded_at or 0)
+        return None
+    values = scan.values()
+    suggestion = company_values(company, guess.api, guess.source, values, today) if company is not None else None
+    suggestion = suggestion or suggest_values(guess.api, guess.source, found, values)
+    if suggestion is not None:
+        skeleton.values.append(suggestion)
+    return suggestion
+
+
+def _maps_values(api: str, found: Any, company: Company | None) -> bool:
+    """Whether a value map could translate the column: the company's records, an enum, countries, yes/no words."""
+    kind_name = reference_kind(api)
+    if company is not None and kind_name is not None and kind_name not in company.unavailable:
+        return True
+    return bool(found.enum) or found.type == "boolean" or api.rsplit(".", 1)[-1] in ("countryId", "vatCodeId")
+
+
 _PERIODS = ("financialPeriod", "postPeriod")
 
 
-def _first_rows(records: list[dict[str, Any]], guesses: list[Guess], entity: Entity) -> list[dict[str, Any]]:
-    """The rows that carry a record's own fields: every row, or a document's first row."""
-    if not entity.is_document:
-        return records
-    key = next((g.source for g in guesses if g.api == entity.key_field), None)
-    if key is None:
-        return records
-    out, last = [], object()
-    for row in records:
-        if row.get(key) != last:
-            out.append(row)
-        last = row.get(key)
-    return out
-
-
-def _suggest_default(skeleton: Skeleton, guess: Guess, values: list[str], rows: int, entity: Entity,
+def _suggest_default(skeleton: Skeleton, guess: Guess, scan: ColumnScan, entity: Entity,
                      suggestion: ValueSuggestion | None = None) -> None:
-    """The commonest value as a [defaults] suggestion, for a code column some rows leave empty
-    (free text such as names and e-mail addresses has no sensible default). Defaults are API
-    values, so a value the column's value map translates is suggested translated."""
-    api = guess.api
-    if api is None or not values or len(values) == rows or api == entity.key_field or api.startswith("line."):
+    """The commonest value as a [defaults] suggestion, for a code column some records leave empty
+    (free text such as names and e-mail addresses has no sensible default). Only a record's own
+    row counts (a document's first). Defaults are API values, so a value the column's value map
+    translates is suggested translated."""
+    api, counted = guess.api, scan.head_values
+    if api is None or not counted or api == entity.key_field or api.startswith("line."):
         return
-    if len(set(values)) > max(1, len(values) // 2):
+    if scan.heads == skeleton.records or len(counted) > max(1, scan.heads // 2):
         return
-    value, _ = Counter(values).most_common(1)[0]
+    value, _ = counted.most_common(1)[0]
     if suggestion is not None:
         mapped = {k.casefold(): v for k, v in suggestion.mapped.items()}.get(value.casefold())
         if mapped is None and value in suggestion.todo:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.errors import RecordError
+from importer.mapinit.scan import DISTINCT_CAP
 from importer.mapping.coerce import parse_bool
 
 __all__ = ["HEADERS", "COUNTRIES", "ENUM_WORDS", "BOOLEAN_WORDS", "normalise", "ValueSuggestion", "suggest_values"]
 
-_MAX_DISTINCT = 40  # more distinct values than this in a column: free text, not a code to map
 
 # Letters NFKD leaves whole: folded by hand so ``Beløp`` meets ``belop``.
 _LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ß": "ss", "ł": "l", "đ": "d"})
@@ -175,7 +175,7 @@ def suggest_values(api: str, source: str, field_: Any, values: list[str]) -> Val
     distinct: dict[str, str] = {}
     for v in values:
         distinct.setdefault(v.strip().casefold(), v.strip())
-    if not distinct or len(distinct) > _MAX_DISTINCT:
+    if not distinct or len(distinct) > DISTINCT_CAP:
         return None
     suggestion = ValueSuggestion(api, source)
     leaf = api.rsplit(".", 1)[-1]

@@ -36,13 +36,13 @@ from typing import Any
 from importer.company.columns import allowed, described, one, plural, reference_kind, shown_values, usable
 from importer.company.kinds import kind
 from importer.company.model import Company
+from importer.mapinit.scan import DISTINCT_CAP
 from importer.mapinit.synonyms import ValueSuggestion, normalise
 
 __all__ = ["Placed", "company_values", "place"]
 
 Record = Mapping[str, Any]
 
-_MAX_DISTINCT = 200  # more distinct values than this: not a code column worth a value map
 _SHOWN_IDENTITIES = 40  # valid ids are listed only in maps this small (the "*" entry keeps the rest)
 _LISTED = 8  # a kind with at most this many records is listed whole in a TODO line
 _SHORTLIST = 20  # records difflib ranks for one value, picked by shared letter triples
@@ -313,7 +313,7 @@ def company_values(company: Company, api: str, source: str, values: list[str],
     distinct: dict[str, str] = {}
     for v in values:
         distinct.setdefault(v.strip().casefold(), v.strip())
-    if not distinct or len(distinct) > _MAX_DISTINCT:
+    if not distinct or len(distinct) > DISTINCT_CAP:
         return None
     label = kind(kind_name).label
     suggestion = ValueSuggestion(api, source, hint=f"{plural(label)} of {company.name}")
