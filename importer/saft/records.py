@@ -112,9 +112,9 @@ def build_account(node: Node) -> SaftAccount | None:
         return None
     description = node.text("AccountDescription")
     if node.flaws:
-        flaw = node.flaws[0]
+        first = node.flaws[0]
         return SaftAccount(node.line, account_id, description, None, None,
-                           f"<{flaw.element}> at line {flaw.line} {flaw.message}")
+                           f"<{first.element}> at line {first.line} {first.message}")
     od, oc = node.amount("OpeningDebitBalance"), node.amount("OpeningCreditBalance")
     cd, cc = node.amount("ClosingDebitBalance"), node.amount("ClosingCreditBalance")
     opening = None if od is None and oc is None else (od or _ZERO) - (oc or _ZERO)
