@@ -113,15 +113,16 @@ def _print(result: Receivables) -> None:
 
 
 def _subledger_check(saft: str | None) -> Any:
-    """The SAF-T subledger-against-GL check's result for the sign-off; None: not run.
-
-    The check itself is the SAF-T package's; until it is there the section says it was not run.
-    """
+    """The SAF-T file's customers against its general ledger's receivables (importer.saft.subledger);
+    None when no SAF-T file was given."""
     if saft is None:
         return None
     if not Path(saft).is_file():
         raise ConfigError(f"--saft: no file at {saft}")
-    return None
+    from importer.options import SaftSettings
+    from importer.saft.source import SaftSource
+
+    return SaftSource(saft, SaftSettings(entity="invoice")).subledger()
 
 
 async def signoff_command(args: argparse.Namespace, argv: list[str]) -> int:

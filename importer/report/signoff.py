@@ -75,7 +75,7 @@ class Run:
 class SignOff:
     receivables: Receivables
     runs: list[Run] = field(default_factory=list)
-    gl_check: Any = None  # the subledger-against-GL check's result (to_dict/rows), None: not run
+    gl_check: Any = None  # importer.saft.subledger.SubledgerCheck of a SAF-T input; None: not run
     made_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
@@ -128,6 +128,8 @@ def tables(doc: SignOff) -> dict[str, Table]:
         "open-items": (["what", "document", "customer", "currency", "gross", "status"],
                        [[o["why"], f"{o['entity']} {o['key']}", o["customer"], o["currency"], o["gross"],
                          o["status"]] for o in r.open_items] + [[p, "", "", "", "", ""] for p in r.problems]),
+        "subledger": (["account", "customers", "customers close", "account closes", "difference", "agrees"],
+                      _gl_rows(doc.gl_check)),
     }
 
 
@@ -169,14 +171,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], name: str, mark
     return f'<table id="{name}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def _gl(doc: SignOff) -> str:
-    """The subledger-against-GL section: the check's own rows when it ran, else why not."""
+def _gl_rows(check: Any) -> list[list[str]]:
+    """A row per receivables account of the SAF-T check (importer.saft.subledger); none when not run."""
+    if check is None:
+        return []
+    return [[a.name, str(a.customers), f"{a.customers_closing:.2f}",
+             "" if a.closing is None else f"{a.closing:.2f}", f"{a.difference:.2f}", "yes" if a.agrees else "no"]
+            for a in check.accounts]
+
+
+def _gl(doc: SignOff, made: dict[str, Table]) -> str:
+    """The subledger-against-GL section: the check's paragraph and a row per account, else why not."""
     check = doc.gl_check
     if check is None:
         return "<p>Not run: no SAF-T input was given, so there is no general ledger to hold the customers against.</p>"
-    data = check.to_dict() if hasattr(check, "to_dict") else check
-    rows = [[str(k), str(v)] for k, v in dict(data).items() if not isinstance(v, list | dict)]
-    return _table(["what", "value"], rows, "gl")
+    verdict = "ok" if check.agrees else "bad"
+    return f'<p class="{verdict}">{html.escape(check.text())}</p>' + _table(*made["subledger"], "subledger")
 
 
 def render(doc: SignOff, made: dict[str, Table]) -> str:
@@ -192,7 +202,7 @@ def render(doc: SignOff, made: dict[str, Table]) -> str:
         ("Amounts per currency", _table(*made["currencies"], "currencies")),
         ("Per customer (differences first)", _table(*made["customers"], "customers", customers)),
         ("Documents that make the differences", _table(*made["documents"], "documents")),
-        ("Subledger against the general ledger", _gl(doc)),
+        ("Subledger against the general ledger", _gl(doc, made)),
         ("Open items", _table(*made["open-items"], "open-items")),
     ]
     body = "".join(f"<h2>{html.escape(title)}</h2>{content}" for title, content in sections)
