@@ -31,7 +31,7 @@ from importer.ledger.export import export_records
 from importer.ledger.verify import verify_records
 from importer.load.lookups import MAX_REFERENCE_PAGES, Lookups
 from importer.load.prefetch import prefetch_keys
-from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, valid_columns
+from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, ledger_totals, valid_columns
 from importer.mapping.flatten import DTO_RENAMES, LINE_RENAMES, WRITE_ONLY, RecordFlattener
 from tests.support.fidelity_corpus import Corpus, Leaf, build_corpus, key_of, reachable_schemas
 from tests.support.hostile_server import HostileServer, hostile
@@ -108,7 +108,8 @@ def check_export(corpus: Corpus, rows: list[dict[str, Any]], left_out: dict[str,
     """Assert that ``rows`` (an NDJSON export of the whole corpus) and ``left_out`` say what the
     corpus holds; returns the response schemas the checked leaves came through."""
     entity = corpus.entity
-    columns = set(valid_columns(entity)) - {DOCUMENT_KEY}
+    # the import's columns, and the ledger's totals an export adds (read past on import)
+    columns = (set(valid_columns(entity)) | set(ledger_totals(entity))) - {DOCUMENT_KEY}
     header_columns = {c for c in columns if not c.startswith(LINE_PREFIX)}
     line_columns = {c[len(LINE_PREFIX):] for c in columns if c.startswith(LINE_PREFIX)}
     renames, line_renames = DTO_RENAMES.get(entity.name, {}), LINE_RENAMES.get(entity.name, {})
@@ -180,7 +181,7 @@ async def test_export_as_csv_drops_nothing(entity, tmp_path):
     async with serving(corpus, metadata=False) as (_, client):
         summary = await _export(client, entity, tmp_path / "out.csv")
     assert summary.dropped == {} and summary.records == COUNT
-    expected = [c for c in valid_columns(entity)
+    expected = [c for c in [*valid_columns(entity), *ledger_totals(entity)]
                 if c != DOCUMENT_KEY and c not in WRITE_ONLY.get(entity.name, frozenset())]
     assert sorted(summary.columns) == sorted(expected)
 
