@@ -3,7 +3,11 @@ Exit 2 and a clear message, no traceback, nothing sent when the file is refused.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.runs import TOKEN, final_lines, get_json, run_cli
+
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
 
 CP1252_CUSTOMERS = "number;name\r\n1;Ærlig AS\r\n2;Blåbær Øl\r\n".encode("cp1252")
 

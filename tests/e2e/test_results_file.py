@@ -19,6 +19,8 @@ from importer.load.results import ResultsWriter, probe_results
 from importer.load.state import read_results
 from tests.support.runs import TOKEN, final_lines, get_json, read_lines, run_cli
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 
 async def ledger(url: str, entity: str) -> list[dict]:
     return await get_json(f"{url}/sandbox/records/{entity}")  # type: ignore[return-value]

@@ -24,6 +24,8 @@ from importer.ledger.files import EXCEL, CsvStyle, CsvWriter, Sink, number_cell
 from tests.support.runs import TOKEN, run_cli
 from tests.support.stored import stored_records
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 # A text cell that reads like a number (addressLine1 "12.5") must keep its point; a name that
 # a spreadsheet would run as a formula must be made inert and come back as it was.
 CUSTOMERS = """\

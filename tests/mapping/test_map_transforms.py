@@ -15,6 +15,8 @@ from importer.mapping.mapfile import ColumnMap, MapError, parse_map, resolve_ent
 from importer.sources.base import SourceRecord
 from tests.support.runs import TOKEN, final_lines, run_cli
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 INVOICE_MAP = r"""
     entity = "invoice"
     [columns]

@@ -23,6 +23,8 @@ from importer.report.text import render_text, short_report
 from tests.support.migration import add_hostile_lines, run_migration
 from tests.support.runs import final_lines, read_lines, run_cli
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 DUPLICATE = "Customer '…' already exists (number must be unique)."
 NOT_A_NUMBER = "creditLimit: '…' is not a number"
 

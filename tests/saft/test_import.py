@@ -33,6 +33,8 @@ from importer.saft.model import (
 from tests.support.runs import TOKEN, final_lines, get_json, run_cli
 from tests.support.saft_files import NAMESPACE, broken, write_saft
 
+pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
+
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "saf-t"
 V110 = EXAMPLES / "example-financial-v1.10-888888888.xml"
 V100 = EXAMPLES / "example-financial-v1.00-999999999.xml"
