@@ -15,7 +15,8 @@ from importer.api import build_client
 from importer.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from importer.client import ApiClient
 from importer.errors import ConfigError
-from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
+from importer.logs import safe_url
+from importer.options import DEFAULT_BASE_URL, WHOLE_RUN, ImportOptions, Pace, group_names
 
 if TYPE_CHECKING:  # the sandbox itself is imported only when a command starts one
     from importer.sandbox import SandboxConfig
@@ -81,3 +82,14 @@ async def client_for(args: argparse.Namespace, stack: AsyncExitStack, *, read_on
     client = await stack.enter_async_context(build_client(opts, read_only=read_only))
     await client.authenticate()
     return client
+
+
+def company_name(options: dict[str, Any], sandbox: SandboxConfig | None = None) -> str:
+    """A name for a company read from the API (which has none): the embedded sandbox's company's,
+    the tenant, else the API's host."""
+    if sandbox is not None and sandbox.company is not None and sandbox.company.name:
+        return sandbox.company.name
+    tenant = os.environ.get("VISMA_TENANT_ID")
+    if tenant and options.get("client_id"):
+        return f"tenant {tenant}"
+    return safe_url(options.get("base_url") or DEFAULT_BASE_URL) or ""

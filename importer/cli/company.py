@@ -21,24 +21,24 @@ import os
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
 from importer.api import build_client
-from importer.cli.common import connection_options, with_sandbox
+from importer.cli.common import company_name, connection_options, with_sandbox
 from importer.cli.config import config_path
 from importer.cli.printing import console
 from importer.company import Company, dump_company, load_company
 from importer.errors import ConfigError
 from importer.ledger.company import CompanySnapshot, read_company
-from importer.logs import json_lines, safe_url, tell
-from importer.options import DEFAULT_BASE_URL, ImportOptions
+from importer.logs import json_lines, tell
+from importer.options import ImportOptions
 from importer.outputs import check_outputs, printable
 
 if TYPE_CHECKING:
-    from importer.sandbox import SandboxConfig
+    pass
 
 __all__ = ["company_command"]
 
@@ -60,7 +60,7 @@ async def company_command(args: argparse.Namespace, argv: list[str]) -> int:
         client = await stack.enter_async_context(build_client(settings, read_only=True))
         await client.authenticate()
         snapshot = await read_company(
-            client, name=args.name or (previous.name if previous else "") or _default_name(options, sandbox),
+            client, name=args.name or (previous.name if previous else "") or company_name(options, sandbox),
             numbering=previous.numbering if previous else None,
             **({"page_size": args.page_size} if args.page_size else {}),
         )
@@ -80,16 +80,6 @@ def _previous(out: Path) -> Company | None:
     except ConfigError as exc:
         raise ConfigError(f"--out {out} exists and is not a company snapshot, so it is left alone ({exc}); "
                           "choose another file or remove it") from None
-
-
-def _default_name(options: dict[str, Any], sandbox: SandboxConfig | None) -> str:
-    """A name for a first snapshot: the embedded sandbox's company's, the tenant, else the API's host."""
-    if sandbox is not None and sandbox.company is not None and sandbox.company.name:
-        return sandbox.company.name
-    tenant = os.environ.get("VISMA_TENANT_ID")
-    if tenant and options.get("client_id"):
-        return f"tenant {tenant}"
-    return safe_url(options.get("base_url") or DEFAULT_BASE_URL) or ""
 
 
 def _write(company: Company, out: Path, taken: str) -> None:

@@ -20,7 +20,7 @@ import orjson
 from rich.table import Table
 from rich.text import Text
 
-from importer.cli.common import client_for
+from importer.cli.common import client_for, company_name, connection_options
 from importer.cli.printing import console
 from importer.client import ApiClient
 from importer.company.file import load_company
@@ -65,7 +65,7 @@ def _aged_columns(args: argparse.Namespace) -> dict[str, str]:
 async def _company(args: argparse.Namespace, client: ApiClient) -> Company:
     if args.company_file:
         return load_company(args.company_file)
-    return (await read_company(client)).company
+    return (await read_company(client, name=company_name(connection_options(args)))).company
 
 
 async def _receivables(args: argparse.Namespace) -> Receivables:

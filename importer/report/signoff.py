@@ -47,9 +47,10 @@ _CSS = """
 @page { size: A4; margin: 14mm; }
 body { font: 10pt/1.35 system-ui, sans-serif; color: #111; max-width: 182mm; margin: 0 auto; }
 h1 { font-size: 15pt; margin: 0 0 2mm; } h2 { font-size: 11.5pt; margin: 6mm 0 2mm; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 3mm; }
-th, td { border-bottom: 1px solid #ccc; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 3mm; font-size: 8pt; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.8mm 0.7mm; text-align: left; vertical-align: top; }
+td { overflow-wrap: break-word; } th { font-weight: 600; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; } td.n { white-space: nowrap; }
 tr.differs td { background: #fde8e8; } .ok { color: #1b6e20; } .bad { color: #a11; font-weight: 600; }
 code { font-size: 8pt; word-break: break-all; } .sign { margin-top: 14mm; display: flex; gap: 20mm; }
 .sign div { border-top: 1px solid #111; padding-top: 1mm; width: 70mm; }
@@ -57,7 +58,7 @@ code { font-size: 8pt; word-break: break-all; } .sign { margin-top: 14mm; displa
 """
 _NUMERIC = {"file net", "file VAT", "file gross", "ledger net", "ledger VAT", "ledger gross", "difference",
             "net difference", "ledger balance", "legacy balance", "balance difference", "file", "ledger",
-            "records", "documents", "gross"}
+            "records", "documents", "gross", "customers", "customers close", "account closes"}
 
 
 @dataclass
@@ -112,7 +113,7 @@ def tables(doc: SignOff) -> dict[str, Table]:
         return [d[k] or "" for k in keys]
 
     return {
-        "inputs": (["file", "entity", "documents", "sha256"], inputs),
+        "inputs": (["input", "entity", "documents", "sha256"], inputs),
         "runs": (["results file", "run id", "entity", "records", "outcomes", "first", "last"],
                  [[x.file, x.id, x.entity, str(x.records), x.outcomes, x.first_at, x.last_at] for x in doc.runs]),
         "counts": (["entity", "file", "ledger"],
@@ -171,6 +172,20 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], name: str, mark
     return f'<table id="{name}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
+def _shown_inputs(table: Table) -> Table:
+    """The inputs as the page shows them at A4 width: a fingerprint's first 16 digits (the CSV has it whole)."""
+    header, rows = table
+    at = header.index("sha256")
+    return header, [[*r[:at], r[at][:16] + "…" if len(r[at]) > 16 else r[at], *r[at + 1:]] for r in rows]
+
+
+def _shown_runs(table: Table) -> Table:
+    """The runs as the page shows them: times to the second, without the T and the offset."""
+    header, rows = table
+    times = [i for i, h in enumerate(header) if h in ("first", "last")]
+    return header, [[c.replace("T", " ")[:19] if i in times else c for i, c in enumerate(r)] for r in rows]
+
+
 def _gl_rows(check: Any) -> list[list[str]]:
     """A row per receivables account of the SAF-T check (importer.saft.subledger); none when not run."""
     if check is None:
@@ -196,8 +211,8 @@ def render(doc: SignOff, made: dict[str, Table]) -> str:
                f'{len(r.differences())} document(s) make the differences.</p>')
     customers = [not o.agrees for _, _, o in r.sorted_rows()]
     sections = [
-        ("Inputs", _table(*made["inputs"], "inputs")),
-        ("Runs", _table(*made["runs"], "runs")),
+        ("Inputs", _table(*_shown_inputs(made["inputs"]), "inputs")),
+        ("Runs", _table(*_shown_runs(made["runs"]), "runs")),
         ("Counts per entity", _table(*made["counts"], "counts")),
         ("Amounts per currency", _table(*made["currencies"], "currencies")),
         ("Per customer (differences first)", _table(*made["customers"], "customers", customers)),
