@@ -32,8 +32,6 @@ import orjson
 from aiohttp import web
 
 from importer.entities import ENTITIES
-from importer.keys import decode_key
-from importer.sandbox import receivables
 from importer.sandbox.answers import Answer, ApiError, ipp_error, json_answer, message_error
 from importer.sandbox.auth import Auth, Caller
 from importer.sandbox.background import BackgroundJobs
@@ -41,9 +39,10 @@ from importer.sandbox.config import SandboxConfig
 from importer.sandbox.faults import FaultInjector
 from importer.sandbox.guard import CLOSING, Guard, too_large
 from importer.sandbox.inspection import records_of, stats_document
-from importer.sandbox.ledger import Ledger, Rules, build_rules, not_found
+from importer.sandbox.ledger import Ledger, build_rules, not_found
 from importer.sandbox.quirks import LiveQuirks
 from importer.sandbox.reference import References
+from importer.sandbox.routes import Routes, method_not_allowed
 from importer.sandbox.store import Store
 from importer.sandbox.throttle import FixedWindow
 
@@ -54,28 +53,11 @@ log = logging.getLogger("importer.sandbox")
 _JSON = "application/json; charset=utf-8"
 _VERSIONS = ("/v1/", "/v2/")
 # The V2 creates the sandbox serves (POST only; their documents are read on the v1 paths).
-_V2_CREATES = ("customerinvoice", "customercreditnote", "customerdebitnote")
 _FAULT_MESSAGES = {
     "500": "An error has occurred.",
     "502": "Bad Gateway: the upstream server sent an invalid response.",
     "503": "Service Unavailable: the server is temporarily unable to handle the request.",
 }
-
-
-def _method_not_allowed(method: str) -> ApiError:
-    return message_error(405, f"The requested resource does not support http method '{method}'.")
-
-
-def _path_key(segment: str) -> str:
-    """A key from its raw path segment: percent-decoded, then ``b64(...)``-decoded."""
-    if "%" in segment:
-        segment = unquote(segment)
-    if segment.startswith("b64("):
-        try:
-            return decode_key(segment)
-        except (ValueError, UnicodeDecodeError):
-            raise ipp_error(f"The key '{segment}' is not valid base64url.") from None
-    return segment
 
 
 class Sandbox:
@@ -107,18 +89,7 @@ class Sandbox:
         self.jobs = BackgroundJobs(
             config.background_delay_ms, self.quirks.background_answer if self.quirks is not None else None,
         )
-        # Dispatch tables, keyed by the lower-cased path segments.
-        self._collections: dict[str, Rules] = {}
-        self._actions: dict[tuple[str, str], tuple[str, Rules]] = {}
-        for rules in self.rules.values():
-            e = rules.entity
-            segment = e.path.rsplit("/", 1)[1].lower()
-            if e.is_action:  # an action entity's path is its parent collection's
-                self._actions[(segment, (e.action or "").lower())] = (e.name, rules)
-                continue
-            self._collections[segment] = rules
-            if e.releasable:
-                self._actions[(segment, "release")] = ("release", rules)
+        self.routes = Routes(self.rules, self.references)  # path -> what runs it
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -228,61 +199,13 @@ class Sandbox:
         parts = path.split("/")  # ["", "v1" or "v2", collection, key?, "action"?, name?]
         if len(parts) > 3 and parts[-1] == "":
             parts.pop()  # a trailing slash
-        n = len(parts)
-        segment = parts[2].lower()
-        v2 = parts[1].lower() == "v2"
-        if method == "GET" and (owed := receivables.route(parts)) is not None:  # balances, open items
-            key = _path_key(parts[3]) if n == 5 else None
-            return receivables.answer(self._ledger(caller.tenant), owed, parts, request.rel_url.query, key)
-        if v2 and (n != 3 or segment not in _V2_CREATES):
-            raise not_found(path)
-        if v2 and method != "POST":
-            raise _method_not_allowed(method)
-        if segment == "background":
+        if parts[2].lower() == "background" and parts[1].lower() == "v1":
             return self._background_state(request, parts, method, caller.key)
-        rules = self._collections.get(segment)
-        if (rules is None or (n > 3 and segment == "customer")) and References.route([s.lower() for s in parts[2:]]):
-            # The company's reference data (``/v1/customer/customerClass`` is one, not a customer's key).
-            return self.references.answer(method, path, [_path_key(s) for s in parts[2:]], request.rel_url.query)
-        if rules is None:
-            raise not_found(path)
-        ledger = self._ledger(caller.tenant)
-        run: Callable[..., Answer]
-        args: tuple[Any, ...]
-        body = b""
-        if n == 3:
-            if method == "POST":
-                body = await self.guard.read(request)
-                base = self.quirks.location_base if self.quirks is not None else _base(request)
-                run, args = ledger.create, (rules, body, base, v2)
-            elif method == "GET":
-                run, args = ledger.list, (rules, request.rel_url.query)
-            else:
-                raise _method_not_allowed(method)
-        elif n == 4:
-            key = _path_key(parts[3])
-            if method == "PUT":
-                body = await self.guard.read(request)
-                run, args = ledger.update, (rules, key, body)
-            elif method == "GET":
-                run, args = ledger.get, (rules, key, request.rel_url.query)
-            else:
-                raise _method_not_allowed(method)
-        elif n == 6 and parts[4].lower() == "action":
-            found = self._actions.get((segment, parts[5].lower()))
-            if found is None:
-                raise not_found(path)
-            if method != "POST":
-                raise _method_not_allowed(method)
-            kind, action_rules = found
-            key = _path_key(parts[3])
-            if kind == "release":
-                run, args = ledger.release, (action_rules, key)
-            else:
-                body = await self.guard.read(request)
-                run, args = ledger.run_action, (action_rules, rules, key, body)
-        else:
-            raise not_found(path)
+        base = self.quirks.location_base if self.quirks is not None else _base(request)
+        target = await self.routes.target(request, parts, method, self._ledger(caller.tenant), base, self.guard)
+        if isinstance(target, Answer):
+            return target
+        run, args, body = target
         webhook = request.headers.get("erp-api-background")
         if webhook:
             return self._queue(request, caller.key, webhook, bool(body), run, args)
@@ -313,7 +236,7 @@ class Sandbox:
         n = len(parts)
         if n == 4 or (n == 5 and parts[4].lower() == "content"):
             if method != "GET":
-                raise _method_not_allowed(method)
+                raise method_not_allowed(method)
             job_id = unquote(parts[3])
             if n == 5:
                 return self.jobs.content(job_id, client)
@@ -333,7 +256,7 @@ class Sandbox:
 
     async def _token(self, request: web.Request) -> web.Response:
         if request.method != "POST":
-            raise _method_not_allowed(request.method)
+            raise method_not_allowed(request.method)
         form = await self.guard.bounded(request, request.post)
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         status, data = self.auth.issue(fields, request.headers.get("Authorization"))
@@ -350,16 +273,16 @@ class Sandbox:
         method = request.method
         if low == "/sandbox/stats":
             if method != "GET":
-                raise _method_not_allowed(method)
+                raise method_not_allowed(method)
             return _response(200, orjson.dumps(stats_document(self.store, self.seed)), {})
         if low.startswith("/sandbox/records/"):
             if method != "GET":
-                raise _method_not_allowed(method)
+                raise method_not_allowed(method)
             name = unquote(low[len("/sandbox/records/"):])
             return _response(200, orjson.dumps(records_of(self.store, name, request.rel_url.query.get("tenant"))), {})
         if low == "/sandbox/reset":
             if method != "POST":
-                raise _method_not_allowed(method)
+                raise method_not_allowed(method)
             self.reset()
             return _response(204, b"", {})
         raise not_found(request.rel_url.raw_path)
