@@ -173,8 +173,7 @@ def _resume(s: _Size) -> Measured:
             if orjson.loads(line)["records"][0] <= half:
                 out.write(line)
     s.sandbox.reset()
-    measured = s.send("resume", ["--resume"], stored=s.records - half)
-    return measured
+    return s.send("resume", ["--resume"], stored=s.records - half)
 
 
 def _upsert(s: _Size) -> Measured:
