@@ -6,7 +6,8 @@
 
 The sandbox always runs in a process of its own, and so does every client measured.
 Results: ``benchmarks/results/bench-<timestamp>.json`` (every number, machine info)
-and ``benchmarks/results/latest.md`` (the table), overwritten each run.
+and ``benchmarks/results/latest.md`` (the table), overwritten each run; a run of some
+benchmarks (``--only``) keeps the other benchmarks' rows of the table it replaces.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from benchmarks.benchlib.procs import wait_for_quiet  # noqa: E402
 from benchmarks.benchlib.report import (  # noqa: E402
     BenchResult,
     console_width,
+    merge_markdown,
     render_markdown,
     render_table,
     write_json,
@@ -110,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     json_path = RESULTS / f"bench-{stamp}{'-quick' if args.quick else ''}.json"
     options = {"only": args.only, "quick": args.quick, "concurrency": args.concurrency}
     write_json(json_path, results, machine, options, run_notes)
-    (RESULTS / "latest.md").write_text(render_markdown(results, title, machine, run_notes))
+    latest = render_markdown(results, title, machine, run_notes)
+    if set(args.only) != set(BENCHES) and (RESULTS / "latest.md").exists():  # keep the other benchmarks' rows
+        latest = merge_markdown((RESULTS / "latest.md").read_text(), latest, args.only)
+    (RESULTS / "latest.md").write_text(latest)
     console.print(f"Wrote {json_path.relative_to(RESULTS.parent.parent)} and "
                   f"{(RESULTS / 'latest.md').relative_to(RESULTS.parent.parent)} "
                   f"({machine['total_runtime_s']:.0f} s).")

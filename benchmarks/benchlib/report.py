@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 __all__ = [
-    "Target", "Row", "BenchResult", "median", "console_width", "render_table", "render_markdown", "write_json",
+    "Target", "Row", "BenchResult", "median", "console_width", "render_table", "render_markdown", "merge_markdown",
+    "write_json",
 ]
 
 
@@ -180,3 +181,37 @@ def write_json(
         },
     }
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def merge_markdown(previous: str, current: str, keys: Iterable[str]) -> str:
+    """``current`` (a run of only ``keys``) with the rows and notes of every other benchmark
+    kept from ``previous``, so a partial run does not drop the rest of the table.
+
+    The rows kept say which run they came from in the title; the machine section is the
+    current run's.
+    """
+    ran = set(keys)
+
+    def parts(text: str) -> tuple[str, list[str], list[str], list[str]]:
+        lines = text.splitlines()
+        title = lines[0] if lines else ""
+        rows = [ln for ln in lines if ln.startswith("| ") and not ln.startswith("| bench ")]
+        machine_at = lines.index("## Machine") if "## Machine" in lines else len(lines)
+        notes = [ln for ln in lines[:machine_at] if ln.startswith("- ")]
+        return title, rows, notes, lines[machine_at:]
+
+    def letter(line: str) -> str:
+        return line[2:].split(maxsplit=1)[0].strip("|()") if len(line) > 2 else ""
+
+    old_title, old_rows, old_notes, _ = parts(previous)
+    title, rows, notes, machine = parts(current)
+    rows = sorted(rows + [r for r in old_rows if letter(r) not in ran], key=letter)
+    lettered = [n for n in notes if n.startswith("- (")]
+    kept_notes = [n for n in old_notes if n.startswith("- (") and letter(n) not in ran]
+    notes = [n for n in notes if not n.startswith("- (")] + sorted(lettered + kept_notes, key=letter)
+    kept = old_title.removeprefix("# ").split(":", 1)[0]
+    lines = [f"{title} ({', '.join(sorted(ran))}; the other rows from {kept})", "",
+             "| " + " | ".join(h or "bench" for h in _HEADER) + " |", "|" + "---|" * len(_HEADER), *rows]
+    if notes:
+        lines += ["", "Notes:", "", *notes]
+    return "\n".join(lines + ([""] + machine if machine else [])) + "\n"

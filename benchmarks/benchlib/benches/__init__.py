@@ -17,6 +17,7 @@ from . import (
     memory,
     preflight,
     saft_reading,
+    sweep,
     throttled,
     unthrottled,
 )
@@ -38,4 +39,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "k": (export.TITLE, export.run),
     "l": (collector.TITLE, collector.run),
     "m": (saft_reading.TITLE, saft_reading.run),
+    "s": (sweep.TITLE, sweep.run),
 }
