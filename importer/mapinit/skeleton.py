@@ -34,8 +34,8 @@ from importer.entities import Entity
 from importer.errors import ConfigError
 from importer.mapinit.render import render
 from importer.mapinit.scan import DISTINCT_CAP, ColumnScan
-from importer.mapinit.synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
-from importer.mapinit.valuemaps import company_values
+from importer.mapinit.synonyms import HEADERS, NOT_SENT, ValueSuggestion, normalise, suggest_values
+from importer.mapinit.valuemaps import company_values, open_values
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
 from importer.outputs import written_whole
@@ -76,6 +76,7 @@ class Skeleton:
     todos: list[str] = field(default_factory=list)  # what is left to decide, in words
     missing_required: list[str] = field(default_factory=list)
     company: str | None = None  # the name of the company whose values the value maps speak
+    encoding: str | None = None  # the input's encoding, as map init read it (None: UTF-8)
 
     @property
     def matched(self) -> list[Guess]:
@@ -105,6 +106,8 @@ def _candidates(header: str, entity: Entity, valid: frozenset[str]) -> tuple[lis
     if name in HEADERS:
         found = [c for c in HEADERS[name] if c in valid]
         return found, "known header" if found else f"a known header, but not a column of {entity.name}", True
+    if name in NOT_SENT:
+        return [], NOT_SENT[name], True
     parts = [k for k in HEADERS if len(k) >= _PART_MIN and k != name and (name.startswith(k) or name.endswith(k))]
     for part in sorted(parts, key=len, reverse=True):
         found = [c for c in HEADERS[part] if c in valid]
@@ -160,13 +163,16 @@ def _scans(guesses: list[Guess], entity: Entity) -> dict[str, ColumnScan]:
 
 
 def _scan(opened: Input, guesses: list[Guess], entity: Entity,
-          rows: int | None) -> tuple[dict[str, ColumnScan], int, int]:
+          rows: int | None) -> tuple[dict[str, ColumnScan], int, int, dict[str, str]]:
     """Every readable row of the file (or its first ``rows``) through the columns' scans; how many
-    rows were read, and how many records they make (a document's rows are one)."""
+    rows were read, how many records they make (a document's rows are one), and the columns
+    whose value differs within a document (source column -> that document's key)."""
     scans = _scans(guesses, entity)
     key = next((g.source for g in guesses if g.api == entity.key_field), None) if entity.is_document else None
     last: object = object()
     read = records = 0
+    own: dict[str, str] = {}  # source column -> the value it has in the document being read
+    varies: dict[str, str] = {}
     for record in islice(iter(opened.own_reader()), rows):
         if record.error is not None:
             continue
@@ -176,11 +182,15 @@ def _scan(opened: Input, guesses: list[Guess], entity: Entity,
         if key is not None:
             last = data.get(key)
         records += head
+        if head:
+            own.clear()
         for source, scan in scans.items():
             value = data.get(source)
             if value is not None and value != "" and (text := str(value).strip()):
                 scan.add(text, record.number, head)
-    return scans, read, records
+                if key is not None and own.setdefault(source, text) != text and source not in varies:
+                    varies[source] = str(last)
+    return scans, read, records, varies
 
 
 def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOptions | None = None,
@@ -199,9 +209,10 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
             header = _keys_of(opened, rows)
     guesses = match_headers(header, entity)
     with open_input(name, options) as opened:
-        scans, read, records = _scan(opened, guesses, entity, rows)
+        scans, read, records, varies = _scan(opened, guesses, entity, rows)
+    guesses = _to_lines(guesses, varies, entity)
     skeleton = Skeleton(entity, name, opened.format, opened.delimiter, read, guesses, records=records,
-                        company=company.name if company is not None else None)
+                        company=company.name if company is not None else None, encoding=options.encoding)
     infos = {info.name: info for info in describe_columns(entity)}
     number_verdicts: dict[str, str] = {}
     layouts: dict[str, str] = {}
@@ -243,6 +254,37 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
     return skeleton
 
 
+_LINE_TEXTS = ("line.description", "line.note")  # where a document's text goes when it differs by line
+
+
+def _to_lines(guesses: list[Guess], varies: dict[str, str], entity: Entity) -> list[Guess]:
+    """A document column whose value differs between the rows of one document describes the
+    lines, not the document: it goes to the same field of the line (``line.branchNumber``), or,
+    for text, to the line's text. A column with no place on the line stays, with a note."""
+    valid = frozenset(valid_columns(entity))
+    taken = {g.api for g in guesses if g.api is not None}
+    out = []
+    for guess in guesses:
+        api = guess.api
+        if guess.source not in varies or api is None or api.startswith("line.") or api == entity.key_field:
+            out.append(guess)
+            continue
+        document = varies[guess.source]
+        leaf = api.rsplit(".", 1)[-1]
+        found = field_for_column(entity, api)
+        text = found is not None and found.type == "string" and reference_kind(api) is None and not found.enum
+        places = [c for c in (f"line.{leaf}", *(_LINE_TEXTS if text else ())) if c in valid and c not in taken]
+        if places:
+            taken.discard(api)
+            taken.add(places[0])
+            out.append(Guess(guess.source, places[0], f"{guess.how}; differs within document {document}, "
+                             "so it is the line's", guess.sure))
+        else:
+            out.append(Guess(guess.source, api, f"{guess.how}; differs within document {document}, "
+                             f"and a document has one {api}: check", False))
+    return out
+
+
 def _keys_of(opened: Input, rows: int | None) -> list[str]:
     """The columns of a file without a header row (NDJSON, SAF-T): every key its records use."""
     keys: dict[str, None] = {}
@@ -263,6 +305,8 @@ def _value_map(skeleton: Skeleton, guess: Guess, found: Any, scan: ColumnScan, c
     values = scan.values()
     suggestion = company_values(company, guess.api, guess.source, values, today) if company is not None else None
     suggestion = suggestion or suggest_values(guess.api, guess.source, found, values)
+    if suggestion is None and (company is None or reference_kind(guess.api) in company.unavailable):
+        suggestion = open_values(guess.api, guess.source, values)  # the company's ids, unknown here
     if suggestion is not None:
         skeleton.values.append(suggestion)
     return suggestion
@@ -271,7 +315,7 @@ def _value_map(skeleton: Skeleton, guess: Guess, found: Any, scan: ColumnScan, c
 def _maps_values(api: str, found: Any, company: Company | None) -> bool:
     """Whether a value map could translate the column: the company's records, an enum, countries, yes/no words."""
     kind_name = reference_kind(api)
-    if company is not None and kind_name is not None and kind_name not in company.unavailable:
+    if kind_name is not None and (company is None or kind_name not in company.unavailable):
         return True
     return bool(found.enum) or found.type == "boolean" or api.rsplit(".", 1)[-1] in ("countryId", "vatCodeId")
 
