@@ -329,15 +329,21 @@ def _suggest_default(skeleton: Skeleton, guess: Guess, scan: ColumnScan, entity:
     (free text such as names and e-mail addresses has no sensible default). Only a record's own
     row counts (a document's first). Defaults are API values, so a value the column's value map
     translates is suggested translated."""
-    api, counted = guess.api, scan.head_values
-    if api is None or not counted or api == entity.key_field or api.startswith("line."):
+    api, heads = guess.api, scan.head_values
+    if api is None or not heads or api == entity.key_field or api.startswith("line.") or scan.crowded:
         return
+    counted: Counter[str] = Counter()
+    written: dict[str, str] = {}  # folded -> as first written: NORGE and Norge are one value
+    for text, n in heads.items():
+        counted[text.casefold()] += n
+        written.setdefault(text.casefold(), text)
     if scan.heads == skeleton.records or len(counted) > max(1, scan.heads // 2):
         return
-    value, _ = counted.most_common(1)[0]
+    folded, _ = counted.most_common(1)[0]
+    value = written[folded]
     if suggestion is not None:
-        mapped = {k.casefold(): v for k, v in suggestion.mapped.items()}.get(value.casefold())
-        if mapped is None and value in suggestion.todo:
+        mapped = {k.casefold(): v for k, v in suggestion.mapped.items()}.get(folded)
+        if mapped is None and folded in {t.casefold() for t in suggestion.todo}:
             return  # no API value known for it
         value = mapped if isinstance(mapped, str) else value
     skeleton.defaults[api] = (value, guess.source)

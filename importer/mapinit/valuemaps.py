@@ -363,13 +363,13 @@ def open_values(api: str, source: str, values: list[str]) -> ValueSuggestion | N
     suggestion = ValueSuggestion(api, source, hint=f"the target company's {plural(label)} "
                                  "(map init --company FILE proposes them)")
     for shown in distinct.values():
-        if kind_name == "currencies" and _ISO_CURRENCY.match(shown):
-            continue  # NOK, SEK: the API's own codes
         code = _CURRENCY_WORDS.get(shown.casefold()) if kind_name == "currencies" else None
         if code is not None:
             suggestion.mapped[shown] = code
             suggestion.notes[shown] = f"{shown} is how {code} is often written; check"
             continue
+        if kind_name == "currencies" and _ISO_CURRENCY.match(shown):
+            continue  # NOK, SEK: the API's own codes
         suggestion.todo.append(shown)
         suggestion.notes[shown] = _open_note(kind_name, label, shown)
     return suggestion if suggestion.mapped or suggestion.todo else None
