@@ -79,7 +79,8 @@ async def verify_command(args: argparse.Namespace, argv: list[str]) -> int:
         client = await client_for(args, stack, read_only=True)
         summary = await verify_records(
             client, args.input, args.entity, report,
-            source_options=SourceOptions(args.format, args.delimiter, args.max_field_size, input_encoding(args.encoding, args.map)),
+            source_options=SourceOptions(args.format, args.delimiter, args.max_field_size,
+                                         input_encoding(args.encoding, args.map)),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
             concurrency=args.concurrency, strategy=args.strategy, map=args.map, results=args.results,
         )
@@ -150,7 +151,8 @@ async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
         result = await reconcile_totals(
             client, args.input, args.entity,
             # A SAF-T file counts every balance it states: one not sent shows as missing.
-            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size, input_encoding(args.encoding, args.map),
+            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size,
+                                         input_encoding(args.encoding, args.map),
                                          entity=args.entity, settings=_every_balance(args.saft_documents)),
             decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
             results=args.results,

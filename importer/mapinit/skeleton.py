@@ -14,7 +14,11 @@ written as a ``TODO`` comment; columns it cannot match are listed and ignored, s
 the skeleton loads as it is and imports what it matched. Given the target company's
 snapshot, the columns that name its records (credit terms, VAT, classes, items,
 currencies, ...) get value maps to its ids (:mod:`importer.mapinit.valuemaps`);
-:mod:`importer.mapinit.render` writes the result as commented TOML.
+:mod:`importer.mapinit.render` writes the result as commented TOML. Without it, such a
+column's value map lists every distinct value as a TODO line all the same. A document
+column whose value differs within one document is the line's (:mod:`importer.mapinit.lines`),
+and the encoding the file was read in (``--encoding``) is written into the map, where
+``run``, ``plan``, ``check`` and ``verify`` read it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from importer.company.columns import reference_kind
 from importer.company.model import Company
 from importer.entities import Entity
 from importer.errors import ConfigError
+from importer.mapinit.lines import to_lines
 from importer.mapinit.render import render
 from importer.mapinit.scan import DISTINCT_CAP, ColumnScan
 from importer.mapinit.synonyms import HEADERS, NOT_SENT, ValueSuggestion, normalise, suggest_values
@@ -210,7 +215,7 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
     guesses = match_headers(header, entity)
     with open_input(name, options) as opened:
         scans, read, records, varies = _scan(opened, guesses, entity, rows)
-    guesses = _to_lines(guesses, varies, entity)
+    guesses = to_lines(guesses, varies, entity)
     skeleton = Skeleton(entity, name, opened.format, opened.delimiter, read, guesses, records=records,
                         company=company.name if company is not None else None, encoding=options.encoding)
     infos = {info.name: info for info in describe_columns(entity)}
@@ -252,37 +257,6 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
     mapped = {g.api for g in skeleton.matched}
     skeleton.missing_required = [i.name for i in infos.values() if i.required and i.name not in mapped]
     return skeleton
-
-
-_LINE_TEXTS = ("line.description", "line.note")  # where a document's text goes when it differs by line
-
-
-def _to_lines(guesses: list[Guess], varies: dict[str, str], entity: Entity) -> list[Guess]:
-    """A document column whose value differs between the rows of one document describes the
-    lines, not the document: it goes to the same field of the line (``line.branchNumber``), or,
-    for text, to the line's text. A column with no place on the line stays, with a note."""
-    valid = frozenset(valid_columns(entity))
-    taken = {g.api for g in guesses if g.api is not None}
-    out = []
-    for guess in guesses:
-        api = guess.api
-        if guess.source not in varies or api is None or api.startswith("line.") or api == entity.key_field:
-            out.append(guess)
-            continue
-        document = varies[guess.source]
-        leaf = api.rsplit(".", 1)[-1]
-        found = field_for_column(entity, api)
-        text = found is not None and found.type == "string" and reference_kind(api) is None and not found.enum
-        places = [c for c in (f"line.{leaf}", *(_LINE_TEXTS if text else ())) if c in valid and c not in taken]
-        if places:
-            taken.discard(api)
-            taken.add(places[0])
-            out.append(Guess(guess.source, places[0], f"{guess.how}; differs within document {document}, "
-                             "so it is the line's", guess.sure))
-        else:
-            out.append(Guess(guess.source, api, f"{guess.how}; differs within document {document}, "
-                             f"and a document has one {api}: check", False))
-    return out
 
 
 def _keys_of(opened: Input, rows: int | None) -> list[str]:

@@ -142,3 +142,9 @@ async def test_run_reads_the_file_in_the_maps_encoding(tmp_path):
     without.write_text(out.read_text(encoding="utf-8").replace('encoding = "cp1252"', ""), encoding="utf-8")
     code, _, err = await run_cli("run", str(kunder), "--map", str(without), "--dry-run")
     assert code != 0 and "is not UTF-8" in err and "--encoding cp1252" in err  # what the key spares
+
+
+def test_a_document_field_with_no_place_on_the_line_stays_marked_to_check(tmp_path):
+    source = _write(tmp_path, "f.csv", "Fakturanr;Kundenr;Fakturadato;Antall\n1;10;03.02.2024;1\n1;10;04.02.2024;1\n")
+    [date] = [g for g in suggest_map(source, ENTITIES["invoice"]).guesses if g.source == "Fakturadato"]
+    assert date.api == "documentDate" and not date.sure and "differs within document 1" in date.how
