@@ -46,7 +46,7 @@ from importer.load.state import ResultsState, read_results
 from importer.logs import safe_url, tell
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.inputmap import bind_input
-from importer.mapping.mapfile import BoundMap, resolve_entity
+from importer.mapping.mapfile import BoundMap, input_encoding, resolve_entity
 from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
 from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
@@ -175,7 +175,7 @@ async def import_records(
     with ExitStack() as stack:
         writer, resume = _results(results_path, opts, stack, client, name if from_file else None, base)
         # Read as this entity, with the SAF-T group: the kinds that read one file as several take them.
-        read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, form.encoding,
+        read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, input_encoding(form.encoding, form.map),
                                 entity=opts.entity, settings=opts.saft)
         opened = stack.enter_context(open_input(source, read_as))
         counter, delimiter = opened.counter, opened.delimiter

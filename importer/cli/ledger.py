@@ -31,7 +31,7 @@ from importer.ledger.reconcile import reconcile_totals
 from importer.ledger.sign_off import print_reconciliation, write_csv
 from importer.ledger.verify import VerifySummary, default_report_path, verify_records
 from importer.logs import json_lines, tell
-from importer.mapping.mapfile import resolve_entity
+from importer.mapping.mapfile import input_encoding, resolve_entity
 from importer.options import SaftSettings
 from importer.outputs import check_outputs, printable
 from importer.sources import SourceOptions
@@ -79,7 +79,8 @@ async def verify_command(args: argparse.Namespace, argv: list[str]) -> int:
         client = await client_for(args, stack, read_only=True)
         summary = await verify_records(
             client, args.input, args.entity, report,
-            source_options=SourceOptions(args.format, args.delimiter, args.max_field_size, args.encoding),
+            source_options=SourceOptions(args.format, args.delimiter, args.max_field_size,
+                                         input_encoding(args.encoding, args.map)),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
             concurrency=args.concurrency, strategy=args.strategy, map=args.map, results=args.results,
         )
@@ -150,7 +151,8 @@ async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
         result = await reconcile_totals(
             client, args.input, args.entity,
             # A SAF-T file counts every balance it states: one not sent shows as missing.
-            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size, args.encoding,
+            source_options=SourceOptions(args.input_format, args.delimiter, args.max_field_size,
+                                         input_encoding(args.encoding, args.map),
                                          entity=args.entity, settings=_every_balance(args.saft_documents)),
             decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
             results=args.results,

@@ -15,7 +15,7 @@ from importer.entities import ENTITIES
 from importer.errors import SourceError
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.inputmap import bind_input
-from importer.mapping.mapfile import BoundMap
+from importer.mapping.mapfile import BoundMap, input_encoding
 from importer.options import ImportOptions
 from importer.sources import SourceOptions, open_input
 from importer.sources.base import SourceRecord
@@ -47,7 +47,7 @@ async def mapped_work(source: Any, opts: ImportOptions,
     form = opts.input
     name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
     ent = ENTITIES[opts.entity]
-    read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, form.encoding,
+    read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, input_encoding(form.encoding, form.map),
                             entity=opts.entity, settings=opts.saft)
     with open_input(source, read_as) as opened:
         coerce = CoerceOptions(

@@ -58,6 +58,8 @@ def render(skeleton: Skeleton, map_name: str = "MAP.toml") -> str:
         *(f"# TODO: {todo}" for todo in sk.todos),
         "",
         f"entity = {_toml(name)}",
+        *([f"encoding = {_toml(sk.encoding)}   # how the file is written: run, plan, check and verify read it so"]
+          if sk.encoding is not None else []),
     ]
     if sk.unmatched:
         out.append("# No API column was found for these, so they are ignored; to send one, map it under [columns]:")

@@ -14,7 +14,11 @@ written as a ``TODO`` comment; columns it cannot match are listed and ignored, s
 the skeleton loads as it is and imports what it matched. Given the target company's
 snapshot, the columns that name its records (credit terms, VAT, classes, items,
 currencies, ...) get value maps to its ids (:mod:`importer.mapinit.valuemaps`);
-:mod:`importer.mapinit.render` writes the result as commented TOML.
+:mod:`importer.mapinit.render` writes the result as commented TOML. Without it, such a
+column's value map lists every distinct value as a TODO line all the same. A document
+column whose value differs within one document is the line's (:mod:`importer.mapinit.lines`),
+and the encoding the file was read in (``--encoding``) is written into the map, where
+``run``, ``plan``, ``check`` and ``verify`` read it.
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ from importer.company.columns import reference_kind
 from importer.company.model import Company
 from importer.entities import Entity
 from importer.errors import ConfigError
+from importer.mapinit.lines import to_lines
 from importer.mapinit.render import render
 from importer.mapinit.scan import DISTINCT_CAP, ColumnScan
-from importer.mapinit.synonyms import HEADERS, ValueSuggestion, normalise, suggest_values
-from importer.mapinit.valuemaps import company_values
+from importer.mapinit.synonyms import HEADERS, NOT_SENT, ValueSuggestion, normalise, suggest_values
+from importer.mapinit.valuemaps import company_values, open_values
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
 from importer.outputs import written_whole
@@ -76,6 +81,7 @@ class Skeleton:
     todos: list[str] = field(default_factory=list)  # what is left to decide, in words
     missing_required: list[str] = field(default_factory=list)
     company: str | None = None  # the name of the company whose values the value maps speak
+    encoding: str | None = None  # the input's encoding, as map init read it (None: UTF-8)
 
     @property
     def matched(self) -> list[Guess]:
@@ -105,6 +111,8 @@ def _candidates(header: str, entity: Entity, valid: frozenset[str]) -> tuple[lis
     if name in HEADERS:
         found = [c for c in HEADERS[name] if c in valid]
         return found, "known header" if found else f"a known header, but not a column of {entity.name}", True
+    if name in NOT_SENT:
+        return [], NOT_SENT[name], True
     parts = [k for k in HEADERS if len(k) >= _PART_MIN and k != name and (name.startswith(k) or name.endswith(k))]
     for part in sorted(parts, key=len, reverse=True):
         found = [c for c in HEADERS[part] if c in valid]
@@ -160,13 +168,16 @@ def _scans(guesses: list[Guess], entity: Entity) -> dict[str, ColumnScan]:
 
 
 def _scan(opened: Input, guesses: list[Guess], entity: Entity,
-          rows: int | None) -> tuple[dict[str, ColumnScan], int, int]:
+          rows: int | None) -> tuple[dict[str, ColumnScan], int, int, dict[str, str]]:
     """Every readable row of the file (or its first ``rows``) through the columns' scans; how many
-    rows were read, and how many records they make (a document's rows are one)."""
+    rows were read, how many records they make (a document's rows are one), and the columns
+    whose value differs within a document (source column -> that document's key)."""
     scans = _scans(guesses, entity)
     key = next((g.source for g in guesses if g.api == entity.key_field), None) if entity.is_document else None
     last: object = object()
     read = records = 0
+    own: dict[str, str] = {}  # source column -> the value it has in the document being read
+    varies: dict[str, str] = {}
     for record in islice(iter(opened.own_reader()), rows):
         if record.error is not None:
             continue
@@ -176,11 +187,15 @@ def _scan(opened: Input, guesses: list[Guess], entity: Entity,
         if key is not None:
             last = data.get(key)
         records += head
+        if head:
+            own.clear()
         for source, scan in scans.items():
             value = data.get(source)
             if value is not None and value != "" and (text := str(value).strip()):
                 scan.add(text, record.number, head)
-    return scans, read, records
+                if key is not None and own.setdefault(source, text) != text and source not in varies:
+                    varies[source] = str(last)
+    return scans, read, records, varies
 
 
 def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOptions | None = None,
@@ -199,9 +214,10 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
             header = _keys_of(opened, rows)
     guesses = match_headers(header, entity)
     with open_input(name, options) as opened:
-        scans, read, records = _scan(opened, guesses, entity, rows)
+        scans, read, records, varies = _scan(opened, guesses, entity, rows)
+    guesses = to_lines(guesses, varies, entity)
     skeleton = Skeleton(entity, name, opened.format, opened.delimiter, read, guesses, records=records,
-                        company=company.name if company is not None else None)
+                        company=company.name if company is not None else None, encoding=options.encoding)
     infos = {info.name: info for info in describe_columns(entity)}
     number_verdicts: dict[str, str] = {}
     layouts: dict[str, str] = {}
@@ -263,6 +279,8 @@ def _value_map(skeleton: Skeleton, guess: Guess, found: Any, scan: ColumnScan, c
     values = scan.values()
     suggestion = company_values(company, guess.api, guess.source, values, today) if company is not None else None
     suggestion = suggestion or suggest_values(guess.api, guess.source, found, values)
+    if suggestion is None and (company is None or reference_kind(guess.api) in company.unavailable):
+        suggestion = open_values(guess.api, guess.source, values)  # the company's ids, unknown here
     if suggestion is not None:
         skeleton.values.append(suggestion)
     return suggestion
@@ -271,7 +289,7 @@ def _value_map(skeleton: Skeleton, guess: Guess, found: Any, scan: ColumnScan, c
 def _maps_values(api: str, found: Any, company: Company | None) -> bool:
     """Whether a value map could translate the column: the company's records, an enum, countries, yes/no words."""
     kind_name = reference_kind(api)
-    if company is not None and kind_name is not None and kind_name not in company.unavailable:
+    if kind_name is not None and (company is None or kind_name not in company.unavailable):
         return True
     return bool(found.enum) or found.type == "boolean" or api.rsplit(".", 1)[-1] in ("countryId", "vatCodeId")
 
@@ -285,15 +303,21 @@ def _suggest_default(skeleton: Skeleton, guess: Guess, scan: ColumnScan, entity:
     (free text such as names and e-mail addresses has no sensible default). Only a record's own
     row counts (a document's first). Defaults are API values, so a value the column's value map
     translates is suggested translated."""
-    api, counted = guess.api, scan.head_values
-    if api is None or not counted or api == entity.key_field or api.startswith("line."):
+    api, heads = guess.api, scan.head_values
+    if api is None or not heads or api == entity.key_field or api.startswith("line.") or scan.crowded:
         return
+    counted: Counter[str] = Counter()
+    written: dict[str, str] = {}  # folded -> as first written: NORGE and Norge are one value
+    for text, n in heads.items():
+        counted[text.casefold()] += n
+        written.setdefault(text.casefold(), text)
     if scan.heads == skeleton.records or len(counted) > max(1, scan.heads // 2):
         return
-    value, _ = counted.most_common(1)[0]
+    folded, _ = counted.most_common(1)[0]
+    value = written[folded]
     if suggestion is not None:
-        mapped = {k.casefold(): v for k, v in suggestion.mapped.items()}.get(value.casefold())
-        if mapped is None and value in suggestion.todo:
+        mapped = {k.casefold(): v for k, v in suggestion.mapped.items()}.get(folded)
+        if mapped is None and folded in {t.casefold() for t in suggestion.todo}:
             return  # no API value known for it
         value = mapped if isinstance(mapped, str) else value
     skeleton.defaults[api] = (value, guess.source)

@@ -18,7 +18,7 @@ from importer.errors import RecordError
 from importer.mapinit.scan import DISTINCT_CAP
 from importer.mapping.coerce import parse_bool
 
-__all__ = ["HEADERS", "COUNTRIES", "ENUM_WORDS", "BOOLEAN_WORDS", "normalise", "ValueSuggestion", "suggest_values"]
+__all__ = ["HEADERS", "NOT_SENT", "COUNTRIES", "ENUM_WORDS", "BOOLEAN_WORDS", "normalise", "ValueSuggestion", "suggest_values"]
 
 
 # Letters NFKD leaves whole: folded by hand so ``Beløp`` meets ``belop``.
@@ -54,7 +54,9 @@ _WRITTEN: dict[tuple[str, ...], tuple[str, ...]] = {
      "company number", "registration no", "y-tunnus"): ("corporateId",),
     ("mva", "mvanr", "mva-nr", "mvanummer", "moms", "momsnr", "momsnummer", "momsregnr", "se-nr", "vat",
      "vat no", "vat number", "vat id", "vat registration"): ("vatRegistrationId", "line.vatCodeId"),
-    ("mvakode", "mva-kode", "momskod", "momskode", "vat code", "tax code", "avgiftskode"): ("line.vatCodeId",),
+    ("mvakode", "mva-kode", "momskod", "momskode", "vat code", "tax code", "avgiftskode", "mva-sats", "mvasats",
+     "mva sats", "mva-prosent", "mvaprosent", "momssats", "momsats", "momsprocent",
+     "vat rate", "vat percent", "tax rate", "sats"): ("line.vatCodeId",),
     ("kundeklasse", "kundklass", "kundegruppe", "kundgrupp", "customer class", "customer group"):
         ("customerClassId",),
     ("status", "kundestatus", "kundstatus"): ("status",),
@@ -109,7 +111,8 @@ _WRITTEN: dict[tuple[str, ...], tuple[str, ...]] = {
     ("varenr", "varenummer", "vare", "artikkelnr", "artikelnr", "artikelnummer", "artnr", "produktnr",
      "item", "item no", "item number", "sku", "product no"): ("line.inventoryNumber",),
     ("beskrivelse", "beskrivning", "varetekst", "varenavn", "benamning", "description", "line text",
-     "linjetekst", "radtext"): ("line.description",),
+     "linjetekst", "radtext", "radtekst", "linjebeskrivelse", "line description", "item text",
+     "fakturalinjetekst"): ("line.description",),
     ("antall", "antal", "mengde", "mangd", "kvantum", "quantity", "qty"): ("line.quantity",),
     ("enhet", "enhed", "unit", "uom", "unit of measure"): ("line.uom",),
     ("pris", "a-pris", "a pris", "apris", "enhetspris", "styckpris", "stykpris", "enhedspris", "price",
@@ -119,11 +122,28 @@ _WRITTEN: dict[tuple[str, ...], tuple[str, ...]] = {
     ("rabattbelop", "rabattbelopp", "rabatbelob", "discount amount"): ("line.discountAmountInCurrency",),
     ("konto", "kontonr", "account", "sales account", "inntektskonto", "intaktskonto"): ("line.accountNumber",),
     ("selger", "saljare", "saelger", "salesperson", "sales person"): ("salesperson", "line.salesperson"),
-    ("nivå fra", "niva fra", "level from"): ("levelFrom",),
-    ("nivå til", "niva til", "level to"): ("levelTo",),
+    ("nivå fra", "niva fra", "fra nivå", "fra niva", "från nivå", "fran niva", "fra niveau", "niveau fra",
+     "fra trinn", "fra purretrinn", "fra rykkertrinn", "fra purrenivå", "från påminnelsenivå", "from level",
+     "level from", "dunning level from"): ("levelFrom",),
+    ("nivå til", "niva til", "til nivå", "til niva", "till nivå", "till niva", "til niveau", "niveau til",
+     "til trinn", "til purretrinn", "til rykkertrinn", "til purrenivå", "till påminnelsenivå", "to level",
+     "level to", "dunning level to"): ("levelTo",),
 }
 
 HEADERS: dict[str, tuple[str, ...]] = {normalise(h): columns for written, columns in _WRITTEN.items() for h in written}
+
+# Headers of what the API's creates have no column for: named, so they are never matched by a part
+# of their name (``Gjelder faktura`` is not the credit note's own ``referenceNumber``), and said why.
+_APPLIES_TO = ("the invoice a credit note applies to: the API's create takes no such column (a credit note is "
+               "applied to its invoice in the ERP); map it to note or externalReference to keep it on the document")
+_NOT_SENT_WRITTEN: dict[tuple[str, ...], str] = {
+    ("gjelder faktura", "gjelder", "gjelder fakturanr", "gjeld faktura", "gjelder bilag", "kreditert faktura",
+     "krediterer faktura", "opprinnelig faktura", "original faktura", "gäller faktura", "avser faktura",
+     "ursprungsfaktura", "krediterad faktura", "vedrører faktura", "vedr faktura", "vedrorer faktura",
+     "oprindelig faktura", "krediteret faktura", "applies to", "applies to invoice", "applied to",
+     "original invoice", "orig invoice", "credited invoice", "invoice credited"): _APPLIES_TO,
+}
+NOT_SENT: dict[str, str] = {normalise(h): why for written, why in _NOT_SENT_WRITTEN.items() for h in written}
 
 # Country names in the Nordic languages and English -> ISO 3166 codes, for countryId columns.
 _COUNTRIES_WRITTEN: dict[str, tuple[str, ...]] = {

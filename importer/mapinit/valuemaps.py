@@ -20,6 +20,13 @@ file's distinct values on one of the company's records it may use, saying why:
 What it cannot place gets a TODO line naming the values the company has (or the closest
 ones, for a kind with many). A record the company has but a write cannot use (an item
 that cannot be sold) is never proposed.
+
+Without the company (:func:`open_values`) nothing says which ids it has, so every distinct
+value of such a column is a TODO line, with what the value seems to say (``30 dager
+netto``: 30 days): the map lists every value the file holds and a person writes each
+id once. Only what reads as an API value on its face is left to pass as written (a
+currency's ISO 4217 code), and a currency written the usual other way is proposed
+(``NKR`` → ``NOK``), marked to check.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from importer.company.model import Company
 from importer.mapinit.scan import DISTINCT_CAP
 from importer.mapinit.synonyms import ValueSuggestion, normalise
 
-__all__ = ["Placed", "company_values", "place"]
+__all__ = ["Placed", "company_values", "open_values", "place"]
 
 Record = Mapping[str, Any]
 
@@ -333,3 +340,50 @@ def company_values(company: Company, api: str, source: str, values: list[str],
             suggestion.mapped[shown] = placed.id
             suggestion.notes[shown] = placed.why + ("; check" if placed.why and not placed.sure else "")
     return suggestion if suggestion.mapped or suggestion.todo else None
+
+
+# -- without the company ----------------------------------------------------------------------------
+
+
+_ISO_CURRENCY = re.compile(r"[A-Z]{3}\Z")
+
+
+def open_values(api: str, source: str, values: list[str]) -> ValueSuggestion | None:
+    """The value map of a column that names the company's records, without the company's
+    records to place its values on: each distinct value a TODO line; None for any other column."""
+    kind_name = reference_kind(api)
+    if kind_name is None:
+        return None
+    distinct: dict[str, str] = {}
+    for v in values:
+        distinct.setdefault(v.strip().casefold(), v.strip())
+    if not distinct or len(distinct) > DISTINCT_CAP:
+        return None
+    label = kind(kind_name).label
+    suggestion = ValueSuggestion(api, source, hint=f"the target company's {plural(label)} "
+                                 "(map init --company FILE proposes them)")
+    for shown in distinct.values():
+        code = _CURRENCY_WORDS.get(shown.casefold()) if kind_name == "currencies" else None
+        if code is not None:
+            suggestion.mapped[shown] = code
+            suggestion.notes[shown] = f"{shown} is how {code} is often written; check"
+            continue
+        if kind_name == "currencies" and _ISO_CURRENCY.match(shown):
+            continue  # NOK, SEK: the API's own codes
+        suggestion.todo.append(shown)
+        suggestion.notes[shown] = _open_note(kind_name, label, shown)
+    return suggestion if suggestion.mapped or suggestion.todo else None
+
+
+def _open_note(kind_name: str, label: str, value: str) -> str:
+    """What a TODO line says of a value no company's records were given to place."""
+    numbers = _NUMBER.findall(value)
+    if kind_name == "creditTerms" and normalise(value) in _CASH_WORDS:
+        return "cash: the id of the company's 0-day credit terms"
+    if kind_name == "creditTerms" and len(numbers) == 1:
+        return f"{numbers[0]} days: the id of the company's credit terms due {numbers[0]} days after the document"
+    if kind_name == "vatCategories" and _rate(value) is not None:
+        return f"{value} %: the id of the company's VAT category of that output rate"
+    if kind_name == "currencies" and normalise(value) in _BASE_CURRENCY_WORDS:
+        return "the company's base currency, as an ISO 4217 code (NOK)"
+    return f"{one(label)} of the company"

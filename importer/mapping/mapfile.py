@@ -103,6 +103,11 @@ records this map makes are numbered when created, and ``numbering_field`` where
 ``company`` numbering keeps the file's number (``importer.load.numbering``); the run's
 ``--numbering`` and ``--numbering-field`` win over them.
 
+Encoding. ``encoding = "cp1252"`` (any name ``--encoding`` takes) is how the input
+the map is written for is encoded: ``run``, ``plan``, ``check`` and ``verify`` with this
+``--map`` read the file in it (:func:`map_encoding`), so a legacy export from a Windows
+program needs no ``--encoding`` on every command. The run's ``--encoding`` wins over it.
+
 Other keys. ``description = "..."`` is free text. TOML puts every key written
 below a ``[table]`` line into that table, so top-level keys (``entity``,
 ``ignore``, ``unmapped``) go above the first one; ``ignore = [...]`` is also
@@ -146,7 +151,7 @@ from importer.mapping.transforms import PeriodFormat, Rewrite
 
 __all__ = [
     "ColumnMap", "BoundMap", "MapError", "MappedRow", "ValueMap", "ColumnFormat", "PeriodFormat", "Rewrite",
-    "KEEP", "load_map", "parse_map", "resolve_entity",
+    "KEEP", "load_map", "parse_map", "resolve_entity", "map_encoding", "input_encoding",
 ]
 
 
@@ -181,6 +186,24 @@ def resolve_entity(entity: str | None, map_path: str | os.PathLike[str] | None) 
         return entity
     name = os.fspath(map_path)
     return Loader(name, _parsed(_read(name), name)).entity_of(entity).name
+
+
+def map_encoding(map_path: str | os.PathLike[str] | None) -> str | None:
+    """The input encoding a mapping file names (``encoding = "cp1252"``), checked; None when it
+    names none. Read before the input is opened, as the input is read in it."""
+    if map_path is None:
+        return None
+    name = os.fspath(map_path)
+    loader = Loader(name, _parsed(_read(name), name))
+    encoding = loader.encoding(loader.doc.get("encoding"))
+    if loader.problems:
+        raise MapError(name, loader.problems)
+    return encoding
+
+
+def input_encoding(encoding: str | None, map_path: str | os.PathLike[str] | None) -> str | None:
+    """The encoding an input is read in: the run's ``--encoding``, else its map's, else None (UTF-8)."""
+    return encoding if encoding is not None else map_encoding(map_path)
 
 
 def _read(name: str) -> str:

@@ -28,11 +28,12 @@ from importer.mapping.mapspec import (
     toml_key,
 )
 from importer.mapping.transforms import parse_period_format, parse_rewrites
+from importer.sources.encoding import codec_name
 from importer.vocabulary import NUMBERING_MODES
 
 __all__ = ["Loader", "TOP_KEYS"]
 
-TOP_KEYS = ("entity", "description", "numbering", "numbering_field", "ignore", "unmapped", "columns", "constants", "defaults", "formats", "values")
+TOP_KEYS = ("entity", "description", "encoding", "numbering", "numbering_field", "ignore", "unmapped", "columns", "constants", "defaults", "formats", "values")
 _MAP_WIDE_FORMATS = ("decimal_comma", "date_format")
 _COLUMN_FORMATS = (*_MAP_WIDE_FORMATS, "format", "rewrite", "unmatched")
 _UNMAPPED = ("error", "ignore")
@@ -79,6 +80,7 @@ class Loader:
         if numbering_field is not None and (not isinstance(numbering_field, str) or not numbering_field.strip()):
             self.problem("numbering_field", f"expected the name of a field, got {shown(numbering_field)}")
             numbering_field = None
+        encoding = self.encoding(doc.get("encoding"))
         ignore = self._ignore(doc.get("ignore", []), "ignore")
         columns = self._columns(ignore)
         constants = self._constants("constants")
@@ -91,7 +93,7 @@ class Loader:
             path=self.path, entity=ent, columns=columns, ignore=frozenset(ignore), unmapped=unmapped,
             constants=constants, defaults=defaults, formats=formats, decimal_comma=decimal_comma,
             date_format=date_format, values=values, description=description,
-            numbering=numbering, numbering_field=numbering_field,
+            numbering=numbering, numbering_field=numbering_field, encoding=encoding,
         )
         unknown = self.unknown_columns
         if header is not None:  # the header's mistakes too, so one round of fixes does for all
@@ -132,6 +134,19 @@ class Loader:
             raise MapError(self.path, [*self.problems, "entity: not set; add entity = \"customer\" "
                                        f"(or invoice, ...) at the top, or pass --entity{hint}"])
         return wanted if isinstance(wanted, Entity) else ENTITIES[name]
+
+    def encoding(self, value: Any) -> str | None:
+        """The input's encoding, as ``--encoding`` names it (``cp1252``); None: the run's."""
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem("encoding", f"expected the name of an encoding such as \"cp1252\", got {shown(value)}")
+            return None
+        try:
+            return codec_name(value.strip())
+        except ConfigError as exc:
+            self.problem("encoding", str(exc))
+            return None
 
     def _table(self, key: str) -> dict[str, Any]:
         table = self.doc.get(key, {})

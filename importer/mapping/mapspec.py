@@ -88,6 +88,7 @@ class ColumnMap:
     description: str | None = None
     numbering: str | None = None  # how created records are numbered (importer.load.numbering); None: the run's
     numbering_field: str | None = None  # where company numbering keeps the legacy number
+    encoding: str | None = None  # the input's encoding (a codec name); None: the run's
 
     @property
     def name(self) -> str:
