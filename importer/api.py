@@ -38,7 +38,7 @@ from importer.load.mapped import mapped_work, works_of
 from importer.load.numbering import Numbering
 from importer.load.pipeline import Pipeline
 from importer.load.prefetch import prefetch_keys
-from importer.load.preflight import Preflight, before_sending
+from importer.load.preflight import Preflight, before_sending, read_once
 from importer.load.results import ResultsWriter
 from importer.load.resume_check import nothing_to_resume, same_run
 from importer.load.sink import OutcomeCallback, ResultSink
@@ -187,6 +187,8 @@ async def import_records(
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
         read_from, read_calls = None, 0
         if callable(company):  # the command line's reader: only now that the run goes ahead
+            if not from_file and not state.dry_run:
+                read_once(opts)  # what no company changes is refused before a call is spent reading it
             company, read_from, read_calls = await company(opts, results_path)
         company, checked = _companies(opts, company)
         owned = client is None and not state.dry_run  # a client we build, we open and close

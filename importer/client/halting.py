@@ -21,7 +21,7 @@ import anyio
 
 __all__ = [
     "FirstAnswerGate", "FirstWrites", "token_refused", "forbidden", "no_such_endpoint",
-    "invalid_base_url", "is_collection_path", "SAME_WRITES",
+    "invalid_base_url", "not_the_api", "is_collection_path", "SAME_WRITES",
 ]
 
 SAME_WRITES = 5  # this many first writes ending the same wrong way halt the client, once the setup is proved
@@ -51,6 +51,15 @@ def no_such_endpoint(method: str, url: str) -> str:
 
 def invalid_base_url(url: str, detail: str) -> str:
     return f"cannot send to {url} ({detail}): check the base URL (--base-url / VISMA_BASE_URL)"
+
+
+def not_the_api(first: str, status: int, reason: str,
+                stopped: str = "stopped so the rest are not sent in vain") -> str:
+    """``first`` (``the first write``) got an answer no API gives: a page, a redirect."""
+    return (
+        f"{first} got an answer that is not the API's (HTTP {status}: {reason[:200]}); {stopped}: is the base "
+        "URL right, or is a proxy or sign-in page in front of the API?"
+    )
 
 
 def is_collection_path(path: str | None) -> bool:
@@ -150,11 +159,7 @@ class FirstWrites:
             return None
         self.watching = False
         if at_once and self._times == 1:
-            return (
-                f"the first write got an answer that is not the API's (HTTP {status}: {reason[:200]}); stopped "
-                "so the rest are not sent in vain: is the base URL right, or is a proxy or sign-in page in "
-                "front of the API?"
-            )
+            return not_the_api("the first write", status, reason)
         return (
             f"the first {self._times} writes all ended the same way, which no record can cause (HTTP {status}: "
             f"{reason[:200]}); stopped so the rest are not sent in vain: is the API down, is the base URL "

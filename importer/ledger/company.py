@@ -23,7 +23,9 @@ values (those are every customer's number, not reference data). A kind the API a
 403 or 404 for (the token may not read it, or the company has not the module) is
 recorded as unavailable with that status, not an error: a snapshot says what it could
 not see (when no kind at all can be read, the base URL or the token is wrong: an error).
-Any other failure stops the snapshot with an ``ApiError`` naming the kind.
+Any other failure stops the snapshot with an ``ApiError`` naming the kind; an answer no API
+list gives (a page or a redirect where JSON was due: a proxy or a sign-in page in front of
+the API) is a :class:`NotTheApi`, so a run can tell a wrong setup from a company it cannot read.
 Each record keeps the fields kinds.py lists, in the API's own names and shapes.
 """
 
@@ -33,12 +35,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer.client import ApiClient
+from importer.client import ApiClient, Response
 from importer.company.kinds import KINDS, Kind
 from importer.company.model import Company, Numbering, norm_id
 from importer.errors import ApiError
 
-__all__ = ["KindRead", "CompanySnapshot", "read_company", "DIMENSION_PATH", "UNAVAILABLE"]
+__all__ = ["KindRead", "CompanySnapshot", "NotTheApi", "read_company", "DIMENSION_PATH", "UNAVAILABLE"]
 
 DIMENSION_PATH = "/v1/dimension/CUSTOMER"
 DIMENSION_FIELDS = ("id", "description", "length", "segments")
@@ -73,6 +75,19 @@ class CompanySnapshot:
         }
 
 
+class NotTheApi(ApiError):
+    """A list answered with what no API list answers: a 2xx that is not JSON, a redirect, a 4xx page.
+
+    ``what``: the read (``creditTerms (/v1/creditTerm, page 1)``); ``reason``: what was wrong
+    with the answer. Its text is ``what: reason``, as any other failure of the snapshot.
+    """
+
+    def __init__(self, status: int, what: str, reason: str) -> None:
+        super().__init__(status, f"{what}: {reason}" if status == 200 else f"{what}: HTTP {status}: {reason}")
+        self.what = what
+        self.reason = reason
+
+
 class _Unavailable(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
@@ -85,13 +100,25 @@ async def _get(client: ApiClient, what: str, path: str, params: Mapping[str, str
     response = attempt.response
     if response is None:
         raise ApiError(None, f"{what}: {attempt.error or 'no answer'}")
-    if response.status in UNAVAILABLE:
-        raise _Unavailable(response.status)
-    if response.status != 200:
-        raise ApiError(response.status, f"{what}: HTTP {response.status}: {attempt.error or response.error_text()}")
-    if attempt.error is not None or not response.is_json:
-        raise ApiError(response.status, f"{what}: {attempt.error or response.not_json_reason()}")
-    return response.json()
+    status = response.status
+    if status in UNAVAILABLE:
+        raise _Unavailable(status)
+    if 300 <= status < 400:
+        raise NotTheApi(status, what, attempt.error or response.redirect_reason())
+    if 400 <= status < 500 and status != 401 and _is_page(response):
+        raise NotTheApi(status, what, response.not_json_reason() or "the answer is a page")
+    if status != 200:
+        raise ApiError(status, f"{what}: HTTP {status}: {attempt.error or response.error_text()}")
+    if attempt.error is None and response.is_json:
+        return response.json()
+    page = response.not_json_reason()  # a sign-in page answered 200
+    if page is not None:
+        raise NotTheApi(status, what, page)
+    raise ApiError(status, f"{what}: {attempt.error or 'the answer is empty'}")
+
+
+def _is_page(response: Response) -> bool:
+    return response.content_type in ("text/html", "application/xhtml+xml") or response.body.lstrip()[:1] == b"<"
 
 
 def _objects(what: str, data: Any) -> list[dict[str, Any]]:

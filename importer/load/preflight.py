@@ -45,7 +45,7 @@ from importer.mapping.mapfile import BoundMap
 from importer.options import ImportOptions
 from importer.schema import unwrap_value
 
-__all__ = ["Preflight", "Found", "Scan", "Refused", "scan", "before_sending", "ledger_customers", "grouped", "SHOWN"]
+__all__ = ["Preflight", "Found", "Scan", "Refused", "scan", "before_sending", "read_once", "ledger_customers", "grouped", "SHOWN"]
 
 SHOWN = 20  # failures a refused run lists before it counts the rest
 _LINE_PATH = re.compile(r"^(\w+)\[(\d+)\]\.(.*)$")
@@ -268,6 +268,15 @@ async def ledger_customers(client: ApiClient) -> set[str]:
     return numbers
 
 
+def read_once(opts: ImportOptions) -> None:
+    """ConfigError unless ``send_valid``: an input read once (stdin, records) has no pass before sending."""
+    if not opts.behaviour.send_valid:
+        raise ConfigError(
+            "the preflight checks every record against the company before anything is sent, and "
+            "this input cannot be read twice: pass --send-valid (records the company would refuse "
+            "are invalid, the rest is sent), or --company none to check nothing")
+
+
 async def before_sending(preflight: Preflight, client: ApiClient, opts: ImportOptions,
                          rescan: Callable[[], AsyncIterator[Work]] | None) -> None:
     """Before a live run sends anything: check the whole input against the company.
@@ -278,11 +287,7 @@ async def before_sending(preflight: Preflight, client: ApiClient, opts: ImportOp
     before = client.stats.calls
     try:
         if rescan is None:  # stdin or records: read once, so no pass before sending
-            if not opts.behaviour.send_valid:
-                raise ConfigError(
-                    "the preflight checks every record against the company before anything is sent, and "
-                    "this input cannot be read twice: pass --send-valid (records the company would refuse "
-                    "are invalid, the rest is sent), or --company none to check nothing")
+            read_once(opts)
             if preflight.entity.is_document:
                 preflight.ledger = await ledger_customers(client)
             return

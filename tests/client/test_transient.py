@@ -9,6 +9,7 @@ call. Each test asks the sandbox's ledger what it holds.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 
@@ -151,12 +152,15 @@ def invoices(tmp_path, bad: int, good: int) -> str:
 
 async def test_invoices_of_a_missing_customer_fail_alone_and_no_resume_halts(tmp_path):
     # The standard profile: the live one refuses the same failed write a third time within
-    # five minutes with a 429, which a --retry-failed straight after would wait out.
+    # five minutes with a 429, which a --retry-failed straight after would wait out. The API's
+    # own refusal is what is tested: the preflight, which would refuse these invoices before a
+    # call (tests/e2e/test_preflight.py), is told to check nothing.
     path = invoices(tmp_path, bad=12, good=18)
     results = f"{path}.results.ndjson"
     (tmp_path / "c.csv").write_text("number,name\nC1,En\n", encoding="utf-8")
     async with serve(SandboxConfig(seed=1)) as sb:
-        run = ("run", "--entity", "invoice", "--base-url", sb.url, "--token", TOKEN, "--concurrency", "4")
+        run = ("run", "--entity", "invoice", "--base-url", sb.url, "--token", TOKEN, "--concurrency", "4",
+               "--company", "none")
         code, out, err = await run_cli(run[0], str(tmp_path / "c.csv"), "--entity", "customer", *run[3:])
         assert code == 0, out + err
 
@@ -224,16 +228,32 @@ async def test_a_refused_token_still_stops_the_run_after_one_call(tmp_path):
                                        "--token", "not-the-sandbox-token", "--concurrency", "16")
         stats = await get_json(f"{sb.url}/sandbox/stats")
         assert await records(sb.url, "customer") == []
+    # The one call is the first read of the company (the preflight's): refused as a write would be.
     assert code == 2 and "refused the token (HTTP 401)" in err, out + err
     assert stats["requests"] == 1 and stats["by_status"] == {"401": 1}
     assert "not-the-sandbox-token" not in out + err
+    assert not os.path.exists(f"{path}.results.ndjson") and not os.path.exists(f"{path}.results.ndjson.company.json")
+
+
+async def test_a_sign_in_page_in_front_of_the_api_stops_the_run_at_the_company_read(tmp_path):
+    path = customers_file(tmp_path, 100)
+    async with hostile({"* *": html_page()}) as proxy:
+        started = time.monotonic()
+        code, out, err = await run_cli("run", path, "--entity", "customer", "--base-url", proxy.url,
+                                       "--token", TOKEN, "--concurrency", "16")
+        elapsed = time.monotonic() - started
+    assert code == 2, out + err
+    assert proxy.count() == 1 and proxy.count("GET", "/v1/creditTerm") == 1 and elapsed < 10  # not tried again
+    assert "the first read of the company (creditTerms" in err and "sign-in page" in err, err
+    assert "sent unchecked" not in err and "Traceback" not in err
+    assert not os.path.exists(f"{path}.results.ndjson")  # nothing sent, no outcome: the same run starts clean
 
 
 async def test_a_sign_in_page_in_front_of_the_api_stops_the_run_after_one_write(tmp_path):
     path = customers_file(tmp_path, 100)
     async with hostile({"* *": html_page()}) as proxy:
         code, out, err = await run_cli("run", path, "--entity", "customer", "--base-url", proxy.url,
-                                       "--token", TOKEN, "--concurrency", "16")
+                                       "--token", TOKEN, "--concurrency", "16", "--company", "none")
     assert code == 2, out + err
     assert proxy.count("POST", "/v1/customer") == 1 and proxy.count() <= 2  # the create and its lookup
     assert "sign-in page" in err and "Traceback" not in err

@@ -124,14 +124,14 @@ async def test_utf8_past_the_checked_prefix_is_refused_record_by_record(sandbox,
 
 
 async def test_a_pipe_read_as_cp1252_doubts_until_a_line_proves_it(sandbox, tmp_path):
-    utf8 = UTF8_CUSTOMERS
-    code, out, err = await run(sandbox, "run", "-", "--format", "csv", "--entity", "customer",
+    utf8 = UTF8_CUSTOMERS  # a pipe is read once: --send-valid lets the preflight check each record as it comes
+    code, out, err = await run(sandbox, "run", "-", "--format", "csv", "--entity", "customer", "--send-valid",
                                "--encoding", "cp1252", "--results", str(tmp_path / "u.ndjson"), stdin=utf8)
     assert code == 1, out + err
     assert {line["outcome"] for line in final_lines(tmp_path / "u.ndjson")} == {"invalid"}
     assert await customers(sandbox) == {}
     cp1252 = "number;name\n5;Ærlig AS\n6;Blåbær Øl\n".encode("cp1252")
-    code, out, err = await run(sandbox, "run", "-", "--format", "csv", "--entity", "customer",
+    code, out, err = await run(sandbox, "run", "-", "--format", "csv", "--entity", "customer", "--send-valid",
                                "--encoding", "cp1252", "--results", str(tmp_path / "c.ndjson"), stdin=cp1252)
     assert code == 0, out + err
     assert await customers(sandbox) == {"5": "Ærlig AS", "6": "Blåbær Øl"}

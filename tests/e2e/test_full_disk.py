@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from collections import Counter
 
+from importer.company import load_company
 from tests.support.runs import TOKEN, get_json, read_lines, run_cli
 
 
@@ -32,10 +33,16 @@ async def test_a_full_disk_stops_the_run_and_the_resume_creates_nothing_twice(sa
     # Every record sent has its started line: none went out unrecorded.
     started = {x["key"] for x in lines if x["outcome"] == "started"}
     assert set(sent_once) <= started
+    # The company the preflight read (larger than the disk) is kept whole or not at all: no half
+    # file for the resume to trip on, and the disk's room is left to the results.
+    company = small_disk / "r.ndjson.company.json"
+    assert "cannot keep the company beside the results" in err and not company.exists()
+    assert list(small_disk.iterdir()) == [results]
 
     subprocess.run(["mount", "-o", "remount,size=8m", str(small_disk)], check=True)
     code, out, err = await run_cli(*args, "--resume")
     assert code == 0, err
+    assert load_company(company).records["creditTerms"]  # read once by the resume, and kept now
     stored = Counter(c["number"] for c in await get_json(f"{sandbox.url}/sandbox/records/customer"))
     assert stored == Counter({f"C{i}": 1 for i in range(count)})
     stats = await get_json(f"{sandbox.url}/sandbox/stats")

@@ -3,6 +3,8 @@ Exit 2 and a clear message, no traceback, nothing sent when the file is refused.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support.runs import TOKEN, final_lines, get_json, run_cli
@@ -48,9 +50,15 @@ async def test_the_same_file_with_encoding_cp1252_goes_in(sandbox, tmp_path):
 async def test_stdin_with_a_bad_byte_keeps_per_record_handling(sandbox, tmp_path):
     results = tmp_path / "stdin.results.ndjson"
     data = "number,name\n1,A\n".encode() + "2,Blåbær\n".encode("cp1252") + b"3,C\n"
-    code, out, err = await run_cli("run", "-", "--format", "csv", "--entity", "customer",
-                                   "--results", str(results), "--base-url", sandbox.url, "--token", TOKEN,
-                                   stdin=data)
+    args = ("run", "-", "--format", "csv", "--entity", "customer", "--results", str(results),
+            "--base-url", sandbox.url, "--token", TOKEN)
+    before = (await get_json(f"{sandbox.url}/sandbox/stats"))["requests"]
+    code, out, err = await run_cli(*args, stdin=data)  # a pipe is read once: the preflight needs --send-valid
+    assert code == 2 and "--send-valid" in err and "Traceback" not in err, err
+    assert (await get_json(f"{sandbox.url}/sandbox/stats"))["requests"] == before  # refused before any call
+    assert not results.exists() and not os.path.exists(f"{results}.company.json")
+
+    code, out, err = await run_cli(*args, "--send-valid", stdin=data)
     assert code == 1, err  # the run went through; one record is invalid
     assert "Traceback" not in err + out
     outcomes = {tuple(line["records"]): line for line in final_lines(results)}

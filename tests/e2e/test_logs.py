@@ -7,7 +7,9 @@ import logging
 import pytest
 
 from importer.logs import safe_url
-from tests.support.runs import TOKEN, run_cli
+from tests.support.hostile_server import hostile, sequence, throttled
+from tests.support.ledger_proxy import Proxy
+from tests.support.runs import TOKEN, get_json, run_cli
 
 pytestmark = pytest.mark.one_profile  # settled before the API's quirks matter (see conftest)
 
@@ -97,9 +99,11 @@ async def test_summary_json_on_stdout_with_json_logs_leaves_both_streams_json(sa
 async def test_a_wait_for_the_window_is_logged_once_with_until_when(start_sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name\n" + "".join(f"{n},N{n}\n" for n in range(1, 5)), encoding="utf-8")
-    async with start_sandbox(rate_limit=3, rate_window=2) as sb:  # the fourth record waits for the window
+    # The fourth record waits for the window; the company is not read (its reads wait as the next test's).
+    async with start_sandbox(rate_limit=3, rate_window=2) as sb:
         code, out, err = await run_cli("run", str(path), "--entity", "customer", "-v", "--log-format", "json",
-                                       "--concurrency", "1", "--base-url", sb.url, "--token", TOKEN)
+                                       "--concurrency", "1", "--base-url", sb.url, "--token", TOKEN,
+                                       "--company", "none")
     assert code == 0, err
     logs = json_lines(err)
     waits = [entry for entry in logs if entry["message"].startswith("waiting until ")]
@@ -108,6 +112,30 @@ async def test_a_wait_for_the_window_is_logged_once_with_until_when(start_sandbo
     assert "rate-limit window spent (3/3 calls)" in wait["reason"] and wait["limit"] == 3
     assert 1 < wait["wait_s"] <= 2 and wait["until"].endswith("+00:00")
     assert events(logs, "finished")[0]["outcomes"] == {"created": 4}
+
+
+async def test_a_429_to_the_company_read_is_waited_out_and_logged_as_a_records_would_be(sandbox, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("number,name\n1,N1\n2,N2\n", encoding="utf-8")
+    proxy = Proxy(sandbox.url, None)
+    first_read = sequence(throttled("2"), proxy.forward)  # the preflight's first read: 429, Retry-After 2 s
+    async with hostile({"GET /v1/creditTerm": first_read, "* *": proxy.forward}) as front:
+        proxy.server, proxy.url = front, front.url
+        code, out, err = await run_cli("run", str(path), "--entity", "customer", "-v", "--log-format", "json",
+                                       "--base-url", front.url, "--token", TOKEN)
+        await proxy.close()
+    assert code == 0, err
+    assert front.count("GET", "/v1/creditTerm") == 2  # the 429, then the list: the read went on
+    logs = json_lines(err)
+    [throttled_at] = [entry for entry in logs if entry["message"].startswith("429 on ")]
+    assert throttled_at["message"] == "429 on GET /v1/creditTerm: waiting for the rate-limit window"
+    [wait] = [entry for entry in logs if entry["message"].startswith("waiting until ")]
+    assert "Retry-After" in wait["reason"] and 1 < wait["wait_s"] <= 2 and wait["until"].endswith("+00:00")
+    assert logs.index(wait) < logs.index(events(logs, "started")[0])  # before the records' run
+    assert not [entry for entry in logs if "could not be read" in entry["message"]]
+    assert events(logs, "finished")[0]["outcomes"] == {"created": 2}
+    stored = await get_json(f"{sandbox.url}/sandbox/records/customer")
+    assert sorted(c["number"] for c in stored) == ["1", "2"]
 
 
 PLAN = """

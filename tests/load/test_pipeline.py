@@ -5,6 +5,8 @@ Each test asks what the results file says and what the server was sent.
 
 from __future__ import annotations
 
+import pytest
+
 import importer
 from tests.support.hostile_server import (
     SIGN_IN_PAGE,
@@ -136,16 +138,22 @@ async def test_two_documents_carrying_the_reference_are_no_proof(tmp_path):
     assert "2 documents carry" in line["error"]
 
 
-async def test_a_wrong_token_costs_a_handful_of_calls_and_exits_2(tmp_path):
+@pytest.mark.parametrize("company", ["live", "none"])
+async def test_a_wrong_token_costs_a_handful_of_calls_and_exits_2(tmp_path, company):
     path = customers(tmp_path, 500)
     async with hostile({"* *": error(401, "Unauthorized")}) as srv:
         code, out, err = await run_cli("run", str(path), "--entity", "customer", "--base-url", srv.url,
-                                       "--token", "wrong", "--concurrency", "32")
+                                       "--token", "wrong", "--concurrency", "32", "--company", company)
         assert srv.count() <= 10
     assert code == 2, out + err
-    assert "token" in (out + err) and "Traceback" not in out + err
+    assert "refused the token (HTTP 401)" in (out + err) and "Traceback" not in out + err
+    results = tmp_path / "c.csv.results.ndjson"
+    if company == "live":  # refused at the first read of the company: nothing sent, no outcome to resume
+        assert srv.count() == 1 and srv.count("GET", "/v1/creditTerm") == 1
+        assert not results.exists() and "--resume" not in err
+        return
     assert "--resume" in err  # every unsent record can be sent later
-    lines = read_lines(tmp_path / "c.csv.results.ndjson")
+    lines = read_lines(results)
     assert sum(1 for x in lines if x["outcome"] == "failed") <= 10
 
 

@@ -177,9 +177,10 @@ SEMICOLON = (
 async def test_a_semicolon_file_goes_in_read_one_way_and_the_rest_is_invalid(sandbox, tmp_path):
     path = tmp_path / "kunder.csv"
     path.write_text(SEMICOLON, encoding="utf-8")
-    code, out, err = await run_cli("run", str(path), "--entity", "customer",
+    summary = tmp_path / "summary.json"
+    code, out, err = await run_cli("run", str(path), "--entity", "customer", "--summary-json", str(summary),
                                    "--base-url", sandbox.url, "--token", TOKEN)
-    assert code == 1, err
+    assert code == 1, err  # the preflight does not refuse the run for what the file itself makes invalid
     assert "Traceback" not in out + err
     stored = {c["number"]: c for c in await get_json(f"{sandbox.url}/sandbox/records/customer")}
     assert {n: c["creditLimit"] for n, c in stored.items()} == {"1": 25000, "2": 1250000.0, "3": -500.0, "4": -500.0}
@@ -189,7 +190,9 @@ async def test_a_semicolon_file_goes_in_read_one_way_and_the_rest_is_invalid(san
     assert "--no-decimal-comma" in finals[5]["error"]
     assert finals[6]["error"] == "record 6: name: a value is required to create a customer"
     assert finals[7]["error"].startswith("numberOfEmployees: '3000000000' is out of range")
-    assert (await get_json(f"{sandbox.url}/sandbox/stats"))["requests"] == 4  # nothing invalid was sent
+    read = orjson.loads(summary.read_bytes())["preflight_calls"]  # the company, read before the records
+    assert read > 0
+    assert (await get_json(f"{sandbox.url}/sandbox/stats"))["requests"] == read + 4  # nothing invalid was sent
 
 
 async def test_a_dry_run_refuses_the_same_records(sandbox, tmp_path):
