@@ -75,9 +75,9 @@ class Pipeline(Workers):
     def _take(self, work: Work) -> Job | None:
         """The job to send for ``work``, or None when the producer has answered it itself."""
         count = len(work.records)
-        self.summary.records += count
+        self.summary.read(count)
         if self._stopping:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             return None  # keep counting what was read, send nothing
         identity, fingerprint = identify(self.entity, work)
         job = Job(work, self.entity.name, identity, fingerprint)
@@ -102,7 +102,7 @@ class Pipeline(Workers):
                 return None
             return self._route(job)
         except ResultsWriteError as exc:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             self.stop(str(exc))
         return None
 
@@ -111,7 +111,7 @@ class Pipeline(Workers):
         its content is no longer in the input under its earlier documentKey; else new."""
         count = len(job.work.records)
         if self._stopping:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             return None
         assert self.resume is not None
         try:
@@ -125,7 +125,7 @@ class Pipeline(Workers):
             line.key, line.location, line.renamed_from = earlier.key, earlier.location, earlier.identity
             self._final(job, line)
         except ResultsWriteError as exc:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             self.stop(str(exc))
         return None
 
