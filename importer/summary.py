@@ -39,6 +39,7 @@ class Summary:
     unit_outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     units_already_done: int = 0
     units_not_processed: int = 0
+    units_unknown: int = 0
     unrecorded: int = 0  # records sent whose outcome could not be written (resume looks them up)
     unknown: int = 0  # of the failed, records that may have reached the API (resume looks them up)
     # What --resume found changed in the input since the results were written:
@@ -171,6 +172,7 @@ class Summary:
             "unit_outcomes": dict(self.unit_outcomes),
             "units_already_done": self.units_already_done,
             "units_not_processed": self.units_not_processed,
+            "units_unknown": self.units_unknown,
             "unrecorded": self.unrecorded,
             "unknown": self.unknown,
             "new": self.new,

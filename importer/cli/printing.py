@@ -23,7 +23,8 @@ from rich.text import Text
 from importer.errors import ImporterError
 from importer.logs import json_lines, tell
 from importer.outputs import printable
-from importer.report.text import short_report
+from importer.entities import ENTITIES
+from importer.report.text import counted, short_report
 from importer.summary import SETTLE_UNKNOWN, Summary
 
 __all__ = ["console", "print_fields", "report_summaries", "without_secrets", "write_summary_json"]
@@ -161,15 +162,16 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")  # paths are never cut short
     o = summary.outcomes
+    docs = _documents(summary)
     rows = [
-        ("records read", f"{summary.records:,}"),
-        *((name, f"{count:,}") for name, count in o.items() if count),
+        ("documents read" if docs else "records read", counted(summary.units, summary.records, docs)),
+        *((name, counted(*_outcome(summary, name), docs)) for name in o if _outcome(summary, name)[1]),
     ]
     if summary.released or summary.release_failed or summary.release_queued:
         rows.append(("released", f"{summary.released:,} ({summary.release_failed:,} failed, "
                                  f"{summary.release_queued:,} still queued)"))
     if summary.already_done:
-        rows.append(("already done (resume)", f"{summary.already_done:,}"))
+        rows.append(("already done (resume)", counted(summary.units_already_done, summary.already_done, docs)))
     if summary.new or summary.changed or summary.gone:
         rows.append(("against the results file", f"{summary.new:,} new, {summary.changed:,} changed, "
                                                  f"{summary.gone:,} no longer in the input"))
@@ -192,14 +194,15 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
         rows.append(("known by content", f"{summary.by_content:,} records have no key: a changed cell "
                                          "makes them another record"))
     if summary.not_processed:
-        rows.append(("not processed (stopped)", f"{summary.not_processed:,}"))
+        rows.append(("not processed (stopped)", counted(summary.units_not_processed, summary.not_processed, docs)))
     if summary.unrecorded:
         rows.append(("outcome not written", f"{summary.unrecorded:,} (a resume looks them up first)"))
     if summary.unknown:
         rows.append(("outcome unknown", f"{summary.unknown:,} {SETTLE_UNKNOWN}"))
     if not summary.dry_run:
         rows += [
-            ("API calls", f"{summary.calls:,} ({summary.calls_per_record:.2f} per record)"),
+            ("API calls, all told", f"{summary.calls:,} (lookups and token calls included; "
+                                    f"{summary.calls_per_record:.2f} per {'document' if docs else 'record'} sent)"),
             ("retries / 429s", f"{summary.retries:,} / {summary.throttled:,}"),
         ]
     rows += [
@@ -213,3 +216,16 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console(stream).print(table)
+
+
+def _documents(summary: Summary) -> bool:
+    entity = ENTITIES.get(summary.entity)
+    return entity is not None and entity.is_document
+
+
+def _outcome(summary: Summary, name: str) -> tuple[int, int]:
+    """An outcome's (units, records), as the report counts it: ``failed`` less those whose outcome is unknown."""
+    units, records = summary.unit_outcomes[name], summary.outcomes[name]
+    if name == "failed":
+        units, records = units - summary.units_unknown, records - summary.unknown
+    return units, records

@@ -33,7 +33,7 @@ import orjson
 from importer.errors import ResultsWriteError
 from importer.load.calls import build_call
 from importer.load.decide import CHANGED, CHANGED_WHY, HOLD, RENAMED_AMONG, decide
-from importer.load.identity import CONTENT, identify
+from importer.load.identity import CONTENT, duplicate_error, identify
 from importer.load.sink import NEW, PASS, Job
 from importer.load.workers import Workers
 from importer.mapping import Work
@@ -86,7 +86,7 @@ class Pipeline(Workers):
         try:
             first = self.seen.first(identity, work.records[0])  # on disk: may find it full (TemporarySpaceError)
             if first is not None and work.error is None:
-                work.error = f"record {work.records[0]}: {self._same(identity)} as record {first}"
+                work.error = duplicate_error(work.records[0], self._same(identity), first)
                 work.payload = None
             if self.resume is not None:
                 job.how = decide(job, self.resume, self.options, self.entity, self.summary, self.sink)

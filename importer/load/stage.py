@@ -141,4 +141,5 @@ class Stage:
             self.summary.renumbered += 1
         if line.unknown:
             self.summary.unknown += len(job.work.records)
+            self.summary.units_unknown += 1
         self.sink.final(line, job.work)
