@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,6 +25,7 @@ from importer.errors import ImporterError
 from importer.logs import json_lines, tell
 from importer.outputs import printable
 from importer.entities import ENTITIES
+from importer.report.build import build_report
 from importer.report.text import counted, short_report
 from importer.summary import SETTLE_UNKNOWN, Summary
 
@@ -137,24 +139,55 @@ def _print_short_report(summaries: list[Summary], stream: TextIO) -> None:
     print(text, file=stream)
 
 
+# A plan table's outcome columns: what each sums, per unit (a customer, a document, an action).
+_STEP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ok": ("created", "updated", "done", "renamed"), "failed": ("failed", "unknown"), "invalid": ("invalid",),
+    "skipped": ("skipped",), "queued": ("queued",),
+}
+
+
 def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> None:
+    """A row per step: its outcomes over all its runs (the results file's), this run's in brackets
+    where they differ; documents for a document step (rows under "read"), records for the others."""
     table = Table(title="plan")
-    for column in ("step", "entity", "records", "ok", "failed", "invalid", "skipped",
-                   "calls/record", "elapsed", "results"):
+    for column in ("step", "entity", "read", *_STEP_COLUMNS, "not processed", "calls/record", "elapsed", "results"):
         table.add_column(column, overflow="fold")
+    resumed = False
     for name, s in zip(names, summaries):
-        o = s.outcomes
+        totals = _step_totals(s)
+        cells = []
+        for column, outcomes in _STEP_COLUMNS.items():
+            now = sum(s.unit_outcomes.get(o, 0) for o in outcomes)  # the summary's failed hold the unknown
+            total = sum(totals[o] for o in outcomes) if totals is not None else now
+            resumed |= total != now
+            cells.append(f"{total:,}" if total == now else f"{total:,} ({now:,})")
         table.add_row(
-            name, s.entity, f"{s.records:,}", f"{s.succeeded:,}",
-            f"{o['failed']:,}", f"{o['invalid']:,}", f"{o['skipped']:,}",
+            name, s.entity, counted(s.units, s.records, _documents(s)), *cells, f"{s.units_not_processed:,}",
             "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
         )
     console(stream).print(table)
+    if resumed:
+        print("counts are over all runs of each step (its results file); this run's in brackets", file=stream)
     for s in summaries:
         if s.failed_path:
             print(f"failed records: {s.failed_path} (fix and import this file)", file=stream)
         if s.error:
             print(f"{s.input}: {s.error}", file=stream)
+
+
+def _step_totals(summary: Summary) -> Counter[str] | None:
+    """A step's outcomes per unit over all its runs, from its results file; None when it has none."""
+    path = summary.results_path
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        report = build_report([path])
+    except (ImporterError, OSError):
+        return None
+    totals: Counter[str] = Counter()
+    for group in report.groups:
+        totals.update(group.unit_outcomes)
+    return totals
 
 
 def _print_summary(summary: Summary, stream: TextIO) -> None:
