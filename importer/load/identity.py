@@ -240,15 +240,16 @@ def identity_key(identity: str) -> str:
     return identity
 
 
-_DUPLICATE = re.compile(r"record \d+: same .+ as record (\d+)")
+_DUPLICATE = re.compile(r"record \d+: same [^;]+ as record (\d+)(?:;|$)")
 
 
-def duplicate_error(record: int, same: str, first: int) -> str:
-    """Why record ``record`` is refused: ``same`` (``same number``) as record ``first`` of the input."""
-    return f"record {record}: {same} as record {first}"
+def duplicate_error(record: int, same: str, first: int, also: str | None = None) -> str:
+    """Why record ``record`` is refused: ``same`` (``same number``) as record ``first`` of the input;
+    ``also``: what else is wrong with it."""
+    return f"record {record}: {same} as record {first}" + (f"; {also}" if also else "")
 
 
 def duplicate_of(error: str | None) -> int | None:
     """The first record a :func:`duplicate_error` names; None for any other reason."""
-    found = _DUPLICATE.fullmatch(error or "")
+    found = _DUPLICATE.match(error or "")
     return int(found.group(1)) if found else None

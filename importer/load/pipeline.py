@@ -85,8 +85,8 @@ class Pipeline(Workers):
             self.summary.by_content += count
         try:
             first = self.seen.first(identity, work.records[0])  # on disk: may find it full (TemporarySpaceError)
-            if first is not None and work.error is None:
-                work.error = duplicate_error(work.records[0], self._same(identity), first)
+            if first is not None:  # a record of its own, whatever else is wrong with it
+                work.error = duplicate_error(work.records[0], self._same(identity), first, work.error)
                 work.payload = None
             if self.resume is not None:
                 job.how = decide(job, self.resume, self.options, self.entity, self.summary, self.sink)
