@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from importer.entities import ENTITIES
 from importer.errors import ImporterError
 from importer.logs import json_lines, tell
 from importer.outputs import printable
-from importer.entities import ENTITIES
 from importer.report.build import build_report
 from importer.report.text import counted, short_report
 from importer.summary import SETTLE_UNKNOWN, Summary

@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -45,7 +44,7 @@ async def test_an_invoice_step_counts_documents_first(sandbox, tmp_path):
     assert invoices["ok"] == str(documents) and invoices["not processed"] == "0", out
     customers = _row(out, "customers")
     assert customers["read"] == customers["ok"] == str(len(await get_json(f"{sandbox.url}/sandbox/records/customer")))
-    assert f"report: " in out and f"{documents + int(customers['ok'])} created ({rows + int(customers['ok'])} rows)" \
+    assert "report: " in out and f"{documents + int(customers['ok'])} created ({rows + int(customers['ok'])} rows)" \
         in out, out
 
 
