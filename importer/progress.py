@@ -1,14 +1,24 @@
 """The live progress line on a terminal: records/s, done, failed, the window, what the run waits for, ETA.
 
-The ETA is the later of two estimates: the pace so far (plus the wait under way),
-and what the rate-limit window allows for the records left (:func:`allowance_seconds`):
-a run that has spent its window is told to wait for it however fast it went before.
+It counts units: a customer, a whole document (however many rows it has), an action; a
+document entity's line says documents. The percentage is the units *done* (this run's,
+and those a ``--resume`` found done) of the units the input holds, estimated from the
+bytes read so far: what is read but still queued is not done, so 200 of 3,000 read and
+none finished is 0 %.
+
+The ETA counts only the work left (what a resume skips costs no time) and is the later
+of two estimates: the units left at the pace of the last :data:`PACE_WINDOW` seconds
+(plus the wait under way), and what the rate-limit window allows for them
+(:func:`allowance_seconds`): a run that has spent its window is told to wait for it
+however fast it went before. :class:`LiveProgress` takes a clock, so a test drives it.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -16,10 +26,13 @@ from rich.live import Live
 from rich.text import Text
 
 from importer.client.pacing import WindowState
+from importer.entities import ENTITIES
 from importer.sources import ByteCounter
 from importer.summary import Summary
 
-__all__ = ["LiveProgress", "allowance_seconds", "eta_seconds", "window_text", "about"]
+__all__ = ["LiveProgress", "allowance_seconds", "eta_seconds", "window_text", "about", "PACE_WINDOW"]
+
+PACE_WINDOW = 30.0  # seconds: the ETA's pace is the units finished in the last this many
 
 
 def allowance_seconds(calls_left: float, state: WindowState) -> float:
@@ -62,14 +75,19 @@ def window_text(state: WindowState) -> str | None:
 class LiveProgress:
     """Redraws from the summary's counters four times a second, on stderr."""
 
-    def __init__(self, summary: Summary, counter: ByteCounter | None, client: Any = None) -> None:
+    def __init__(self, summary: Summary, counter: ByteCounter | None, client: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.summary = summary
         self.counter = counter
         self.client = client
+        self.clock = clock
+        entity = ENTITIES.get(summary.entity)
+        self.unit = "documents" if entity is not None and entity.is_document else "records"
+        self._paces: deque[tuple[float, int]] = deque()  # (when, units done) over the pace window
         # A client shared by a plan's steps counts for all of them: this run's are the calls since.
         self._calls_before = client.stats.calls if client is not None else 0
         self._live = Live(
-            get_renderable=self._render, console=Console(stderr=True),
+            get_renderable=self.line, console=Console(stderr=True),
             refresh_per_second=4, transient=True,
         )
 
@@ -80,23 +98,27 @@ class LiveProgress:
     def __exit__(self, *exc: object) -> None:
         self._live.stop()
 
-    def _render(self) -> Text:
+    def line(self) -> Text:
+        """The line as it stands now (each call is a moment of the pace window)."""
         s = self.summary
         o = s.outcomes
+        now = self.clock()
         text = Text()
         text.append(f"{s.entity} ", style="bold")
-        text.append(f"{s.done:,} records  ")
+        text.append(f"{s.units_done:,} {self.unit}  " if self.unit == "documents" else f"{s.done:,} records  ")
         text.append(f"{s.succeeded:,} ok  ", style="green")
         if o["failed"] or o["invalid"]:
             text.append(f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", style="red")
-        text.append(f"{s.records_per_second:,.0f} rec/s")
+        elapsed = now - s.started_at
+        rate = s.done / elapsed if elapsed > 0 else 0.0
+        text.append(f"{rate:,.0f} rec/s")
         state: WindowState | None = None
-        calls_per_record = 1.0
+        calls_per_unit = 1.0
         if self.client is not None:
             calls = self.client.stats.calls - self._calls_before
             text.append(f"  {calls:,} calls")
             if s.sent_units:
-                calls_per_record = calls / s.sent_units
+                calls_per_unit = calls / s.sent_units
             pacer = self.client.pacer
             state = pacer.window_state()
             waiting = pacer.waiting
@@ -107,19 +129,38 @@ class LiveProgress:
                 reason, until = waiting
                 clock = time.strftime("%H:%M:%S", time.localtime(until))
                 text.append(f"  waiting until {clock}: {reason}", style="yellow")
-        counter = self.counter
-        elapsed = time.monotonic() - s.started_at
-        if counter is not None and counter.total and counter.done:
-            fraction = min(counter.done / counter.total, 1.0)
-            text.append(f"  {fraction:.0%}")
-            if 0 < fraction < 1 and elapsed > 1:
-                # Records read so far stand for the bytes read so far; those read and not
-                # finished are still to do.
-                records_left = max(s.records / fraction - s.done, 0.0)
-                pace = elapsed * (1 - fraction) / fraction
-                eta = eta_seconds(records_left, calls_per_record, pace, state)
-                text.append(f"  ETA {_duration(eta)}")
+        total = self._units_in_input()
+        if total:
+            finished = s.units_done + s.units_already_done
+            text.append(f"  {min(finished / total, 1.0):.0%}")
+            left = max(total - finished, 0.0)
+            pace = self._pace(now, s.units_done)
+            if left and (pace or state is not None):
+                eta = eta_seconds(left, calls_per_unit, left / pace if pace else 0.0, state)
+                if pace or eta > 0:
+                    text.append(f"  ETA {_duration(eta)}")
         return text
+
+    def _render(self) -> Text:
+        return self.line()
+
+    def _units_in_input(self) -> float | None:
+        """How many units the input holds: those read so far, over the share of its bytes read."""
+        counter, read = self.counter, self.summary.units
+        if counter is None or not counter.total or not counter.done or not read:
+            return None
+        fraction = min(counter.done / counter.total, 1.0)
+        return read / fraction
+
+    def _pace(self, now: float, done: int) -> float:
+        """Units finished per second over the last :data:`PACE_WINDOW` seconds (0.0: too soon to say)."""
+        paces = self._paces
+        paces.append((now, done))
+        while len(paces) > 2 and paces[1][0] <= now - PACE_WINDOW:
+            paces.popleft()  # the oldest kept is the window's start
+        then, before = paces[0]
+        span = now - then
+        return (done - before) / span if span >= 1 and done > before else 0.0
 
 
 def _duration(seconds: float) -> str:

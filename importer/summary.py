@@ -33,6 +33,13 @@ class Summary:
     already_done: int = 0  # records a --resume found finished and did not send
     earlier_failed: int = 0  # of those, records whose earlier outcome was failed or invalid
     not_processed: int = 0  # records a stop left for --resume
+    # The same counts in units: a customer, a whole document (all its rows), an action. For a
+    # document entity these are what a consultant counts (1,500 invoices, not their 4,445 rows).
+    units: int = 0  # units read from the input
+    unit_outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    units_already_done: int = 0
+    units_not_processed: int = 0
+    units_unknown: int = 0
     unrecorded: int = 0  # records sent whose outcome could not be written (resume looks them up)
     unknown: int = 0  # of the failed, records that may have reached the API (resume looks them up)
     # What --resume found changed in the input since the results were written:
@@ -71,6 +78,35 @@ class Summary:
     def calls_per_record(self) -> float:
         """HTTP calls per customer, document or action sent (a plain create costs 1.0)."""
         return self.calls / self.sent_units if self.sent_units else 0.0
+
+    # -- counting, a unit of ``count`` records at a time ---------------------------------
+
+    def read(self, count: int) -> None:
+        """A unit of ``count`` records read from the input."""
+        self.records += count
+        self.units += 1
+
+    def finish(self, outcome: str, count: int) -> None:
+        """A unit of ``count`` records got its final outcome in this run."""
+        self.outcomes[outcome] += count
+        self.unit_outcomes[outcome] += 1
+
+    def pass_done(self, count: int, *, failed: bool = False) -> None:
+        """A unit a ``--resume`` found finished (``failed``: its earlier outcome was a failure) and does not send."""
+        self.already_done += count
+        self.units_already_done += 1
+        if failed:
+            self.earlier_failed += count
+
+    def leave(self, count: int) -> None:
+        """A unit a stop leaves for ``--resume``."""
+        self.not_processed += count
+        self.units_not_processed += 1
+
+    @property
+    def units_done(self) -> int:
+        """Units with a final outcome in this run."""
+        return sum(self.unit_outcomes.values())
 
     @property
     def done(self) -> int:
@@ -132,6 +168,11 @@ class Summary:
             "already_done": self.already_done,
             "earlier_failed": self.earlier_failed,
             "not_processed": self.not_processed,
+            "units": self.units,
+            "unit_outcomes": dict(self.unit_outcomes),
+            "units_already_done": self.units_already_done,
+            "units_not_processed": self.units_not_processed,
+            "units_unknown": self.units_unknown,
             "unrecorded": self.unrecorded,
             "unknown": self.unknown,
             "new": self.new,

@@ -76,12 +76,12 @@ async def test_the_line_shows_the_spent_window_and_an_eta_it_allows(tmp_path):
         raw.seek(500)  # half read: the 100 records read so far stand for 200 in all
         summary = Summary("customer", "create", str(path), None)
         summary.started_at = time.monotonic() - 10  # 10 s for the first half: the pace says 10 s more
-        summary.records = 100
+        summary.records = summary.units = 100  # the ETA counts units: here a customer each
         async with ApiClient("http://127.0.0.1:9", StaticToken(TOKEN)) as client:  # nothing is sent
             ticket = await client.pacer.acquire()
             client.pacer.release(ticket, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
                                           "X-RateLimit-Reset": "60", "X-RateLimit-Policy": "10;w=60"}, 201)
-            line = LiveProgress(summary, ByteCounter(raw, 1000), client)._render().plain
+            line = LiveProgress(summary, ByteCounter(raw, 1000), client).line().plain
     assert "window 10/10 used, reopens in 1 min" in line, line
     assert re.search(r"waiting until \d\d:\d\d:\d\d: rate-limit window spent \(10/10 calls\)", line), line
     # 200 records at 10 a minute, the first ten after this wait: the twentieth window opens in 20 min.
@@ -94,5 +94,5 @@ async def test_the_line_shows_no_window_while_nothing_waits(tmp_path):
         ticket = await client.pacer.acquire()
         client.pacer.release(ticket, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9",
                                       "X-RateLimit-Reset": "60"}, 201)
-        line = LiveProgress(summary, None, client)._render().plain
+        line = LiveProgress(summary, None, client).line().plain
     assert "window" not in line and "waiting" not in line, line

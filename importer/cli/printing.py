@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,10 +21,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from importer.entities import ENTITIES
 from importer.errors import ImporterError
 from importer.logs import json_lines, tell
 from importer.outputs import printable
-from importer.report.text import short_report
+from importer.report.build import build_report
+from importer.report.text import counted, short_report
 from importer.summary import SETTLE_UNKNOWN, Summary
 
 __all__ = ["console", "print_fields", "report_summaries", "without_secrets", "write_summary_json"]
@@ -136,19 +139,35 @@ def _print_short_report(summaries: list[Summary], stream: TextIO) -> None:
     print(text, file=stream)
 
 
+# A plan table's outcome columns: what each sums, per unit (a customer, a document, an action).
+_STEP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ok": ("created", "updated", "done", "renamed"), "failed": ("failed", "unknown"), "invalid": ("invalid",),
+    "skipped": ("skipped",), "queued": ("queued",),
+}
+
+
 def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> None:
+    """A row per step: its outcomes over all its runs (the results file's), this run's in brackets
+    where they differ; documents for a document step (rows under "read"), records for the others."""
     table = Table(title="plan")
-    for column in ("step", "entity", "records", "ok", "failed", "invalid", "skipped",
-                   "calls/record", "elapsed", "results"):
+    for column in ("step", "entity", "read", *_STEP_COLUMNS, "not processed", "calls/record", "elapsed", "results"):
         table.add_column(column, overflow="fold")
+    resumed = False
     for name, s in zip(names, summaries):
-        o = s.outcomes
+        totals = _step_totals(s)
+        cells = []
+        for column, outcomes in _STEP_COLUMNS.items():
+            now = sum(s.unit_outcomes.get(o, 0) for o in outcomes)  # the summary's failed hold the unknown
+            total = sum(totals[o] for o in outcomes) if totals is not None else now
+            resumed |= total != now
+            cells.append(f"{total:,}" if total == now else f"{total:,} ({now:,})")
         table.add_row(
-            name, s.entity, f"{s.records:,}", f"{s.succeeded:,}",
-            f"{o['failed']:,}", f"{o['invalid']:,}", f"{o['skipped']:,}",
+            name, s.entity, counted(s.units, s.records, _documents(s)), *cells, f"{s.units_not_processed:,}",
             "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
         )
     console(stream).print(table)
+    if resumed:
+        print("counts are over all runs of each step (its results file); this run's in brackets", file=stream)
     for s in summaries:
         if s.failed_path:
             print(f"failed records: {s.failed_path} (fix and import this file)", file=stream)
@@ -156,20 +175,36 @@ def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> 
             print(f"{s.input}: {s.error}", file=stream)
 
 
+def _step_totals(summary: Summary) -> Counter[str] | None:
+    """A step's outcomes per unit over all its runs, from its results file; None when it has none."""
+    path = summary.results_path
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        report = build_report([path])
+    except (ImporterError, OSError):
+        return None
+    totals: Counter[str] = Counter()
+    for group in report.groups:
+        totals.update(group.unit_outcomes)
+    return totals
+
+
 def _print_summary(summary: Summary, stream: TextIO) -> None:
     table = Table(title=f"{summary.entity} — {summary.input}", show_header=False, box=None)
     table.add_column("what", no_wrap=True)
     table.add_column("value", overflow="fold")  # paths are never cut short
     o = summary.outcomes
+    docs = _documents(summary)
     rows = [
-        ("records read", f"{summary.records:,}"),
-        *((name, f"{count:,}") for name, count in o.items() if count),
+        ("documents read" if docs else "records read", counted(summary.units, summary.records, docs)),
+        *((name, counted(*_outcome(summary, name), docs)) for name in o if _outcome(summary, name)[1]),
     ]
     if summary.released or summary.release_failed or summary.release_queued:
         rows.append(("released", f"{summary.released:,} ({summary.release_failed:,} failed, "
                                  f"{summary.release_queued:,} still queued)"))
     if summary.already_done:
-        rows.append(("already done (resume)", f"{summary.already_done:,}"))
+        rows.append(("already done (resume)", counted(summary.units_already_done, summary.already_done, docs)))
     if summary.new or summary.changed or summary.gone:
         rows.append(("against the results file", f"{summary.new:,} new, {summary.changed:,} changed, "
                                                  f"{summary.gone:,} no longer in the input"))
@@ -192,14 +227,15 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
         rows.append(("known by content", f"{summary.by_content:,} records have no key: a changed cell "
                                          "makes them another record"))
     if summary.not_processed:
-        rows.append(("not processed (stopped)", f"{summary.not_processed:,}"))
+        rows.append(("not processed (stopped)", counted(summary.units_not_processed, summary.not_processed, docs)))
     if summary.unrecorded:
         rows.append(("outcome not written", f"{summary.unrecorded:,} (a resume looks them up first)"))
     if summary.unknown:
         rows.append(("outcome unknown", f"{summary.unknown:,} {SETTLE_UNKNOWN}"))
     if not summary.dry_run:
         rows += [
-            ("API calls", f"{summary.calls:,} ({summary.calls_per_record:.2f} per record)"),
+            ("API calls, all told", f"{summary.calls:,} (lookups and token calls included; "
+                                    f"{summary.calls_per_record:.2f} per {'document' if docs else 'record'} sent)"),
             ("retries / 429s", f"{summary.retries:,} / {summary.throttled:,}"),
         ]
     rows += [
@@ -213,3 +249,16 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console(stream).print(table)
+
+
+def _documents(summary: Summary) -> bool:
+    entity = ENTITIES.get(summary.entity)
+    return entity is not None and entity.is_document
+
+
+def _outcome(summary: Summary, name: str) -> tuple[int, int]:
+    """An outcome's (units, records), as the report counts it: ``failed`` less those whose outcome is unknown."""
+    units, records = summary.unit_outcomes[name], summary.outcomes[name]
+    if name == "failed":
+        units, records = units - summary.units_unknown, records - summary.unknown
+    return units, records

@@ -68,9 +68,8 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
             summary.changed += count
             # update and upsert send the change as an update
             return SEND if options.mode != "create" else CHANGED
-        summary.already_done += count
+        summary.pass_done(count, failed=earlier.release_pending)
         if earlier.release_pending:
-            summary.earlier_failed += count
             sink.failure(job.work, f"release {earlier.release}: {earlier.error}")
         return PASS
     if earlier.state in (FAILED, INVALID):
@@ -79,8 +78,7 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
         elif earlier.unknown:
             return RECHECK  # settled: looked up, and sent only if it is not there
         elif not retry:
-            summary.already_done += count
-            summary.earlier_failed += count
+            summary.pass_done(count, failed=True)
             sink.failure(job.work, earlier.error)
             return PASS
         return RECHECK if earlier.unknown else SEND
@@ -89,6 +87,6 @@ def decide(job: Job, state: ResultsState | None, options: ImportOptions, entity:
     if earlier.state == QUEUED and entity.is_action and same:
         # The API took the action and finishes it in the background; it has no read to
         # follow it up by, and sending it again would make a second dunning letter.
-        summary.already_done += count
+        summary.pass_done(count)
         return PASS
     return SEND  # skipped before: decided again

@@ -32,6 +32,10 @@ record of its own wherever it stands, and two rows of the same bytes are one rec
 
     identity, fingerprint = identify(entity, work)
     identity_key("key:  c1 ") == identity_key("key:C1")      # True
+
+A second unit of one input with an identity met before is invalid, for the reason
+:func:`duplicate_error` gives; :func:`duplicate_of` reads it back, so a report counts it
+as the record of its own it is, not as a later word on the first.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from importer.mapping import Work
 from importer.schema import fields, unwrap_value
 from importer.sources.base import SourceRecord
 
-__all__ = ["identify", "fingerprint_of", "fingerprint_as_written", "canonical", "canonical_date",
+__all__ = ["identify", "duplicate_error", "duplicate_of", "fingerprint_of", "fingerprint_as_written", "canonical", "canonical_date",
            "canonical_number", "identity_key", "CONTENT"]
 
 CONTENT = "content:"  # the prefix of identities made from the content alone
@@ -234,3 +238,18 @@ def identity_key(identity: str) -> str:
     if kind == "doc":
         return f"doc:{rest.strip()}"
     return identity
+
+
+_DUPLICATE = re.compile(r"record \d+: same [^;]+ as record (\d+)(?:;|$)")
+
+
+def duplicate_error(record: int, same: str, first: int, also: str | None = None) -> str:
+    """Why record ``record`` is refused: ``same`` (``same number``) as record ``first`` of the input;
+    ``also``: what else is wrong with it."""
+    return f"record {record}: {same} as record {first}" + (f"; {also}" if also else "")
+
+
+def duplicate_of(error: str | None) -> int | None:
+    """The first record a :func:`duplicate_error` names; None for any other reason."""
+    found = _DUPLICATE.match(error or "")
+    return int(found.group(1)) if found else None

@@ -33,7 +33,7 @@ import orjson
 from importer.errors import ResultsWriteError
 from importer.load.calls import build_call
 from importer.load.decide import CHANGED, CHANGED_WHY, HOLD, RENAMED_AMONG, decide
-from importer.load.identity import CONTENT, identify
+from importer.load.identity import CONTENT, duplicate_error, identify
 from importer.load.sink import NEW, PASS, Job
 from importer.load.workers import Workers
 from importer.mapping import Work
@@ -75,9 +75,9 @@ class Pipeline(Workers):
     def _take(self, work: Work) -> Job | None:
         """The job to send for ``work``, or None when the producer has answered it itself."""
         count = len(work.records)
-        self.summary.records += count
+        self.summary.read(count)
         if self._stopping:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             return None  # keep counting what was read, send nothing
         identity, fingerprint = identify(self.entity, work)
         job = Job(work, self.entity.name, identity, fingerprint)
@@ -85,8 +85,8 @@ class Pipeline(Workers):
             self.summary.by_content += count
         try:
             first = self.seen.first(identity, work.records[0])  # on disk: may find it full (TemporarySpaceError)
-            if first is not None and work.error is None:
-                work.error = f"record {work.records[0]}: {self._same(identity)} as record {first}"
+            if first is not None:  # a record of its own, whatever else is wrong with it
+                work.error = duplicate_error(work.records[0], self._same(identity), first, work.error)
                 work.payload = None
             if self.resume is not None:
                 job.how = decide(job, self.resume, self.options, self.entity, self.summary, self.sink)
@@ -102,7 +102,7 @@ class Pipeline(Workers):
                 return None
             return self._route(job)
         except ResultsWriteError as exc:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             self.stop(str(exc))
         return None
 
@@ -111,7 +111,7 @@ class Pipeline(Workers):
         its content is no longer in the input under its earlier documentKey; else new."""
         count = len(job.work.records)
         if self._stopping:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             return None
         assert self.resume is not None
         try:
@@ -125,7 +125,7 @@ class Pipeline(Workers):
             line.key, line.location, line.renamed_from = earlier.key, earlier.location, earlier.identity
             self._final(job, line)
         except ResultsWriteError as exc:
-            self.summary.not_processed += count
+            self.summary.leave(count)
             self.stop(str(exc))
         return None
 

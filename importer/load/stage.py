@@ -136,9 +136,10 @@ class Stage:
                 extra={"records": line.records, "key": line.key, "entity": line.entity, "action": line.action,
                        "outcome": line.outcome, "error": line.error, "status": line.http_status},
             )
-        self.summary.outcomes[line.outcome] += len(job.work.records)
+        self.summary.finish(line.outcome, len(job.work.records))
         if line.sent_key is not None:
             self.summary.renumbered += 1
         if line.unknown:
             self.summary.unknown += len(job.work.records)
+            self.summary.units_unknown += 1
         self.sink.final(line, job.work)

@@ -51,7 +51,7 @@ class Workers(Stage):
                         job = await receive.receive()
                     if self._stopping and (self._taking_back or not job.started):
                         # not sent: no line (or an unsent one), so --resume sends it
-                        self.summary.not_processed += len(job.work.records)
+                        self.summary.leave(len(job.work.records))
                         self._take_back(job)
                         continue
                     try:
@@ -143,7 +143,7 @@ class Workers(Stage):
         call = build_call(self.entity, work, mode, lines)
         lookup = self.lookups.for_create(key, reference, work.payload, legacy) if call.action == "create" else None
         if client.halted is not None:
-            self.summary.not_processed += len(work.records)
+            self.summary.leave(len(work.records))
             self._take_back(job)
             return None
         try:
@@ -153,7 +153,7 @@ class Workers(Stage):
                 else:
                     self.sink.started(job, call.action, client.base_url)
         except ResultsWriteError as exc:  # no whole started line: it must not go out
-            self.summary.not_processed += len(work.records)
+            self.summary.leave(len(work.records))
             self.stop(str(exc))
             return None
         attempt: Attempt | None = None
@@ -167,7 +167,7 @@ class Workers(Stage):
             )
         if attempt.not_sent:
             self.sink.unsent(job)
-            self.summary.not_processed += len(work.records)
+            self.summary.leave(len(work.records))
             self._watch(attempt)
             return None
         self.summary.sent_units += 1

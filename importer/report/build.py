@@ -24,7 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from importer.entities import ENTITIES
 from importer.errors import ConfigError
+from importer.load.identity import duplicate_of
 from importer.load.results import ResultsLine, iter_results
 from importer.load.state import temporary_db
 from importer.outputs import printable
@@ -67,6 +69,7 @@ class Group:
     entity: str
     outcomes: Counter[str] = field(default_factory=Counter)  # per record, like the run summary
     units: int = 0  # identities: a customer, a document (all its rows), an action
+    unit_outcomes: Counter[str] = field(default_factory=Counter)  # per unit: what a consultant counts
     sent: int = 0  # units that made at least one request
     calls: int = 0  # requests sent for them (lookups and token calls are not in the lines)
     retries: int = 0
@@ -94,6 +97,12 @@ class Group:
         return sum(self.outcomes[o] for o in SUCCESSES)
 
     @property
+    def documents(self) -> bool:
+        """Whether its units are documents (of one or more rows each), not one record each."""
+        entity = ENTITIES.get(self.entity)
+        return entity is not None and entity.is_document
+
+    @property
     def calls_per_unit(self) -> float:
         return self.calls / self.sent if self.sent else 0.0
 
@@ -114,6 +123,7 @@ class Group:
             "file": self.file, "step": self.step, "entity": self.entity,
             "records": self.records, "units": self.units,
             "outcomes": {o: self.outcomes[o] for o in OUTCOME_ORDER if self.outcomes[o]},
+            "unit_outcomes": {o: self.unit_outcomes[o] for o in OUTCOME_ORDER if self.unit_outcomes[o]},
             "sent": self.sent, "calls": self.calls, "calls_per_record": round(self.calls_per_unit, 4),
             "retries": self.retries, "throttled": self.throttled, "recovered": self.recovered,
             "latency_ms": {"p50": p50, "p90": p90, "p99": p99},
@@ -131,6 +141,13 @@ class Report:
 
     def total(self, outcome: str) -> int:
         return sum(g.outcomes[outcome] for g in self.groups)
+
+    def total_units(self, outcome: str) -> int:
+        return sum(g.unit_outcomes[outcome] for g in self.groups)
+
+    @property
+    def units(self) -> int:
+        return sum(g.units for g in self.groups)
 
     @property
     def records(self) -> int:
@@ -157,8 +174,9 @@ class Report:
         return {
             "files": self.files,
             "totals": {
-                "records": self.records,
+                "records": self.records, "units": self.units,
                 "outcomes": {o: n for o in OUTCOME_ORDER if (n := self.total(o))},
+                "unit_outcomes": {o: n for o in OUTCOME_ORDER if (n := self.total_units(o))},
                 "sent": self.sent, "calls": self.calls,
                 "calls_per_record": round(self.calls / self.sent, 4) if self.sent else 0.0,
                 "retries": self.retries, "throttled": self.throttled,
@@ -234,7 +252,7 @@ def _final_lines(path: Path) -> Iterator[ResultsLine]:
         db.execute("CREATE TABLE last (identity TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID")
         db.executemany(
             "INSERT INTO last VALUES (?, ?) ON CONFLICT (identity) DO UPDATE SET line = excluded.line",
-            ((f"{line.entity or ''}\0{line.identity}", n) for n, line in enumerate(iter_results(path))),
+            ((_identity(line), n) for n, line in enumerate(iter_results(path))),
         )
         db.execute("CREATE INDEX last_line ON last (line)")
         finals = (row[0] for row in db.execute("SELECT line FROM last ORDER BY line"))
@@ -245,6 +263,14 @@ def _final_lines(path: Path) -> Iterator[ResultsLine]:
                 wanted = next(finals, None)
     finally:
         db.close()
+
+
+def _identity(line: ResultsLine) -> str:
+    """What a line is the word on: its identity, or, for a second record of one input with an
+    identity met before (refused as a duplicate), that record."""
+    first = duplicate_of(line.error) if line.outcome == "invalid" else None
+    suffix = "" if first is None or not line.records else f"\0duplicate {line.records[0]}"
+    return f"{line.entity or ''}\0{line.identity}{suffix}"
 
 
 def _read_file(path: Path, label: str, reasons: dict[tuple[str, str], Reason]) -> list[Group]:
@@ -274,6 +300,7 @@ def _kind(line: ResultsLine) -> str:
 def _count(group: Group, line: ResultsLine) -> None:
     records = len(line.records)
     group.units += 1
+    group.unit_outcomes[_kind(line)] += 1
     group.outcomes[_kind(line)] += records
     if line.outcome in ("started", "unsent"):
         return

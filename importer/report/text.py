@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from io import StringIO
 
 from importer.outputs import printable
-from importer.report.build import OUTCOME_ORDER, Report, build_report, reason_examples
+from importer.report.build import OUTCOME_ORDER, Group, Report, build_report, reason_examples
 
-__all__ = ["render_text", "short_report"]
+__all__ = ["render_text", "short_report", "counted"]
 
 
 def _ms(value: float | None) -> str:
@@ -33,13 +33,14 @@ def render_text(report: Report, *, width: int | None = None) -> str:
     console = Console(file=out, width=width or 200, no_color=True, highlight=False)
     shown = [o for o in OUTCOME_ORDER if report.total(o)]
     table = Table(title=f"results: {len(report.files)} file(s), {report.records:,} records")
-    for column in ("step", "entity", "records", *shown, "calls/record", "retries", "429s",
+    for column in ("step", "entity", "documents", "records", *shown, "calls/record", "retries", "429s",
                    "p50 ms", "p90 ms", "p99 ms", "records/s"):
         table.add_column(column.replace("_", " "), overflow="fold")
     for g in report.groups:
         d = g.to_dict()
         table.add_row(
-            Text(printable(g.step)), g.entity, f"{g.records:,}", *(f"{g.outcomes[o]:,}" for o in shown),
+            Text(printable(g.step)), g.entity, f"{g.units:,}" if g.documents else "-", f"{g.records:,}",
+            *(_cell(g, o) for o in shown),
             f"{g.calls_per_unit:.2f}" if g.sent else "-", f"{g.retries:,}",
             "not recorded" if g.throttled is None else f"{g.throttled:,}",
             *(_ms(d["latency_ms"][p]) for p in ("p50", "p90", "p99")),
@@ -60,15 +61,38 @@ def render_text(report: Report, *, width: int | None = None) -> str:
     return out.getvalue()
 
 
+def _cell(group: Group, outcome: str) -> str:
+    """An outcome's count: a document group's documents first, their rows after."""
+    units, rows = group.unit_outcomes[outcome], group.outcomes[outcome]
+    if group.documents and units != rows:
+        return f"{units:,} ({rows:,} rows)"
+    return f"{rows:,}"
+
+
+def counted(units: int, rows: int, documents: bool, noun: str = "") -> str:
+    """``1,500 documents (4,445 rows)``, or ``3,000 records``: how the summary and the report count.
+
+    ``noun``: what follows the number (``documents``, ``created``); none when the caller says it.
+    """
+    text = f"{units:,}{' ' + noun if noun else ''}"
+    return f"{text} ({rows:,} rows)" if documents and units != rows else text
+
+
 def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
     """A few lines for the end of a run or plan: totals, calls, and the top three reasons."""
     report = build_report(paths)
-    outcomes = ", ".join(f"{n:,} {o.replace('_', ' ')}" for o in OUTCOME_ORDER if (n := report.total(o)))
+    documents = any(g.documents for g in report.groups)
+    outcomes = ", ".join(counted(n, report.total(o), documents, o.replace("_", " "))
+                         for o in OUTCOME_ORDER if (n := report.total_units(o)))
+    noun = ("documents" if all(g.documents for g in report.groups) else "records and documents") if documents \
+        else "records"
     throttled = report.throttled
     lines = [
-        f"report: {report.records:,} records in {len(report.files)} file(s): {outcomes or 'none'}",
-        f"calls: {report.calls:,} for {report.sent:,} units sent ({report.calls / report.sent if report.sent else 0:.2f}"
-        f" per unit), {report.retries:,} retries, "
+        f"report: {counted(report.units, report.records, documents, noun)} in {len(report.files)} file(s): "
+        f"{outcomes or 'none'}",
+        f"calls sending them: {report.calls:,} for {report.sent:,} units sent "
+        f"({report.calls / report.sent if report.sent else 0:.2f} per unit; lookups and token calls not counted), "
+        f"{report.retries:,} retries, "
         + ("429s not recorded" if throttled is None else f"{throttled:,} 429s"),
     ]
     for r in report.reasons[:3]:

@@ -59,7 +59,7 @@ async def test_json_logs_keep_stderr_json_and_the_summary_on_stdout(sandbox, tmp
     assert TOKEN not in out + err
     # The human summary, then the report's short form, on stdout.
     assert "records read" in out and out.index("records read") < out.index("report: 3 records in 1 file(s)")
-    assert "calls: 3 for 3 units sent" in out
+    assert "calls sending them: 3 for 3 units sent" in out
 
 
 async def test_json_logs_carry_no_client_secret_even_at_every_request(sandbox, tmp_path):
@@ -168,7 +168,7 @@ async def test_a_plan_logs_each_step_and_ends_with_the_short_report(sandbox, tmp
     assert [(e["step_number"], e["steps"], e["succeeded"]) for e in finished] == [(1, 2, 2), (2, 2, 2)]
     assert [e["entity"] for e in events(logs, "started")] == ["customer", "invoice"]
     # The plan's table, then one short report over both steps' results files.
-    assert "plan" in out and out.index("customers") < out.index("report: 5 records in 2 file(s)")
+    assert "plan" in out and out.index("customers") < out.index("report: 5 records and documents in 2 file(s)")
     assert "1 × customer: creditLimit" in out
 
 
@@ -180,7 +180,8 @@ async def test_the_short_report_follows_a_plain_run(sandbox, tmp_path):
     assert code == 1 and err == ""  # quiet by default: the report is on stdout
     report = out[out.index("report: "):].splitlines()
     assert report[0] == "report: 3 records in 1 file(s): 2 created, 1 invalid"
-    assert report[1].startswith("calls: 2 for 2 units sent (1.00 per unit), 0 retries, 0 429s")
+    assert report[1].startswith(
+        "calls sending them: 2 for 2 units sent (1.00 per unit; lookups and token calls not counted), 0 retries, 0 429s")
     assert report[2].startswith("  1 × customer: creditLimit") and "c.csv 2" in report[2]
 
 

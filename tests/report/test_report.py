@@ -156,7 +156,8 @@ def test_short_report_gives_totals_and_the_top_reasons(results):
     lines = text.splitlines()
     assert len(lines) == 4, text
     assert lines[0] == "report: 18 records in 2 file(s): 11 created, 4 failed, 3 invalid"
-    assert lines[1] == "calls: 15 for 15 units sent (1.00 per unit), 0 retries, 0 429s"
+    assert lines[1] == (
+        "calls sending them: 15 for 15 units sent (1.00 per unit; lookups and token calls not counted), 0 retries, 0 429s")
     assert lines[2].startswith(f"  4 × customer: {DUPLICATE} (e.g. again.customers.csv ")
     assert NOT_A_NUMBER in lines[3]
 
