@@ -117,9 +117,9 @@ async def test_reconcile_keeps_what_waits_and_its_rows_on_disk(start_sandbox, tm
         result.close()
     # Before: the file's entries in dicts and a row object per customer, some 0.7 KB a document.
     # What grows now is the sandbox's own index of a listing page (70 bytes a document it holds).
-    print(peaks)
-    assert peaks[20_000] < 12 * 1024 * 1024, peaks
-    assert peaks[20_000] - peaks[1000] < 3 * 1024 * 1024, peaks
+    # The rows kept in memory (4,096 at most) are the rest of the growth; they do not grow past it.
+    assert peaks[20_000] < 10 * 1024 * 1024, peaks
+    assert peaks[20_000] - peaks[1000] < 4 * 1024 * 1024, peaks
 
 
 @pytest.mark.parametrize("profile", ["standard"])
