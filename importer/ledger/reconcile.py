@@ -33,6 +33,12 @@ customer) out, the ledger's for the same document is taken, as the API defaults 
 Customers: per currency, the count and the sum of credit limits. A customer the file gives no
 credit limit adds 0 to the file's sum; the ledger's side adds what the ledger holds for it.
 
+Memory stays flat however long the file: the file's documents wait for the listing on disk
+(:mod:`importer.ledger.waiting`), and the rows per customer and currency are kept there too
+past a few thousand (:mod:`importer.ledger.reconcile_rows`); they are read back in order for
+the table (the totals and the first :data:`SHOWN` rows that differ), the CSV and the JSON.
+Call :meth:`Reconciliation.close` when done with them.
+
 The difference is always ledger − file. Arithmetic is :class:`~decimal.Decimal`; figures are
 given to two places. ``exit_code`` is 0 when every figure agrees and every record of the file
 was read and matched, else 1.
@@ -127,7 +133,7 @@ class Reconciliation:
         return 0 if self.ok else 1
 
     def to_dict(self, rows: bool = True) -> dict[str, Any]:
-        """Everything found; without ``rows`` the rows are left out (:func:`write_json` streams them)."""
+        """Everything found; without ``rows`` the rows are left out (:meth:`write_json` streams them)."""
         first, count = self.differing()
         return {
             "entity": self.entity, "input": self.input, "map": self.map, "records": self.records,
