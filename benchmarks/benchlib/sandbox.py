@@ -70,11 +70,14 @@ def running_sandbox(
     latency_ms: float = 0.0,
     seed: int = 1,
     startup_timeout: float = 30.0,
+    state: Path | None = None,
 ) -> Iterator[SandboxProcess]:
-    """A sandbox subprocess for the duration of the block; its output goes to ``workdir``."""
+    """A sandbox subprocess for the duration of the block; its output goes to ``workdir``;
+    ``state``: the SQLite file it keeps its records in (and reads them from when it starts)."""
     cmd = [
         PYTHON, "-m", "importer.sandbox", "--port", "0", "--seed", str(seed),
         "--rate-limit", rate_limit, "--latency-ms", str(latency_ms),
+        *(("--state", str(state)) if state is not None else ()),
     ]
     with _running(cmd, workdir, startup_timeout) as proc_url:
         yield SandboxProcess(proc_url[1], proc_url[0], rate_limit, latency_ms)

@@ -157,16 +157,19 @@ async def reconcile_command(args: argparse.Namespace, argv: list[str]) -> int:
             decimal_comma=args.decimal_comma, date_format=args.date_format, map=args.map,
             results=args.results,
         )
-    if args.csv:
-        write_csv(result, args.csv)
-    if args.output_format == "json":
-        sys.stdout.buffer.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
-        sys.stdout.flush()
-    else:
-        print_reconciliation(result, console(sys.stdout))
+    try:
         if args.csv:
-            print(f"csv: {args.csv}")
-    return result.exit_code
+            write_csv(result, args.csv)
+        if args.output_format == "json":
+            result.write_json(sys.stdout.buffer)  # every row, streamed
+            sys.stdout.flush()
+        else:
+            print_reconciliation(result, console(sys.stdout), args.csv)
+            if args.csv:
+                print(f"csv: {args.csv}")
+        return result.exit_code
+    finally:
+        result.close()
 
 
 def _every_balance(documents: SaftDocuments | None) -> SaftSettings:

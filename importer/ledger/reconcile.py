@@ -33,6 +33,12 @@ customer) out, the ledger's for the same document is taken, as the API defaults 
 Customers: per currency, the count and the sum of credit limits. A customer the file gives no
 credit limit adds 0 to the file's sum; the ledger's side adds what the ledger holds for it.
 
+Memory stays flat however long the file: the file's documents wait for the listing on disk
+(:mod:`importer.ledger.waiting`), and the rows per customer and currency are kept there too
+past a few thousand (:mod:`importer.ledger.reconcile_rows`); they are read back in order for
+the table (the totals and the first :data:`SHOWN` rows that differ), the CSV and the JSON.
+Call :meth:`Reconciliation.close` when done with them.
+
 The difference is always ledger − file. Arithmetic is :class:`~decimal.Decimal`; figures are
 given to two places. ``exit_code`` is 0 when every figure agrees and every record of the file
 was read and matched, else 1.
@@ -47,7 +53,9 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
 
 from importer.client import ApiClient
 from importer.client.pages import ListError, list_pages
@@ -57,6 +65,8 @@ from importer.errors import ConfigError, RecordError, SourceError
 from importer.ledger.amounts import ZERO, carries_vat, cents, document_amount, ledger_amount, number_of
 from importer.ledger.expand import expand_params
 from importer.ledger.legacy import column_map
+from importer.ledger.reconcile_rows import Figures, Rows
+from importer.ledger.waiting import Waiting
 from importer.load.identity import identify
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
@@ -65,61 +75,26 @@ from importer.saft import source as _saft_input  # noqa: F401  registers the SAF
 from importer.schema import unwrap_value
 from importer.sources import SourceOptions, open_input
 
-__all__ = ["Figures", "Reconciliation", "reconcile_totals", "NO_VALUE"]
+__all__ = ["Figures", "Reconciliation", "reconcile_totals", "NO_VALUE", "SHOWN"]
 
 NO_VALUE = ""  # the currency or customer of a record that names none
 _LISTED = 50  # missing and invalid records named in full; the rest are counted
+SHOWN = 20  # rows that differ shown in full; the rest are counted (the CSV has them all)
 
 
 # -- the figures ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Figures:
-    """One row: counts and sums of the file and of the ledger."""
-
-    count_file: int = 0
-    count_ledger: int = 0
-    sum_file: Decimal = ZERO
-    sum_ledger: Decimal = ZERO
-    missing: int = 0  # records of the file the ledger does not have (counted in the file's figures)
-    missing_sum: Decimal = ZERO
-
-    @property
-    def difference(self) -> Decimal:
-        """Ledger − file, in cents."""
-        return cents(self.sum_ledger) - cents(self.sum_file)
-
-    @property
-    def agrees(self) -> bool:
-        return self.count_file == self.count_ledger and self.difference == 0 and self.missing == 0
-
-    def add(self, other: Figures) -> None:
-        self.count_file += other.count_file
-        self.count_ledger += other.count_ledger
-        self.sum_file += other.sum_file
-        self.sum_ledger += other.sum_ledger
-        self.missing += other.missing
-        self.missing_sum += other.missing_sum
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "count_file": self.count_file, "count_ledger": self.count_ledger,
-            "sum_file": str(cents(self.sum_file)), "sum_ledger": str(cents(self.sum_ledger)),
-            "difference": str(self.difference), "missing": self.missing,
-            "missing_sum": str(cents(self.missing_sum)), "agrees": self.agrees,
-        }
-
-
 @dataclass
 class Reconciliation:
-    """What ``reconcile`` found; ``rows`` by (currency, customer); customers have no customer."""
+    """What ``reconcile`` found; ``rows`` by (currency, customer), on disk past a few thousand
+    (:class:`~importer.ledger.reconcile_rows.Rows`); customers have no customer."""
 
     entity: str
     input: str
     map: str | None = None
     records: int = 0  # input records read
-    rows: dict[tuple[str, str], Figures] = field(default_factory=dict)
+    rows: Rows = field(default_factory=Rows)
     missing: list[dict[str, Any]] = field(default_factory=list)  # the first ones: key, records, amount
     invalid: list[dict[str, Any]] = field(default_factory=list)  # the first ones: records, error
     invalid_count: int = 0
@@ -132,40 +107,65 @@ class Reconciliation:
     def is_document(self) -> bool:
         return self.entity != "customer"
 
-    def row(self, currency: str, customer: str) -> Figures:
-        return self.rows.setdefault((currency, customer), Figures())
+    def add(self, currency: str, customer: str, figures: Figures) -> None:
+        self.rows.add(currency, customer, figures)
 
     def totals(self) -> dict[str, Figures]:
         """Per currency, every customer's figures added up."""
-        out: dict[str, Figures] = {}
-        for (currency, _), figures in sorted(self.rows.items()):
-            out.setdefault(currency, Figures()).add(figures)
-        return out
+        return self.rows.totals()
 
     def sorted_rows(self) -> Iterator[tuple[str, str, Figures]]:
-        for (currency, customer), figures in sorted(self.rows.items()):
-            yield currency, customer, figures
+        """Every row, by currency then customer, read back a page at a time."""
+        return self.rows.sorted()
+
+    def differing(self, limit: int = SHOWN) -> tuple[list[tuple[str, str, Figures]], int]:
+        """The first ``limit`` rows whose figures disagree, and how many do."""
+        return self.rows.differing(limit)
 
     @property
     def ok(self) -> bool:
         return (self.error is None and not self.invalid_count and not self.problems
-                and all(f.agrees for f in self.rows.values()))
+                and not self.differing(0)[1])
 
     @property
     def exit_code(self) -> int:
         """0: the file and the ledger agree on every figure; 1: anything else."""
         return 0 if self.ok else 1
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, rows: bool = True) -> dict[str, Any]:
+        """Everything found; without ``rows`` the rows are left out (:meth:`write_json` streams them)."""
+        first, count = self.differing()
         return {
             "entity": self.entity, "input": self.input, "map": self.map, "records": self.records,
             "difference_is": "ledger - file",
-            "rows": [{"currency": c, "customer": k, **f.to_dict()} for c, k, f in self.sorted_rows()],
+            "rows": [_row(c, k, f) for c, k, f in self.sorted_rows()] if rows else [],
             "totals": [{"currency": c, **f.to_dict()} for c, f in self.totals().items()],
+            "rows_differing": count, "first_differing": [_row(c, k, f) for c, k, f in first],
             "missing": self.missing, "invalid": self.invalid, "invalid_count": self.invalid_count,
             "problems": self.problems, "calls": self.calls, "error": self.error,
             "elapsed_s": round(self.elapsed, 3), "ok": self.ok, "exit_code": self.exit_code,
         }
+
+    def write_json(self, out: IO[bytes]) -> None:
+        """:meth:`to_dict` as indented JSON to ``out``, its rows written one at a time as they are read back."""
+        head = orjson.dumps({**self.to_dict(rows=False), "rows": [_PLACE]}, option=orjson.OPT_INDENT_2)
+        before, after = head.split(orjson.dumps(_PLACE), 1)
+        out.write(before.rstrip())
+        for n, (c, k, f) in enumerate(self.sorted_rows()):
+            row = orjson.dumps(_row(c, k, f), option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    ")
+            out.write((b"\n    " if not n else b",\n    ") + row)
+        out.write(after + b"\n")
+
+    def close(self) -> None:
+        """The rows' temporary file removed: call once the figures are shown and written."""
+        self.rows.close()
+
+
+_PLACE = "\u0000rows"  # where write_json puts the rows
+
+
+def _row(currency: str, customer: str, figures: Figures) -> dict[str, Any]:
+    return {"currency": currency, "customer": customer, **figures.to_dict()}
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -242,6 +242,8 @@ async def reconcile_totals(
         await _match_ledger(client, ent, file, result)
     except ListError as exc:
         result.error = f"the ledger's {ent.name} listing failed: {exc}"
+    finally:
+        file.close()
     result.calls = client.stats.calls + client.token_calls - calls_before
     result.elapsed = time.monotonic() - started
     return result
@@ -255,8 +257,8 @@ class _FileSide:
         self.prefix = prefix
         self.keys = keys
         self.result = result
-        self.by_key: dict[str, list[_Entry]] = {}
-        self.by_reference: dict[str, list[_Entry]] = {}
+        self.by_key = Waiting("the file's records waiting for their key in the listing")
+        self.by_reference = Waiting("the file's documents waiting for their externalReference in the listing")
 
     def take(self, work: Work) -> None:
         if work.error is not None or work.payload is None:
@@ -280,13 +282,13 @@ class _FileSide:
         ledger_key = self.keys.key(identity) if self.keys is not None else None
         if ledger_key:  # the key the ledger gave it, as the import recorded
             entry = _Entry(ledger_key.strip(), work.records, currency, customer, amount, with_vat)
-            self.by_key.setdefault(entry.key, []).append(entry)
+            self.by_key.add(entry.key, entry)
         elif work.key:
             entry = _Entry(str(work.key).strip(), work.records, currency, customer, amount, with_vat)
-            self.by_key.setdefault(entry.key, []).append(entry)
+            self.by_key.add(entry.key, entry)
         elif self.entity.is_document:
             entry = _Entry(self._reference(work, identity), work.records, currency, customer, amount, with_vat)
-            self.by_reference.setdefault(entry.key, []).append(entry)
+            self.by_reference.add(entry.key, entry)
         else:
             self._invalid(work, f"record {work.records[0]}: no number: an auto-numbered customer "
                                 "cannot be found in the ledger again")
@@ -307,7 +309,18 @@ class _FileSide:
 
     @property
     def waiting(self) -> bool:
-        return bool(self.by_key or self.by_reference)
+        return bool(self.by_key.count or self.by_reference.count)
+
+    def taken(self, store: Waiting, keys: list[str]) -> dict[str, list[_Entry]]:
+        """The entries of ``keys`` (empty ones left out), gone from ``store``, by key."""
+        found: dict[str, list[_Entry]] = {}
+        for key, entry in store.take(key for key in keys if key):
+            found.setdefault(key, []).append(entry)
+        return found
+
+    def close(self) -> None:
+        self.by_key.close()
+        self.by_reference.close()
 
 
 def _text(value: Any) -> str:
@@ -324,22 +337,26 @@ def _ledger_customer(item: Mapping[str, Any]) -> str:
 
 
 async def _match_ledger(client: ApiClient, entity: Entity, file: _FileSide, result: Reconciliation) -> None:
-    """Page through the entity once, adding each record the file has to both sides' figures."""
+    """Page through the entity once, adding each record the file has to both sides' figures.
+
+    The file's records wait on disk (:class:`~importer.ledger.waiting.Waiting`); a page's
+    keys are taken out together, then the externalReference of each item no key matched."""
     key_field = entity.key_field or ""
     # Auto-numbered documents: a rerun may have booked one twice, so the whole listing is read.
-    read_all = bool(file.by_reference)
+    read_all = bool(file.by_reference.count)
     matched_references: set[str] = set()
     if file.waiting:
         pages = list_pages(client, entity, expand_params(entity, ()))  # no group the totals need
         async with aclosing(pages):
             async for page in pages:
-                for item in page.items:
-                    key = _text(item.get(key_field))
-                    entries = file.by_key.pop(key, None) if key else None
+                keys = [_text(item.get(key_field)) for item in page.items]
+                by_key = file.taken(file.by_key, keys)
+                for item, key in zip(page.items, keys, strict=True):
+                    entries = by_key.pop(key, None) if key else None
                     if entries is None:
                         reference = _text(item.get("externalReference")) if entity.is_document else NO_VALUE
-                        entries = file.by_reference.pop(reference, None) if reference else None
-                        if entries is None and reference in matched_references:
+                        entries = file.taken(file.by_reference, [reference]).get(reference)
+                        if entries is None and reference and reference in matched_references:
                             result.problems.append(f"externalReference {reference!r}: more than one "
                                                    f"{entity.name} in the ledger (another is {key or 'unnumbered'})")
                             entries = []
@@ -349,13 +366,10 @@ async def _match_ledger(client: ApiClient, entity: Entity, file: _FileSide, resu
                         _book(entity, item, key, entries, result)
                 if not file.waiting and not read_all:
                     break  # every key of the file found: the rest of the listing is not needed
-    for entries in (*file.by_key.values(), *file.by_reference.values()):
-        for entry in entries:
-            figures = result.row(entry.currency, entry.customer)
-            figures.count_file += 1
-            figures.sum_file += entry.amount
-            figures.missing += 1
-            figures.missing_sum += entry.amount
+    for store in (file.by_key, file.by_reference):
+        for entry in store.drain():
+            result.add(entry.currency, entry.customer, Figures(count_file=1, sum_file=entry.amount, missing=1,
+                                                               missing_sum=entry.amount))
             if len(result.missing) < _LISTED:
                 result.missing.append({"key": entry.key, "records": entry.records, "currency": entry.currency,
                                        "customer": entry.customer, "amount": str(cents(entry.amount))})
@@ -379,10 +393,7 @@ def _book(entity: Entity, item: Mapping[str, Any], key: str, entries: list[_Entr
         except RecordError as exc:
             result.problems.append(f"customer {key}: the ledger's {exc}: counted as 0")
             amount = ZERO
-    ledger = result.row(currency, customer)
-    ledger.count_ledger += 1
-    ledger.sum_ledger += amount
+    result.add(currency, customer, Figures(count_ledger=1, sum_ledger=amount))
     for entry in entries:
-        figures = result.row(entry.currency or currency, entry.customer or customer)
-        figures.count_file += 1
-        figures.sum_file += entry.amount
+        result.add(entry.currency or currency, entry.customer or customer,
+                   Figures(count_file=1, sum_file=entry.amount))

@@ -1,21 +1,25 @@
-"""How a :class:`Reconciliation` is shown: a table to sign off, and the same figures as CSV.
+"""How a :class:`Reconciliation` is shown: a table to sign off, and every row as CSV.
 
-The table has one row per currency and customer (documents), then each currency's total in
-bold; a row whose figures disagree is red, and so is a non-zero difference. Customers have
-one row per currency. The CSV (UTF-8, ``,``, a decimal point, two places) has the same rows,
-``level`` telling them apart: ``customer`` for a customer's row, ``total`` for a currency's.
+The table has each currency's total in bold and, above it, the customers whose figures
+disagree (documents): the first :data:`~importer.ledger.reconcile.SHOWN` of them, in red,
+then how many differ in all and the CSV that holds every row. A ledger of 75,000 customers
+that agree prints its totals, not 75,000 rows. Customers have one row per currency. The CSV
+(UTF-8, ``,``, a decimal point, two places) has every customer's row and each currency's
+total, ``level`` telling them apart (``customer``, ``total``); it is written as the rows are
+read back, a page at a time.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from importer.errors import ImporterError
 from importer.ledger.amounts import cents
-from importer.ledger.reconcile import NO_VALUE, Figures, Reconciliation
+from importer.ledger.reconcile import NO_VALUE, SHOWN, Figures, Reconciliation
 from importer.outputs import printable, written_whole
 from importer.sources.cells import neutralise
 
@@ -38,8 +42,9 @@ def _name(value: str) -> str:
     return "(none)" if value == NO_VALUE else printable(value)
 
 
-def print_reconciliation(result: Reconciliation, console: Any) -> None:
-    """The figures on ``console`` (a :class:`rich.console.Console`), then what stands out."""
+def print_reconciliation(result: Reconciliation, console: Any, csv_path: str | os.PathLike[str] | None = None) -> None:
+    """The figures on ``console`` (a :class:`rich.console.Console`), then what stands out;
+    ``csv_path``: where every row was written (named when not every differing row is shown)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -70,22 +75,27 @@ def print_reconciliation(result: Reconciliation, console: Any) -> None:
         table.add_row(*cells, style=style or None, end_section=total)
 
     totals = result.totals()
+    first, differing = result.differing(SHOWN) if documents else ([], 0)
     for currency, figures in totals.items():
-        if documents:
-            for row_currency, customer, row in result.sorted_rows():
-                if row_currency == currency:
-                    add(currency, _name(customer), row, total=False)
+        for row_currency, customer, row in first:
+            if row_currency == currency:
+                add(currency, _name(customer), row, total=False)
         add(currency, "all customers" if documents else None, figures, total=True)
     console.print(table)
     if not totals:
         console.print(Text(f"The file has no {what} to reconcile."))
+    if differing:
+        where = f"every row: {printable(os.fspath(csv_path))}" if csv_path is not None else "every row: --csv FILE"
+        shown = f"the first {len(first):,} shown" if differing > len(first) else "all shown"
+        console.print(Text(f"customers whose figures differ: {differing:,} of {len(result.rows):,} "
+                           f"({shown}; {where})", style="red"))
     _print_notes(result, console)
 
 
 def _print_notes(result: Reconciliation, console: Any) -> None:
     from rich.text import Text
 
-    missing = sum(f.missing for f in result.rows.values())
+    missing = sum(f.missing for f in result.totals().values())
     if missing:
         shown = ", ".join(printable(m["key"]) for m in result.missing[:_SHOWN_MISSING])
         more = f" and {missing - _SHOWN_MISSING:,} more" if missing > _SHOWN_MISSING else ""
@@ -104,9 +114,8 @@ def _print_notes(result: Reconciliation, console: Any) -> None:
                        f"{result.elapsed:.1f} s)", style="green" if result.ok else "bold red"))
 
 
-def csv_rows(result: Reconciliation) -> list[dict[str, str]]:
-    """The table's rows as CSV cells: each currency's customers, then its total."""
-    rows: list[dict[str, str]] = []
+def csv_rows(result: Reconciliation) -> Iterator[dict[str, str]]:
+    """Every row as CSV cells, read back a page at a time: each currency's customers, then its total."""
 
     def row(level: str, currency: str, customer: str, figures: Figures) -> dict[str, str]:
         return {
@@ -117,15 +126,23 @@ def csv_rows(result: Reconciliation) -> list[dict[str, str]]:
             "agrees": "true" if figures.agrees else "false",
         }
 
-    for currency, total in result.totals().items():
-        if result.is_document:
-            rows += [row("customer", c, k, f) for c, k, f in result.sorted_rows() if c == currency]
-        rows.append(row("total", currency, "", total))
-    return rows
+    totals = result.totals()
+    if not result.is_document:
+        for currency, total in totals.items():
+            yield row("total", currency, "", total)
+        return
+    current: str | None = None
+    for currency, customer, figures in result.sorted_rows():
+        if current is not None and currency != current:
+            yield row("total", current, "", totals[current])
+        current = currency
+        yield row("customer", currency, customer, figures)
+    if current is not None:
+        yield row("total", current, "", totals[current])
 
 
 def write_csv(result: Reconciliation, path: str | os.PathLike[str]) -> None:
-    """The figures to ``path``, whole or not at all (written beside it, then renamed)."""
+    """Every row to ``path``, whole or not at all (written beside it, then renamed)."""
     try:
         with written_whole(path, "w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\r\n")

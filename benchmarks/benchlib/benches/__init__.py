@@ -16,6 +16,7 @@ from . import (
     longline,
     memory,
     preflight,
+    reconcile_memory,
     saft_reading,
     sweep,
     throttled,
@@ -39,5 +40,6 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "k": (export.TITLE, export.run),
     "l": (collector.TITLE, collector.run),
     "m": (saft_reading.TITLE, saft_reading.run),
+    "n": (reconcile_memory.TITLE, reconcile_memory.run),
     "s": (sweep.TITLE, sweep.run),
 }
