@@ -49,12 +49,10 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, aclosing
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import anyio.lowlevel
-import orjson
 
 from importer.client import ApiClient
 from importer.client.pages import ListError, list_pages
@@ -64,113 +62,23 @@ from importer.errors import ConfigError, SourceError
 from importer.keys import encode_key
 from importer.ledger.expand import expand_params
 from importer.ledger.legacy import column_map
+from importer.ledger.verify_report import STATUSES, VerifyReport, VerifySummary, VerifyUnit, default_report_path
 from importer.ledger.waiting import Waiting
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.compare import Comparer, expected_record
-from importer.mapping.flatten import FlatRecord
 from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
 from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, open_input
-from importer.vocabulary import VERIFY_STATUSES, VerifyStatus
 
 __all__ = ["VerifySummary", "verify_records", "default_report_path",
            "STATUSES", "STRATEGIES", "AUTO_GET_MAX"]
 
-STATUSES = VERIFY_STATUSES  # a report line's status (importer.vocabulary)
 STRATEGIES = ("auto", "get", "list")
 # ``auto`` verifies inputs this small by key without asking what a listing would cost.
 AUTO_GET_MAX = 20
 log = logging.getLogger("importer")
-
-
-def default_report_path(input_path: str) -> str:
-    return f"{input_path}.verify.ndjson"
-
-
-@dataclass
-class VerifySummary:
-    entity: str
-    input: str
-    report_path: str | None
-    strategy: str = "get"  # the strategy used (``auto`` resolves to one of the others)
-    records: int = 0  # input records read
-    units: int = 0  # customers / documents compared or reported
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
-    unchecked: dict[str, int] = field(default_factory=dict)  # column -> times it could not be compared
-    calls: int = 0  # HTTP calls to the API, probe, retries and token calls included
-    list_calls_estimate: int | None = None  # what ``auto`` expected a full listing to cost
-    error: str | None = None  # why the run ended early (unreadable input, a failed listing)
-    map: str | None = None  # the mapping file the input was read through
-    elapsed: float = 0.0
-
-    @property
-    def calls_per_record(self) -> float:
-        """Calls per customer or document checked against the API."""
-        checked = self.units - self.counts["invalid"]
-        return self.calls / checked if checked else float(self.calls)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.counts["ok"] == self.units
-
-    @property
-    def exit_code(self) -> int:
-        """0: every record is in the API as the input says; 1: anything else."""
-        return 0 if self.ok else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "entity": self.entity, "input": self.input, "report": self.report_path,
-            "strategy": self.strategy, "records": self.records, "units": self.units,
-            "counts": dict(self.counts), "unchecked": dict(self.unchecked),
-            "calls": self.calls, "calls_per_record": round(self.calls_per_record, 4),
-            "list_calls_estimate": self.list_calls_estimate, "map": self.map, "error": self.error,
-            "elapsed_s": round(self.elapsed, 3), "exit_code": self.exit_code,
-        }
-
-
-# -- the run ---------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Unit:
-    """What a check needs of a record: its key and record numbers, and the values it expects
-    (not its rows or payload: a unit may wait on disk for the listing to reach its key)."""
-
-    key: str | None
-    records: list[int]
-    expected: FlatRecord | None  # None: invalid or keyless
-    error: str | None = None
-
-
-class _Report:
-    def __init__(self, path: str | os.PathLike[str] | None, summary: VerifySummary) -> None:
-        self.summary = summary
-        self._file: IO[bytes] | None = None
-        if path is not None:
-            try:
-                self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
-            except OSError as exc:
-                raise ConfigError(f"cannot write the report {os.fspath(path)}: {exc.strerror}") from None
-
-    def write(self, unit: _Unit, status: VerifyStatus, differences: list[dict[str, Any]] | None = None,
-              error: str | None = None) -> None:
-        self.summary.counts[status] += 1
-        self.summary.units += 1
-        if self._file is None:
-            return
-        line: dict[str, Any] = {"key": unit.key, "records": unit.records, "status": status}
-        if differences is not None:
-            line["differences"] = differences
-        if error is not None:
-            line["error"] = error
-        self._file.write(orjson.dumps(line, default=str) + b"\n")
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
 
 
 async def verify_records(
@@ -231,7 +139,7 @@ async def verify_records(
         summary = VerifySummary(ent.name, os.fspath(source), None if report_path is None else os.fspath(report_path))
         summary.map = cmap.path if cmap is not None else None
         await client.authenticate()  # bad credentials fail before the report is opened
-        report = _Report(report_path, summary)
+        report = VerifyReport(report_path, summary)
         stack.callback(report.close)
         run = _Run(client, ent, report, summary, limit, expand_params(ent, columns))
         keys = LedgerKeys.beside(source, results)
@@ -250,15 +158,15 @@ async def verify_records(
 async def _units(
     entity: Entity, mapper: RecordMapper, bound: BoundMap | None, opened: Input, summary: VerifySummary,
     keys: LedgerKeys | None,
-) -> AsyncIterator[_Unit]:
+) -> AsyncIterator[VerifyUnit]:
     """Mapped units of the input, a few at a time between checkpoints (the loop stays live)."""
 
-    def unit(work: Work) -> _Unit:
+    def unit(work: Work) -> VerifyUnit:
         if keys is not None:
             work = keys.applied(entity, work)
         if work.error is not None or work.payload is None or not work.key:
-            return _Unit(work.key, work.records, None, work.error)
-        return _Unit(work.key, work.records, expected_record(entity, work.payload))
+            return VerifyUnit(work.key, work.records, None, work.error)
+        return VerifyUnit(work.key, work.records, expected_record(entity, work.payload))
 
     try:
         async for record in opened.records():  # checkpoints now and then: the loop stays live
@@ -274,7 +182,7 @@ async def _units(
 
 
 class _Run:
-    def __init__(self, client: ApiClient, entity: Entity, report: _Report, summary: VerifySummary, limit: int,
+    def __init__(self, client: ApiClient, entity: Entity, report: VerifyReport, summary: VerifySummary, limit: int,
                  list_params: dict[str, str]) -> None:
         self.client = client
         self.list_params = list_params  # the expand flags the input's columns need
@@ -284,7 +192,7 @@ class _Run:
         self.limit = limit
         self.comparer = Comparer(entity, summary.unchecked)
 
-    def _invalid(self, unit: _Unit) -> bool:
+    def _invalid(self, unit: VerifyUnit) -> bool:
         """Report a unit that cannot be looked up; True when it was one."""
         if unit.expected is not None:
             return False
@@ -295,7 +203,7 @@ class _Run:
         self.report.write(unit, "invalid", error=error)
         return True
 
-    async def go(self, units: AsyncIterator[_Unit], strategy: str) -> None:
+    async def go(self, units: AsyncIterator[VerifyUnit], strategy: str) -> None:
         if strategy == "get":
             self.summary.strategy = "get"
             await self._by_get(units)
@@ -310,7 +218,7 @@ class _Run:
         finally:
             waiting.close()
 
-    async def _auto(self, units: AsyncIterator[_Unit], waiting: Waiting) -> None:
+    async def _auto(self, units: AsyncIterator[VerifyUnit], waiting: Waiting) -> None:
         """Hold keyed units (on disk) until a listing is known to cost fewer calls than they are."""
         budget: float | None = None  # the calls a full listing takes, once probed
         async for unit in units:
@@ -345,10 +253,10 @@ class _Run:
             max_size = 1  # unknown: assume the worst, listing then never looks cheaper
         return max(1, math.ceil(total / max_size))
 
-    async def _by_get(self, units: AsyncIterator[_Unit]) -> None:
+    async def _by_get(self, units: AsyncIterator[VerifyUnit]) -> None:
         slots = anyio.Semaphore(self.limit)
 
-        async def check(unit: _Unit) -> None:
+        async def check(unit: VerifyUnit) -> None:
             try:
                 await self._check_by_key(unit)
             finally:
@@ -361,7 +269,7 @@ class _Run:
                 await slots.acquire()  # at most ``limit`` in flight, and no more read ahead
                 tg.start_soon(check, unit)
 
-    async def _check_by_key(self, unit: _Unit) -> None:
+    async def _check_by_key(self, unit: VerifyUnit) -> None:
         path = f"{self.entity.path}/{encode_key(str(unit.key).strip())}"
         attempt = await self.client.request("GET", path)
         response = attempt.response
@@ -374,12 +282,12 @@ class _Run:
         else:
             self._compare(unit, response.json())
 
-    def _compare(self, unit: _Unit, answer: dict[str, Any]) -> None:
+    def _compare(self, unit: VerifyUnit, answer: dict[str, Any]) -> None:
         assert unit.expected is not None
         diffs = self.comparer.differences(unit.expected, answer)
         self.report.write(unit, "different" if diffs else "ok", diffs)
 
-    async def _by_list(self, units: AsyncIterator[_Unit], waiting: Waiting) -> None:
+    async def _by_list(self, units: AsyncIterator[VerifyUnit], waiting: Waiting) -> None:
         """Every keyed unit waits on disk; each page of the listing takes those of its keys."""
         async for unit in units:
             if not self._invalid(unit):
@@ -406,7 +314,7 @@ class _Run:
             self.report.write(unit, "missing")
 
 
-async def _chain(first: Iterator[_Unit], rest: AsyncIterator[_Unit] | None) -> AsyncIterator[_Unit]:
+async def _chain(first: Iterator[VerifyUnit], rest: AsyncIterator[VerifyUnit] | None) -> AsyncIterator[VerifyUnit]:
     for unit in first:
         yield unit
     if rest is not None:
