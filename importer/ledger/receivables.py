@@ -39,17 +39,15 @@ from importer.client import ApiClient
 from importer.company.model import Company
 from importer.company.vat import document_figures
 from importer.entities import entity as resolve
-from importer.errors import ApiError, ConfigError, RecordError
+from importer.errors import ConfigError, RecordError
 from importer.ledger.amounts import ZERO, carries_vat, cents, document_amount, line_amount
 from importer.ledger.legacy import column_map
 from importer.ledger.receivables_files import read_aged, read_documents
+from importer.ledger.receivables_ledger import SIGN, Doc, ledger_balances, ledger_customers, ledger_documents
 from importer.schema import unwrap_value
 
 __all__ = ["Doc", "Owed", "Receivables", "reconcile_receivables", "fingerprint", "plain"]
 
-SIGN = {"invoice": Decimal(1), "debit-note": Decimal(1), "credit-note": Decimal(-1)}
-_TYPES = {"Invoice": "invoice", "DebitNote": "debit-note", "CreditNote": "credit-note"}
-_MAX_PAGES = 10_000
 
 
 def fingerprint(path: str | os.PathLike[str]) -> str:
@@ -69,21 +67,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
-
-
-@dataclass(slots=True)
-class Doc:
-    """One document on one side, signed (credit notes negative)."""
-
-    entity: str
-    key: str
-    customer: str
-    currency: str
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    status: str = ""
-    records: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -218,7 +201,7 @@ async def reconcile_receivables(
                               f"debit notes, not {ent.name}")
         prepared.append((ent, path, column_map((maps or {}).get(os.fspath(path)), ent)))
     await client.authenticate()
-    customers = await _customers(client)
+    customers = await ledger_customers(client)
     file_docs: dict[tuple[str, str], Doc] = {}
     for ent, path, cmap in prepared:
         docs = await read_documents(path, ent, cmap, decimal_comma, result.problems)
@@ -233,9 +216,9 @@ async def reconcile_receivables(
             entry["documents"] += 1
             file_docs[(ent.name, doc.key)] = doc
         result.inputs.append(entry)
-    ledger_docs = await _ledger_documents(client, base, result)
+    ledger_docs = await ledger_documents(client, base, result.problems)
     _compare(result, file_docs, ledger_docs)
-    balances = await _balances(client)
+    balances = await ledger_balances(client)
     for (customer, currency), owed in result.rows.items():
         if customer in balances and currency == base:
             owed.ledger_balance = balances[customer]
@@ -316,93 +299,3 @@ def _difference(kind: str, file: Doc | None, ledger: Doc | None) -> dict[str, An
         "file_net": _money(fn) if file else None, "ledger_net": _money(ln) if ledger else None,
         "difference": _money(lg - fg), "net_difference": _money(ln - fn),
     }
-
-
-# -- the ledger's side ------------------------------------------------------------------------
-
-
-async def _get(client: ApiClient, what: str, path: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
-    attempt = await client.request("GET", path, params=params)
-    response = attempt.response
-    if response is None or response.status != 200 or attempt.error is not None or not response.is_json:
-        status = response.status if response is not None else None
-        raise ApiError(status, f"{what}: {attempt.error or (f'HTTP {status}' if status else 'no answer')}")
-    data = response.json()
-    if not isinstance(data, list):
-        raise ApiError(200, f"{what}: expected a JSON array, got {type(data).__name__}")
-    return [item for item in data if isinstance(item, dict)]
-
-
-async def _paged(client: ApiClient, path: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Every element of a ``pageNumber``/``pageSize`` list (metadata says the size and the total)."""
-    rows: list[dict[str, Any]] = []
-    size = 10_000
-    for number in range(1, _MAX_PAGES + 1):
-        items = await _get(client, f"{path} page {number}", path,
-                           {**params, "pageNumber": str(number), "pageSize": str(size)})
-        meta = items[0].get("metadata") if items else None
-        if number == 1 and isinstance(meta, dict) and isinstance(meta.get("maxPageSize"), int):
-            size = min(size, meta["maxPageSize"])
-        elif number == 1 and items:
-            size = min(size, len(items))
-        rows.extend(items)
-        total = meta.get("totalCount") if isinstance(meta, dict) else None
-        if not items or len(items) < size or (isinstance(total, int) and len(rows) >= total):
-            return rows
-    raise ApiError(200, f"{path}: more than {_MAX_PAGES} pages")
-
-
-async def _ledger_documents(client: ApiClient, base: str, result: Receivables) -> dict[tuple[str, str], Doc]:
-    out: dict[tuple[str, str], Doc] = {}
-    for item in await _paged(client, "/v1/customerdocument", {}):
-        entity = _TYPES.get(str(item.get("documentType")))
-        if entity is None:
-            continue
-        key = str(item.get("referenceNumber") or "").strip()
-        customer = item.get("customer")
-        number = str(customer.get("number") or "") if isinstance(customer, Mapping) else ""
-        gross, vat = _number(item.get("amount")), _number(item.get("vatTotal"))
-        if gross is None:
-            result.problems.append(f"{entity} {key}: the ledger answers no amount: counted as 0")
-        sign = SIGN[entity]
-        g, v = gross or ZERO, vat or ZERO
-        out[(entity, key)] = Doc(entity, key, number, str(item.get("currencyId") or base), sign * (g - v),
-                                 sign * v, sign * g, status=str(item.get("status") or ""))
-    return out
-
-
-async def _balances(client: ApiClient) -> dict[str, Decimal]:
-    """Each customer's balance: ``numberToRead``/``skipRecords`` until a short or stale page."""
-    out: dict[str, Decimal] = {}
-    size = 1000
-    for _ in range(_MAX_PAGES):
-        items = await _get(client, "/v1/customer/balance", "/v1/customer/balance",
-                           {"numberToRead": str(size), "skipRecords": str(len(out))})
-        fresh = 0
-        for item in items:
-            customer = item.get("customer")
-            number = str(customer.get("number") or "") if isinstance(customer, Mapping) else ""
-            if number and number not in out:
-                out[number] = _number(item.get("balance")) or ZERO
-                fresh += 1
-        if not fresh or len(items) < size:
-            return out
-    return out
-
-
-async def _customers(client: ApiClient) -> dict[str, dict[str, Any]]:
-    """Every customer's VAT zone and class, in the request's names (what the VAT needs)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in await _paged(client, "/v1/customer", {}):
-        zone, cls = item.get("vatZone"), item.get("customerClass")
-        out[str(item.get("number") or "")] = {
-            "vatZoneId": zone.get("id") if isinstance(zone, Mapping) else None,
-            "customerClassId": cls.get("id") if isinstance(cls, Mapping) else None,
-        }
-    return out
-
-
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return Decimal(str(value))
