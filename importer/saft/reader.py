@@ -5,7 +5,8 @@ the schema facts list are looked at; everything else is skipped as it streams pa
 parser's handlers then only count the elements inside it), and a GL account, Customer, GL
 Line, sales Invoice or payment Line is dropped from memory as soon as its record is built,
 so memory stays flat for a file of any size. A GL line naming no customer is read only when
-it is on an account a customer's balance names (the subledger check needs those).
+it is on an account a customer's balance names (the subledger check needs those): its amounts
+are skipped once the line has given its AccountID and no CustomerID (the schema puts both first).
 ``SourceDocuments`` are read only when asked for (``events(documents=True)``): the balances
 do not need them. Nor do they need a customer's address, contact, tax registration or party
 info: the balances' pass (``events(purpose="balances")``) skips those as it skips any unread
@@ -57,6 +58,8 @@ _RECORDS = {_HEADER: "Header", _ACCOUNT: "Account", _CUSTOMER: "Customer", _LINE
 _FIRST_FACTS = next(iter(SCHEMAS.values())).fields
 _ROOT = "AuditFile"
 _VERSION = "Header/AuditFileVersion"
+_LINE_AMOUNTS = frozenset(f"{_LINE}/{side}" for side in ("DebitAmount", "CreditAmount"))
+_LINE_CUSTOMER = f"{_LINE}/CustomerID"
 Purpose = Literal["all", "balances"]
 # What a pass leaves unread, beyond what the schema facts leave out. The balances (and the
 # open items' first pass) use of a customer only its id, its balances and its Name (read so
@@ -71,7 +74,7 @@ _SKIPS: dict[str, frozenset[str]] = {
 class _Open:
     """An element the reader reads, as met below its parent: resolved once, then reused."""
 
-    __slots__ = ("path", "local", "fact", "group", "record", "convert", "version", "children")
+    __slots__ = ("path", "local", "fact", "group", "record", "convert", "version", "amounts", "claims", "children")
 
     def __init__(self, path: str, local: str, fact: FieldFact) -> None:
         self.path = path
@@ -81,6 +84,8 @@ class _Open:
         self.record = path in _RECORDS  # a record's own element: its Node collects the rest
         self.convert: Converter | None = None if self.group else converter(fact)
         self.version = path == _VERSION
+        self.amounts = path in _LINE_AMOUNTS  # a GL line's amounts: read only if the line is a customer's
+        self.claims = path == _LINE_CUSTOMER
         self.children: dict[str, _Open | None] = {}  # expat name -> what it is (None: not read)
 
 
@@ -111,6 +116,7 @@ class _Stream:
         self.text: list[str] = []
         self.text_size = 0  # characters of the open element's text, kept or not
         self.leaf_line = 0
+        self.unread_amounts = False  # the GL line being read had its amounts skipped: it named no one until then
         self.finished = False
         self.parser = self._parser()
 
@@ -143,6 +149,9 @@ class _Stream:
         known = parent.children.get(name, _UNSEEN)
         if known is _UNSEEN:
             known = self._resolve(parent, name)
+        if known is not None and known.amounts and self._nobodys_line():
+            self.unread_amounts = True
+            known = None
         if known is None:  # not read: until it ends, the parser only counts the elements inside it
             self.skipping = 1
             self.parser.StartElementHandler = self._skip_start
@@ -160,9 +169,15 @@ class _Stream:
         if known.record:
             node.flaws = []
             self.nodes = [node]
+            self.unread_amounts = False
         elif self.nodes:
             self.nodes[-1].children.setdefault(known.local, []).append(node)
             self.nodes.append(node)
+
+    def _nobodys_line(self) -> bool:
+        """Whether the GL line being read names no customer and is on no customer's account (so far)."""
+        values = self.nodes[0].values
+        return "CustomerID" not in values and values.get("AccountID") not in self.receivables
 
     def _skip_start(self, _name: str, _attrs: dict[str, str]) -> None:
         self.skipping += 1
@@ -222,6 +237,9 @@ class _Stream:
         except BadValue as exc:
             self._flaw(known.path, str(exc))
             return
+        if known.claims and self.unread_amounts:  # the schema has it first: so the line's amounts were not read
+            self._flaw(known.path, "comes after the line's DebitAmount or CreditAmount, which the schema puts "
+                                   "after it, so they were not read")
         if known.version and isinstance(value, str):
             self._use_version(value)
         values = self.nodes[-1].values
