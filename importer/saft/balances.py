@@ -80,7 +80,7 @@ class _Customer:
     customer_id: str
     line: int
     balances: tuple[SaftBalance, ...]
-    checked: list[BalanceCheck] | None = None  # its checks, once taken
+    checked: tuple[BalanceCheck, ...] | None = None  # its checks, once taken
 
 
 @dataclass(slots=True)
@@ -92,7 +92,47 @@ class UnnamedLines:
     count: int = 0
 
 
-_Sums = dict[tuple[str | None, str | None], list[Decimal]]  # (account, currency or None) -> [amount, currency amount]
+_Key = tuple[str | None, str | None]  # (account, currency or None: the default currency)
+
+
+class _Sums:
+    """One customer's movements, summed per account and currency: flat for the first, a dict for the rest.
+
+    Nearly every customer moves on one account in one currency, so the first sum is held in
+    the object itself and ``more`` is made only for a second; the currency amount is held only
+    once a line gives one (until then it is the amount). ``items()`` gives every sum as
+    ``((account, currency), (amount, amount in its currency))``."""
+
+    __slots__ = ("account", "currency", "amount", "in_currency", "more")
+
+    def __init__(self, account: str | None, currency: str | None) -> None:
+        self.account = account
+        self.currency = currency
+        self.amount = ZERO
+        self.in_currency: Decimal | None = None  # None: the same as amount
+        self.more: dict[_Key, list[Decimal]] | None = None
+
+    def add(self, account: str | None, currency: str | None, amount: Decimal, in_currency: Decimal | None) -> None:
+        if account == self.account and currency == self.currency:
+            if in_currency is not None and self.in_currency is None:
+                self.in_currency = self.amount
+            self.amount = _plus(self.amount, amount)
+            if self.in_currency is not None:
+                self.in_currency += amount if in_currency is None else in_currency
+            return
+        more = self.more if self.more is not None else {}
+        self.more = more
+        sums = more.get((account, currency))
+        if sums is None:
+            sums = more[(account, currency)] = [ZERO, ZERO]
+        sums[0] += amount
+        sums[1] += amount if in_currency is None else in_currency
+
+    def items(self) -> Iterator[tuple[_Key, tuple[Decimal, Decimal]]]:
+        yield (self.account, self.currency), (self.amount, self.amount if self.in_currency is None else self.in_currency)
+        if self.more:
+            for key, (amount, in_currency) in self.more.items():
+                yield key, (amount, in_currency)
 
 
 @dataclass(slots=True)
@@ -103,6 +143,8 @@ class BalanceBook:
     and it is taken once (:meth:`checks` keeps it): the book is linear in the file. It also
     keeps what the subledger check needs (:mod:`importer.saft.subledger`): the file's
     general-ledger accounts and, per receivables account, the lines that name no customer.
+    Per customer it keeps its balances, one flat sum (:class:`_Sums`) and, once taken, its
+    checks: well under a kilobyte, with the account ids and currencies shared, not copied.
     """
 
     default_currency: str
@@ -111,9 +153,15 @@ class BalanceBook:
     sums: dict[str, _Sums] = field(default_factory=dict)
     accounts: dict[str, SaftAccount] = field(default_factory=dict)  # GeneralLedgerAccounts, by AccountID
     unnamed: dict[str, UnnamedLines] = field(default_factory=dict)  # receivables account -> lines naming no one
+    names: dict[str, str] = field(default_factory=dict)  # one string per account id or currency, shared
+
+    def _name(self, text: str | None) -> str | None:
+        return text if text is None else self.names.setdefault(text, text)
 
     def add_customer(self, customer: SaftCustomer) -> None:
-        self.customers.append(_Customer(customer.customer_id, customer.line, customer.balances))
+        balances = tuple(SaftBalance(self._name(b.account_id), b.opening, b.closing, self._name(b.currency))
+                         for b in customer.balances)
+        self.customers.append(_Customer(customer.customer_id, customer.line, balances))
 
     def add_account(self, account: SaftAccount) -> None:
         self.accounts.setdefault(account.account_id, account)  # an account listed twice keeps its first
@@ -127,53 +175,57 @@ class BalanceBook:
             tally.count += 1
             return
         currency = movement.currency if movement.currency and movement.currency != self.default_currency else None
+        account = self._name(movement.account_id)
         own = self.sums.get(movement.customer_id)
         if own is None:
-            own = self.sums[movement.customer_id] = {}
-        sums = own.get((movement.account_id, currency))
-        if sums is None:
-            sums = own[(movement.account_id, currency)] = [ZERO, ZERO]
-        sums[0] += movement.amount
-        sums[1] += movement.currency_amount if movement.currency_amount is not None else movement.amount
+            own = self.sums[movement.customer_id] = _Sums(account, self._name(currency))
+        own.add(account, currency, movement.amount, movement.currency_amount)
 
     def _currency(self, balance: SaftBalance) -> str:
         return balance.currency or self.default_currency
 
-    def checks(self, customer: _Customer) -> list[BalanceCheck]:
+    def checks(self, customer: _Customer) -> tuple[BalanceCheck, ...]:
         """The customer's balances per currency, each with the movements that make it (taken once)."""
         if customer.checked is None:
             customer.checked = self._check(customer)
         return customer.checked
 
-    def _check(self, customer: _Customer) -> list[BalanceCheck]:
+    def _check(self, customer: _Customer) -> tuple[BalanceCheck, ...]:
         accounts = {b.account_id for b in customer.balances if b.account_id}
         opening: dict[str, Decimal] = {}
         closing: dict[str, Decimal] = {}
-        for balance in customer.balances:
+        for balance in customer.balances:  # one balance: its own figures, not copies
             currency = self._currency(balance)
-            opening[currency] = opening.get(currency, ZERO) + balance.opening
-            closing[currency] = closing.get(currency, ZERO) + balance.closing
+            opening[currency] = balance.opening + opening[currency] if currency in opening else balance.opening
+            closing[currency] = balance.closing + closing[currency] if currency in closing else balance.closing
         moved = dict.fromkeys(opening, ZERO)
-        for (account, moved_in), (amount, currency_amount) in self.sums.get(customer.customer_id, {}).items():
+        sums = self.sums.get(customer.customer_id)
+        for (account, moved_in), (amount, currency_amount) in sums.items() if sums is not None else ():
             if accounts and account and account not in accounts:
                 continue
             if moved_in is not None and moved_in in moved:
-                moved[moved_in] += currency_amount
+                moved[moved_in] = _plus(moved[moved_in], currency_amount)
             elif self.default_currency in moved:
-                moved[self.default_currency] += amount
+                moved[self.default_currency] = _plus(moved[self.default_currency], amount)
             else:  # a customer with foreign balances only: a default-currency movement is off its books
                 moved[self.default_currency] = amount
                 opening.setdefault(self.default_currency, ZERO)
                 closing.setdefault(self.default_currency, ZERO)
-        return [BalanceCheck(customer.customer_id, customer.line, currency, opening[currency], moved[currency],
-                             closing[currency]) for currency in opening]
+        return tuple(BalanceCheck(customer.customer_id, customer.line, self._name(currency) or currency,
+                                  opening[currency], moved[currency], closing[currency]) for currency in opening)
 
     def disagreements(self) -> list[BalanceCheck]:
         return [check for customer in self.customers for check in self.checks(customer) if not check.agrees]
 
     def moved_on(self, customer_id: str, account: str) -> Decimal:
         """What the customer's lines moved on ``account``, in the default currency."""
-        return sum((sums[0] for (on, _), sums in self.sums.get(customer_id, {}).items() if on == account), ZERO)
+        own = self.sums.get(customer_id)
+        return sum((sums[0] for (on, _), sums in own.items() if on == account), ZERO) if own is not None else ZERO
+
+
+def _plus(total: Decimal, amount: Decimal) -> Decimal:
+    """``total + amount``; a first amount is kept as it is (the same value, not a copy of it)."""
+    return amount if total is ZERO and amount else total + amount
 
 
 def _document_key(customer_id: str, period_end: date, currency: str, default_currency: str) -> str:

@@ -5,8 +5,12 @@ the schema facts list are looked at; everything else is skipped as it streams pa
 parser's handlers then only count the elements inside it), and a GL account, Customer, GL
 Line, sales Invoice or payment Line is dropped from memory as soon as its record is built,
 so memory stays flat for a file of any size. A GL line naming no customer is read only when
-it is on an account a customer's balance names (the subledger check needs those). ``SourceDocuments`` are read only when
-asked for (``events(documents=True)``): the balances do not need them. A DOCTYPE is refused
+it is on an account a customer's balance names (the subledger check needs those): its amounts
+are skipped once the line has given its AccountID and no CustomerID (the schema puts both first).
+``SourceDocuments`` are read only when asked for (``events(documents=True)``): the balances
+do not need them. Nor do they need a customer's address, contact, tax registration or party
+info: the balances' pass (``events(purpose="balances")``) skips those as it skips any unread
+element, so a customer costs it its id, Name and balances only. A DOCTYPE is refused
 outright: SAF-T has none, and its entities (billion laughs, external files) are the classic
 ways an XML file hangs or leaks a reader.
 
@@ -24,7 +28,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 from xml.parsers import expat
 
 from importer.errors import SourceError
@@ -34,10 +38,10 @@ from importer.saft.facts import FieldFact
 from importer.saft.invoice_records import build_invoice, build_settlement
 from importer.saft.model import SaftCustomer, SaftEvent, SaftHeader
 from importer.saft.records import Flaw, Node, build_account, build_customer, build_header, build_movement
-from importer.saft.values import BadValue, convert
+from importer.saft.values import BadValue, Converter, converter
 from importer.sources import SourceOptions
 
-__all__ = ["SaftFile", "open_saft", "DEFAULT_MAX_FIELD_SIZE"]
+__all__ = ["SaftFile", "open_saft", "DEFAULT_MAX_FIELD_SIZE", "Purpose"]
 
 _CHUNK = 1 << 16
 DEFAULT_MAX_FIELD_SIZE = SourceOptions.max_field_size  # bytes of one element's text, as ``--max-field-size``
@@ -52,16 +56,50 @@ _DOCUMENTS = "SourceDocuments"
 _RECORDS = {_HEADER: "Header", _ACCOUNT: "Account", _CUSTOMER: "Customer", _LINE: "Line", _INVOICE: "Invoice", _PAYMENT_LINE: "Line"}
 # Before AuditFileVersion is read, the Header is read with the facts every version shares.
 _FIRST_FACTS = next(iter(SCHEMAS.values())).fields
-_Open = tuple[str, str, FieldFact]  # an open element's path, local name and facts
-_UNSEEN = ("", "", FieldFact("group"))  # what ``known`` gives for an element not met before
+_ROOT = "AuditFile"
+_VERSION = "Header/AuditFileVersion"
+_LINE_AMOUNTS = frozenset(f"{_LINE}/{side}" for side in ("DebitAmount", "CreditAmount"))
+_LINE_CUSTOMER = f"{_LINE}/CustomerID"
+Purpose = Literal["all", "balances"]
+# What a pass leaves unread, beyond what the schema facts leave out. The balances (and the
+# open items' first pass) use of a customer only its id, its balances and its Name (read so
+# that a Name the schema does not allow keeps the customer a problem, as in every pass).
+_SKIPS: dict[str, frozenset[str]] = {
+    "all": frozenset(),
+    "balances": frozenset(f"{_CUSTOMER}/{name}" for name in
+                          ("RegistrationNumber", "Address", "Contact", "TaxRegistration", "PartyInfo")),
+}
+
+
+class _Open:
+    """An element the reader reads, as met below its parent: resolved once, then reused."""
+
+    __slots__ = ("path", "local", "fact", "group", "record", "convert", "version", "amounts", "claims", "children")
+
+    def __init__(self, path: str, local: str, fact: FieldFact) -> None:
+        self.path = path
+        self.local = local
+        self.fact = fact
+        self.group = fact.kind == "group"
+        self.record = path in _RECORDS  # a record's own element: its Node collects the rest
+        self.convert: Converter | None = None if self.group else converter(fact)
+        self.version = path == _VERSION
+        self.amounts = path in _LINE_AMOUNTS  # a GL line's amounts: read only if the line is a customer's
+        self.claims = path == _LINE_CUSTOMER
+        self.children: dict[str, _Open | None] = {}  # expat name -> what it is (None: not read)
+
+
+_UNSEEN = _Open("", "", FieldFact("group"))  # what a parent's ``children`` gives for an element not met before
 
 
 class _Stream:
     """One pass over the file: expat callbacks collect records, ``pull`` hands them out."""
 
-    def __init__(self, path: Path, documents: bool = False, max_field_size: int = DEFAULT_MAX_FIELD_SIZE) -> None:
+    def __init__(self, path: Path, documents: bool = False, max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+                 purpose: Purpose = "all") -> None:
         self.where = path.name
         self.documents = documents
+        self.skip = _SKIPS[purpose]
         self.limit = max_field_size
         self.file: BinaryIO = open_bytes(path)
         self.fields: dict[str, FieldFact] = _FIRST_FACTS
@@ -70,14 +108,15 @@ class _Stream:
         self.header: SaftHeader | None = None
         self.receivables: set[str] = set()  # the accounts the customers' balances name
         self.ready: list[SaftEvent] = []
+        self.root = _Open("", _ROOT, FieldFact("group"))
         self.path: list[_Open] = []  # the open elements we read
-        self.known: dict[tuple[str, str], _Open | None] = {}  # (parent path, expat name) -> what it is
         self.skipping = 0  # depth inside an element we do not read (then only _skip_start and _skip_end run)
         self.depth = 0
         self.nodes: list[Node] = []  # open groups inside the current record
         self.text: list[str] = []
         self.text_size = 0  # characters of the open element's text, kept or not
         self.leaf_line = 0
+        self.unread_amounts = False  # the GL line being read had its amounts skipped: it named no one until then
         self.finished = False
         self.parser = self._parser()
 
@@ -106,32 +145,39 @@ class _Stream:
             self._check_top(name)
             if self.depth == 1:
                 return
-        parent = self.path[-1][0] if self.path else ""
-        known = self.known.get((parent, name), _UNSEEN)
+        parent = self.path[-1] if self.path else self.root
+        known = parent.children.get(name, _UNSEEN)
         if known is _UNSEEN:
             known = self._resolve(parent, name)
+        if known is not None and known.amounts and self._nobodys_line():
+            self.unread_amounts = True
+            known = None
         if known is None:  # not read: until it ends, the parser only counts the elements inside it
             self.skipping = 1
             self.parser.StartElementHandler = self._skip_start
             self.parser.EndElementHandler = self._skip_end
             return
         self.path.append(known)
-        path, local, fact = known
-        line = self.parser.CurrentLineNumber
-        if fact.kind != "group":
+        if not known.group:
             self.text = []
             self.text_size = 0
-            self.leaf_line = line
+            self.leaf_line = self.parser.CurrentLineNumber
             if self.nodes:  # text outside a record is not used: not even collected
                 self.parser.CharacterDataHandler = self._text
             return
-        node = Node(local, line)
-        if path in _RECORDS:
+        node = Node(known.local, self.parser.CurrentLineNumber)
+        if known.record:
             node.flaws = []
             self.nodes = [node]
+            self.unread_amounts = False
         elif self.nodes:
-            self.nodes[-1].children.setdefault(local, []).append(node)
+            self.nodes[-1].children.setdefault(known.local, []).append(node)
             self.nodes.append(node)
+
+    def _nobodys_line(self) -> bool:
+        """Whether the GL line being read names no customer and is on no customer's account (so far)."""
+        values = self.nodes[0].values
+        return "CustomerID" not in values and values.get("AccountID") not in self.receivables
 
     def _skip_start(self, _name: str, _attrs: dict[str, str]) -> None:
         self.skipping += 1
@@ -151,25 +197,25 @@ class _Stream:
         elif self.text:
             self.text = []
 
-    def _resolve(self, parent: str, name: str) -> _Open | None:
+    def _resolve(self, parent: _Open, name: str) -> _Open | None:
         """The path and facts of an element met below ``parent``; cached, as the same few recur."""
         local = name.rpartition(" ")[2]
-        path = f"{parent}/{local}" if parent else local
+        path = f"{parent.path}/{local}" if parent.path else local
         fact = self.fields.get(path)
-        if path == _DOCUMENTS and not self.documents:
+        if (path == _DOCUMENTS and not self.documents) or path in self.skip:
             fact = None
-        known = (path, local, fact) if fact is not None else None
-        self.known[(parent, name)] = known
+        known = _Open(path, local, fact) if fact is not None else None
+        parent.children[name] = known
         return known
 
     def _end(self, _name: str) -> None:
         self.depth -= 1
         if not self.path:
             return  # the root
-        path, local, fact = self.path.pop()
-        if fact.kind == "group":
-            if path in _RECORDS:
-                self._record(path, self.nodes[0])
+        known = self.path.pop()
+        if known.group:
+            if known.record:
+                self._record(known.path, self.nodes[0])
                 self.nodes = []
             elif self.nodes:
                 self.nodes.pop()
@@ -183,17 +229,22 @@ class _Stream:
             if size <= self.limit:
                 size = len(text.encode("utf-8", "surrogatepass"))
             if size > self.limit:
-                self._flaw(path, f"is at least {size:,} bytes long, more than --max-field-size ({self.limit:,} "
-                                 "bytes); its text was not kept")
+                self._flaw(known.path, f"is at least {size:,} bytes long, more than --max-field-size "
+                                       f"({self.limit:,} bytes); its text was not kept")
                 return
         try:
-            value = convert(text, fact)
+            value = known.convert(text)  # type: ignore[misc]
         except BadValue as exc:
-            self._flaw(path, str(exc))
+            self._flaw(known.path, str(exc))
             return
-        if path == "Header/AuditFileVersion" and isinstance(value, str):
+        if known.claims and self.unread_amounts:  # the schema has it first: so the line's amounts were not read
+            self._flaw(known.path, "comes after the line's DebitAmount or CreditAmount, which the schema puts "
+                                   "after it, so they were not read")
+        if known.version and isinstance(value, str):
             self._use_version(value)
-        self.nodes[-1].values.setdefault(local, value)  # a single element written twice keeps its first value
+        values = self.nodes[-1].values
+        if known.local not in values:  # a single element written twice keeps its first value
+            values[known.local] = value
 
     def _flaw(self, path: str, message: str) -> None:
         """What is wrong with a value of the record being read, at the leaf's line."""
@@ -205,7 +256,8 @@ class _Stream:
     def _use_version(self, version: str) -> None:
         facts = schema_for(version, f"{self.where} line {self.leaf_line}")
         self.fields = facts.fields
-        self.known.clear()
+        for known in (self.root, *self.path):  # what is met from now on is resolved with these facts
+            known.children.clear()
         self.balances_in_accounts = f"{_CUSTOMER}/BalanceAccount" in facts.fields
         self.schema = facts.schema
 
@@ -295,7 +347,8 @@ class SaftFile:
 
     Use it as a context manager (or call ``close``). Each call of ``events()`` reads the
     file from its start again, so it can be walked more than once; ``events(documents=True)``
-    also gives the sales invoices and their settlements from ``SourceDocuments``.
+    also gives the sales invoices and their settlements from ``SourceDocuments``, and
+    ``events(purpose="balances")`` reads of each customer only what its balances need (see the module).
     ``max_field_size``: the most bytes of one element's text that are kept (see the module).
     """
 
@@ -309,13 +362,13 @@ class SaftFile:
             self._stream.close()
             raise
 
-    def events(self, documents: bool = False) -> Iterator[SaftEvent]:
+    def events(self, documents: bool = False, purpose: Purpose = "all") -> Iterator[SaftEvent]:
         stream, self._stream = self._stream, None
-        if stream is not None and documents:  # the first chunk may have gone past SourceDocuments already
+        if stream is not None and (documents or purpose != "all"):  # the first chunk may have gone past them
             stream.close()
             stream = None
         if stream is None:
-            stream = _Stream(self.path, documents, self.max_field_size)
+            stream = _Stream(self.path, documents, self.max_field_size, purpose)
             stream.read_header()
         try:
             yield from stream.events()

@@ -8,7 +8,7 @@ so a customer is never created with half its facts or a balance read as zero.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -41,15 +41,20 @@ class Flaw:
     message: str
 
 
-@dataclass(slots=True)
 class Node:
-    """One element the reader keeps for a moment: its typed leaves and its child groups."""
+    """One element the reader keeps for a moment: its typed leaves and its child groups.
 
-    name: str
-    line: int
-    values: dict[str, Value] = field(default_factory=dict)
-    children: dict[str, list[Node]] = field(default_factory=dict)
-    flaws: list[Flaw] | None = None  # only on the record's own element
+    A plain class with slots: the reader makes one per group element it reads, so its
+    making is kept to the fewest steps."""
+
+    __slots__ = ("name", "line", "values", "children", "flaws")
+
+    def __init__(self, name: str, line: int) -> None:
+        self.name = name
+        self.line = line
+        self.values: dict[str, Value] = {}
+        self.children: dict[str, list[Node]] = {}
+        self.flaws: list[Flaw] | None = None  # only on the record's own element
 
     def child(self, name: str) -> Node | None:
         found = self.children.get(name)

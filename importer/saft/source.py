@@ -30,7 +30,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 from importer.entities import Entity
 from importer.errors import ConfigError
@@ -68,7 +68,7 @@ class SaftFile(Protocol):
 
     header: SaftHeader
 
-    def events(self, documents: bool = False) -> Iterator[SaftEvent]: ...
+    def events(self, documents: bool = False, purpose: Literal["all", "balances"] = "all") -> Iterator[SaftEvent]: ...
 
 
 Opener = Callable[[str, int], AbstractContextManager[SaftFile]]  # (path, max_field_size)
@@ -157,7 +157,7 @@ class SaftSource:
             with self._open() as file:
                 self.header = file.header
                 book = BalanceBook(file.header.default_currency)
-                for event in file.events(documents=self.by_invoice):
+                for event in file.events(documents=self.by_invoice, purpose="balances"):
                     if isinstance(event, SaftMovement):
                         book.add_movement(event)
                     elif isinstance(event, SaftCustomer):

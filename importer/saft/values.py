@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from importer.saft.facts import FieldFact
 
-__all__ = ["BadValue", "Value", "convert"]
+__all__ = ["BadValue", "Value", "convert", "converter", "Converter"]
 
 Value = str | Decimal | int | date | bool | None
+Converter = Callable[[str], Value]
 
 # xs:decimal and xs:integer have no exponent, no thousands separator, no comma.
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -21,6 +23,40 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 class BadValue(Exception):
     """The text does not fit the element's type; the message says how."""
+
+
+def converter(fact: FieldFact) -> Converter:
+    """``convert`` for one element's facts, made once: the reader calls it for every such element.
+
+    The common types get a function of their own (a string: a strip and a length check; an
+    amount without bounds: the pattern and ``Decimal``); the rest go through ``convert``."""
+    if fact.kind == "string":
+        limit = fact.max_length
+        return _string if limit is None else _limited_string(limit)
+    if fact.kind == "decimal" and fact.minimum is None and fact.maximum is None:
+        return _plain_decimal
+    return lambda text: convert(text, fact)
+
+
+def _string(text: str) -> Value:
+    return text.strip() or None
+
+
+def _limited_string(limit: int) -> Converter:
+    def limited(text: str) -> Value:
+        if len(text) > limit:  # only then can the stripped text be too long
+            text = text.strip()
+            if len(text) > limit:
+                raise BadValue(f"is {len(text)} characters long; the schema allows {limit}")
+        return text.strip() or None
+    return limited
+
+
+def _plain_decimal(text: str) -> Value:
+    text = text.strip()
+    if not text:
+        raise BadValue(f"is empty; the schema wants {_NAMES['decimal']}")
+    return _decimal(text)
 
 
 def convert(text: str, fact: FieldFact) -> Value:

@@ -308,3 +308,24 @@ def test_an_entity_hidden_in_a_gzip_is_refused_too(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(BILLION_LAUGHS.encode()))
     with pytest.raises(SourceError, match="document type declaration"):
         open_saft(path)
+
+
+def test_a_customer_id_after_the_line_amounts_is_a_problem_not_a_line_without_amounts(good: Path, tmp_path: Path) -> None:
+    # The schema puts CustomerID before the amounts; a line that names no one by then, on an account no
+    # customer's balance names, is read no further.
+    text = good.read_text(encoding="utf-8")
+    start = text.index("<Line>", text.index("<GeneralLedgerEntries>"))
+    line = text[start:text.index("</Line>", start) + len("</Line>")]
+    customer = line[line.index("<CustomerID>"):line.index("</CustomerID>") + len("</CustomerID>")]
+    moved = line.replace(customer, "").replace("</Line>", customer + "</Line>")
+    moved = moved.replace("<AccountID>1500</AccountID>", "<AccountID>3000</AccountID>")
+    assert moved != line and "<AccountID>3000</AccountID>" in moved
+    path = tmp_path / "late.xml"
+    path.write_text(text.replace(line, moved, 1), encoding="utf-8")
+    events = read_all(path)
+    problems = [e for e in events if isinstance(e, SaftProblem)]
+    assert [(p.element, p.customer_id) for p in problems] == [("Line/CustomerID", "K00001")]
+    assert "comes after the line's DebitAmount or CreditAmount" in problems[0].message
+    def lines_of(found: list[SaftEvent]) -> int:
+        return sum(1 for e in found if isinstance(e, SaftMovement) and e.customer_id == "K00001")
+    assert lines_of(events) == lines_of(read_all(good)) - 1  # that line is the problem, its others still count
