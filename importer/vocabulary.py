@@ -52,8 +52,8 @@ HOWS: tuple[How, ...] = get_args(How)
 VerifyStatus = Literal["ok", "missing", "different", "invalid", "error"]
 VERIFY_STATUSES: tuple[VerifyStatus, ...] = get_args(VerifyStatus)
 
-# A fleet company's state: waiting, running, then one of the last four.
-CompanyState = Literal["waiting", "running", "done", "failed", "stopped", "not started"]
+# A fleet company's state: waiting, running, then one of the last five.
+CompanyState = Literal["waiting", "running", "done", "refused", "failed", "stopped", "not started"]
 COMPANY_STATES: tuple[CompanyState, ...] = get_args(CompanyState)
 
 # What a SAF-T file's documents are sent as (--saft-documents).

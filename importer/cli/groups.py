@@ -15,7 +15,7 @@ from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
 from importer.vocabulary import NUMBERING_MODES
 
 __all__ = ["add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
-           "add_sandbox_company", "add_speed", "add_state"]
+           "add_sandbox_company", "add_send_valid", "add_speed", "add_state"]
 
 
 def add_connection(p: CommandParser, *, sandbox: bool = True, checks: bool = False) -> None:
@@ -112,12 +112,16 @@ def add_behaviour(p: CommandParser) -> None:
                         "numbers them), manual (the file's number, on a manual series), override (the file's "
                         "number on an automatic series that allows manual numbering on imports) (default: the "
                         "map's, else chosen from the company and each record)")
-    p.add_argument("--send-valid", action="store_true", default=None,
-                   help="when the preflight finds records the company would refuse, send the others (the "
-                        "refused ones are invalid, each with its reason); without it such a run sends nothing")
+    add_send_valid(p)
     p.add_argument("--numbering-field", metavar="FIELD", default=None,
                    help="with company numbering: the field that keeps the file's number, so the record can be "
                         "found again (default for documents: customerRefNumber)")
+
+
+def add_send_valid(p: CommandParser) -> None:
+    p.add_argument("--send-valid", action="store_true", default=None,
+                   help="when the preflight finds records the company would refuse, send the others (the "
+                        "refused ones are invalid, each with its reason); without it such a run sends nothing")
 
 
 def add_state(p: CommandParser, *, per_file: bool,

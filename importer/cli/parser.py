@@ -20,6 +20,7 @@ from importer.cli.groups import (
     add_saft,
     add_saft_documents,
     add_sandbox_company,
+    add_send_valid,
     add_speed,
     add_state,
 )
@@ -115,7 +116,8 @@ def _check(check: CommandParser) -> None:
 
 def _plan(plan: CommandParser) -> None:
     plan.add_argument("plan", help="plan file (TOML)")
-    add_connection(plan)
+    add_connection(plan, checks=True)
+    add_send_valid(plan)
     add_state(plan, per_file=False)
     add_output(plan)
 
@@ -133,6 +135,7 @@ def _fleet(fleet: CommandParser) -> None:
     conn.add_argument("--sandbox-profile", choices=("standard", "live"), default="standard",
                       help="with --sandbox: 'live' adds what the live API does beyond its document")
     add_sandbox_company(conn)
+    add_send_valid(fleet)
     # A fleet's folder holds a folder per company.
     add_state(fleet, per_file=False,
               results_dir_help="where each company's results folder goes (default: results/ beside the manifest)")

@@ -28,9 +28,8 @@ from importer.cli.config import config_path
 from importer.cli.printing import console, report_summaries, write_summary_json
 from importer.errors import ConfigError
 from importer.logs import json_lines, tell
-from importer.options import WHOLE_RUN
 from importer.outputs import check_outputs
-from importer.plans.fleet import FleetResult, run_fleet
+from importer.plans.fleet import RUN_OPTIONS, FleetResult, run_fleet
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import Plan, _outputs, load_plan, run_plan
 
@@ -40,13 +39,21 @@ __all__ = ["fleet_command", "plan_command", "print_fleet"]
 async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
     plan = load_plan(args.plan)
     overrides = {k: v for k, v in common_options(args).items() if v not in (None, False)}
+    if args.send_valid:
+        overrides["send_valid"] = True
+    checks = args.preflight_company
+    if args.sandbox and checks != "live":
+        args.sandbox_company = checks  # one --company: the sandbox's, and what the records are checked against
+    elif checks is not None and checks != "live":
+        overrides["preflight_company"] = checks  # a snapshot FILE, or none: every step's
     _check_plan_outputs(plan, args, argv, overrides)
     async with AsyncExitStack() as stack:
         sandbox = await with_sandbox(stack, args, overrides, company=plan.sandbox_company)
         done = await run_plan(
             plan, overrides=overrides, results_dir=args.results_dir,
             handle_signals=True, progress=not json_lines(),
-            company=sandbox.company if sandbox is not None else None,  # its numbering decides the default
+            company=sandbox.company if sandbox is not None else None,  # checked against; its numbering decides
+            live_company=sandbox is None,  # else the live company, read once at the start
         )
     summaries = [summary for _, summary in done]
     report_summaries(summaries, args, argv, names=[step.name for step, _ in done])
@@ -79,7 +86,7 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
     manifest = select(load_manifest(args.manifest, results_dir=args.results_dir,
                                     check_credentials=not args.sandbox and not args.dry_run), args.only)
     _check_fleet_outputs(manifest, args)
-    flags = {name: getattr(args, name) for name in WHOLE_RUN}
+    flags = {name: getattr(args, name) for name in RUN_OPTIONS}
     async with AsyncExitStack() as stack:
         sandbox, snapshot = None, None
         if args.sandbox:
@@ -137,7 +144,7 @@ def print_fleet(result: FleetResult, stream: TextIO) -> None:
 def _resume_hint(result: FleetResult, argv: list[str]) -> None:
     """For the companies that stopped short: the command that continues them."""
     short = [run for run in result.companies
-             if run.state in ("stopped", "not started", "failed") or run.not_run
+             if run.state in ("stopped", "not started", "failed", "refused") or run.not_run
              or any(s.unrecorded or s.not_processed for s in run.summaries)]
     if not short:
         return

@@ -24,13 +24,14 @@ class CompanyRun:
     """One company's part of a fleet run, as it goes and when it is over."""
 
     company: Company
-    state: CompanyState = "waiting"  # waiting, running, then done, failed, stopped or not started
+    state: CompanyState = "waiting"  # waiting, running, then done, refused, failed, stopped or not started
     steps: list[tuple[Step, Summary]] = field(default_factory=list)
     step: Step | None = None  # the step running now
     current: Summary | None = None  # its summary, counting as it goes
     client: ApiClient | None = None
     error: str | None = None  # why the company stopped short, when an error did it
     error_code: int = 0
+    refused: bool = False  # its preflight found records its company would refuse: nothing was sent
     started_at: float | None = None
     elapsed: float = 0.0
 

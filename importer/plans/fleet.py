@@ -36,6 +36,7 @@ from importer.options import WHOLE_RUN, ImportOptions, Pace, group_names
 from importer.plans.company_run import CompanyRun
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import run_plan
+from importer.plans.preflight import PlanRefused
 from importer.stopping import StopRequest
 from importer.vocabulary import CompanyState
 
@@ -44,7 +45,7 @@ __all__ = ["run_fleet", "run_fleet_sync", "FleetResult", "CompanyRun", "RUN_OPTI
 log = logging.getLogger("importer.fleet")
 
 # What a fleet run may be told for every company at once (the command line's flags).
-RUN_OPTIONS = WHOLE_RUN
+RUN_OPTIONS = (*WHOLE_RUN, "send_valid")
 _FILES_PER_COMPANY = 8  # descriptors a company holds besides its sockets (input, results, failed, state)
 
 
@@ -137,7 +138,7 @@ async def run_fleet(
             async with anyio.create_task_group() as tg:
                 for run in runs:
                     tg.start_soon(_run_company, run, connections[run.name], overrides, limiter, stop, on_company,
-                                  snapshot)
+                                  snapshot, sandbox is None)
             signals.cancel_scope.cancel()
     return FleetResult(manifest.path, runs, time.monotonic() - started)
 
@@ -155,7 +156,7 @@ def run_fleet_sync(manifest: Manifest | str | os.PathLike[str], **kwargs: Any) -
 async def _run_company(
     run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any],
     limiter: anyio.CapacityLimiter, stop: StopRequest, on_company: Callable[[CompanyRun], None] | None,
-    snapshot: CompanySnapshot | None = None,
+    snapshot: CompanySnapshot | None = None, live: bool = False,
 ) -> None:
     company = run.company
     with company_context(company.name):
@@ -165,7 +166,9 @@ async def _run_company(
                 return
             run.state, run.started_at = "running", time.monotonic()
             try:
-                await _run_plan(run, connection, overrides, stop, snapshot)
+                await _run_plan(run, connection, overrides, stop, snapshot, live)
+            except PlanRefused as exc:  # its preflight: nothing of this company's was sent
+                run.error, run.error_code, run.refused = str(exc), 2, True
             except (ConfigError, AuthError) as exc:  # nothing of this company's could go in
                 run.error, run.error_code = str(exc), 2
             except ImporterError as exc:
@@ -180,7 +183,9 @@ async def _run_company(
 
 
 async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict[str, Any], stop: StopRequest,
-                    snapshot: CompanySnapshot | None = None) -> None:
+                    snapshot: CompanySnapshot | None = None, live: bool = False) -> None:
+    """``live``: not on a sandbox, so the company's own live company is read once at its start
+    and every step's input checked against it before its first step sends."""
     company = run.company
     os.makedirs(company.results_dir, exist_ok=True)
     options = {**connection, **overrides}
@@ -193,13 +198,17 @@ async def _run_plan(run: CompanyRun, connection: dict[str, Any], overrides: dict
         await run_plan(
             company.plan, overrides=options, results_dir=company.results_dir, client=client, stop=stop,
             watch=run.watch, on_step=lambda step, summary: run.steps.append((step, summary)), company=snapshot,
+            live_company=live,
         )
 
 
 def _final_state(run: CompanyRun) -> CompanyState:
-    """stopped (asked to), failed (it could not go on: an error, its API down, steps left), or done."""
+    """stopped (asked to), refused (its preflight found records its company would refuse), failed
+    (it could not go on: an error, its API down, steps left), or done."""
     if run.interrupted:
         return "stopped"
+    if run.refused:
+        return "refused"
     if run.error or run.not_run or any(s.api_down or s.halted for _, s in run.steps):
         return "failed"
     return "done"  # its records' own failures, if any, are in its counts and exit code

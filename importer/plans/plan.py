@@ -53,6 +53,7 @@ from importer.load.failed import default_failed_path
 from importer.load.gate import CustomerGate
 from importer.mapping.mapfile import resolve_entity
 from importer.options import OPTION_NAMES, ImportOptions
+from importer.plans.preflight import PlanCheck, live_results, plan_company, preflight_plan
 from importer.sources import detect_format
 from importer.stopping import StopRequest
 from importer.summary import Summary
@@ -219,6 +220,7 @@ async def run_plan(
     stop: StopRequest | None = None,
     watch: Callable[[Step, Summary], None] | None = None,
     company: Company | None = None,
+    live_company: bool = False,
 ) -> list[tuple[Step, Summary]]:
     """Run the steps in order; stops after a step that was interrupted or stopped early.
 
@@ -229,7 +231,13 @@ async def run_plan(
     how fast; when they do not, each step builds its own). ``stop`` and ``watch``: as
     :func:`~importer.api.import_records` takes them, ``watch`` with the step too. ``company``:
     the company's snapshot (the sandbox's company on ``--sandbox``), given to every step, from
-    which each chooses how it numbers what it creates (:mod:`importer.load.numbering`).
+    which each chooses how it numbers what it creates (:mod:`importer.load.numbering`) and which
+    every record is checked against before the first step sends (:mod:`importer.plans.preflight`).
+    ``live_company``: without ``company``, read the live company once at the start (kept beside
+    the first step's results, reused by ``--resume``; a ``--dry-run`` takes the kept one), as
+    ``importer plan`` does without ``--sandbox``. The check raises
+    :class:`~importer.plans.preflight.PlanRefused`, nothing sent, when a step not told
+    ``send_valid`` has records the company would refuse.
     """
     steps = _outputs(plan, overrides or {}, results_dir)
     if results_dir is not None:
@@ -238,15 +246,42 @@ async def run_plan(
         stack.enter_context(tuned_collector(0))  # frozen from one step to the next; each adds its requests
         if client is None and (shared := _shared_client(plan, steps)) is not None:
             client = await stack.enter_async_context(shared)
-        return await _run_steps(plan, steps, on_step, handle_signals, progress, client, stop, watch, company)
+        check = await _check_plan(plan, steps, overrides or {}, results_dir, company, client, live_company)
+        return await _run_steps(plan, steps, on_step, handle_signals, progress, client, stop, watch, check)
+
+
+async def _check_plan(
+    plan: Plan, steps: list[dict[str, Any]], overrides: dict[str, Any], results_dir: str | os.PathLike[str] | None,
+    company: Company | None, client: ApiClient | None, live_company: bool,
+) -> PlanCheck:
+    """The company the steps number by and are checked against, and every step's input checked
+    against it before the first step sends (not in a dry run: each step marks its own)."""
+    chosen: list[tuple[str, str, ImportOptions]] = []
+    for step, options in zip(plan.steps, steps, strict=True):
+        try:
+            chosen.append((step.name, step.input, ImportOptions(entity=step.entity, **options)))
+        except ConfigError:
+            continue  # that step says so itself when its turn comes
+    if not chosen:
+        return PlanCheck(company)
+    check = PlanCheck(company, "given" if company is not None else "none")
+    if company is None and live_company and any(
+            opts.behaviour.preflight_company in (None, "live") for _, _, opts in chosen):
+        live = _outputs(plan, {**overrides, "dry_run": False}, results_dir)[0]
+        check = await plan_company(chosen[0][2], live_results(plan.steps[0].input, live), live=True)
+    if chosen[0][2].state.dry_run:
+        return check
+    await preflight_plan(chosen, check, client, plan.path)
+    return check
 
 
 async def _run_steps(
     plan: Plan, steps: list[dict[str, Any]], on_step: Callable[[Step, Summary], None] | None,
     handle_signals: bool, progress: bool, client: ApiClient | None, stop: StopRequest | None,
-    watch: Callable[[Step, Summary], None] | None, company: Company | None,
+    watch: Callable[[Step, Summary], None] | None, check: PlanCheck,
 ) -> list[tuple[Step, Summary]]:
     done: list[tuple[Step, Summary]] = []
+    company = check.company
     gate = CustomerGate()  # which customers exist, and which hold their documents back
     for number, (step, options) in enumerate(zip(plan.steps, steps, strict=True), 1):
         where = {"plan": plan.path, "step": step.name, "step_number": number, "steps": len(plan.steps)}
@@ -261,6 +296,8 @@ async def _run_steps(
                  len(plan.steps), step.name, f"{summary.succeeded:,}", f"{summary.records:,}", summary.exit_code,
                  extra={"event": "step finished", "entity": step.entity, "records_read": summary.records,
                         "succeeded": summary.succeeded, "exit_code": summary.exit_code, **where})
+        if not done:  # the plan's preflight, before any step: counted with the first
+            summary.preflight_calls += check.calls
         done.append((step, summary))
         if on_step is not None:
             on_step(step, summary)

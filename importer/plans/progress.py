@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FleetProgress", "company_row"]
 
-_ORDER = {"failed": 0, "running": 1, "waiting": 2, "stopped": 3, "not started": 4, "done": 5}
+_ORDER = {"failed": 0, "refused": 0, "running": 1, "waiting": 2, "stopped": 3, "not started": 4, "done": 5}
 _STYLE = {"failed": "red", "running": "cyan", "done": "green", "stopped": "yellow"}
 
 

@@ -38,7 +38,10 @@ def bureau_manifest(tmp_path: Path, sandbox_url: str, down_url: str) -> Path:
     secrets.write_text(f'client_id = "bureau"\nclient_secret = "{SECRET}"\n')
     secrets.chmod(0o600)
     env_pair = 'client_id_env = "BUREAU_ID"\nclient_secret_env = "BUREAU_SECRET"'
-    text = (f'[defaults]\nconcurrency = 4\nbase_url = "{sandbox_url}"\ntoken_url = "{sandbox_url}/connect/token"\n\n'
+    # No preflight (preflight_company = "none"): these tests count each company's window from its
+    # first write, which the company's read (tests/e2e/test_fleet_preflight.py) would share.
+    text = (f'[defaults]\nconcurrency = 4\npreflight_company = "none"\nbase_url = "{sandbox_url}"\n'
+            f'token_url = "{sandbox_url}/connect/token"\n\n'
             + company("north", "t-north", env_pair, folder=tmp_path)
             + company("south", "t-south", 'secrets_file = "south.secrets.toml"', folder=tmp_path)
             + company("wrong", "t-wrong", 'client_id_env = "BUREAU_ID"\nclient_secret_env = "WRONG_SECRET"',
