@@ -311,16 +311,21 @@ def _currency(company: Company, value: str, _today: dt.date) -> Placed | str | N
 # -- a whole column ------------------------------------------------------------------------------
 
 
+def _distinct(values: list[str]) -> dict[str, str] | None:
+    """A column's distinct values, trimmed and without case (the first spelling kept); None when
+    it has none or more than :data:`DISTINCT_CAP` (then it is no value-map candidate)."""
+    distinct: dict[str, str] = {}
+    for v in values:
+        distinct.setdefault(v.strip().casefold(), v.strip())
+    return distinct if distinct and len(distinct) <= DISTINCT_CAP else None
+
+
 def company_values(company: Company, api: str, source: str, values: list[str],
                    today: dt.date | None = None) -> ValueSuggestion | None:
     """The value map of one column that names the company's records; None for any other column."""
     kind_name = reference_kind(api)
-    if kind_name is None or kind_name in company.unavailable:
-        return None
-    distinct: dict[str, str] = {}
-    for v in values:
-        distinct.setdefault(v.strip().casefold(), v.strip())
-    if not distinct or len(distinct) > DISTINCT_CAP:
+    distinct = _distinct(values)
+    if kind_name is None or kind_name in company.unavailable or distinct is None:
         return None
     label = kind(kind_name).label
     suggestion = ValueSuggestion(api, source, hint=f"{plural(label)} of {company.name}")
@@ -352,12 +357,8 @@ def open_values(api: str, source: str, values: list[str]) -> ValueSuggestion | N
     """The value map of a column that names the company's records, without the company's
     records to place its values on: each distinct value a TODO line; None for any other column."""
     kind_name = reference_kind(api)
-    if kind_name is None:
-        return None
-    distinct: dict[str, str] = {}
-    for v in values:
-        distinct.setdefault(v.strip().casefold(), v.strip())
-    if not distinct or len(distinct) > DISTINCT_CAP:
+    distinct = _distinct(values)
+    if kind_name is None or distinct is None:
         return None
     label = kind(kind_name).label
     suggestion = ValueSuggestion(api, source, hint=f"the target company's {plural(label)} "
