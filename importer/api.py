@@ -43,6 +43,7 @@ from importer.load.results import ResultsWriter
 from importer.load.resume_check import nothing_to_resume, same_run
 from importer.load.sink import OutcomeCallback, ResultSink
 from importer.load.state import ResultsState, read_results
+from importer.load.thousands import check_thousands
 from importer.logs import safe_url, tell
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.inputmap import bind_input
@@ -184,6 +185,8 @@ async def import_records(
             date_format=form.date_format,
         )
         bound, coerce, columns = bind_input(opened.reader, opened.columns, ent, form.map, coerce, name)
+        if from_file and form.decimal_comma is None and delimiter == ";" and coerce.decimal_comma:
+            await check_thousands(source, read_as, ent, form.map, name)  # amounts only as thousands: refused
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)
         read_from, read_calls = None, 0
         if callable(company):  # the command line's reader: only now that the run goes ahead

@@ -30,9 +30,27 @@ from importer.entities import ENTITIES
 from importer.sources import ByteCounter
 from importer.summary import Summary
 
-__all__ = ["LiveProgress", "allowance_seconds", "eta_seconds", "window_text", "about", "PACE_WINDOW"]
+__all__ = ["LiveProgress", "fitted", "DROP_ORDER", "allowance_seconds", "eta_seconds", "window_text", "about", "PACE_WINDOW"]
 
+# What a line too wide for the terminal drops first: the reason of a wait, then the window,
+# the call count and the rate; the counts, the percentage and the ETA stay.
+DROP_ORDER = ("reason", "window", "calls", "rate")
 PACE_WINDOW = 30.0  # seconds: the ETA's pace is the units finished in the last this many
+
+
+def fitted(parts: list[tuple[str, str | None, str]], width: int | None) -> Text:
+    """The parts (text, style, drop name) as one line of at most ``width`` columns (None: all of them)."""
+    if width is not None:
+        for name in DROP_ORDER:
+            if sum(len(part) for part, _, _ in parts) <= width:
+                break
+            parts = [p for p in parts if p[2] != name]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for part, style, _ in parts:
+        text.append(part, style=style)
+    if width is not None and text.cell_len > width:
+        text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def allowance_seconds(calls_left: float, state: WindowState) -> float:
@@ -98,25 +116,26 @@ class LiveProgress:
     def __exit__(self, *exc: object) -> None:
         self._live.stop()
 
-    def line(self) -> Text:
-        """The line as it stands now (each call is a moment of the pace window)."""
+    def line(self, width: int | None = None) -> Text:
+        """The line as it stands now (each call is a moment of the pace window), fitted to ``width``
+        columns when given: parts are dropped in :data:`DROP_ORDER`, then the rest is cut short."""
         s = self.summary
         o = s.outcomes
         now = self.clock()
-        text = Text()
-        text.append(f"{s.entity} ", style="bold")
-        text.append(f"{s.units_done:,} {self.unit}  " if self.unit == "documents" else f"{s.done:,} records  ")
-        text.append(f"{s.succeeded:,} ok  ", style="green")
+        parts: list[tuple[str, str | None, str]] = [(f"{s.entity} ", "bold", "")]
+        parts.append((f"{s.units_done:,} {self.unit}  " if self.unit == "documents" else f"{s.done:,} records  ",
+                      None, ""))
+        parts.append((f"{s.succeeded:,} ok  ", "green", ""))
         if o["failed"] or o["invalid"]:
-            text.append(f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", style="red")
+            parts.append((f"{o['failed']:,} failed  {o['invalid']:,} invalid  ", "red", ""))
         elapsed = now - s.started_at
         rate = s.done / elapsed if elapsed > 0 else 0.0
-        text.append(f"{rate:,.0f} rec/s")
+        parts.append((f"{rate:,.0f} rec/s", None, "rate"))
         state: WindowState | None = None
         calls_per_unit = 1.0
         if self.client is not None:
             calls = self.client.stats.calls - self._calls_before
-            text.append(f"  {calls:,} calls")
+            parts.append((f"  {calls:,} calls", None, "calls"))
             if s.sent_units:
                 calls_per_unit = calls / s.sent_units
             pacer = self.client.pacer
@@ -125,24 +144,25 @@ class LiveProgress:
             if waiting is not None and state.wait >= 1:
                 window = window_text(state)
                 if window is not None:
-                    text.append(f"  window {window}", style="yellow")
+                    parts.append((f"  window {window}", "yellow", "window"))
                 reason, until = waiting
                 clock = time.strftime("%H:%M:%S", time.localtime(until))
-                text.append(f"  waiting until {clock}: {reason}", style="yellow")
+                parts.append((f"  waiting until {clock}", "yellow", ""))
+                parts.append((f": {reason}", "yellow", "reason"))
         total = self._units_in_input()
         if total:
             finished = s.units_done + s.units_already_done
-            text.append(f"  {min(finished / total, 1.0):.0%}")
+            parts.append((f"  {min(finished / total, 1.0):.0%}", None, ""))
             left = max(total - finished, 0.0)
             pace = self._pace(now, s.units_done)
             if left and (pace or state is not None):
                 eta = eta_seconds(left, calls_per_unit, left / pace if pace else 0.0, state)
                 if pace or eta > 0:
-                    text.append(f"  ETA {_duration(eta)}")
-        return text
+                    parts.append((f"  ETA {_duration(eta)}", None, ""))
+        return fitted(parts, width)
 
     def _render(self) -> Text:
-        return self.line()
+        return self.line(self._live.console.width)
 
     def _units_in_input(self) -> float | None:
         """How many units the input holds: those read so far, over the share of its bytes read."""

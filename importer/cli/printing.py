@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from importer.cli.fit import PLAN_DROP_ORDER, fitted_table, print_fitted
 from importer.entities import ENTITIES
 from importer.errors import ImporterError
 from importer.logs import json_lines, tell
@@ -136,7 +137,7 @@ def _print_short_report(summaries: list[Summary], stream: TextIO) -> None:
     except (ImporterError, OSError) as exc:
         tell(f"importer: no report: {exc}", logging.WARNING)
         return
-    print(text, file=stream)
+    print_fitted(text, console(stream), stream)
 
 
 # A plan table's outcome columns: what each sums, per unit (a customer, a document, an action).
@@ -149,9 +150,8 @@ _STEP_COLUMNS: dict[str, tuple[str, ...]] = {
 def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> None:
     """A row per step: its outcomes over all its runs (the results file's), this run's in brackets
     where they differ; documents for a document step (rows under "read"), records for the others."""
-    table = Table(title="plan")
-    for column in ("step", "entity", "read", *_STEP_COLUMNS, "not processed", "calls/record", "elapsed", "results"):
-        table.add_column(column, overflow="fold")
+    columns = ("step", "entity", "read", *_STEP_COLUMNS, "not processed", "calls/record", "elapsed", "results")
+    rows: list[dict[str, str]] = []
     resumed = False
     for name, s in zip(names, summaries):
         totals = _step_totals(s)
@@ -161,18 +161,20 @@ def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> 
             total = sum(totals[o] for o in outcomes) if totals is not None else now
             resumed |= total != now
             cells.append(f"{total:,}" if total == now else f"{total:,} ({now:,})")
-        table.add_row(
+        values = (
             name, s.entity, counted(s.units, s.records, _documents(s)), *cells, f"{s.units_not_processed:,}",
             "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
         )
-    console(stream).print(table)
+        rows.append(dict(zip(columns, values)))
+    out = console(stream)
+    out.print(fitted_table(out, "plan", columns, rows, PLAN_DROP_ORDER, path_column="results"))
     if resumed:
-        print("counts are over all runs of each step (its results file); this run's in brackets", file=stream)
+        print_fitted("counts are over all runs of each step (its results file); this run's in brackets", out, stream)
     for s in summaries:
         if s.failed_path:
-            print(f"failed records: {s.failed_path} (fix and import this file)", file=stream)
+            print_fitted(f"failed records: {s.failed_path} (fix and import this file)", out, stream)
         if s.error:
-            print(f"{s.input}: {s.error}", file=stream)
+            print_fitted(f"{s.input}: {s.error}", out, stream)
 
 
 def _step_totals(summary: Summary) -> Counter[str] | None:

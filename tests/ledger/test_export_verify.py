@@ -426,6 +426,7 @@ INV-3,10002,2020-02-10,1,10,Ekstra
         async with _client(sb, concurrency=4) as client:
             customers = await verify_records(
                 client, _write(tmp_path / "check.csv", check_customers), "customer", tmp_path / "c.verify.ndjson",
+                strategy="get",
             )
             invoices = await verify_records(
                 client, _write(tmp_path / "check-inv.csv", check_invoices), ENTITIES["invoice"],
