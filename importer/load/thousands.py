@@ -50,7 +50,7 @@ async def check_thousands(source: Any, read_as: SourceOptions, entity: Entity, m
             return
         bound, _, columns = bind_input(opened.reader, opened.columns, entity, map_path,
                                        CoerceOptions(decimal_comma=True), name)
-        open_columns = {column: [] for column in _amount_columns(entity, columns)}  # column -> examples
+        open_columns: dict[str, list[str]] = {column: [] for column in _amount_columns(entity, columns)}  # examples
         if not open_columns:
             return
         async for record in opened.records():
