@@ -46,9 +46,9 @@ async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
         args.sandbox_company = checks  # one --company: the sandbox's, and what the records are checked against
     elif checks is not None and checks != "live":
         overrides["preflight_company"] = checks  # a snapshot FILE, or none: every step's
-    _check_plan_outputs(plan, args, argv, overrides)
+    first = _check_plan_outputs(plan, args, argv, overrides)
     async with AsyncExitStack() as stack:
-        sandbox = await with_sandbox(stack, args, overrides, company=plan.sandbox_company)
+        sandbox = await with_sandbox(stack, args, overrides, company=plan.sandbox_company, results=first)
         done = await run_plan(
             plan, overrides=overrides, results_dir=args.results_dir,
             handle_signals=True, progress=not json_lines(),
@@ -63,9 +63,10 @@ async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_INTERRUPTED if EXIT_INTERRUPTED in codes else max(codes, default=0)
 
 
-def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], overrides: dict[str, Any]) -> None:
+def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], overrides: dict[str, Any]) -> str | None:
     """No step's results or failed-records file, nor --summary-json, is the plan, the config,
-    an input or a map of any step: checked before any step runs."""
+    an input or a map of any step: checked before any step runs. The first step's results file
+    (where a ``--sandbox`` plan keeps its ledger), None without steps."""
     inputs: dict[str, Any] = {"plan": args.plan, "config": config_path(argv)}
     outputs: dict[str, Any] = {"--summary-json": args.summary_json}
     chosen = _outputs(plan, overrides, args.results_dir)
@@ -76,6 +77,7 @@ def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], o
             step.input, bool(options.get("dry_run")))
         outputs[f"failed-records file of step {step.name!r}"] = options.get("failed")
     check_outputs(inputs, outputs)
+    return next((str(v) for k, v in outputs.items() if k.startswith("results of step") and v), None)
 
 
 async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
@@ -104,7 +106,7 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
         write_summary_json(args.summary_json, result.to_dict())
     if not (to_stdout and json_lines()):
         print_fleet(result, sys.stderr if to_stdout else sys.stdout)
-    _resume_hint(result, argv)
+    _resume_hint(result, argv, sandbox=bool(args.sandbox))
     return result.exit_code
 
 
@@ -141,8 +143,9 @@ def print_fleet(result: FleetResult, stream: TextIO) -> None:
           f"report: importer report {shlex.join(folders)} --html report.html", file=stream)
 
 
-def _resume_hint(result: FleetResult, argv: list[str]) -> None:
-    """For the companies that stopped short: the command that continues them."""
+def _resume_hint(result: FleetResult, argv: list[str], *, sandbox: bool = False) -> None:
+    """For the companies that stopped short: the command that continues them. A ``--sandbox``
+    fleet's ledger went with its process, so what it prints starts them over (``--restart``)."""
     short = [run for run in result.companies
              if run.state in ("stopped", "not started", "failed", "refused") or run.not_run
              or any(s.unrecorded or s.not_processed for s in run.summaries)]
@@ -157,12 +160,14 @@ def _resume_hint(result: FleetResult, argv: list[str]) -> None:
             skip = True
         elif arg not in ("--resume", "--restart") and not arg.startswith("--only="):
             again.append(arg)
-    again += ["--resume", "--only", ",".join(run.name for run in short)]
-    if any(s.api_down or s.halted for run in short for s in run.summaries) and "--retry-failed" not in again:
+    again += ["--restart" if sandbox else "--resume", "--only", ",".join(run.name for run in short)]
+    if not sandbox and any(s.api_down or s.halted for run in short for s in run.summaries) and "--retry-failed" not in again:
         again.append("--retry-failed")  # the records that got no answer failed on the way
     names = ", ".join(run.name for run in short)
+    how = ("The --sandbox ledger they went to is gone with the run: rehearse them again with"
+           if sandbox else "Continue them with")
     tell(f"{len(short)} of {len(result.companies)} companies stopped short ({names}). "
-         f"Continue them with:\n  importer {shlex.join(again)}", logging.WARNING)
+         f"{how}:\n  importer {shlex.join(again)}", logging.WARNING)
 
 
 def _check_fleet_outputs(manifest: Manifest, args: argparse.Namespace) -> None:

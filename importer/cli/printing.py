@@ -71,6 +71,28 @@ def report_summaries(summaries: list[Summary], args: argparse.Namespace, argv: l
             again.append("--retry-failed")  # the records that got no answer failed on the way
         hint = TOKEN_AGAIN if secret else ""
         tell(f"Stopped. Resume with{hint}:\n  importer {shlex.join(again)}", logging.WARNING)
+    else:
+        _what_is_left(summaries, argv)
+
+
+def _what_is_left(summaries: list[Summary], argv: list[str]) -> None:
+    """A finished run that left records undone: the command that sends what the API refused
+    (``--resume`` alone leaves a failed record alone), and where the invalid ones are fixed."""
+    if any(s.dry_run for s in summaries):
+        return
+    failed = sum(s.outcomes["failed"] - s.unknown for s in summaries)
+    invalid = sum(s.outcomes["invalid"] + s.outcomes["skipped"] for s in summaries)
+    if failed:
+        again, secret = without_secrets([a for a in argv if a not in ("--resume", "--restart", "--retry-failed")])
+        hint = TOKEN_AGAIN if secret else ""
+        tell(f"{failed:,} records failed at the API (see API errors above); --resume alone leaves them "
+             f"alone. Once the cause is fixed, send them again with{hint}:\n"
+             f"  importer {shlex.join([*again, '--resume', '--retry-failed'])}", logging.WARNING)
+    if invalid:
+        files = [s.failed_path for s in summaries if s.failed_path]
+        where = f"fix them in {', '.join(files)} and import that file" if files else \
+            "fix them in the input (or the map) and run again with --resume"
+        tell(f"{invalid:,} records were not sent (see input errors above): {where}", logging.WARNING)
 
 
 def write_summary_json(path: str, data: Any) -> None:

@@ -56,7 +56,7 @@ async def run_command(args: argparse.Namespace, argv: list[str]) -> int:
     if args.sandbox and checks != "live":
         args.sandbox_company = checks  # one --company: the sandbox's, and what the records are checked against
     async with AsyncExitStack() as stack:
-        sandbox = await with_sandbox(stack, args, options)
+        sandbox = await with_sandbox(stack, args, options, results=results)
         company = run_company(args, options, sandbox.company if sandbox is not None else None)
         summary = await import_records(  # JSON logs: no progress line among them
             args.input, entity=args.entity, handle_signals=True, progress=not json_lines(),

@@ -51,10 +51,20 @@ class Example:
     key: str | None
 
 
+# Who must act on a reason: the file's owner (the record cannot be sent as it is) or
+# whoever looks after the API side (it was sent, and the API said no or nothing).
+INPUT_OUTCOMES = frozenset({"invalid", "skipped"})
+
+
 @dataclass(slots=True)
 class Reason:
+    """Records that failed the same way: ``reason`` is the template (what differs per record
+    taken out), ``example`` the first record's own message, shown once for the group."""
+
     entity: str
     reason: str
+    side: str = "input"  # "input" (invalid, skipped) or "API" (failed, unknown, queued)
+    example: str = ""
     records: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     examples: list[Example] = field(default_factory=list)
@@ -183,7 +193,7 @@ class Report:
             },
             "groups": [g.to_dict() for g in self.groups],
             "reasons": [
-                {"entity": r.entity, "reason": r.reason, "records": r.records, "outcomes": dict(r.outcomes),
+                {"entity": r.entity, "reason": r.reason, "side": r.side, "example": r.example, "records": r.records, "outcomes": dict(r.outcomes),
                  "examples": [{"file": e.file, "records": e.records, "key": e.key} for e in r.examples]}
                 for r in self.reasons
             ],
@@ -231,7 +241,7 @@ def step_name(path: Path) -> str:
 def build_report(paths: Iterable[str | os.PathLike[str]]) -> Report:
     files = _labelled(paths)
     groups: list[Group] = []
-    reasons: dict[tuple[str, str], Reason] = {}
+    reasons: dict[tuple[str, str, str], Reason] = {}
     for path, label in files:
         groups.extend(_read_file(path, label, reasons))
     # A plan's files in the order its steps ran; a file without times keeps its place.
@@ -273,7 +283,7 @@ def _identity(line: ResultsLine) -> str:
     return f"{line.entity or ''}\0{line.identity}{suffix}"
 
 
-def _read_file(path: Path, label: str, reasons: dict[tuple[str, str], Reason]) -> list[Group]:
+def _read_file(path: Path, label: str, reasons: dict[tuple[str, str, str], Reason]) -> list[Group]:
     by_entity: dict[str, Group] = {}
     for line in _final_lines(path):
         entity = line.entity or "?"
@@ -323,12 +333,14 @@ def _count(group: Group, line: ResultsLine) -> None:
         group.undated += 1
 
 
-def _add_reason(reasons: dict[tuple[str, str], Reason], entity: str, kind: str, line: ResultsLine,
+def _add_reason(reasons: dict[tuple[str, str, str], Reason], entity: str, kind: str, line: ResultsLine,
                 file: str) -> None:
     text = normalise_reason(line.error or "", line.key)
-    reason = reasons.get((entity, text))
+    side = "input" if kind in INPUT_OUTCOMES else "API"
+    reason = reasons.get((entity, side, text))
     if reason is None:
-        reason = reasons[(entity, text)] = Reason(entity, text)
+        example = _SPACE.sub(" ", line.error or "").strip()
+        reason = reasons[(entity, side, text)] = Reason(entity, text, side, example[:_REASON_LIMIT])
     reason.records += len(line.records)
     reason.outcomes[kind] += len(line.records)
     if len(reason.examples) < EXAMPLES_PER_REASON:

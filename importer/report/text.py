@@ -1,7 +1,13 @@
 """The report for a terminal: its tables (``importer report``), or a few lines after a run.
 
     print(render_text(build_report(["rehearsal/"])))   # the tables
-    print(short_report(["rehearsal/"]))                # totals, calls and the top three reasons
+    print(short_report(["rehearsal/"]))                # totals, calls and the top reasons
+
+The short report groups failure reasons by their template (what differs per record taken
+out) and shows each once, by its first record's own message: ``not a number: '12,5x'
+(and 3 more)``. API errors (sent, refused or unanswered) and input errors (not sent: the
+file must change) are separate groups, API errors first: one refused call is not hidden
+behind many bad cells.
 
 Every value that comes from a results file (steps, keys, reasons) goes through
 :func:`~importer.outputs.printable`, so no escape sequence of a file reaches the terminal.
@@ -14,9 +20,11 @@ from collections.abc import Iterable
 from io import StringIO
 
 from importer.outputs import printable
-from importer.report.build import OUTCOME_ORDER, Group, Report, build_report, reason_examples
+from importer.report.build import OUTCOME_ORDER, Group, Reason, Report, build_report, reason_examples
 
-__all__ = ["render_text", "short_report", "counted"]
+__all__ = ["render_text", "short_report", "counted", "reason_line", "REASONS_SHOWN"]
+
+REASONS_SHOWN = 3  # per group (API errors, input errors) in the short report
 
 
 def _ms(value: float | None) -> str:
@@ -53,10 +61,10 @@ def render_text(report: Report, *, width: int | None = None) -> str:
                            "counted, but not in the rates"))
     if report.reasons:
         reasons = Table(title="not done, by reason (failed, invalid, skipped, queued, unknown)")
-        for column in ("records", "entity", "reason", "examples (records: key)"):
+        for column in ("records", "from", "entity", "reason", "examples (records: key)"):
             reasons.add_column(column, overflow="fold")
         for r in report.reasons:
-            reasons.add_row(f"{r.records:,}", r.entity, Text(printable(r.reason)), Text(reason_examples(r)))
+            reasons.add_row(f"{r.records:,}", r.side, r.entity, Text(printable(r.reason)), Text(reason_examples(r)))
         console.print(reasons)
     return out.getvalue()
 
@@ -79,7 +87,7 @@ def counted(units: int, rows: int, documents: bool, noun: str = "") -> str:
 
 
 def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
-    """A few lines for the end of a run or plan: totals, calls, and the top three reasons."""
+    """A few lines for the end of a run or plan: totals, calls, and the top reasons of each group."""
     report = build_report(paths)
     documents = any(g.documents for g in report.groups)
     outcomes = ", ".join(counted(n, report.total(o), documents, o.replace("_", " "))
@@ -95,6 +103,21 @@ def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
         f"{report.retries:,} retries, "
         + ("429s not recorded" if throttled is None else f"{throttled:,} 429s"),
     ]
-    for r in report.reasons[:3]:
-        lines.append(f"  {r.records:,} × {r.entity}: {printable(r.reason)} (e.g. {reason_examples(r)})")
+    for side, heading in (("API", "API errors (sent, and the API refused or did not answer)"),
+                          ("input", "input errors (not sent: fix the file)")):
+        reasons = [r for r in report.reasons if r.side == side]
+        if reasons:
+            lines.append(f"{heading}, {sum(r.records for r in reasons):,} records:")
+            lines += [f"  {reason_line(r)}" for r in reasons[:REASONS_SHOWN]]
+            if len(reasons) > REASONS_SHOWN:
+                lines.append(f"  … and {len(reasons) - REASONS_SHOWN:,} other reasons (importer report)")
     return "\n".join(lines)
+
+
+def reason_line(reason: Reason) -> str:
+    """One reason as a person reads it: its first record's own message, the others counted.
+
+    ``customer: not a number: '12,5x' (and 3 more) — e.g. customers 4: 10023; …``
+    """
+    more = f" (and {reason.records - 1:,} more)" if reason.records > 1 else ""
+    return f"{reason.entity}: {printable(reason.example or reason.reason)}{more} — e.g. {reason_examples(reason)}"

@@ -169,7 +169,7 @@ async def test_a_plan_logs_each_step_and_ends_with_the_short_report(sandbox, tmp
     assert [e["entity"] for e in events(logs, "started")] == ["customer", "invoice"]
     # The plan's table, then one short report over both steps' results files.
     assert "plan" in out and out.index("customers") < out.index("report: 5 records and documents in 2 file(s)")
-    assert "1 × customer: creditLimit" in out
+    assert "input errors (not sent: fix the file), 1 records:\n  customer: creditLimit" in out
 
 
 async def test_the_short_report_follows_a_plain_run(sandbox, tmp_path):
@@ -177,12 +177,15 @@ async def test_the_short_report_follows_a_plain_run(sandbox, tmp_path):
     path.write_text(CUSTOMERS, encoding="utf-8")
     code, out, err = await run_cli("run", str(path), "--entity", "customer",
                                    "--base-url", sandbox.url, "--token", TOKEN)
-    assert code == 1 and err == ""  # quiet by default: the report is on stdout
+    assert code == 1  # quiet by default: the report is on stdout, and one line says what to do
+    assert err.strip() == f"1 records were not sent (see input errors above): fix them in {tmp_path / 'c.failed.csv'} " \
+        "and import that file", err
     report = out[out.index("report: "):].splitlines()
     assert report[0] == "report: 3 records in 1 file(s): 2 created, 1 invalid"
     assert report[1].startswith(
         "calls sending them: 2 for 2 units sent (1.00 per unit; lookups and token calls not counted), 0 retries, 0 429s")
-    assert report[2].startswith("  1 × customer: creditLimit") and "c.csv 2" in report[2]
+    assert report[2] == "input errors (not sent: fix the file), 1 records:"
+    assert report[3].startswith("  customer: creditLimit: 'mye' is not a number — e.g. ") and "c.csv 2" in report[3]
 
 
 def test_urls_are_logged_without_credentials_or_query():

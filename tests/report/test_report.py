@@ -154,12 +154,14 @@ def test_old_lines_without_a_time_still_read(results, tmp_path):
 def test_short_report_gives_totals_and_the_top_reasons(results):
     text = short_report([results])
     lines = text.splitlines()
-    assert len(lines) == 4, text
+    assert len(lines) == 6, text
     assert lines[0] == "report: 18 records in 2 file(s): 11 created, 4 failed, 3 invalid"
     assert lines[1] == (
         "calls sending them: 15 for 15 units sent (1.00 per unit; lookups and token calls not counted), 0 retries, 0 429s")
-    assert lines[2].startswith(f"  4 × customer: {DUPLICATE} (e.g. again.customers.csv ")
-    assert NOT_A_NUMBER in lines[3]
+    assert lines[2].startswith("API errors") and lines[2].endswith(", 4 records:")
+    assert lines[3].startswith("  customer: Customer '1000") and "(and 3 more) — e.g. again.customers.csv " in lines[3]
+    assert lines[4].startswith("input errors") and lines[4].endswith(", 3 records:")
+    assert "is not a number (and 2 more)" in lines[5] and "'…'" not in text
 
 
 async def test_the_cli_reports_text_and_json(results, tmp_path):
