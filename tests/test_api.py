@@ -97,7 +97,9 @@ async def test_quiet_by_default(sandbox, tmp_path):
     path.write_text("number,name,creditLimit\n2,B,mye\n", encoding="utf-8")
     code, out, err = await run_cli("run", str(path), "--entity", "customer",
                                    "--base-url", sandbox.url, "--token", TOKEN)
-    assert code == 1 and err.strip() == ""  # not a terminal: no progress, no logs
+    # not a terminal: no progress, no logs; only the one line that says what sends what is left
+    assert code == 1 and err.strip().splitlines() == [
+        f"1 records were not sent (see input errors above): fix them in {tmp_path / 'c.failed.csv'} and import that file"]
 
 
 async def test_environment_and_config_file_precedence(sandbox, tmp_path):
