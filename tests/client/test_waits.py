@@ -218,6 +218,6 @@ async def test_the_progress_line_shows_the_wait_and_counts_it_in_the_eta(tmp_pat
             ticket = await client.pacer.acquire()
             client.pacer.release(ticket, {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0",
                                           "X-RateLimit-Reset": "600"}, 201)
-            line = LiveProgress(summary, ByteCounter(raw, 1000), client)._render().plain
+            line = LiveProgress(summary, ByteCounter(raw, 1000), client).line().plain  # whole, not fitted
     assert re.search(r"waiting until \d\d:\d\d:\d\d: rate-limit window spent \(3/3 calls\)", line), line
     assert re.search(r"ETA (10m00s|9m5\ds)", line), line  # the 600 s wait for the window

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import struct
 import subprocess
 import zlib
@@ -17,33 +16,12 @@ import pytest
 
 from importer.report.build import build_report
 from importer.report.html import write_html
+from tests.support.browser import BROWSER_SECONDS as _BROWSER_SECONDS
+from tests.support.browser import run_browser
 from tests.support.migration import HOSTILE_KEY, add_hostile_lines, run_migration
 
 CHARTS = ("outcomes", "rate", "calls", "latency", "reasons")
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("headless Chromium is needed for this test: install it with `apt-get install -y chromium`")
-    return path
-
-
-# A cold first start on a loaded 2-core machine has taken over 30 s; a dialog would hang forever.
-_BROWSER_SECONDS = 90
 pytestmark = pytest.mark.timeout(4 * _BROWSER_SECONDS)  # the fixture and the probe each run it once
-
-
-def run_browser(*args: str) -> subprocess.CompletedProcess[str]:
-    """One headless Chromium run, bounded; file:// pages only, so nothing leaves the machine."""
-    try:
-        return subprocess.run(
-            [chromium(), "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--hide-scrollbars",
-             "--disable-extensions", "--disable-background-networking", "--virtual-time-budget=1000", *args],
-            capture_output=True, text=True, timeout=_BROWSER_SECONDS, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"Chromium did not finish the page in {_BROWSER_SECONDS} s: did the page open a dialog (alert)?")
 
 
 def console_messages(stderr: str) -> list[str]:

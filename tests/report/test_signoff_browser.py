@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from importer.sandbox.server import RunningSandbox
-from tests.e2e.test_signoff import inputs, migrated
-from tests.report.test_browser import _BROWSER_SECONDS, run_browser
+from tests.support.browser import BROWSER_SECONDS as _BROWSER_SECONDS
+from tests.support.browser import run_browser
+from tests.support.receivables import inputs, migrated
 from tests.support.runs import TOKEN, run_cli
 
 pytestmark = [pytest.mark.one_profile, pytest.mark.timeout(2 * _BROWSER_SECONDS)]

@@ -15,8 +15,8 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.sandbox.test_response_schemas import FORMATS, OPENAPI, _document
 from tests.support.sandbox_api import Api, w
+from tests.support.schemas import FORMATS, OPENAPI, openapi_document
 
 _REF = Path("shared/visma-reference/reference-data.json")
 REFERENCE = next((p / _REF for p in Path(__file__).resolve().parents if (p / _REF).is_file()), None)
@@ -120,6 +120,6 @@ async def test_a_customers_invoices_answer_the_invoice_dto(api: Api) -> None:
     invoices = await get(api, "/v1/customer/C1/invoice")
     assert [(i["referenceNumber"], i["amount"], i["vatTotal"]) for i in invoices] == [("I1", 1480.0, 280.0)]
     schema = {"type": "array", "items": {"$ref": "#/components/schemas/CustomerInvoiceDto"},
-              "components": _document()["components"]}
+              "components": openapi_document()["components"]}
     errors = [e.message for e in Draft202012Validator(schema, format_checker=FORMATS).iter_errors(invoices)]
     assert errors == []

@@ -19,27 +19,19 @@ The document lives in ``../shared``; without it these tests skip.
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
 
 from importer.company.demo import demo_company
 from importer.entities import ENTITIES
 from importer.sandbox import SandboxConfig
 from tests.support.bodies import full_body
 from tests.support.sandbox_api import GUIDE_CUSTOMER, Api, running_api, w
+from tests.support.schemas import OPENAPI, openapi_document, validator
 
-_DOC = Path("shared/visma-openapi/customer-ledger.openapi.json")
-OPENAPI = next((p / _DOC for p in Path(__file__).resolve().parents if (p / _DOC).is_file()), None)
 pytestmark = pytest.mark.skipif(OPENAPI is None, reason="../shared/visma-openapi is not present")
 
 BACKGROUND = {"erp-api-background": "none"}
@@ -47,56 +39,6 @@ DOCUMENTS = [e for e in ENTITIES.values() if e.is_document]
 # Each readable entity's path templates, as the document names them.
 _KEYS = {"customer": "customerCd", "invoice": "invoiceNumber", "credit-note": "creditNoteNumber",
          "debit-note": "debitNoteNumber"}
-
-FORMATS = FormatChecker(formats=())
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?\Z")
-
-
-@FORMATS.checks("date-time", raises=ValueError)
-def _date_time(value: object) -> bool:
-    """ISO 8601 as the API writes it: date, time of day, optional fraction and offset."""
-    if not isinstance(value, str):
-        return True
-    if not _DATE_TIME.match(value):
-        return False
-    datetime.fromisoformat(value[:19])  # a real day and time (no 2020-02-30, no 25:00)
-    return True
-
-
-@FORMATS.checks("int32")
-def _int32(value: object) -> bool:
-    return not isinstance(value, int) or -(2**31) <= value < 2**31
-
-
-@FORMATS.checks("int64")
-def _int64(value: object) -> bool:
-    return not isinstance(value, int) or -(2**63) <= value < 2**63
-
-
-@FORMATS.checks("uuid", raises=ValueError)
-def _uuid(value: object) -> bool:
-    if isinstance(value, str):
-        uuid.UUID(value)
-    return True
-
-
-@cache
-def _document() -> dict[str, Any]:
-    assert OPENAPI is not None
-    return orjson.loads(OPENAPI.read_bytes())
-
-
-def response_schema(method: str, template: str, status: int) -> dict[str, Any]:
-    """The schema the document gives the answer of ``method template`` with ``status``."""
-    paths = _document()["paths"]
-    response = paths[template][method.lower()]["responses"][str(status)]
-    return response["content"]["application/json"]["schema"]
-
-
-@cache
-def _validator(method: str, template: str, status: int) -> Draft202012Validator:
-    schema = {**response_schema(method, template, status), "components": _document()["components"]}
-    return Draft202012Validator(schema, format_checker=FORMATS)
 
 
 class Reads:
@@ -111,7 +53,7 @@ class Reads:
         """``body`` against ``endpoint``'s schema; counted under ``name`` (default: the endpoint)."""
         name = name or f"{endpoint[0]} {endpoint[1]} {endpoint[2]}"
         self.checked[name] += 1
-        for error in _validator(*endpoint).iter_errors(body):
+        for error in validator(*endpoint).iter_errors(body):
             where = "/".join(str(p) for p in error.absolute_path) or "(top)"
             self.violations.setdefault(name, []).append(f"{label}: {where}: {error.message[:160]}")
 
@@ -198,10 +140,10 @@ def test_the_checker_flags_what_the_api_never_answers() -> None:
     for bad in ({"documentDate": "2020-02-03"}, {"documentDate": "2020-02-30T00:00:00"},
                 {"dunningLetterDate": None}, {"dunningLetterLevel": 1.5}, {"dunningLetterLevel": 2**31},
                 {"status": "Nonsense"}, {"customer": {"number": 10000}}, {"hold": "false"}):
-        assert list(_validator(*endpoint).iter_errors(bad)), bad
+        assert list(validator(*endpoint).iter_errors(bad)), bad
     good = {"documentDate": "2020-02-03T00:00:00", "lastModifiedDateTime": "2024-05-01T12:00:00.123Z",
             "dunningLetterLevel": 0, "status": "Open", "customer": {"number": "10000", "name": "A"}}
-    assert not list(_validator(*endpoint).iter_errors(good))
+    assert not list(validator(*endpoint).iter_errors(good))
 
 
 @pytest.mark.parametrize("profile", ["standard", "live"])
@@ -232,7 +174,7 @@ async def test_every_read_of_records_with_every_field_fits(profile: str) -> None
                            {"dunningLetterDate": "2020-01-21T09:39:48.538Z", "levelFrom": 1, "levelTo": 2})
         assert (await api.call("GET", "/v1/customer/10000"))[1].get("corporateId") is None
     reads.assert_clean()
-    every_get = {f"GET {p} 200" for p, ops in _document()["paths"].items() if "get" in ops}
+    every_get = {f"GET {p} 200" for p, ops in openapi_document()["paths"].items() if "get" in ops}
     assert every_get <= set(reads.checked), every_get - set(reads.checked)
     assert sum(reads.checked.values()) > 80
 
