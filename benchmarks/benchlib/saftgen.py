@@ -14,18 +14,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["write_saft_file"]
+__all__ = ["write_saft_file", "saft_head", "NAMESPACE"]
 
 NAMESPACE = "urn:StandardAuditFile-Taxation-Financial:NO"
-_HEAD = (f'<?xml version="1.0" encoding="UTF-8"?>\n<AuditFile xmlns="{NAMESPACE}">\n<Header><AuditFileVersion>1.10'
-         "</AuditFileVersion><AuditFileCountry>NO</AuditFileCountry><AuditFileDateCreated>2025-01-10"
-         "</AuditFileDateCreated><SoftwareCompanyName>Gen AS</SoftwareCompanyName><SoftwareID>gen</SoftwareID>"
-         "<SoftwareVersion>1</SoftwareVersion><Company><RegistrationNumber>999888777</RegistrationNumber>"
-         "<Name>Testselskapet AS</Name><Address><City>Oslo</City></Address><Contact><ContactPerson>"
-         "<FirstName>A</FirstName><LastName>B</LastName></ContactPerson></Contact></Company>"
-         "<DefaultCurrencyCode>NOK</DefaultCurrencyCode><SelectionCriteria><PeriodStart>1</PeriodStart>"
-         "<PeriodStartYear>2024</PeriodStartYear><PeriodEnd>12</PeriodEnd><PeriodEndYear>2024</PeriodEndYear>"
-         "</SelectionCriteria><TaxAccountingBasis>A</TaxAccountingBasis></Header>\n")
+
+
+def saft_head(period_end: int = 12) -> str:
+    """The XML declaration, the AuditFile element and a v1.10 Header for a year ending in ``period_end``."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<AuditFile xmlns="{NAMESPACE}">\n<Header><AuditFileVersion>1.10'
+            "</AuditFileVersion><AuditFileCountry>NO</AuditFileCountry><AuditFileDateCreated>2025-01-10"
+            "</AuditFileDateCreated><SoftwareCompanyName>Gen AS</SoftwareCompanyName><SoftwareID>gen</SoftwareID>"
+            "<SoftwareVersion>1</SoftwareVersion><Company><RegistrationNumber>999888777</RegistrationNumber>"
+            "<Name>Testselskapet AS</Name><Address><City>Oslo</City></Address><Contact><ContactPerson>"
+            "<FirstName>A</FirstName><LastName>B</LastName></ContactPerson></Contact></Company>"
+            "<DefaultCurrencyCode>NOK</DefaultCurrencyCode><SelectionCriteria><PeriodStart>1</PeriodStart>"
+            f"<PeriodStartYear>2024</PeriodStartYear><PeriodEnd>{period_end}</PeriodEnd>"
+            "<PeriodEndYear>2024</PeriodEndYear></SelectionCriteria><TaxAccountingBasis>A</TaxAccountingBasis>"
+            "</Header>\n")
+
+
 _AMOUNT = 100  # each customer line moves this much; each customer closes at it (its open invoice)
 
 
@@ -80,7 +87,7 @@ def _payment(number: str, customer: int) -> str:
 def _body(customers: int, lines: int, invoices: bool) -> Iterator[str]:
     per_customer = max(1, lines // 2)  # customer lines, alternately debit and credit; as many revenue lines
     opening = _AMOUNT - (_AMOUNT if per_customer % 2 else 0)
-    yield _HEAD
+    yield saft_head()
     yield "<MasterFiles><GeneralLedgerAccounts>\n"
     yield _account("1500", "Kundefordringer", opening * customers, _AMOUNT * customers)
     yield _account("3000", "Salgsinntekt", 0, 0)

@@ -26,22 +26,14 @@ from pathlib import Path
 from ..paths import PYTHON, REPO, child_env
 from ..procs import Finished, run_measured
 from ..report import BenchResult, Row, Target
+from ..saftgen import saft_head
 from .common import Context
 
 TITLE = "giant inputs: peak RSS of the CLI on a huge SAF-T text element and a huge document"
 RSS_TARGET = Target("<=", 150.0, " MB")
 _CHUNK = 1 << 20
-_NS = "urn:StandardAuditFile-Taxation-Financial:NO"
 _CUSTOMERS = 1_000  # ordinary customers after the one with the huge name
-_HEAD = (f'<?xml version="1.0" encoding="UTF-8"?>\n<AuditFile xmlns="{_NS}">\n<Header><AuditFileVersion>1.10'
-         "</AuditFileVersion><AuditFileCountry>NO</AuditFileCountry><AuditFileDateCreated>2025-01-10"
-         "</AuditFileDateCreated><SoftwareCompanyName>Gen AS</SoftwareCompanyName><SoftwareID>gen</SoftwareID>"
-         "<SoftwareVersion>1</SoftwareVersion><Company><RegistrationNumber>999888777</RegistrationNumber>"
-         "<Name>Testselskapet AS</Name><Address><City>Oslo</City></Address><Contact><ContactPerson>"
-         "<FirstName>A</FirstName><LastName>B</LastName></ContactPerson></Contact></Company>"
-         "<DefaultCurrencyCode>NOK</DefaultCurrencyCode><SelectionCriteria><PeriodStart>1</PeriodStart>"
-         "<PeriodStartYear>2024</PeriodStartYear><PeriodEnd>2</PeriodEnd><PeriodEndYear>2024</PeriodEndYear>"
-         "</SelectionCriteria><TaxAccountingBasis>A</TaxAccountingBasis></Header>\n<MasterFiles><Customers>\n")
+_HEAD = saft_head(period_end=2) + "<MasterFiles><Customers>\n"
 
 
 def _customer(number: int, name: str) -> str:
