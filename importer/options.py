@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from importer.entities import entity as find_entity
 from importer.errors import ConfigError
-from importer.mapping.coerce import check_date_format
 from importer.pace import Pace
 from importer.sources import SourceOptions
 from importer.vocabulary import MODES, NUMBERING_MODES, SAFT_DOCUMENTS, Mode, NumberingMode, SaftDocuments
@@ -68,6 +67,9 @@ class InputFormat:
 
     def __post_init__(self) -> None:
         if self.date_format:  # a layout that cannot read dates one way stops the run here
+            # imported here, not at the top: the mapping stage is most of `importer --help`'s start-up
+            from importer.mapping.coerce import check_date_format
+
             check_date_format(self.date_format)
 
 
