@@ -17,6 +17,9 @@ import importer
 from tests.support.hostile_server import error, hostile
 from tests.support.runs import assert_one_final_line_per_record, final_lines, get_json, run_cli
 
+# Companies kept apart, their windows and their stops are the fleet's own: the standard profile is enough.
+pytestmark = pytest.mark.one_profile
+
 SECRET = "bureau-secret-7f3a"  # must never show in any output
 WRONG = "not-the-secret-91c2"
 CLIENTS = {"bureau": SECRET}
