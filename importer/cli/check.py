@@ -55,7 +55,7 @@ async def check_command(args: argparse.Namespace, argv: list[str]) -> int:
             await client.authenticate()
         company = await _company(chosen, client, sandbox.company if sandbox is not None else None)
         preflight = Preflight(company, ENTITIES[opts.entity], opts.mode)
-        found = await scan(mapped_work(args.input, opts, on_bound=preflight.bind), preflight, client)
+        found = await scan(mapped_work(args.input, opts, on_bound=preflight.bind, thousands=True), preflight, client)
     _print(found, company, args.input, ledger=preflight.ledger is not None or not ENTITIES[opts.entity].is_document)
     return EXIT_OK if found.clean else EXIT_FAILED
 

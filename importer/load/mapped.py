@@ -13,6 +13,7 @@ from typing import Any
 
 from importer.entities import ENTITIES
 from importer.errors import SourceError
+from importer.load.thousands import check_thousands
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.inputmap import bind_input
 from importer.mapping.mapfile import BoundMap, input_encoding
@@ -41,9 +42,12 @@ async def works_of(
 
 
 async def mapped_work(source: Any, opts: ImportOptions,
-                      on_bound: Callable[[BoundMap | None], None] | None = None) -> AsyncIterator[Work]:
+                      on_bound: Callable[[BoundMap | None], None] | None = None,
+                      thousands: bool = False) -> AsyncIterator[Work]:
     """``source``'s units of work, mapped as a run of ``opts`` maps them, sending nothing (the
-    preflight's pass, ``importer check``). ``on_bound``: told the map bound to the input."""
+    preflight's pass, ``importer check``). ``on_bound``: told the map bound to the input.
+    ``thousands``: refuse a ``;`` file whose amounts read only as thousands, as a run does
+    (:func:`~importer.load.thousands.check_thousands`; a run has checked it already)."""
     form = opts.input
     name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
     ent = ENTITIES[opts.entity]
@@ -55,6 +59,9 @@ async def mapped_work(source: Any, opts: ImportOptions,
             date_format=form.date_format,
         )
         bound, coerce, columns = bind_input(opened.reader, opened.columns, ent, form.map, coerce, name)
+        if thousands and form.decimal_comma is None and opened.delimiter == ";" and coerce.decimal_comma \
+                and isinstance(source, str | os.PathLike) and os.fspath(source) != "-":
+            await check_thousands(source, read_as, ent, form.map, name)
         if on_bound is not None:
             on_bound(bound)
         mapper = RecordMapper(ent, mode=opts.mode, options=coerce, columns=columns)

@@ -56,3 +56,16 @@ async def test_one_value_that_tells_lets_the_file_go_with_the_decimal_comma(star
         stored = await stored_records(sb, "customer")
     assert code == 0, (out, err)
     assert [stored[n]["creditLimit"] for n in ("20001", "20002", "20004")] == [1000, 1250, 2500.75]
+
+
+async def test_check_stops_the_same_file_as_run_does(start_sandbox, tmp_path):
+    """``importer check`` would otherwise call the file clean and the run then refuse it."""
+    data = _write(tmp_path, POINTS)
+    async with start_sandbox() as sb:
+        code, out, err = await run_cli("check", str(data), "-e", "customer", "--base-url", sb.url, "--token", TOKEN)
+        assert code == 2 and "Traceback" not in err
+        assert "column creditLimit" in err and "1.000 as 1000" in err and "1.000 as 1.0" in err
+        told, out, err = await run_cli("check", str(data), "-e", "customer", "--base-url", sb.url, "--token", TOKEN,
+                                       "--no-decimal-comma")
+        assert told == 0, (out, err)
+        assert await stored_records(sb, "customer") == {}  # check sends nothing either way
