@@ -1,4 +1,4 @@
-"""The HTML report in a real browser: headless Chromium runs plotly's code from the page.
+"""The HTML report in a real browser: headless Chromium draws its inline SVG charts.
 
 Chromium is a Debian package (``apt-get install chromium``); without it this test
 fails, saying so, rather than passing unseen.
@@ -97,14 +97,16 @@ def test_the_charts_render_with_no_console_error_and_no_injected_markup(shown):
         start = dom.index(f'id="chart-{chart}"')
         end = dom.find('class="chart"', start + 1)
         block = dom[start:end if end > 0 else len(dom)]
-        # plotly draws into an <svg class="main-svg"> only once its code has run
-        assert 'class="main-svg"' in block, f"chart {chart} was not drawn"
+        # the browser parsed each chart as SVG with shapes in it, not as text
+        assert "<svg " in block and re.search(r"<(rect|polyline) ", block), f"chart {chart} was not drawn"
     assert "<title>importer report</title>" in dom
     # the hostile key is text in the page, never an element: no <img> came of it
     assert not re.search(r"<img\b", dom)
     assert "&lt;/td&gt;&lt;img src=x" in dom and HOSTILE_KEY not in dom
-    # plotly shows a reason's markup as text, and draws its bar
-    assert "Customer '…' already exists" in dom
+    # a reason's markup is text in its chart too, above its bar
+    reasons = dom[dom.index('id="chart-reasons"'):]
+    assert "1. Customer '…' already exists" in reasons
+    assert "&lt;script&gt;alert('…')&lt;/script&gt; refused" in reasons and "<script" not in dom
 
 
 def test_the_page_is_not_blank(shown):
