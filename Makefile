@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench,speed]'
+	$(PY) -m pip download --quiet --dest $(VENV)/wheelhouse . 'setuptools>=77'  # tests/test_package.py installs offline from it
 	touch $(STAMP)
 
 # The report's browser test renders in headless Chromium (Debian's package).
