@@ -26,7 +26,7 @@ from typing import Any, Unpack
 import anyio
 
 from importer.client import ApiClient, ClientCredentials, RetryPolicy, StaticToken, TokenSource
-from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, READ_SCOPE, TOKEN_RETRY
+from importer.client.auth import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, DELETE_SCOPE, READ_SCOPE, TOKEN_RETRY
 from importer.client.collector import tuned_collector
 from importer.company import Company, load_company
 from importer.entities import ENTITIES
@@ -85,9 +85,10 @@ def default_results_path(input_path: str, dry_run: bool = False) -> str:
     return f"{input_path}.{'dry-run' if dry_run else 'results'}.ndjson"
 
 
-def build_client(options: ImportOptions, *, read_only: bool = False) -> ApiClient:
+def build_client(options: ImportOptions, *, read_only: bool = False, delete: bool = False) -> ApiClient:
     """An ``ApiClient`` from the options' connection and pace; ``read_only`` asks its token
-    for the read scope only (commands that send nothing)."""
+    for the read scope only (commands that send nothing), ``delete`` for the delete scope too
+    (``importer undo``)."""
     auth: TokenSource | None
     conn, pace = options.connection, options.pace
     if conn.token:
@@ -96,7 +97,7 @@ def build_client(options: ImportOptions, *, read_only: bool = False) -> ApiClien
         auth = ClientCredentials(
             conn.client_id, conn.client_secret, conn.tenant_id,
             token_url=conn.token_url or DEFAULT_TOKEN_URL, timeout=pace.timeout,
-            scope=READ_SCOPE if read_only else DEFAULT_SCOPE,
+            scope=READ_SCOPE if read_only else DELETE_SCOPE if delete else DEFAULT_SCOPE,
             retry=replace(TOKEN_RETRY, max_attempts=pace.max_attempts, base=pace.retry_base),
         )
     else:

@@ -36,7 +36,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},                                         # python -m importer
     {"cli"},                                              # the command line
     {"importer"},                                         # the public face: import importer
-    {"plans", "report", "mapinit", "sandbox"},            # features (report's CSV writes as ledger does)
+    {"plans", "report", "mapinit", "sandbox", "undo"},    # features (report's CSV writes as ledger does)
     {"ledger"},                                           # export, verify, reconcile
     {"api"},                                              # import_records, build_client
     {"load", "saft", "progress"},                         # the load stage; SAF-T input; the live display

@@ -12,7 +12,7 @@ The package: :mod:`~importer.cli.parser` builds the tree of commands and flags (
 shared groups in :mod:`~importer.cli.groups`), :mod:`~importer.cli.config` layers the
 environment and the config file under it, a module per command or family does the work
 (:mod:`~importer.cli.run`, :mod:`~importer.cli.plans`, :mod:`~importer.cli.ledger`,
-:mod:`~importer.cli.company`, :mod:`~importer.cli.check`, :mod:`~importer.cli.report`, :mod:`~importer.cli.columns`, :mod:`~importer.cli.mapinit`),
+:mod:`~importer.cli.company`, :mod:`~importer.cli.check`, :mod:`~importer.cli.undo`, :mod:`~importer.cli.report`, :mod:`~importer.cli.columns`, :mod:`~importer.cli.mapinit`),
 and :mod:`~importer.cli.printing` prints what they return. :func:`main` here picks the
 command and turns every error into one line and an exit code.
 """
@@ -114,6 +114,10 @@ def _api_command(name: str) -> Command:
         from importer.cli.company import company_command
 
         return company_command
+    if name == "undo":
+        from importer.cli.undo import undo_command
+
+        return undo_command
     if name == "signoff":
         from importer.cli.signoff import signoff_command
 

@@ -111,12 +111,13 @@ def sandbox_company(args: argparse.Namespace) -> str | None:
     return value if value else None
 
 
-async def client_for(args: argparse.Namespace, stack: AsyncExitStack, *, read_only: bool = False) -> ApiClient:
-    """An open ApiClient from the connection and speed flags (``read_only``: see build_client)."""
+async def client_for(args: argparse.Namespace, stack: AsyncExitStack, *, read_only: bool = False,
+                     delete: bool = False) -> ApiClient:
+    """An open ApiClient from the connection and speed flags (``read_only``, ``delete``: see build_client)."""
     options = {k: v for k, v in connection_options(args).items() if v is not None}
     speed = {name: getattr(args, name) for name in group_names(Pace) if hasattr(args, name)}
-    opts = ImportOptions(entity=args.entity, **speed, **options)
-    client = await stack.enter_async_context(build_client(opts, read_only=read_only))
+    opts = ImportOptions(entity=getattr(args, "entity", None) or "customer", **speed, **options)
+    client = await stack.enter_async_context(build_client(opts, read_only=read_only, delete=delete))
     await client.authenticate()
     return client
 

@@ -81,6 +81,10 @@ def build_parser() -> CommandParser:
                     "range and whether a create needs it."))
     _map(sub.add_parser("map", help="mapping files: map init writes one for a legacy export",
                         description="Work with mapping files (--map FILE.toml)."))
+    _undo(sub.add_parser("undo", help="take back what a run created, from its results file",
+                         description="Delete the unreleased invoices and credit notes a run created, after "
+                                     "checking each is the one it sent; list what else it left. A dry run "
+                                     "unless --yes."))
     _report(sub.add_parser("report", help="what results files say: outcomes, reasons, calls, timing",
                            description="Report on results files, or a plan's --results-dir."))
     add_sandbox_arguments(sub.add_parser("sandbox", help="serve the local sandbox API",
@@ -310,6 +314,29 @@ def _map(mapping: CommandParser) -> None:
     init.add_argument("--company", metavar="FILE", default=None,
                       help="a company snapshot (importer company snapshot): propose value maps from the "
                            "file's values to the company's ids (credit terms, VAT, classes, items, currencies...)")
+
+
+def _undo(undo: CommandParser) -> None:
+    undo.add_argument("results", nargs="*", metavar="RESULTS",
+                      help="the run's results file(s), or a folder of them (a plan's --results-dir); "
+                           "undone last run first")
+    undo.add_argument("--plan", metavar="PLAN.toml", default=None,
+                      help="undo a plan's steps, last step first (their results files as the plan names them)")
+    undo.add_argument("--results-dir", metavar="DIR", default=None,
+                      help="with --plan: where the plan's results files are (as run with plan --results-dir)")
+    undo.add_argument("--yes", action="store_true",
+                      help="do it: without it nothing is deleted or changed, and the undo file says what would be")
+    undo.add_argument("--inactivate-customers", action="store_true",
+                      help="set the customers the run created inactive (PUT status Inactive)")
+    undo.add_argument("--undo-results", metavar="PATH", default=None,
+                      help="undo's own results file, for one RESULTS (default: RESULTS less .results.ndjson, "
+                           "plus .undo.ndjson; a dry run's .undo.dry-run.ndjson)")
+    undo.add_argument("--show", type=int, default=20, metavar="N",
+                      help="records listed on the terminal per kind (default %(default)s; the undo file has all)")
+    undo.add_argument("--summary-json", metavar="PATH", default=None, help="write the summary as JSON to PATH")
+    add_connection(undo, sandbox=False)
+    add_speed(undo)
+    add_output(undo)
 
 
 def _report(report: CommandParser) -> None:

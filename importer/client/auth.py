@@ -47,6 +47,8 @@ DEFAULT_SCOPE = (
 # What the commands that only read ask for (export, verify, reconcile, company snapshot), so an
 # application the company allowed to read only can run them.
 READ_SCOPE = "vismanet_erp_service_api:read"
+# What ``importer undo`` asks for: it deletes documents as well.
+DELETE_SCOPE = DEFAULT_SCOPE + " vismanet_erp_service_api:delete"
 MAX_TOKEN_ANSWER = 64 * 1024  # a token answer is a few KiB; more is not a token endpoint
 DEFAULT_LIFETIME = 3600.0  # seconds, when the answer has no expires_in
 MIN_REUSE = 30.0  # seconds a token is used for at the least, whatever expires_in says

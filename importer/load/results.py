@@ -24,10 +24,12 @@ before under another documentKey (``renamed_from``), with that line's ``key`` an
 ``location``, so a later resume finds it done under its new identity.
 
 ``at`` is when the final line was written (UTC); ``throttled`` the 429s the record met,
-null where the client did not count them. ``waited`` (last) is how long, in seconds,
+null where the client did not count them. ``waited`` is how long, in seconds,
 the record waited for a write whose answer was lost to land before it was looked up
-again (:mod:`importer.client.recovery`), null when it did not wait. Lines of older
-versions lack them and read.
+again (:mod:`importer.client.recovery`), null when it did not wait. ``sent`` (last) is
+what a created document was sent as, in brief (:mod:`importer.load.sent`), which
+``importer undo`` checks the ledger's document against; null on other lines. Lines of
+older versions lack them and read.
 
 What a file is for: every line names its ``entity``; a ``started`` line also the base
 URL it went to (``api``), the ``input`` it was read from (an absolute path) and the
@@ -114,6 +116,7 @@ class Outcome:
     sent_key: str | None = None  # the key the file gave, where the ledger keeps it under another (``key``)
     renamed_from: str | None = None  # "renamed": the identity it was created under
     waited: float | None = None  # seconds it waited for a write whose answer was lost to land; None: no such wait
+    sent: dict[str, Any] | None = None  # a created document: what it was sent as, in brief (importer.load.sent)
 
     def as_dict(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(self))

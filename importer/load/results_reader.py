@@ -136,6 +136,7 @@ class ResultsLine:
     input: str | None = None  # a started line's input file (absolute), since it is recorded
     company: str | None = None  # a started line's company (tenant), where the run knew it
     reference_key: str | None = None  # started lines of documents: what the file's references are made with
+    sent: dict[str, Any] | None = None  # a created document's final line: what it was sent as, in brief
 
 
 def iter_results(path: str | os.PathLike[str],
@@ -245,6 +246,7 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         _text_or_none(line.get("input")),
         _text_or_none(line.get("company")),
         _text_or_none(line.get("reference_key")),
+        line.get("sent") if isinstance(line.get("sent"), dict) else None,
     )
 
 

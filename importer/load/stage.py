@@ -26,6 +26,7 @@ from importer.load.numbering import Numbering
 from importer.load.preflight import Preflight
 from importer.load.references import References
 from importer.load.results import FAILURES, Outcome
+from importer.load.sent import document_sent
 from importer.load.sink import Job, ResultSink
 from importer.load.state import HeldUnits, ResultsState, SeenIdentities
 from importer.mapping import Work
@@ -136,6 +137,8 @@ class Stage:
                 extra={"records": line.records, "key": line.key, "entity": line.entity, "action": line.action,
                        "outcome": line.outcome, "error": line.error, "status": line.http_status},
             )
+        if line.outcome == "created" and self.entity.is_document:  # what undo checks the ledger's by
+            line.sent = document_sent(self.entity, job.work.payload)
         self.summary.finish(line.outcome, len(job.work.records))
         if line.sent_key is not None:
             self.summary.renumbered += 1

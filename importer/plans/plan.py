@@ -58,7 +58,7 @@ from importer.sources import detect_format
 from importer.stopping import StopRequest
 from importer.summary import Summary
 
-__all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan", "sandbox_company_key"]
+__all__ = ["Plan", "Step", "load_plan", "parse_steps", "run_plan", "sandbox_company_key", "step_results"]
 
 log = logging.getLogger("importer.plan")
 
@@ -202,6 +202,13 @@ def _outputs(plan: Plan, overrides: dict[str, Any], results_dir: str | os.PathLi
                                   f"{kind} file {path}; give one of them its own")
             paths[real] = step.name
     return chosen
+
+
+def step_results(plan: Plan, results_dir: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
+    """(step name, results file) of each step, in the plan's order, named as :func:`run_plan` names them."""
+    chosen = _outputs(plan, {"dry_run": False}, results_dir)
+    return [(step.name, options.get("results") or default_results_path(step.input, False))
+            for step, options in zip(plan.steps, chosen, strict=True)]
 
 
 def _slug(name: str) -> str:

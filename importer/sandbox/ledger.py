@@ -1,4 +1,4 @@
-"""The customer ledger's business rules: create, update, read, list, release, dunning letters.
+"""The customer ledger's business rules: create, update, delete, read, list, release, dunning letters.
 
 A Ledger serves one tenant (company) over its own tables (``store.TenantTables``): its
 records, auto-numbers and customer references never meet another tenant's.
@@ -257,6 +257,14 @@ class Ledger:
         self.tables.put(name, key, {**current, _RELEASE_QUEUED: True})
         self._later(lambda: self._finish_release(name, key))
         return json_answer(200, {**answer, "actionResult": "Queued"})
+
+    def delete(self, rules: Rules, key: str) -> Answer:
+        """DELETE on a document: 204, only while it is not released (nor being released)."""
+        current = self._existing(rules, key)
+        if current.get("released") or current.get(_RELEASE_QUEUED):
+            raise ipp_error(f"{rules.label} '{key}' is released and cannot be deleted.")
+        self.tables.remove(rules.entity.name, key)
+        return _NO_CONTENT
 
     def run_action(self, rules: Rules, parent: Rules, key: str, body: bytes) -> Answer:
         """POST {parent}/{key}/action/{action} of an action entity (createDunningLetter).

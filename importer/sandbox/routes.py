@@ -25,6 +25,8 @@ from importer.sandbox.reference import References
 __all__ = ["Routes", "method_not_allowed", "path_key"]
 
 _V2_CREATES = ("customerinvoice", "customercreditnote", "customerdebitnote")
+# The documents the API deletes (unreleased only): its DELETE paths, lower-cased.
+_DELETABLE = ("customerinvoice", "customercreditnote")
 
 Target = Answer | tuple[Callable[..., Answer], tuple[Any, ...], bytes]
 
@@ -98,6 +100,8 @@ class Routes:
                 return ledger.update, (rules, key, body), body
             if method == "GET":
                 return ledger.get, (rules, key, request.rel_url.query), body
+            if method == "DELETE" and segment in _DELETABLE:
+                return ledger.delete, (rules, key), body
             raise method_not_allowed(method)
         if n == 6 and parts[4].lower() == "action":
             found = self._actions.get((segment, parts[5].lower()))

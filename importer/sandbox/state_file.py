@@ -106,12 +106,15 @@ class StateFile:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, records: Iterable[RecordRow], sequences: Iterable[SequenceRow], stats: dict[str, Any]) -> None:
-        """Changed records and sequences, and the counters, in one transaction."""
+    def write(self, records: Iterable[RecordRow], sequences: Iterable[SequenceRow], stats: dict[str, Any],
+              removed: Iterable[tuple[str, str, str]] = ()) -> None:
+        """Changed records and sequences, records removed (tenant, entity, key), and the counters,
+        in one transaction."""
         db = self._db
         db.execute("BEGIN")
         try:
             db.executemany(_UPSERT_RECORD, records)
+            db.executemany("DELETE FROM records WHERE tenant = ? AND entity = ? AND key = ?", removed)
             db.executemany(_UPSERT_SEQUENCE, sequences)
             db.execute(_META, ("stats", orjson.dumps(stats)))
         except BaseException:

@@ -11,10 +11,12 @@ record, one transaction per flush), so a rehearsal can be stopped and continued.
 stop flushes everything; a hard kill loses at most the last ``flush_delay`` seconds.
 
 Records are replaced, never changed in place, once stored: a queued flush always writes
-the latest version, and readers may hold on to a record they fetched. Nor are they ever
-removed (a reset forgets whole tenants), which keeps each entity's index simple: its keys
-in the order they were first stored (``TenantTables.order``), appended to on each insert,
-from which a list GET reads a page without copying the table (``TenantTables.page``).
+the latest version, and readers may hold on to a record they fetched. Each entity's index
+is its keys in the order they were first stored (``TenantTables.order``), appended to on
+each insert, from which a list GET reads a page without copying the table
+(``TenantTables.page``). Only a DELETE of an unreleased document removes a record
+(``TenantTables.remove``): it leaves the index and the state file too (a reset forgets
+whole tenants).
 """
 
 from __future__ import annotations
@@ -69,6 +71,15 @@ class TenantTables:
             self.order[entity].append(key)
         table[key] = record
 
+    def remove(self, entity: str, key: str) -> None:
+        """Forget ``entity``'s record ``key`` (a DELETE); persisted on the next flush."""
+        if self.records[entity].pop(key, None) is None:
+            return
+        self.order[entity].remove(key)
+        store = self._store
+        if store is not None:
+            store.changed(self.name, entity, key, None)
+
     def page(self, entity: str, start: int, size: int) -> list[Record]:
         """``size`` records of ``entity`` from position ``start`` on, in stored order: read
         through the index, so it touches those records alone however many are held."""
@@ -117,7 +128,7 @@ class Store:
         self.tenants: dict[str, TenantTables] = {}
         self.stats = Stats()
         self._flush_delay = flush_delay
-        self._pending: dict[tuple[str, str, str], Record] = {}
+        self._pending: dict[tuple[str, str, str], Record | None] = {}  # None: removed
         self._pending_sequences: dict[tuple[str, str], int] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._file: StateFile | None = None
@@ -166,8 +177,8 @@ class Store:
 
     # -- persistence ---------------------------------------------------------------------
 
-    def changed(self, tenant: str, entity: str, key: str, record: Record) -> None:
-        """Queue a stored record for the next flush."""
+    def changed(self, tenant: str, entity: str, key: str, record: Record | None) -> None:
+        """Queue a stored record (None: a removed one) for the next flush."""
         self._pending[(tenant, entity, key)] = record
         self._schedule_flush()
 
@@ -211,11 +222,12 @@ class Store:
         state = self._file
         if state is None:
             return
-        rows = [(t, e, k, orjson.dumps(rec)) for (t, e, k), rec in self._pending.items()]
+        rows = [(t, e, k, orjson.dumps(rec)) for (t, e, k), rec in self._pending.items() if rec is not None]
+        removed = [(t, e, k) for (t, e, k), rec in self._pending.items() if rec is None]
         sequences = [(t, e, n) for (t, e), n in self._pending_sequences.items()]
         self._pending.clear()
         self._pending_sequences.clear()
-        state.write(rows, sequences, self.stats.to_json())
+        state.write(rows, sequences, self.stats.to_json(), removed)
 
     def close(self) -> None:
         """Flush what is queued and close the state file (idempotent)."""
