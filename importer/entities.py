@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from importer.errors import ConfigError
 
-__all__ = ["Entity", "ENTITIES", "entity"]
+__all__ = ["Entity", "ENTITIES", "entity", "counts_documents"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +72,10 @@ def entity(name: Entity | str) -> Entity:
         return ENTITIES[name]
     except KeyError:
         raise ConfigError(f"unknown entity {name!r}; expected one of {', '.join(ENTITIES)}") from None
+
+
+def counts_documents(name: str) -> bool:
+    """Whether what the entity ``name`` loads is counted in documents (each of one or more rows)
+    rather than records: what a summary or a table shows first. False for a name it does not know."""
+    known = ENTITIES.get(name)
+    return known is not None and known.is_document

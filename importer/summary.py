@@ -14,10 +14,20 @@ from typing import Any
 
 from importer.vocabulary import OUTCOMES, SUCCESS, Mode, ReleaseOutcome
 
-__all__ = ["Summary", "SETTLE_UNKNOWN"]
+__all__ = ["Summary", "SETTLE_UNKNOWN", "counted"]
 
 SETTLE_UNKNOWN = ("may or may not have reached the API, and are not in the failed-records file; "
                   "run the same import again with --resume: each is looked up and sent only if it is not there")
+
+
+def counted(units: int, rows: int, documents: bool, noun: str = "") -> str:
+    """``1,500 documents (4,445 rows)``, or ``3,000 records``: how the summary, the report, the
+    plan and fleet tables and verify count (``documents``: the units are documents of rows).
+
+    ``noun``: what follows the number (``documents``, ``created``); none when the caller says it.
+    """
+    text = f"{units:,}{' ' + noun if noun else ''}"
+    return f"{text} ({rows:,} rows)" if documents and units != rows else text
 
 
 @dataclass
@@ -112,6 +122,11 @@ class Summary:
     def done(self) -> int:
         """Records with a final outcome in this run."""
         return sum(self.outcomes.values())
+
+    @property
+    def units_succeeded(self) -> int:
+        """Customers, documents or actions created, updated or done in this run."""
+        return sum(self.unit_outcomes[o] for o in SUCCESS)
 
     @property
     def succeeded(self) -> int:

@@ -23,7 +23,7 @@ from rich.text import Text
 from importer.cli.common import client_for
 from importer.cli.printing import console, print_fields
 from importer.company import load_company
-from importer.entities import entity
+from importer.entities import counts_documents, entity
 from importer.errors import ConfigError
 from importer.ledger.differences import first_differences
 from importer.ledger.export import ExportFilters, export_records
@@ -35,6 +35,7 @@ from importer.mapping.mapfile import input_encoding, resolve_entity
 from importer.options import SaftSettings
 from importer.outputs import check_outputs, printable
 from importer.sources import SourceOptions
+from importer.summary import counted
 from importer.vocabulary import SaftDocuments
 
 __all__ = ["export_command", "reconcile_command", "verify_command"]
@@ -98,14 +99,17 @@ async def verify_command(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _print_verify(summary: VerifySummary, shown: int, stream: TextIO) -> None:
-    """Counts per status, then the first differences as rows; the report holds them all."""
+    """Counts per status (customers or documents), then the first differences as rows; the report holds them all."""
     out = console(stream)
     counts = Table(title=f"verify {summary.entity} — {summary.input}", show_header=False, box=None)
     counts.add_column("what", no_wrap=True)
     counts.add_column("value", overflow="fold")
+    docs = counts_documents(summary.entity)  # the statuses count documents: read shows their rows after
     rows = [(status, f"{n:,}") for status, n in summary.counts.items() if n or status == "ok"]
-    rows += [("records read", f"{summary.records:,}"),
-             ("API calls", f"{summary.calls:,} ({summary.strategy}, {summary.calls_per_record:.2f} per record)"),
+    rows += [("documents read", counted(summary.units, summary.records, docs)) if docs
+             else ("records read", f"{summary.records:,}"),
+             ("API calls", f"{summary.calls:,} ({summary.strategy}, {summary.calls_per_record:.2f} per "
+                           f"{'document' if docs else 'record'})"),
              ("elapsed", f"{summary.elapsed:.1f} s"), ("report", summary.report_path or "-")]
     if summary.unchecked:
         rows.append(("not compared", ", ".join(f"{c} ({n:,})" for c, n in summary.unchecked.items())))

@@ -29,9 +29,11 @@ from importer.cli.printing import console, report_summaries, write_summary_json
 from importer.errors import ConfigError
 from importer.logs import json_lines, tell
 from importer.outputs import check_outputs
+from importer.plans.company_run import CompanyRun
 from importer.plans.fleet import RUN_OPTIONS, FleetResult, run_fleet
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import Plan, _outputs, load_plan, run_plan
+from importer.summary import counted
 
 __all__ = ["fleet_command", "plan_command", "print_fleet"]
 
@@ -111,24 +113,23 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def print_fleet(result: FleetResult, stream: TextIO) -> None:
-    """A row per company (failed counts failed, invalid and skipped records), the totals, where the results are."""
+    """A row per company, the totals, where the results are. Counts are in customers, documents
+    and actions (what was read: documents first, their rows after, as the plan table counts);
+    failed counts the failed, invalid and skipped ones."""
     table = Table(title=f"fleet — {result.manifest}", box=box.SIMPLE_HEAD)
-    for column in ("company", "state", "steps", "records", "ok", "failed", "calls", "429s", "time", "exit"):
+    for column in ("company", "state", "steps", "read", "ok", "failed", "calls", "429s", "time", "exit"):
         table.add_column(column, overflow="fold", min_width=len(column),
                          justify="left" if column in ("company", "state") else "right")
+    documents = any(run.documents for run in result.companies)
     for run in result.companies:
-        summaries = run.summaries
         table.add_row(run.name, run.state, f"{len(run.steps)}/{len(run.company.plan.steps)}",
-                      f"{run.total('records'):,}", f"{sum(s.succeeded for s in summaries):,}",
-                      f"{run.total('failed') + run.total('invalid') + run.total('skipped'):,}",
-                      f"{run.total('calls'):,}", f"{run.total('throttled'):,}", f"{run.elapsed:.1f} s",
-                      str(run.exit_code))
+                      *_fleet_counts([run], run.documents), f"{run.total('calls'):,}",
+                      f"{run.total('throttled'):,}", f"{run.elapsed:.1f} s", str(run.exit_code))
     total = result.to_dict()["total"]
     table.add_section()
-    table.add_row("total", f"{total['companies_ok']}/{total['companies']} ok", "", f"{total['records']:,}",
-                  f"{total['succeeded']:,}", f"{total['failed'] + total['invalid'] + total['skipped']:,}",
-                  f"{total['calls']:,}", f"{total['throttled']:,}", f"{result.elapsed:.1f} s",
-                  str(result.exit_code))
+    table.add_row("total", f"{total['companies_ok']}/{total['companies']} ok", "",
+                  *_fleet_counts(result.companies, documents), f"{total['calls']:,}", f"{total['throttled']:,}",
+                  f"{result.elapsed:.1f} s", str(result.exit_code))
     console(stream).print(table)
     for run in result.companies:
         if run.error:
@@ -141,6 +142,15 @@ def print_fleet(result: FleetResult, stream: TextIO) -> None:
     folders = sorted({str(Path(run.company.results_dir).parent) for run in result.companies})
     print(f"results: a folder per company in {', '.join(folders)}; "
           f"report: importer report {shlex.join(folders)} --html report.html", file=stream)
+
+
+def _fleet_counts(runs: list[CompanyRun], documents: bool) -> tuple[str, str, str]:
+    """read, ok and failed over ``runs``: in units, what was read with its rows after."""
+    def units(name: str) -> int:
+        return sum(run.units(name) for run in runs)
+
+    read = counted(units("units"), sum(run.total("records") for run in runs), documents)
+    return read, f"{units('units_succeeded'):,}", f"{units('failed') + units('invalid') + units('skipped'):,}"
 
 
 def _resume_hint(result: FleetResult, argv: list[str], *, sandbox: bool = False) -> None:

@@ -21,14 +21,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from importer.cli.fit import PLAN_DROP_ORDER, fitted_table, print_fitted
-from importer.entities import ENTITIES
+from importer.cli.fit import PLAN_DROP_ORDER, fitted_table, middle, print_fitted
+from importer.entities import counts_documents
 from importer.errors import ImporterError
 from importer.logs import json_lines, tell
 from importer.outputs import printable
 from importer.report.build import build_report
-from importer.report.text import counted, short_report
-from importer.summary import SETTLE_UNKNOWN, Summary
+from importer.report.text import short_report
+from importer.summary import SETTLE_UNKNOWN, Summary, counted
 
 __all__ = ["console", "print_fields", "report_summaries", "without_secrets", "write_summary_json"]
 
@@ -184,7 +184,8 @@ def _print_steps(names: list[str], summaries: list[Summary], stream: TextIO) -> 
             resumed |= total != now
             cells.append(f"{total:,}" if total == now else f"{total:,} ({now:,})")
         values = (
-            name, s.entity, counted(s.units, s.records, _documents(s)), *cells, f"{s.units_not_processed:,}",
+            name, s.entity, counted(s.units, s.records, counts_documents(s.entity)), *cells,
+            f"{s.units_not_processed:,}",
             "-" if s.dry_run else f"{s.calls_per_record:.2f}", f"{s.elapsed:.1f} s", s.results_path or "-",
         )
         rows.append(dict(zip(columns, values)))
@@ -214,12 +215,21 @@ def _step_totals(summary: Summary) -> Counter[str] | None:
     return totals
 
 
+_GAP = 4  # what a two-column table without a box takes besides its cells: its padding
+
+
 def _print_summary(summary: Summary, stream: TextIO) -> None:
-    table = Table(title=f"{summary.entity} — {summary.input}", show_header=False, box=None)
+    """The run's numbers, a row each. On a terminal its paths are shortened in the middle to fit
+    on one line, as the plan table's are (a pipe or a log file keeps them whole); the rest of a
+    long value goes on the lines below."""
+    out = console(stream)
+    shown = middle(summary.input, out.width - len(summary.entity) - 3) if out.is_terminal else summary.input
+    title = f"{summary.entity} — {shown}"
+    table = Table(title=title, show_header=False, box=None)
     table.add_column("what", no_wrap=True)
-    table.add_column("value", overflow="fold")  # paths are never cut short
+    table.add_column("value", overflow="fold")
     o = summary.outcomes
-    docs = _documents(summary)
+    docs = counts_documents(summary.entity)
     rows = [
         ("documents read" if docs else "records read", counted(summary.units, summary.records, docs)),
         *((name, counted(*_outcome(summary, name), docs)) for name in o if _outcome(summary, name)[1]),
@@ -262,22 +272,17 @@ def _print_summary(summary: Summary, stream: TextIO) -> None:
                                     f"{summary.calls_per_record:.2f} per {'document' if docs else 'record'} sent)"),
             ("retries / 429s", f"{summary.retries:,} / {summary.throttled:,}"),
         ]
-    rows += [
-        ("elapsed", f"{summary.elapsed:.1f} s ({summary.records_per_second:,.0f} records/s)"),
-        ("results", summary.results_path or "-"),
-    ]
+    rows.append(("elapsed", f"{summary.elapsed:.1f} s ({summary.records_per_second:,.0f} records/s)"))
+    paths = [("results", summary.results_path or "-", "")]
     if summary.failed_path:
-        rows.append(("failed records", f"{summary.failed_path} (fix and import this file)"))
+        paths.append(("failed records", summary.failed_path, " (fix and import this file)"))
+    room = out.width - max(len(name) for name, *_ in [*rows, *paths]) - _GAP if out.is_terminal else None
+    rows += [(name, (middle(path, room) if room else path) + after) for name, path, after in paths]
     if summary.error:
         rows.append(("error", summary.error))
     for name, value in rows:
         table.add_row(name, value)
-    console(stream).print(table)
-
-
-def _documents(summary: Summary) -> bool:
-    entity = ENTITIES.get(summary.entity)
-    return entity is not None and entity.is_document
+    out.print(table)
 
 
 def _outcome(summary: Summary, name: str) -> tuple[int, int]:

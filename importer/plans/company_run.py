@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.client import ApiClient
+from importer.entities import counts_documents
 from importer.plans.manifest import Company
 from importer.plans.plan import Step
 from importer.summary import Summary
@@ -72,6 +73,16 @@ class CompanyRun:
     def total(self, name: str) -> int:
         """A counter summed over its steps (``records``, ``calls``, ``throttled``, ...) or an outcome."""
         return sum(s.outcomes[name] if name in s.outcomes else getattr(s, name) for s in self.summaries)
+
+    def units(self, name: str) -> int:
+        """A count in customers, documents or actions summed over its steps: ``units``,
+        ``units_done``, ``units_succeeded`` or an outcome (``failed``...)."""
+        return sum(s.unit_outcomes[name] if name in s.unit_outcomes else getattr(s, name) for s in self.summaries)
+
+    @property
+    def documents(self) -> bool:
+        """Whether a step of its so far loads documents: its counts are then documents, then rows."""
+        return any(counts_documents(s.entity) for s in self.summaries)
 
     def to_dict(self) -> dict[str, Any]:
         return {

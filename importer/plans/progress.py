@@ -1,10 +1,11 @@
 """The fleet's live display on a terminal: a row per company, and the whole fleet's line.
 
 Each row: the company, what it does now (its step, or done / failed / waiting),
-records done, succeeded, failed (failed, invalid and skipped), records per second,
-calls, 429s and its window (used of the limit, when it reopens). Companies at work
-and those that failed come first; when the terminal is too short for every row, the
-rest are counted on one line.
+what is done (documents first and their rows after, as the plan table counts:
+``150 (375 rows)``), succeeded and failed (failed, invalid and skipped) in customers,
+documents or actions, records (rows) per second, calls, 429s and its window (used of
+the limit, when it reopens). Companies at work and those that failed come first; when
+the terminal is too short for every row, the rest are counted on one line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.text import Text
 
 from importer.client.pacing import WindowState
 from importer.progress import about
+from importer.summary import counted
 
 if TYPE_CHECKING:
     from importer.plans.company_run import CompanyRun
@@ -33,8 +35,8 @@ def company_row(run: CompanyRun) -> list[str]:
     """The row's cells, as text: the same for the live table and a test."""
     summaries = run.summaries
     done = sum(s.done for s in summaries)
-    ok = sum(s.succeeded for s in summaries)
-    bad = sum(s.outcomes["failed"] + s.outcomes["invalid"] + s.outcomes["skipped"] for s in summaries)
+    ok = run.units("units_succeeded")
+    bad = sum(run.units(outcome) for outcome in ("failed", "invalid", "skipped"))
     elapsed = run.elapsed or (time.monotonic() - run.started_at if run.started_at is not None else 0.0)
     rate = f"{done / elapsed:,.1f}" if elapsed > 0 and done else ""
     client = run.client
@@ -49,8 +51,8 @@ def company_row(run: CompanyRun) -> list[str]:
         what = f"{steps.index(run.step) + 1}/{len(steps)} {run.step.name}"
     elif run.error:
         what = f"failed: {run.error}"
-    return [run.name, what, f"{done:,}", f"{ok:,}", f"{bad:,}" if bad else "", rate,
-            f"{calls:,}", f"{throttled:,}" if throttled else "", window]
+    return [run.name, what, counted(run.units("units_done"), done, run.documents), f"{ok:,}",
+            f"{bad:,}" if bad else "", rate, f"{calls:,}", f"{throttled:,}" if throttled else "", window]
 
 
 def _window(state: WindowState) -> str:
@@ -82,7 +84,7 @@ class FleetProgress:
         room = max(self._console.height - 6, 3)
         shown, hidden = runs[:room], runs[room:]
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for title, justify in (("company", "left"), ("now", "left"), ("records", "right"), ("ok", "right"),
+        for title, justify in (("company", "left"), ("now", "left"), ("done", "right"), ("ok", "right"),
                                ("failed", "right"), ("rec/s", "right"), ("calls", "right"), ("429", "right"),
                                ("window", "left")):
             table.add_column(title, justify=justify, no_wrap=True, min_width=len(title),  # type: ignore[arg-type]

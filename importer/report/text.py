@@ -21,6 +21,7 @@ from io import StringIO
 
 from importer.outputs import printable
 from importer.report.build import OUTCOME_ORDER, Group, Reason, Report, build_report, reason_examples
+from importer.summary import counted
 
 __all__ = ["render_text", "short_report", "counted", "reason_line", "REASONS_SHOWN"]
 
@@ -75,15 +76,6 @@ def _cell(group: Group, outcome: str) -> str:
     if group.documents and units != rows:
         return f"{units:,} ({rows:,} rows)"
     return f"{rows:,}"
-
-
-def counted(units: int, rows: int, documents: bool, noun: str = "") -> str:
-    """``1,500 documents (4,445 rows)``, or ``3,000 records``: how the summary and the report count.
-
-    ``noun``: what follows the number (``documents``, ``created``); none when the caller says it.
-    """
-    text = f"{units:,}{' ' + noun if noun else ''}"
-    return f"{text} ({rows:,} rows)" if documents and units != rows else text
 
 
 def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:

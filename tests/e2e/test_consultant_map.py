@@ -11,20 +11,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.legacy_export import (
+    CHOSEN,
     CUSTOMER_COUNT,
     INVOICE_COUNT,
     customer_rows,
-    fill_todos,
+    fill_map_file,
     invoice_rows,
     write_export,
 )
 from tests.support.runs import TOKEN, final_lines, get_json, run_cli
 
-CHOSEN = {  # what a consultant writes on the TODO lines: the demo company's ids
-    "creditTermsId": {"30 dager netto": "30", "14 dager netto": "14", "Kontant": "KONTANT"},
-    "line.inventoryNumber": {"SERV": "SERV", "KJØR": "KJØR", "MEL25": "MEL25"},
-    "line.vatCodeId": {"25": "3", "15": "31"},
-}
 TERMS = CHOSEN["creditTermsId"]
 VAT = CHOSEN["line.vatCodeId"]
 
@@ -46,13 +42,7 @@ async def test_a_generated_map_with_its_todos_filled_loads_the_legacy_export(sta
     rehearse = {"customer": await _map_init(kunder, "customer", kunder_map),
                 "invoice": await _map_init(fakturaer, "invoice", fakturaer_map)}
     for path in (kunder_map, fakturaer_map):
-        text = path.read_text(encoding="utf-8")
-        filled = fill_todos(text, CHOSEN)
-        assert "TODO" not in filled.split("[values.", 1)[1]  # every value line decided
-        before, after = text.splitlines(), filled.splitlines()
-        assert len(before) == len(after)
-        assert all("TODO" in old for old, new in zip(before, after, strict=True) if old != new)  # nothing else edited
-        path.write_text(filled, encoding="utf-8")
+        fill_map_file(path, CHOSEN)  # only the TODO values: no other hand edit
 
     # The printed command runs as printed: the map alone says the file is cp1252.
     for entity, argv in rehearse.items():

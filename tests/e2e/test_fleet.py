@@ -15,6 +15,7 @@ import pytest
 
 import importer
 from tests.support.hostile_server import error, hostile
+from tests.support.printed import printed_commands, stopped
 from tests.support.runs import assert_one_final_line_per_record, final_lines, get_json, run_cli
 
 # Companies kept apart, their windows and their stops are the fleet's own: the standard profile is enough.
@@ -151,6 +152,31 @@ async def test_one_ctrl_c_stops_every_company_and_resume_finishes_them(start_san
         for name, prefix in (("east", "EA"), ("west", "WE")):
             assert_one_final_line_per_record(tmp_path / "results" / name / "customers.csv.results.ndjson", 40)
             assert await tenant_numbers(sandbox.url, f"t-{name}") == [f"{prefix}{i:03d}" for i in range(1, 41)]
+
+
+async def test_a_stopped_sandbox_fleet_starts_over_as_printed(tmp_path: Path) -> None:
+    """Ctrl-C of ``fleet --sandbox``: its ledger went with its process, so the printed command
+    starts the companies over (``--restart --only …``); run as printed, every record is created
+    once in the new ledger (one sent twice there would be refused: its number is taken)."""
+    pair = 'client_id_env = "UNSET_ID"\nclient_secret_env = "UNSET_SECRET"'
+    (tmp_path / "two.toml").write_text('[defaults]\nconcurrency = 1\nrate = 40\n\n'
+                                       + company("east", "t-east", pair, count=40, folder=tmp_path)
+                                       + company("west", "t-west", pair, count=40, folder=tmp_path))
+    results = {name: tmp_path / "results" / name / "customers.csv.results.ndjson" for name in ("east", "west")}
+    code, out, err = await stopped(["fleet", "two.toml", "--sandbox"], results["east"], tmp_path)
+    assert code == 130, out + err
+    assert 0 < len(final_lines(results["east"])) < 40
+    commands = printed_commands(out, err)
+    assert ["fleet", "two.toml", "--sandbox", "--restart", "--only", "east,west"] in commands, out + err
+    for argv in commands:  # as printed (the report's command too), where the first was typed
+        code, more, again = await run_cli(*argv, cwd=str(tmp_path), timeout=60)
+        assert code == 0, (argv, more, again)
+        assert all(c[0] == "report" for c in printed_commands(more, again)), more + again  # nothing left to resume
+    for name, prefix in (("east", "EA"), ("west", "WE")):
+        lines = assert_one_final_line_per_record(results[name], 40)
+        assert {line["outcome"] for line in lines} == {"created"}
+        assert sorted(line["key"] for line in lines) == [f"{prefix}{i:03d}" for i in range(1, 41)]
+        assert len(list(results[name].parent.glob("customers.csv.results.ndjson.*"))) == 1  # the stopped run's, kept
 
 
 async def test_python_api_rehearses_on_a_sandbox(start_sandbox, tmp_path: Path) -> None:

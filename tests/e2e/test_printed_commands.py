@@ -4,43 +4,16 @@ continues the same ledger (kept beside the results), which ends holding every re
 
 from __future__ import annotations
 
-import asyncio
-import os
-import re
-import shlex
-import signal
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.printed import printed_commands, stopped
 from tests.support.runs import TOKEN, assert_one_final_line_per_record, final_lines, get_json, run_cli
 
 pytestmark = pytest.mark.e2e
 
 COUNT = 150
-_PRINTED = re.compile(r"^\s*importer (?!:)(\S.*)$", re.MULTILINE)
-
-
-def printed_commands(*outputs: str) -> list[list[str]]:
-    """The ``importer …`` command lines in a command's outputs, split as a shell would."""
-    return [shlex.split(m.group(1)) for text in outputs for m in _PRINTED.finditer(text)]
-
-
-async def stopped(args: list[str], results: Path, cwd: Path) -> tuple[int, str, str]:
-    """Run ``importer ARGS`` until some records are created, then Ctrl-C it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "IMPORTER_"))}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "importer", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    for _ in range(300):
-        await asyncio.sleep(0.02)
-        if results.exists() and results.read_bytes().count(b'"created"') >= 5:
-            break
-    proc.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize("command", ["run", "plan"])

@@ -86,6 +86,14 @@ async def test_a_run_and_its_progress_line_fit_the_terminal(start_sandbox, tmp_p
     assert _too_wide(lines, columns) == [], "\n".join(lines)
     assert any(line.startswith("customer ") and " ok" in line for line in lines), "\n".join(lines)  # progress
     assert any("records read" in line for line in lines), "\n".join(lines)  # the summary
+    # Its results path on one line: shortened in the middle, as the plan table's, when too long.
+    path = f"{source}.results.ndjson"
+    (row,) = [line for line in lines if line.split()[:1] == ["results"]]
+    assert row.rstrip().endswith("/kunder.csv.results.ndjson"), "\n".join(lines)
+    shown = row.split()[1]
+    assert shown == path or ("…" in shown and path.startswith(shown.split("…")[0])), "\n".join(lines)
+    if columns == 80:  # a test's folder is longer than what is left of 80 columns
+        assert "…" in shown, "\n".join(lines)
     assert TOKEN not in "\n".join(lines)
 
 

@@ -116,8 +116,9 @@ def test_progress_row_counts_its_steps(tmp_path: Path) -> None:
     (company,) = load_manifest(write(tmp_path, one(PAIR)), environ=ENV).companies
     run = CompanyRun(company, state="running", started_at=time.monotonic() - 2.0)
     summary = Summary("customer", "create", "c.csv", None)
-    summary.outcomes["created"] = 7
-    summary.outcomes["invalid"] = 2
+    for outcome in ["created"] * 7 + ["invalid"] * 2:
+        summary.read(1)
+        summary.finish(outcome, 1)
     run.watch(company.plan.steps[0], summary)
     name, now, done, ok, bad, rate, *_ = company_row(run)
     assert (name, now, done, ok, bad) == ("acme", "1/1 step 1", "9", "7", "2")

@@ -15,24 +15,30 @@ ITEMS = ("SERV", "KJØR", "MEL25")
 RATES = {"SERV": "25", "KJØR": "25", "MEL25": "15"}
 LINE_TEXTS = ("Arbeid på anlegg", "Kjøring til kunde", "Mel til bakeriet")
 
+CHOSEN = {  # what a consultant writes on the TODO lines: the demo company's ids
+    "creditTermsId": {"30 dager netto": "30", "14 dager netto": "14", "Kontant": "KONTANT"},
+    "line.inventoryNumber": {"SERV": "SERV", "KJØR": "KJØR", "MEL25": "MEL25"},
+    "line.vatCodeId": {"25": "3", "15": "31"},
+}
+
 CUSTOMER_HEADER = "Kundenr;Navn;Adresse;Postnr;Poststed;Land;Valuta;Betalingsbetingelse"
 INVOICE_HEADER = "Fakturanr;Kundenr;Fakturadato;Forfallsdato;Tekst;Varenr;Antall;Pris;MVA-sats"
 
 
-def customer_rows() -> list[dict[str, str]]:
+def customer_rows(count: int = CUSTOMER_COUNT) -> list[dict[str, str]]:
     return [{"Kundenr": str(30001 + i), "Navn": f"Fjordkraft Rør {i} AS", "Adresse": f"Strandkaien {i + 1}",
              "Postnr": f"{5000 + i:04d}", "Poststed": "Bergen" if i % 3 else "Göteborg",
              "Land": COUNTRIES[i % 3], "Valuta": "NOK" if i % 5 else "", "Betalingsbetingelse": TERMS[i % 3]}
-            for i in range(CUSTOMER_COUNT)]
+            for i in range(count)]
 
 
-def invoice_rows() -> list[dict[str, str]]:
+def invoice_rows(count: int = INVOICE_COUNT, customers: int = CUSTOMER_COUNT) -> list[dict[str, str]]:
     rows = []
-    for n in range(INVOICE_COUNT):
+    for n in range(count):
         for line in range(2 + n % 2):
             item = ITEMS[(n + line) % 3]
             first = line == 0
-            rows.append({"Fakturanr": str(710001 + n), "Kundenr": str(30001 + n % CUSTOMER_COUNT),
+            rows.append({"Fakturanr": str(710001 + n), "Kundenr": str(30001 + n % customers),
                          "Fakturadato": f"{1 + n % 28:02d}.02.2024" if first else "",
                          "Forfallsdato": f"{1 + n % 28:02d}.03.2024" if first else "",
                          "Tekst": f"{LINE_TEXTS[(n + line) % 3]} {line + 1}", "Varenr": item,
@@ -40,11 +46,12 @@ def invoice_rows() -> list[dict[str, str]]:
     return rows
 
 
-def write_export(folder: Path) -> tuple[Path, Path]:
-    """``kunder.csv`` and ``fakturaer.csv`` in ``folder``, as cp1252 with CRLF line ends."""
+def write_export(folder: Path, customers: int = CUSTOMER_COUNT, invoices: int = INVOICE_COUNT) -> tuple[Path, Path]:
+    """``kunder.csv`` and ``fakturaer.csv`` in ``folder`` (``customers`` customers, ``invoices``
+    invoices of two or three rows each), as cp1252 with CRLF line ends."""
     out = []
-    for name, header, rows in (("kunder.csv", CUSTOMER_HEADER, customer_rows()),
-                               ("fakturaer.csv", INVOICE_HEADER, invoice_rows())):
+    for name, header, rows in (("kunder.csv", CUSTOMER_HEADER, customer_rows(customers)),
+                               ("fakturaer.csv", INVOICE_HEADER, invoice_rows(invoices, customers))):
         path = folder / name
         lines = [header, *(";".join(row[c] for c in header.split(";")) for row in rows)]
         path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
@@ -73,3 +80,15 @@ def fill_todos(text: str, chosen: dict[str, dict[str, str]]) -> str:
             line = f'{key} = "{chosen[table][legacy]}"'
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def fill_map_file(path: Path, chosen: dict[str, dict[str, str]]) -> None:
+    """Fill the TODO value lines of the map at ``path`` (:func:`fill_todos`), checking that every
+    value line is then decided and that no other line changed: the only hand edit a consultant makes."""
+    text = path.read_text(encoding="utf-8")
+    filled = fill_todos(text, chosen)
+    assert "TODO" not in filled.split("[values.", 1)[1], filled  # every value line decided
+    before, after = text.splitlines(), filled.splitlines()
+    assert len(before) == len(after)
+    assert all("TODO" in old for old, new in zip(before, after, strict=True) if old != new)  # nothing else edited
+    path.write_text(filled, encoding="utf-8")
