@@ -18,6 +18,7 @@ from importer.errors import ConfigError
 from importer.outputs import written_whole
 from importer.report.build import OUTCOME_ORDER, Group, Report, percentile, step_name
 from importer.report.svg import PALETTE, Line, Series, bar_chart, line_chart, ranked_bars
+from importer.report.text import total_line
 
 __all__ = ["render_html", "write_html"]
 
@@ -152,7 +153,7 @@ def render_html(report: Report) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>importer report</title>"
         f"<style>{_STYLE}</style></head><body>"
-        f"<h1>importer report</h1><p>{report.records:,} records in {len(report.files)} results file(s):</p>"
+        f"<h1>importer report</h1><p>{escape(total_line(report))} in {len(report.files)} results file(s):</p>"
         f"<ul>{files}</ul>{_tables(report)}{charts}</body></html>\n"
     )
 

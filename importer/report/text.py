@@ -41,7 +41,7 @@ def render_text(report: Report, *, width: int | None = None) -> str:
     out = StringIO()
     console = Console(file=out, width=width or 200, no_color=True, highlight=False)
     shown = [o for o in OUTCOME_ORDER if report.total(o)]
-    table = Table(title=f"results: {len(report.files)} file(s), {report.records:,} records")
+    table = Table(title=f"results: {len(report.files)} file(s), {total_line(report)}")
     for column in ("step", "entity", "documents", "records", *shown, "calls/record", "retries", "429s",
                    "p50 ms", "p90 ms", "p99 ms", "records/s"):
         table.add_column(column.replace("_", " "), overflow="fold")
@@ -70,6 +70,14 @@ def render_text(report: Report, *, width: int | None = None) -> str:
     return out.getvalue()
 
 
+def total_line(report: Report) -> str:
+    """``1,500 documents (4,445 rows)`` when any group is of documents, else ``3,000 records``."""
+    documents = any(g.documents for g in report.groups)
+    noun = ("documents" if all(g.documents for g in report.groups) else "records and documents") if documents \
+        else "records"
+    return counted(report.units, report.records, documents, noun)
+
+
 def _cell(group: Group, outcome: str) -> str:
     """An outcome's count: a document group's documents first, their rows after."""
     units, rows = group.unit_outcomes[outcome], group.outcomes[outcome]
@@ -84,11 +92,9 @@ def short_report(paths: Iterable[str | os.PathLike[str]]) -> str:
     documents = any(g.documents for g in report.groups)
     outcomes = ", ".join(counted(n, report.total(o), documents, o.replace("_", " "))
                          for o in OUTCOME_ORDER if (n := report.total_units(o)))
-    noun = ("documents" if all(g.documents for g in report.groups) else "records and documents") if documents \
-        else "records"
     throttled = report.throttled
     lines = [
-        f"report: {counted(report.units, report.records, documents, noun)} in {len(report.files)} file(s): "
+        f"report: {total_line(report)} in {len(report.files)} file(s): "
         f"{outcomes or 'none'}",
         f"calls sending them: {report.calls:,} for {report.sent:,} units sent "
         f"({report.calls / report.sent if report.sent else 0:.2f} per unit; lookups and token calls not counted), "
