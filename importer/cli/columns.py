@@ -25,9 +25,16 @@ from importer.entities import entity
 from importer.errors import ConfigError
 from importer.mapping.columns import ColumnInfo, column_details, describe_columns
 
-__all__ = ["columns_command", "SHOWN"]
+__all__ = ["columns_command", "SHOWN", "COMPUTED_NOTE"]
 
 SHOWN = 10  # a column's company values shown on a terminal or in a pipe; the rest are counted
+# Below the table (on stderr in a pipe, so stdout stays one column a line): how a map computes a column.
+COMPUTED_NOTE = (
+    "A map can also compute any of these columns under [computed]: \"API column\" = 'expression', e.g. "
+    "'join(\" \", [Adresse 1], Husnr)', 'Beløp * Antall', 'round(Pris * 1.25, 2)', 'date(Dato) + 30', "
+    "'if(Type = \"B\", \"2\", \"1\")', 'lookup(\"kunder\", Kundenr)' with [lookups.kunder] file, key and value "
+    "(README: \"Computed columns\")."
+)
 
 
 def columns_command(args: argparse.Namespace) -> int:
@@ -51,10 +58,12 @@ def columns_command(args: argparse.Namespace) -> int:
         for row in rows:
             table.add_row(*row)
         out.print(table)
+        out.print(COMPUTED_NOTE, markup=False, highlight=False)
         return EXIT_OK
     widths = [max(len(row[n]) for row in (heading, *rows)) for n in range(3)]
     for row in (heading, *rows):
         sys.stdout.write(("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3]).rstrip() + "\n")
+    print(COMPUTED_NOTE, file=sys.stderr)
     return EXIT_OK
 
 

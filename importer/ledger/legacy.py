@@ -22,6 +22,8 @@ column; this module runs it backwards on flattened answers:
 - A ``rewrite`` cannot be run backwards (``^KR-`` → ``""`` forgets what it took away), so
   a legacy column feeding a rewritten API column is not written: its API columns are named
   in ``left_out`` where a record holds data in them.
+- ``[computed]`` columns cannot be run backwards either (``join`` and ``lookup`` forget their
+  parts): they are not written, and named in ``left_out`` where a record holds data in them.
 - ``[constants]``, ``[defaults]`` for columns with no legacy source, and every other API
   column are not written: the map computes them again on the way back in. Where a record
   holds data in one of them, it is named in ``left_out``.
@@ -96,7 +98,7 @@ class LegacyLayout:
             taken.update(targets)
             secondary.extend((targets[0], other) for other in targets[1:])
         key = entity.key_field
-        if key and key not in taken and key not in cmap.ignore and key not in rewritten:
+        if key and key not in taken and key not in cmap.ignore and key not in rewritten and key not in cmap.computed:
             written.insert(0, (key, key))  # a re-import takes an API-named column as it is
             taken.add(key)
         self.columns = written

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from importer.mapinit.scan import DISTINCT_CAP
-from importer.mapping.columns import describe_columns
+from importer.mapping.columns import ColumnInfo, describe_columns
+from importer.mapping.exprparse import written
 
 if TYPE_CHECKING:
     from importer.mapinit.skeleton import Skeleton
@@ -81,6 +82,7 @@ def render(skeleton: Skeleton, map_name: str = "MAP.toml") -> str:
     out += ["", "[defaults]   # sent where a cell is empty (API values)"]
     out += _aligned([(f"# {_key(api)} = {_toml(value)}", f"the commonest value of {source}, which some rows "
                       "leave empty") for api, (value, source) in sk.defaults.items()])
+    out += ["", *_computed_examples(sk, infos)]
     out += ["", "[formats]", *_formats(sk)]
     for suggestion in sk.values:
         out += ["", f"[values.{_toml(suggestion.api)}]   # {suggestion.source} → {suggestion.hint}"]
@@ -114,3 +116,49 @@ def _formats(sk: Skeleton) -> list[str]:
     return _aligned(rows)
 
 
+
+
+def _computed_examples(sk: Skeleton, infos: dict[str, ColumnInfo]) -> list[str]:
+    """Commented examples of computed and looked-up columns, in the file's own column names."""
+    sources = [written(g.source) for g in (*sk.unmatched, *sk.matched)] or ["Kolonne"]
+    first, second = sources[0], sources[min(1, len(sources) - 1)]
+
+    taken = {g.api for g in sk.matched}  # examples fill columns no source column fills, so they load as they are
+
+    def targets(kind: str) -> list[str]:
+        return [i.name for i in infos.values() if i.type == kind and not i.key and not i.enum and i.name not in taken]
+
+    texts, numbers, days = targets("string"), targets("number"), targets("date")
+    padded: list[str | None] = [*texts, None, None, None, None]
+    text, choice, looked_up, other = padded[:4]
+    number = numbers[0] if numbers else other  # arithmetic shown even where no number column is free
+    day = days[0] if days else None
+    key = next((i.name for i in infos.values() if i.key and i.name not in taken), looked_up)
+    rows: list[tuple[str, str]] = []
+
+    def add(api: str, expression: str, note: str) -> None:
+        shown = "'" + expression + "'" if "'" not in expression else _toml(expression)  # TOML literal string
+        rows.append((f"# {_key(api)} = {shown}", note))
+
+    if text is not None:
+        add(text, 'join(" ", ' + first + ", " + second + ")",
+            "the non-empty parts, a space between; concat(a, b) or a & b joins as they are")
+    if choice is not None:
+        add(choice, "if(" + first + ' = "B", "Bedrift", ' + second + ")",
+            "chosen by a condition: = != < > <= >=, empty(x), and, or, not")
+    if number is not None:
+        add(number, "round(" + first + " * " + second + ", 2)",
+            "decimal arithmetic: + - * / ( ); numbers read as [formats] says")
+    if day is not None:
+        add(day, "date(" + first + ") + 30", "a date read as [formats] says, plus days")
+    if key is not None:
+        add(key, 'lookup("numbers", ' + first + ")",
+            "from a table in another file (below), the record's key too; a key it lacks makes the record invalid")
+    return [
+        "# [computed]   # API columns worked out from the file's columns (README: \"Computed columns\")",
+        *_aligned(rows),
+        "# [lookups.numbers]   # a lookup table: key column → value column",
+        "# file = \"numbers.csv\"   # relative to this map; CSV or NDJSON",
+        "# key = \"old\"",
+        "# value = \"new\"",
+    ]

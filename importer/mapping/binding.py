@@ -22,6 +22,7 @@ from importer.mapping.coerce import (
     is_text_coercer,
 )
 from importer.mapping.columns import DOCUMENT_KEY, ERROR_COLUMN, LINE_PREFIX, field_for_column, valid_columns
+from importer.mapping.computed import plan_computed
 from importer.mapping.mapspec import (
     KEEP,
     MISS,
@@ -50,6 +51,7 @@ class _Plan:
     constants: dict[str, Any]
     fills: tuple[tuple[str, Any, bool], ...]  # (API column, default, document-level)
     columns: tuple[str, ...]
+    computed: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = ()  # (API column, its expression)
 
 
 class BoundMap:
@@ -79,6 +81,7 @@ class BoundMap:
         self.columns: list[str] | None = None
         self.missing: tuple[str, ...] = ()
         self._fixed: _Plan | None = None
+        self._header = columns is not None  # a CSV header: problems with it show where in the map
         if columns is not None:
             plan = self._build(tuple(columns))
             if isinstance(plan, list):
@@ -120,6 +123,8 @@ class BoundMap:
                 except RecordError as exc:
                     raise self._source_error(exc, src, dst) from None
             out[dst] = value
+        for dst, compute in plan.computed:
+            out[dst] = compute(data)  # a RecordError names its column and the expression
         if plan.constants:
             out.update(plan.constants)
         continuing = False
@@ -178,7 +183,7 @@ class BoundMap:
             if targets is None:
                 if src in self._passthrough:
                     targets = (src,)
-                elif cmap.unmapped == "ignore":
+                elif cmap.unmapped == "ignore" or src in cmap.reads:  # read by a [computed] expression
                     continue
                 else:
                     problems.append(self._unmapped(src))
@@ -199,15 +204,17 @@ class BoundMap:
                     f"maps to it too: add {produced[dst]!r} to ignore = [...], or move {dst!r} "
                     f"to [defaults] to fill only its empty cells"
                 )
+        computed, found = plan_computed(cmap, names, produced, self._header, self._options_for, self._converter)
+        problems += found
         if problems:
             return problems
-        columns = [dst for _, dst, _ in steps] + list(cmap.constants)
+        columns = [dst for _, dst, _ in steps] + [dst for dst, _ in computed] + list(cmap.constants)
         fills = []
         for dst, default in cmap.defaults.items():
-            if dst not in produced:
+            if dst not in produced and dst not in cmap.computed:
                 columns.append(dst)
             fills.append((dst, default, not dst.startswith(LINE_PREFIX)))
-        return _Plan(tuple(steps), dict(cmap.constants), tuple(fills), tuple(columns))
+        return _Plan(tuple(steps), dict(cmap.constants), tuple(fills), tuple(columns), tuple(computed))
 
     def _converter(self, dst: str) -> Callable[[Any], Any] | None:
         try:

@@ -36,7 +36,7 @@ from importer.mapping.jsontypes import json_kind, wrong_type
 from importer.schema import Field
 
 __all__ = [
-    "Coercer", "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number",
+    "Coercer", "CoerceOptions", "coercer_for", "parse_bool", "is_text_coercer", "read_number", "read_decimal",
     "check_date_format", "date_format_problem", "SWITCH_TO_COMMA", "SWITCH_TO_POINT", "PERIOD_LAYOUTS",
     "DATE_FORMS", "DATE_RANGE", "json_kind",
 ]
@@ -126,6 +126,13 @@ def read_number(value: Any, decimal_comma: bool) -> int | float:
                           "more than the API keeps exactly")
     # float() of the decimal text is its nearest double, as Decimal(text) would give.
     number: int | float = int(whole) if frac is None else float(f"{whole}.{frac}")
+    return -number if negative else number
+
+
+def read_decimal(value: Any, decimal_comma: bool) -> Decimal:
+    """A number in text as an exact Decimal, read as :func:`read_number` reads it (a map's arithmetic)."""
+    negative, whole, frac = _digits(value, decimal_comma)
+    number = Decimal(f"{whole}.{frac}" if frac is not None else whole)
     return -number if negative else number
 
 

@@ -94,6 +94,12 @@ the column's format applies only to source values that are not in the map.
 Unquoted dotted table names read the same as quoted ones:
 ``[values.mainAddress.countryId]`` is ``[values."mainAddress.countryId"]``.
 
+Computed columns. ``[computed]`` fills an API column from an expression over the source
+columns (``amount = 'Beløp * Antall'``, ``number = 'lookup("kunder", Kundenr)'``), and
+``[lookups.NAME]`` declares a table of another file (``file``, ``key``, ``value``), read when
+the map loads: :mod:`importer.mapping.computed`. Mistakes in an expression are the map's,
+reported with the key and a caret; a column it reads that the header lacks, the header's.
+
 Entity. ``entity = "customer"`` (or ``invoice``, ...) names what the map is for, so
 ``run``, ``verify`` and ``export`` with this ``--map`` need no ``--entity``; an
 ``--entity`` that names another is an error naming both.

@@ -12,6 +12,8 @@ from importer.errors import ConfigError, RecordError
 from importer.mapping.binding import coercer, header_problems, period_layout
 from importer.mapping.coerce import SWITCH_TO_COMMA, CoerceOptions, date_format_problem
 from importer.mapping.columns import DOCUMENT_KEY, valid_columns
+from importer.mapping.computed import read_computed
+from importer.mapping.lookups import read_lookups
 from importer.mapping.mapspec import (
     KEEP,
     MISS,
@@ -33,7 +35,8 @@ from importer.vocabulary import NUMBERING_MODES
 
 __all__ = ["Loader", "TOP_KEYS"]
 
-TOP_KEYS = ("entity", "description", "encoding", "numbering", "numbering_field", "ignore", "unmapped", "columns", "constants", "defaults", "formats", "values")
+TOP_KEYS = ("entity", "description", "encoding", "numbering", "numbering_field", "ignore", "unmapped", "columns",
+            "constants", "defaults", "formats", "values", "computed", "lookups")
 _MAP_WIDE_FORMATS = ("decimal_comma", "date_format")
 _COLUMN_FORMATS = (*_MAP_WIDE_FORMATS, "format", "rewrite", "unmatched")
 _UNMAPPED = ("error", "ignore")
@@ -89,11 +92,15 @@ class Loader:
             self.problem(f"defaults.{toml_key(dst)}", "is a constant too; keep one of them")
         decimal_comma, date_format, formats = self._formats()
         values = self._values()
+        lookups = read_lookups(doc.get("lookups", {}), self.path, self.problem)
+        computed = read_computed(self._table("computed"), lookups, self.valid_set, constants, self.problem,
+                                 self._suggest)
         cmap = ColumnMap(
             path=self.path, entity=ent, columns=columns, ignore=frozenset(ignore), unmapped=unmapped,
             constants=constants, defaults=defaults, formats=formats, decimal_comma=decimal_comma,
             date_format=date_format, values=values, description=description,
             numbering=numbering, numbering_field=numbering_field, encoding=encoding,
+            computed=computed, lookups=lookups,
         )
         unknown = self.unknown_columns
         if header is not None:  # the header's mistakes too, so one round of fixes does for all

@@ -6,7 +6,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from importer.entities import Entity
@@ -17,6 +17,8 @@ from importer.mapping.transforms import PeriodFormat, Rewrite
 
 if TYPE_CHECKING:
     from importer.mapping.binding import BoundMap
+    from importer.mapping.computed import Computed
+    from importer.mapping.lookups import LookupTable
 
 __all__ = ["KEEP", "MISS", "MapError", "MappedRow", "ColumnFormat", "ValueMap", "ColumnMap"]
 
@@ -89,6 +91,13 @@ class ColumnMap:
     numbering: str | None = None  # how created records are numbered (importer.load.numbering); None: the run's
     numbering_field: str | None = None  # where company numbering keeps the legacy number
     encoding: str | None = None  # the input's encoding (a codec name); None: the run's
+    computed: dict[str, Computed] = field(default_factory=dict)  # API column -> its expression
+    lookups: dict[str, LookupTable] = field(default_factory=dict)  # [lookups.NAME] tables, read
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The source columns [computed] expressions read: used, so never unmapped."""
+        return frozenset(ref.name for comp in self.computed.values() for ref in comp.reads)
 
     @property
     def name(self) -> str:

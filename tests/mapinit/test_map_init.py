@@ -199,3 +199,19 @@ async def test_cli_writes_to_stdout_refuses_to_overwrite_and_names_bad_input(tmp
 
     code, _, err = await run_cli("map", "init", str(tmp_path / "nope.csv"), "-e", "customer")
     assert code == 2 and "input file not found" in err and "Traceback" not in err
+
+
+def test_the_skeleton_shows_computed_and_looked_up_columns_that_load_once_uncommented(tmp_path):
+    path = _write(tmp_path, "kunder.csv", "Kundenr;Navn;Adresse 1;Husnr;Kredittgrense\n1;Alfa AS;Gata;5;1 234,50\n")
+    text = render(suggest_map(path, ENTITIES["customer"]), "kunder.map.toml")
+    examples = text.split("# [computed]", 1)[1].split("\n\n", 1)[0]
+    assert "'join(\" \", Husnr, Kundenr)'" in examples  # the file's own names: the unmatched one first
+    assert "# [lookups.numbers]" in examples and "'lookup(\"numbers\", Husnr)'" in examples
+    uncommented = text.replace("# [computed]", "[computed]").replace("# [lookups.", "[lookups.")
+    uncommented = "\n".join(line[2:] if line.startswith("# ") and ("= '" in line or line[2:].startswith(
+        ("file =", "key =", "value ="))) else line for line in uncommented.splitlines())
+    (tmp_path / "numbers.csv").write_text("old;new\n5;10005\n", encoding="utf-8")
+    (tmp_path / "kunder.map.toml").write_text(uncommented, encoding="utf-8")
+    cmap = load_map(tmp_path / "kunder.map.toml", "customer")
+    assert len(cmap.computed) == 4 and "round(Husnr * Kundenr, 2)" in examples and cmap.lookups["numbers"].find("5") == "10005"
+    cmap.bind(["Kundenr", "Navn", "Adresse 1", "Husnr", "Kredittgrense"])  # every name it reads is in the file
