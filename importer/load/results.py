@@ -50,13 +50,12 @@ passes ``damaged=`` to collect it instead (:class:`importer.load.state.ResultsSt
 One process writes a results file at a time: :class:`ResultsWriter` holds an
 exclusive lock on it (released by the OS when the process dies), and a second
 writer is refused at once, naming the process that holds it (never a secret of its
-command line).
+command line): see :mod:`importer.load.locking`, which works on Windows too.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import time
 from dataclasses import dataclass
@@ -66,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from importer.errors import ConfigError, ResultsWriteError
+from importer.load.locking import HolderNote, describe_holder, release, try_lock
 from importer.load.results_reader import (
     EVENTS,
     OUTCOMES,
@@ -74,7 +74,9 @@ from importer.load.results_reader import (
     check_results_file,
     iter_results,
     probe_results,
+    read_at,
 )
+from importer.outputs import written_whole
 from importer.vocabulary import SUCCESS, Action, OutcomeName
 
 if TYPE_CHECKING:
@@ -84,6 +86,8 @@ __all__ = [
     "Outcome", "ResultsWriter", "ResultsLine", "iter_results", "started_line",
     "SUCCESS", "OUTCOMES", "EVENTS", "FAILURES", "RESULTS_LINE_LIMIT", "check_results_file", "probe_results",
 ]
+
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 FAILURES: frozenset[OutcomeName] = frozenset({"failed", "invalid", "skipped"})  # what the failed-records file holds
 
@@ -139,13 +143,12 @@ class ResultsWriter:
         # What every started line says of the run: its input and company (see the module doc).
         self.stamp = {k: v for k, v in (stamp or {}).items() if v is not None}
         try:  # O_APPEND and no O_TRUNC: opening changes no byte of a file that is there
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | _BINARY, 0o644)
         except OSError as exc:
             raise ConfigError(f"cannot write results file {self.path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _lock_holder(self._fd)
+        self._note: HolderNote | None = None  # who holds it, for whoever is refused
+        if not try_lock(self._fd):
+            holder = describe_holder(self.path, self._fd)
             os.close(self._fd)
             self._fd = -1
             raise ConfigError(
@@ -165,10 +168,24 @@ class ResultsWriter:
         except ConfigError:
             self.close()
             raise
+        note = HolderNote.of_this_process()
+        self._note = note if note.write(self.path) else None
 
     @property
     def size(self) -> int:
         return self._size
+
+    def restart(self, kept: str | os.PathLike[str]) -> None:
+        """Copy what the file holds to ``kept``, whole, then empty it: the lock is held throughout,
+        and no open file is renamed (which Windows refuses). OSError with nothing emptied when
+        the copy cannot be made."""
+        with written_whole(Path(kept), "wb") as copy:
+            pos = 0
+            while chunk := read_at(self._fd, 1 << 20, pos):
+                copy.write(chunk)
+                pos += len(chunk)
+        os.ftruncate(self._fd, 0)
+        self._size = 0
 
     def write(self, line: Outcome | dict[str, Any], *, final: bool = True) -> None:
         """Write one whole line, or raise ``ResultsWriteError`` having written none of it."""
@@ -220,6 +237,9 @@ class ResultsWriter:
                     os.fsync(self._fd)
             except OSError:
                 pass
+            if self._note is not None:
+                self._note.remove(self.path)
+            release(self._fd)
             os.close(self._fd)  # the lock goes with it
             self._fd = -1
 
@@ -256,80 +276,15 @@ def utc_now() -> str:
     return f"{text}.{ms % 1000:03d}Z"
 
 
-def _lock_holder(fd: int) -> str:
-    """'process 1234 (importer run …)' from /proc/locks where there is one, else 'another process'."""
-    try:
-        inode = os.fstat(fd).st_ino
-        with open("/proc/locks", encoding="ascii", errors="replace") as f:
-            for entry in f:
-                parts = entry.split()
-                # "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
-                if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5].rsplit(":", 1)[-1] == str(inode):
-                    pid = parts[4]
-                    try:
-                        with open(f"/proc/{pid}/cmdline", "rb") as c:
-                            raw = c.read(300)
-                    except OSError:
-                        raw = b""
-                    command = _without_secrets([
-                        " ".join(a.decode("utf-8", "replace").split()) for a in raw.split(b"\0") if a],
-                        _secrets_of(pid))
-                    return f"process {pid}" + (f" ({command})" if command else "")
-    except OSError:
-        pass
-    return "another process"
-
-
-_SECRET_FLAGS = ("--token", "--client-secret")
-_SECRET_ENV = ("VISMA_TOKEN", "VISMA_CLIENT_SECRET")
-
-
-def _secrets_of(pid: str) -> list[str]:
-    """The secret values in this process's environment and in the holder's (where it may be read)."""
-    values = [os.environ.get(name, "") for name in _SECRET_ENV]
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            for entry in f.read(1 << 20).split(b"\0"):
-                name, _, value = entry.partition(b"=")
-                if name.decode("ascii", "replace") in _SECRET_ENV:
-                    values.append(value.decode("utf-8", "replace"))
-    except OSError:
-        pass
-    return [v for v in values if len(v) >= 4]
-
-
-def _without_secrets(args: list[str] | str, secrets: list[str] | None = None) -> str:
-    """A command line to show: the value of every secret flag (``--token VALUE``,
-    ``--token=VALUE``, ``--client-secret``) as ``***``, and any secret value, whole or cut
-    short at the end of what was read, as ``***`` wherever it stands."""
-    words = args.split() if isinstance(args, str) else list(args)
-    shown: list[str] = []
-    for i, word in enumerate(words):
-        flag, eq, _ = word.partition("=")
-        if i and words[i - 1] in _SECRET_FLAGS:
-            word = "***"
-        elif eq and flag in _SECRET_FLAGS:
-            word = f"{flag}=***"
-        for value in secrets or ():
-            word = word.replace(value, "***")
-            if i == len(words) - 1:  # the read may have cut a secret short
-                for cut in range(len(value) - 1, 3, -1):
-                    if word.endswith(value[:cut]):
-                        word = word[: -cut] + "***"
-                        break
-        shown.append(word)
-    return " ".join(shown)
-
-
 def _drop_partial_last_line(fd: int) -> None:
     """Cut a line the last run was killed in the middle of, so appends start clean."""
     size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+    if size == 0 or read_at(fd, 1, size - 1) == b"\n":
         return
     step, pos = 65536, size
     while pos > 0:
         pos = max(0, pos - step)
-        chunk = os.pread(fd, size - pos if size - pos <= step else step, pos)
+        chunk = read_at(fd, size - pos if size - pos <= step else step, pos)
         cut = chunk.rfind(b"\n")
         if cut >= 0:
             os.ftruncate(fd, pos + cut + 1)

@@ -53,9 +53,10 @@ def open_results(
 
     Nothing is written to it before it is known to be a results file a run of this kind
     may write (:class:`ResultsWriter`). A file that holds outcomes is refused without
-    ``--resume`` (or ``--restart``, which moves it aside first), and so is one of another
-    entity, API or company, before anything is read or sent. ``--resume`` without a file
-    at ``path`` says so, and is refused when results files of this input are beside it.
+    ``--resume`` (or ``--restart``, which keeps a copy beside it and empties it first), and
+    so is one of another entity, API or company, before anything is read or sent.
+    ``--resume`` without a file at ``path`` says so, and is refused when results files of
+    this input are beside it.
     """
     if path is None:
         return None, None
@@ -70,6 +71,7 @@ def open_results(
 
         def forget(kind: type[BaseException] | None, *_: object) -> None:
             if kind is not None and writer.size == 0 and os.path.exists(path):
+                writer.close()  # first: Windows deletes no file that is open
                 os.unlink(path)
 
         stack.push(forget)
@@ -79,12 +81,12 @@ def open_results(
         return writer, None
     if state.restart:
         kept = f"{path}.{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-        os.rename(path, kept)
+        try:  # a copy, then the file emptied, its lock held throughout (Windows renames no open file)
+            writer.restart(kept)
+        except OSError as exc:
+            raise ConfigError(f"--restart: cannot keep the earlier results in {kept}: "
+                              f"{exc.strerror or exc}") from None
         log.warning("--restart: the earlier results are kept in %s", kept)
-        writer.close()
-        writer = ResultsWriter(path, fsync=state.fsync, fresh=True, stamp=stamp | {
-            "reference_key": writer.stamp.get("reference_key")})
-        stack.callback(writer.close)
         return writer, None
     if not state.resume:
         raise ConfigError(

@@ -21,7 +21,7 @@ import orjson
 from importer.errors import ConfigError
 from importer.vocabulary import EVENTS, OUTCOMES, EventName, OutcomeName, is_event, is_outcome
 
-__all__ = ["ResultsLine", "iter_results", "check_results_file", "probe_results",
+__all__ = ["ResultsLine", "iter_results", "check_results_file", "probe_results", "read_at",
            "OUTCOMES", "EVENTS", "RESULTS_LINE_LIMIT"]
 
 # "queued": an action the API accepted but had not finished; "valid": a dry run's record;
@@ -33,13 +33,23 @@ _PROBE_LINES = 8  # complete lines read to tell whether a file is a results file
 _OUTCOME_FIELD = re.compile(rb'"outcome":"([a-z]+)"')
 
 
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """Up to ``size`` bytes at ``offset``: ``os.pread`` where there is one; on Windows, which has
+    none, a seek and a read (one writer appends, and its appends go to the end wherever it seeks)."""
+    pread = getattr(os, "pread", None)
+    if pread is not None:
+        return pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
 def check_results_file(path: str | os.PathLike[str], fd: int, *, dry_run: bool = False) -> None:
     """ConfigError, having changed nothing, unless ``fd`` is empty or a results file a run of
     this kind may write to (a dry run empties its file, so a real run's is not one)."""
     size = os.fstat(fd).st_size
     if size == 0:
         return
-    head = os.pread(fd, min(size, 1 << 20), 0)
+    head = read_at(fd, min(size, 1 << 20), 0)
     if not _looks_like_results(head):
         raise ConfigError(
             f"{path} is not a results file (its first lines are not results lines), so it is not "
@@ -100,7 +110,7 @@ def _outcomes_in(fd: int, size: int) -> set[bytes]:
     found: set[bytes] = set()
     pos, tail, step = 0, b"", 1 << 20
     while pos < size:
-        chunk = tail + os.pread(fd, min(step, size - pos), pos)
+        chunk = tail + read_at(fd, min(step, size - pos), pos)
         pos += step
         found.update(_OUTCOME_FIELD.findall(chunk))
         tail = chunk[-40:]

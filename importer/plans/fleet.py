@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -226,8 +225,13 @@ def _allow_descriptors(manifest: Manifest) -> None:
     """Raise the open-files limit to what the companies may hold at once (within the hard limit).
 
     Each company keeps up to ``concurrency`` connections and a few files open; a
-    bureau's hundred companies pass the usual soft limit of 1,024.
+    bureau's hundred companies pass the usual soft limit of 1,024. Windows has no such
+    limit for sockets, and no ``resource`` module.
     """
+    try:
+        import resource  # POSIX; Windows has no such limit on sockets
+    except ImportError:
+        return
     needed = sum(int(c.options.get("concurrency", Pace.concurrency)) + _FILES_PER_COMPANY
                  for c in manifest.companies) + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

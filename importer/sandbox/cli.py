@@ -12,10 +12,8 @@ import argparse
 import asyncio
 import gc
 import logging
-import signal
 import sqlite3
 import sys
-import threading
 from collections.abc import Sequence
 
 from importer.errors import ConfigError
@@ -29,6 +27,7 @@ from importer.sandbox.config import (
     parse_rate_limit,
     with_company,
 )
+from importer.stopping import on_stop_signals
 
 __all__ = ["add_arguments", "config_from_args", "run", "main"]
 
@@ -191,34 +190,25 @@ async def run(config: SandboxConfig) -> int:
     """
     if config.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    installed: list[signal.Signals] = []
-    # Signal handlers need the main thread of a POSIX process; elsewhere Ctrl-C still
-    # interrupts the loop the ordinary way.
-    if sys.platform != "win32" and threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
     from importer.sandbox.server import serve  # the server's modules, only when one is served
 
     started = False
     thresholds = gc.get_threshold()
     try:
-        async with serve(config) as running:
-            started = True
-            _tune_gc()
-            print(f"Sandbox listening on {running.url}", flush=True)
-            print(_hint(running.url, config), flush=True)
-            await stop.wait()
+        with on_stop_signals(stop.set):  # on every platform; in the main thread only
+            async with serve(config) as running:
+                started = True
+                _tune_gc()
+                print(f"Sandbox listening on {running.url}", flush=True)
+                print(_hint(running.url, config), flush=True)
+                await stop.wait()
     except (OSError, sqlite3.Error) as exc:  # the address is taken, the state file unreadable
         if started:
             raise
         print(f"sandbox: cannot start: {exc}", file=sys.stderr)
         return 1
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
         gc.set_threshold(*thresholds)
         gc.freeze()  # the interpreter's last collection then skips every stored record
     return 0
