@@ -2,7 +2,8 @@
 
 The readers split lines and fields at single ASCII bytes, which UTF-16 does not have. A file
 that begins with a UTF-16 byte-order mark (``FF FE`` or ``FE FF``), or is given with
-``--encoding utf-16`` (``-le``, ``-be``), is decoded as it is read and handed on as UTF-8
+``--encoding utf-16`` (``-le``, ``-be``; ``utf-16`` without a mark is read as little-endian, as
+Windows writes it), is decoded as it is read and handed on as UTF-8
 (:class:`Utf16AsUtf8`), with a UTF-8 BOM before it: the readers see a UTF-8 file, and the
 failed-records file is written as UTF-8 with a BOM, which Excel opens right. Bytes that are not
 UTF-16 (a lone half of a surrogate pair, an odd last byte) stop the read, naming where.
@@ -43,7 +44,10 @@ def utf16_codec(path: str | None, encoding: str | None) -> str | None:
     if given is not None and head.startswith(codecs.BOM_UTF8):
         raise ConfigError(f"{path}: the file starts with a UTF-8 byte-order mark: it is UTF-8, not {encoding}; "
                           "drop --encoding")
-    return given or ("utf-16" if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else None)
+    marked = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    if given == "utf-16" and not marked:
+        return "utf-16-le"  # no mark to say which: what Windows writes
+    return given or ("utf-16" if marked else None)
 
 
 class Utf16AsUtf8:
@@ -66,6 +70,8 @@ class Utf16AsUtf8:
             except UnicodeDecodeError as exc:
                 at = self._read + exc.start
                 raise SourceError(f"{self._name} is not valid UTF-16 at byte {at + 1} ({exc.reason})") from None
+            except UnicodeError as exc:  # a stream that should say its byte order and does not
+                raise SourceError(f"{self._name} is not valid UTF-16: {exc}") from None
             self._read += len(chunk)
             self._eof = not chunk
             if self._first and text:
