@@ -74,3 +74,19 @@ async def test_a_workbook_of_customers_goes_in_as_excel_shows_it(sandbox, tmp_pa
         again = list(opened.reader)
     assert opened.columns == [*CUSTOMER_HEADER, "error"] and len(again) == 3
     assert again[0].data["mainAddress.postalCode"] == "0150" and again[0].data["creditLimit"] == "1000"
+
+
+async def test_a_plan_steps_sheet_and_header_row(sandbox, tmp_path):
+    from importer.plans.plan import load_plan, run_plan
+
+    write_book(tmp_path / "kunder.xlsx", {
+        "Info": [["number", "name"], [1, "Not this sheet"]],
+        "Kunder": [["Kundenr", "Navn"], ["number", "name"], [7, "Sju AS"], [8, Cell(8, "0000")]],
+    })
+    plan_path = tmp_path / "plan.toml"
+    plan_path.write_text('[[step]]\ninput = "kunder.xlsx"\nentity = "customer"\nsheet = "2"\nheader_row = 2\n',
+                         encoding="utf-8")
+    done = await run_plan(load_plan(plan_path), overrides={"base_url": sandbox.url, "token": TOKEN})
+    assert done[0][1].outcomes["created"] == 2, done[0][1].outcomes
+    stored = {c["number"]: c["name"] for c in await get_json(f"{sandbox.url}/sandbox/records/customer")}
+    assert stored == {"7": "Sju AS", "8": "0008"}
