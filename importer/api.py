@@ -175,7 +175,7 @@ async def import_records(
         writer, resume = open_results(results_path, opts, stack, client, name if from_file else None, base)
         # Read as this entity, with the SAF-T group: the kinds that read one file as several take them.
         read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, input_encoding(form.encoding, form.map),
-                                entity=opts.entity, settings=opts.saft)
+                                entity=opts.entity, settings=opts.saft, sheet=form.sheet, header_row=form.header_row)
         opened = stack.enter_context(open_input(source, read_as))
         counter, delimiter = opened.counter, opened.delimiter
         coerce = CoerceOptions(

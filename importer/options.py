@@ -64,6 +64,8 @@ class InputFormat:
     date_format: str | None = None
     max_field_size: int = SourceOptions.max_field_size  # bytes; a longer field or line makes its record invalid
     map: str | None = None  # a TOML mapping file (source columns -> API columns)
+    sheet: str | None = None  # a workbook's sheet, by name or 1-based place; None: the first
+    header_row: int | None = None  # a workbook's header row (1-based); None: found
 
     def __post_init__(self) -> None:
         if self.date_format:  # a layout that cannot read dates one way stops the run here
@@ -264,6 +266,8 @@ class ImportOptionsKwargs(TypedDict, total=False):
     date_format: str | None
     max_field_size: int
     map: str | None
+    sheet: str | None
+    header_row: int | None
     results: str | None
     failed: str | None
     fsync: bool

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import fields
 from typing import Any
 
 from importer.api import build_client, mapped_work
@@ -43,8 +44,7 @@ async def check_command(args: argparse.Namespace, argv: list[str]) -> int:
     if args.sandbox and chosen != "live":
         args.sandbox_company = chosen
     options = {k: v for k, v in connection_options(args).items() if v is not None}
-    form = {name: getattr(args, name) for name in ("format", "delimiter", "encoding", "decimal_comma",
-                                                   "date_format", "max_field_size", "map")}
+    form = {f.name: getattr(args, f.name) for f in fields(InputFormat)}
     async with AsyncExitStack() as stack:
         sandbox = await with_sandbox(stack, args, options)
         opts = ImportOptions(args.entity, mode=args.mode, input=InputFormat(**form), concurrency=1,

@@ -14,7 +14,7 @@ from importer.cli.flags import CommandParser, Section, delimiter, positive_float
 from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
 from importer.vocabulary import NUMBERING_MODES
 
-__all__ = ["add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
+__all__ = ["add_sheet", "add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
            "add_sandbox_company", "add_send_valid", "add_speed", "add_state"]
 
 
@@ -73,9 +73,16 @@ def add_speed(p: CommandParser) -> None:
                             "(default %(default)s)")
 
 
+def add_sheet(group: Section | CommandParser) -> None:
+    group.add_argument("--sheet", default=None, metavar="NAME|N",
+                       help="an Excel workbook's sheet, by name or 1-based place (default: the first)")
+    group.add_argument("--header-row", type=int, default=None, metavar="N",
+                       help="an Excel sheet's header row (default: the first row of two or more text cells)")
+
+
 def add_input(p: CommandParser, *, mapping: bool = True) -> None:
     src = p.section("input")
-    src.add_argument("--format", choices=("csv", "ndjson"), default=None,
+    src.add_argument("--format", choices=("csv", "ndjson", "xlsx"), default=None,
                      help="input format (default: by file extension)")
     src.add_argument("--delimiter", default=None, type=delimiter,
                      help="CSV delimiter (default: sniffed among , ; TAB |); use \\t for TAB")
@@ -89,6 +96,7 @@ def add_input(p: CommandParser, *, mapping: bool = True) -> None:
                      help="read 1234,50 as a number (default: on when the delimiter is ;)")
     src.add_argument("--date-format", default=None,
                      help="strptime layout of dates, e.g. %%d.%%m.%%Y (default ISO 8601)")
+    add_sheet(src)
     if mapping:
         src.add_argument("--map", metavar="FILE.toml", default=None,
                          help="mapping file: rename source columns, constants, formats, value maps")

@@ -81,7 +81,8 @@ async def verify_command(args: argparse.Namespace, argv: list[str]) -> int:
         summary = await verify_records(
             client, args.input, args.entity, report,
             source_options=SourceOptions(args.format, args.delimiter, args.max_field_size,
-                                         input_encoding(args.encoding, args.map)),
+                                         input_encoding(args.encoding, args.map), sheet=args.sheet,
+                                         header_row=args.header_row),
             decimal_comma=args.decimal_comma, date_format=args.date_format,
             concurrency=args.concurrency, strategy=args.strategy, map=args.map, results=args.results,
         )

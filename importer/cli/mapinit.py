@@ -26,7 +26,8 @@ def map_init_command(args: argparse.Namespace) -> int:
         company = load_company(args.company) if args.company is not None else None
         skeleton, text = write_skeleton(
             args.input, entity(args.entity), args.output, force=args.force,
-            options=SourceOptions(args.format, args.delimiter, encoding=args.encoding), company=company,
+            options=SourceOptions(args.format, args.delimiter, encoding=args.encoding, sheet=args.sheet,
+                                  header_row=args.header_row), company=company,
         )
     except ImporterError as exc:
         print(f"importer: error: {exc}", file=sys.stderr)
@@ -41,6 +42,6 @@ def map_init_command(args: argparse.Namespace) -> int:
           + (f"; not matched, so ignored: {unmatched}" if unmatched else "")
           + (f"; {todo} TODO line(s) to decide" if todo else ""), file=sys.stderr)
     if args.output is not None:
-        print(f"wrote {args.output}; rehearse it with: importer run {shlex.quote(args.input)} "
+        print(f"wrote {args.output}; rehearse it with: importer run {shlex.quote(args.input)}{skeleton.sheet_flags} "
               f"--entity {args.entity} --map {shlex.quote(args.output)} --dry-run", file=sys.stderr)
     return EXIT_OK

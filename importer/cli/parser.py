@@ -21,6 +21,7 @@ from importer.cli.groups import (
     add_saft_documents,
     add_sandbox_company,
     add_send_valid,
+    add_sheet,
     add_speed,
     add_state,
 )
@@ -232,7 +233,7 @@ def _reconcile(p: CommandParser) -> None:
     p.add_argument("--results", default=None, metavar="PATH",
                    help="the import's results file: the key the ledger gave each record and the reference set on each document (default INPUT.results.ndjson when it exists)")
     src = p.section("input")
-    src.add_argument("--input-format", choices=("csv", "ndjson"), default=None,
+    src.add_argument("--input-format", choices=("csv", "ndjson", "xlsx"), default=None,
                      help="input format (default: by file extension)")
     src.add_argument("--delimiter", default=None, type=delimiter, help="CSV delimiter (default: sniffed)")
     src.add_argument("--encoding", default=None, help="input encoding, e.g. cp1252 (default utf-8)")
@@ -306,11 +307,12 @@ def _map(mapping: CommandParser) -> None:
     init.add_argument("--output", "-o", metavar="MAP.toml", default=None,
                       help="where to write the map (default: stdout)")
     init.add_argument("--force", action="store_true", help="replace MAP.toml if it exists")
-    init.add_argument("--format", choices=("csv", "ndjson"), default=None,
+    init.add_argument("--format", choices=("csv", "ndjson", "xlsx"), default=None,
                       help="input format (default: by file extension)")
     init.add_argument("--delimiter", default=None, type=delimiter,
                       help="CSV delimiter (default: sniffed among , ; TAB |)")
     init.add_argument("--encoding", default=None, help="input encoding, e.g. cp1252 (default utf-8)")
+    add_sheet(init)
     init.add_argument("--company", metavar="FILE", default=None,
                       help="a company snapshot (importer company snapshot): propose value maps from the "
                            "file's values to the company's ids (credit terms, VAT, classes, items, currencies...)")

@@ -1,6 +1,7 @@
 """The failed-records file: every record whose outcome is failed (not unknown), invalid or skipped, plus why.
 
-Beside the results, ``<input>.failed.csv`` (or ``.failed.ndjson`` for NDJSON input) holds
+Beside the results, ``<input>.failed.csv`` (or ``.failed.ndjson`` for NDJSON input, ``.failed.xlsx``
+for a workbook: :mod:`importer.load.failed_xlsx`) holds
 those records as the input held them, with an ``error`` column, so a user can fix them in a
 spreadsheet and import just that file: the importer ignores the ``error`` column on the way
 back in.
@@ -35,6 +36,7 @@ import json
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,6 +44,7 @@ from importer.errors import ConfigError
 from importer.load.failed_layout import SourceLayout
 from importer.load.failed_names import as_written, free_path, written_note
 from importer.load.failed_rows import CsvRows, JsonRows
+from importer.load.failed_xlsx import XlsxFailed
 from importer.mapping.columns import ERROR_COLUMN
 from importer.sources.base import SourceRecord
 
@@ -50,11 +53,11 @@ __all__ = ["FailedRecords", "SourceLayout", "ERROR_COLUMN", "default_failed_path
 
 def default_failed_path(input_path: str, fmt: str) -> str:
     stem = input_path[:-3] if input_path.endswith(".gz") else input_path
-    for ext in (".csv", ".tsv", ".txt", ".ndjson", ".jsonl", ".json"):
-        if stem.endswith(ext):
+    for ext in (".csv", ".tsv", ".txt", ".ndjson", ".jsonl", ".json", ".xlsx", ".xlsm"):
+        if stem.lower().endswith(ext):
             stem = stem[: -len(ext)]
             break
-    return f"{stem}.failed.{'csv' if fmt == 'csv' else 'ndjson'}"
+    return f"{stem}.failed.{fmt if fmt in ('csv', 'xlsx') else 'ndjson'}"
 
 
 class FailedRecords:
@@ -88,10 +91,14 @@ class FailedRecords:
             source, columns=columns, delimiter=delimiter, encoding=encoding, bom=bom,
             line_end=line_end, header_raw=header_raw, format=format,
         )
+        if self.layout.format == "xlsx" and not self.path.name.lower().endswith((".xlsx", ".xlsm")):
+            self.layout = replace(self.layout, format="csv")  # --failed x.csv for a workbook: a CSV file
         self.count = 0  # source rows written
         rows = CsvRows if self.layout.format == "csv" else JsonRows
         self._rows: CsvRows | JsonRows = rows(self.layout)
         self._file: IO[bytes] | None = None
+        self._workbook: XlsxFailed | None = None  # a workbook input's failed file (layout format "xlsx")
+        self._sheet = getattr(getattr(source, "reader", source), "sheet", None)
         self._writing_to: Path | None = None
         self._closed = False
 
@@ -101,6 +108,12 @@ class FailedRecords:
 
     def add(self, records: list[SourceRecord], error: str | None) -> None:
         """Write the source rows of one failed unit (a document has several)."""
+        if self.layout.format == "xlsx":
+            book = self._open_workbook()
+            for record in records or [SourceRecord(0, {})]:
+                book.add(record, error)
+                self.count += 1
+            return
         f = self._open()
         try:
             for record in records or [SourceRecord(0, {})]:
@@ -116,6 +129,9 @@ class FailedRecords:
             return
         self._closed = True
         try:
+            if self._workbook is not None:
+                self._close_workbook()
+                return
             if self._file is None:
                 self._remove_stale()
                 return
@@ -138,6 +154,14 @@ class FailedRecords:
         if self._closed:
             return
         self._closed = True
+        if self._workbook is not None:
+            book, self._workbook = self._workbook, None
+            try:
+                book.close()
+            except OSError:
+                pass
+            if self._writing_to != self.path:
+                self.partial_path.unlink(missing_ok=True)
         if self._file is not None:
             f, self._file = self._file, None
             f.close()
@@ -157,6 +181,33 @@ class FailedRecords:
                 raise ConfigError(f"cannot write failed-records file {self.path}: {exc.strerror}") from None
             self._writing_to = target
         return self._file
+
+    def _open_workbook(self) -> XlsxFailed:
+        if self._workbook is None:
+            if self._closed:
+                raise ConfigError(f"failed-records file {self.path} is already closed")
+            target = self.path if _is_special(self.path) else self.partial_path
+            self._workbook = XlsxFailed(str(target), self.layout, self._sheet)
+            self._writing_to = target
+        return self._workbook
+
+    def _close_workbook(self) -> None:
+        """Put the workbook together beside its name, then in place, with the note of what was written."""
+        book, self._workbook = self._workbook, None
+        assert book is not None
+        book.close()
+        target = self._writing_to
+        assert target is not None
+        if target == self.path:
+            return
+        with open(target, "rb+") as f:
+            while chunk := f.read(1 << 20):
+                self._hash.update(chunk)
+                self._written += len(chunk)
+            os.fsync(f.fileno())
+        os.replace(target, self.path)
+        self._note_written()
+        _fsync_directory(self.path.parent)
 
     def _remove_stale(self) -> None:
         # With a file kept for the user, self.path is the importer's own (-2, ...): a stale one goes.

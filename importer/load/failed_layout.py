@@ -23,7 +23,7 @@ LINE_ENDS = (b"\r\n", b"\n", b"\r")
 class SourceLayout:
     """How the input was written, which the failed file copies."""
 
-    format: str  # "csv" or "ndjson" (records from an iterable are written as NDJSON)
+    format: str  # "csv", "ndjson" (records from an iterable are written as NDJSON) or "xlsx"
     columns: tuple[str, ...] | None  # the CSV header, names as the reader gives them
     delimiter: str = ","
     encoding: str = "utf-8"  # a codec name
@@ -50,7 +50,7 @@ class SourceLayout:
 
         columns = pick("columns", (list, tuple), None)
         fmt = pick("format", str, None)
-        fmt = "csv" if fmt == "csv" or (fmt is None and columns) else "ndjson"
+        fmt = fmt if fmt in ("csv", "xlsx") else "csv" if fmt is None and columns else "ndjson"
         encoding = pick("encoding", str, "utf-8")
         try:
             encoding = codecs.lookup(encoding).name
@@ -62,7 +62,7 @@ class SourceLayout:
         line_end = pick("line_end", bytes, b"\n")
         return cls(
             format=fmt,
-            columns=tuple(columns) if fmt == "csv" and columns else None,
+            columns=tuple(columns) if fmt in ("csv", "xlsx") and columns else None,
             delimiter=pick("delimiter", str, ",") or ",",
             encoding=encoding,
             bom=bom,

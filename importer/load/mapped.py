@@ -52,7 +52,7 @@ async def mapped_work(source: Any, opts: ImportOptions,
     name = os.fspath(source) if isinstance(source, str | os.PathLike) else str(getattr(source, "name", "<records>"))
     ent = ENTITIES[opts.entity]
     read_as = SourceOptions(form.format, form.delimiter, form.max_field_size, input_encoding(form.encoding, form.map),
-                            entity=opts.entity, settings=opts.saft)
+                            entity=opts.entity, settings=opts.saft, sheet=form.sheet, header_row=form.header_row)
     with open_input(source, read_as) as opened:
         coerce = CoerceOptions(
             decimal_comma=form.decimal_comma if form.decimal_comma is not None else opened.delimiter == ";",

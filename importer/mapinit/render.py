@@ -52,7 +52,7 @@ def render(skeleton: Skeleton, map_name: str = "MAP.toml") -> str:
         f"# {os.path.basename(sk.input)} → {name}: a skeleton map from the file's header and its {sk.sampled} "
         f"rows ({separator}{sk.format}).",
         "# Check each line marked \"check\" or TODO, then rehearse it:",
-        f"#   importer run {shlex.quote(sk.input)} --entity {name} --map {shlex.quote(map_name)} --dry-run",
+        f"#   importer run {shlex.quote(sk.input)}{sk.sheet_flags} --entity {name} --map {shlex.quote(map_name)} --dry-run",
         f"# `importer columns {name}` lists every API column with its type and allowed values.",
         *([f"# Value maps speak the values of {sk.company} (the company file given to map init): each guess "
            "says why; check those marked \"check\"."] if sk.company is not None else []),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import shlex
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class Skeleton:
     missing_required: list[str] = field(default_factory=list)
     company: str | None = None  # the name of the company whose values the value maps speak
     encoding: str | None = None  # the input's encoding, as map init read it (None: UTF-8)
+    sheet_flags: str = ""  # a workbook's --sheet and --header-row as map init was given them, for the run
 
     @property
     def matched(self) -> list[Guess]:
@@ -198,6 +200,12 @@ def _scan(opened: Input, guesses: list[Guess], entity: Entity,
     return scans, read, records, varies
 
 
+def sheet_flags(options: SourceOptions) -> str:
+    """`` --sheet Kunder --header-row 3``: how a run reads the same sheet of a workbook as ``options``."""
+    return (f" --sheet {shlex.quote(options.sheet)}" if options.sheet is not None else "") + (
+        f" --header-row {options.header_row}" if options.header_row is not None else "")
+
+
 def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOptions | None = None,
                 rows: int | None = None, company: Company | None = None, today: dt.date | None = None) -> Skeleton:
     """Read ``path``'s header and every row (or its first ``rows``) and guess its map. With
@@ -217,7 +225,8 @@ def suggest_map(path: str | os.PathLike[str], entity: Entity, options: SourceOpt
         scans, read, records, varies = _scan(opened, guesses, entity, rows)
     guesses = to_lines(guesses, varies, entity)
     skeleton = Skeleton(entity, name, opened.format, opened.delimiter, read, guesses, records=records,
-                        company=company.name if company is not None else None, encoding=options.encoding)
+                        company=company.name if company is not None else None, encoding=options.encoding,
+                        sheet_flags=sheet_flags(options))
     infos = {info.name: info for info in describe_columns(entity)}
     number_verdicts: dict[str, str] = {}
     layouts: dict[str, str] = {}

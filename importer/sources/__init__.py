@@ -24,8 +24,9 @@ from importer.sources.inputs import Input, open_input
 from importer.sources.kinds import InputKind, kind_named
 from importer.sources.ndjson import NdjsonSource
 from importer.sources.opening import SourceOptions, open_source
+from importer.sources.xlsx import XlsxSource  # registers the input kind xlsx (.xlsx, .xlsm)
 
 __all__ = [
     "Source", "SourceRecord", "SourceOptions", "open_source", "detect_format", "ByteCounter",
-    "Input", "open_input", "CsvSource", "NdjsonSource", "InputKind", "kind_named", "is_regular_file",
+    "Input", "open_input", "CsvSource", "NdjsonSource", "XlsxSource", "InputKind", "kind_named", "is_regular_file",
 ]

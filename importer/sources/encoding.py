@@ -65,8 +65,7 @@ def check_utf8(path: str) -> None:
         except READ_ERRORS:
             return  # a broken .gz: the reader reports it
         if utf16:
-            raise ConfigError(f"{path} is UTF-16 text (it begins with a UTF-16 byte order mark), which "
-                              "the importer does not read: save it as UTF-8 and run again")
+            return  # UTF-16 text: read as such (importer.sources.utf16)
         found = _first_bad_byte(binary)
     if found is None:
         return

@@ -51,9 +51,11 @@ def bom_problem(head: bytes, codec: str, given: str) -> str | None:
     if head.startswith(codecs.BOM_UTF8) and codec not in UTF8_CODECS:
         return f"the file starts with a UTF-8 byte-order mark: it is UTF-8, not {given}; {_FIX}"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        what = "UTF-16 text" if codec in UTF8_CODECS else f"UTF-16 text, not {given}"
-        return (f"the file starts with a UTF-16 byte-order mark: it is {what}, which the importer "
-                "does not read; save it as UTF-8 and run again")
+        if codec in UTF8_CODECS:  # a file on disk is read as UTF-16; a stream cannot be looked at first
+            return ("the stream starts with a UTF-16 byte-order mark: UTF-16 text is read from a file "
+                    "(give its path, or pass --encoding utf-16)")
+        return (f"the file starts with a UTF-16 byte-order mark: it is UTF-16 text, not {given}; "
+                "drop --encoding (or pass --encoding utf-16)")
     return None
 
 

@@ -17,6 +17,7 @@ from importer.sources.base import Source
 from importer.sources.encoding import check_utf8, codec_name
 from importer.sources.mojibake import check_encoding
 from importer.sources.stream import reader_of
+from importer.sources.utf16 import Utf16AsUtf8, utf16_codec
 
 __all__ = ["SourceOptions", "open_source"]
 
@@ -27,7 +28,8 @@ class SourceOptions:
 
     ``entity`` and ``settings`` are for the input kinds that read one file as more than one
     entity (:mod:`importer.sources.kinds`): what to read it as, and the kind's own settings
-    (a SAF-T file's ``SaftSettings``); CSV and NDJSON ignore both.
+    (a SAF-T file's ``SaftSettings``); CSV and NDJSON ignore both. ``sheet`` and ``header_row``
+    are a workbook's (:mod:`importer.sources.xlsx`).
     """
 
     format: str | None = None  # "csv" | "ndjson", or a registered kind's; None: by extension
@@ -36,6 +38,8 @@ class SourceOptions:
     encoding: str | None = None  # None: UTF-8, checked whole before a file is read (see open_source)
     entity: str | None = None
     settings: object = None
+    sheet: str | None = None  # a workbook's sheet, by name or 1-based place; None: the first
+    header_row: int | None = None  # a workbook's header row; None: found (see importer.sources.xlsx)
 
 
 @contextmanager
@@ -46,19 +50,25 @@ def open_source(path: str | os.PathLike[str], options: SourceOptions | None = No
     here, before any record; stdin and pipes are checked line by line instead. With one,
     a file that shows it is in another encoding (UTF-8 read as cp1252, a byte-order
     mark) raises ConfigError here too (:mod:`importer.sources.mojibake`).
+    A file that begins with a UTF-16 byte-order mark, or is given as ``utf-16``, is read as
+    UTF-16 (:mod:`importer.sources.utf16`).
     """
     options = options or SourceOptions()
     fmt = detect_format(path, options.format)
     name = os.fspath(path)
     doubt = True  # a stream's single-byte encoding is doubted line by line
-    if name != "-" and is_regular_file(name):
+    regular = name != "-" and is_regular_file(name)
+    utf16 = utf16_codec(name if regular else None, options.encoding)
+    encoding = None if utf16 else options.encoding  # UTF-16 is read as UTF-8 (importer.sources.utf16)
+    if regular and not utf16:
         if options.encoding is None:
             check_utf8(name)
         else:
             doubt = check_encoding(name, codec_name(options.encoding), options.encoding)
     binary, counter = open_binary(path)
     try:
-        yield reader_of(binary, counter, fmt=fmt, name=name, encoding=options.encoding,
+        stream = Utf16AsUtf8(binary, utf16, name) if utf16 else binary
+        yield reader_of(stream, counter, fmt=fmt, name=name, encoding=encoding,
                         delimiter=options.delimiter, max_field_size=options.max_field_size, doubt=doubt)
     finally:
         if name != "-":  # stdin belongs to the process, not to us

@@ -21,6 +21,7 @@ from . import (
     sweep,
     throttled,
     unthrottled,
+    workbook,
 )
 from .common import Context
 
@@ -42,4 +43,5 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "m": (saft_reading.TITLE, saft_reading.run),
     "n": (reconcile_memory.TITLE, reconcile_memory.run),
     "s": (sweep.TITLE, sweep.run),
+    "x": (workbook.TITLE, workbook.run),
 }
