@@ -102,7 +102,7 @@ def check_the_wheel(wheel: Path) -> None:
     assert "Typing :: Typed" in metadata.get_all("Classifier")
     required = {r.split(";")[0].split(">")[0].split("=")[0].strip() for r in metadata.get_all("Requires-Dist")
                 if "extra ==" not in r}
-    assert required == {"aiohttp", "anyio", "orjson", "aiolimiter", "rich"}  # no charting library
+    assert required == {"aiohttp", "anyio", "orjson", "aiolimiter", "rich", "xlsxwriter"}  # no charting library
     assert "importer = importer.cli:main" in entry_points
 
 
