@@ -119,9 +119,8 @@ def _read(
     except ConfigError as exc:
         reason = str(exc)
         if reason.startswith("cannot tell the format"):
-            reason = (f"cannot tell the format of {path.name}: a lookup table is CSV (.csv) or NDJSON (.ndjson, "
-                      ".jsonl), or says format = \"csv\"; a workbook reads once the importer reads .xlsx input: "
-                      "save it as CSV meanwhile")
+            reason = (f"cannot tell the format of {path.name}: a lookup table is CSV (.csv), NDJSON (.ndjson, "
+                      ".jsonl) or a workbook's first sheet (.xlsx, .xlsm), or says format = \"csv\"")
         problem(f"{where}.file", reason)
         return None
     if clashes:

@@ -164,13 +164,29 @@ def test_lookup_files_are_read_when_the_map_loads_and_their_mistakes_reported(tm
     with pytest.raises(MapError) as info:
         load_map(write(tmp_path, "d.map.toml", base + 'fil = "t.csv"\n'))
     assert "lookups.t.fil: unknown key" in str(info.value)
-    write(tmp_path, "t.xlsx", "a;b\n")
+    write(tmp_path, "t.dat", "a;b\n")
     with pytest.raises(MapError) as info:
-        load_map(write(tmp_path, "e.map.toml", base + 'file = "t.xlsx"\nkey = "a"\nvalue = "b"\n'))
-    assert "lookups.t.file: cannot tell the format of t.xlsx" in str(info.value) and "save it as CSV" in str(info.value)
+        load_map(write(tmp_path, "e.map.toml", base + 'file = "t.dat"\nkey = "a"\nvalue = "b"\n'))
+    assert "lookups.t.file: cannot tell the format of t.dat" in str(info.value) and ".xlsx" in str(info.value)
     write(tmp_path, "t.txt", "a;b\n1;x\n")
     cmap = load_map(write(tmp_path, "f.map.toml", base + 'file = "t.txt"\nformat = "csv"\nkey = "a"\nvalue = "b"\n'))
     assert cmap.lookups["t"].find(" 1 ") == "x"
+
+
+def test_a_workbook_table_reads_its_first_sheet_as_a_person_sees_it(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["gammel", "ny"])
+    sheet.append(["k1", 10001])
+    sheet.append([2, 150])
+    sheet.cell(row=3, column=2).number_format = "00000"  # stored 150, shown 00150: the zeros are the number
+    book.save(tmp_path / "t.xlsx")
+    text = ('entity = "customer"\n[columns]\nNavn = "name"\n[computed]\nnumber = \'lookup("t", Nr)\'\n'
+            '[lookups.t]\nfile = "t.xlsx"\nkey = "gammel"\nvalue = "ny"\n')
+    works = mapped(text, [{"Nr": "K1", "Navn": "A"}, {"Nr": "2", "Navn": "B"}], tmp_path)
+    assert [w.payload["number"]["value"] for w in works] == ["10001", "00150"]
 
 
 def test_an_ndjson_table_matches_keys_as_value_maps_do_and_a_default_covers_missing_keys(tmp_path):
