@@ -38,7 +38,14 @@ Command = Callable[[argparse.Namespace, list[str]], Awaitable[int]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:  # Ctrl-C before the run began (while it started up): nothing was sent
+        print("importer: stopped (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     try:
         apply_defaults(parser, config_file(argv))

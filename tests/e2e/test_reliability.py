@@ -169,7 +169,10 @@ async def test_sigint_lets_in_flight_finish_and_prints_the_resume_command(tmp_pa
             "--base-url", url, "--token", TOKEN, "--results", str(results), "--concurrency", "8",
             "--company", "none",  # the stop comes while sending, not while the company is read at 50 ms a call
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
-        await asyncio.sleep(1.5)
+        for _ in range(600):  # until the run is sending: some records have their lines (at most 30 s)
+            if results.exists() and results.stat().st_size > 2_000:
+                break
+            await asyncio.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), 30)
         out, err = out.decode(), err.decode()

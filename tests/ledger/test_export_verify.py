@@ -260,7 +260,7 @@ async def test_export_refuses_bad_arguments_before_any_call(sandbox, tmp_path):
         with pytest.raises(ConfigError, match="--format"):
             await export_records(client, "customer", "-")
         with pytest.raises(ConfigError, match="cannot tell the format"):
-            await export_records(client, "customer", tmp_path / "x.xlsx")
+            await export_records(client, "customer", tmp_path / "x.dat")
         with pytest.raises(ConfigError, match="unknown column"):
             await export_records(client, "customer", tmp_path / "x.csv", columns=["number", "nmae"])
         assert client.stats.calls == 0

@@ -150,7 +150,7 @@ async def test_a_rerun_without_resume_is_refused_and_restart_keeps_the_old_file(
 async def test_two_processes_on_one_results_file(start_sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, [(f"C{i}", f"Kunde {i}") for i in range(200)])
-    async with start_sandbox(latency_ms=20) as sb:
+    async with start_sandbox(latency_ms=40) as sb:  # 4 s of sending: time for a second process to start
         args = ("run", str(path), "--entity", "customer", "--base-url", sb.url, "--token", TOKEN,
                 "--concurrency", "2")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "IMPORTER_"))}
@@ -158,11 +158,12 @@ async def test_two_processes_on_one_results_file(start_sandbox, tmp_path):
             sys.executable, "-m", "importer", *args, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         results = tmp_path / "c.csv.results.ndjson"
-        for _ in range(200):  # until the first run holds the file
+        for _ in range(600):  # until the first run holds the file (at most 30 s on a busy machine)
             if results.exists() and results.stat().st_size:
                 break
             await asyncio.sleep(0.05)
         code, _, err = await run_cli(*args, "--resume")
+        assert first.returncode is None or code == 2, "the first run ended before the second met it"
         assert code == 2
         assert f"is in use by process {first.pid}" in err and "Traceback" not in err
         assert (await first.wait()) == 0
