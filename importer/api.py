@@ -45,8 +45,10 @@ from importer.logs import safe_url, tell
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.inputmap import bind_input
 from importer.mapping.mapfile import BoundMap, input_encoding, resolve_entity
+from importer.monitor import watching
 from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
+from importer.runinfo import fingerprint
 from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, detect_format, kind_named, open_input
 from importer.stopping import StopRequest
@@ -196,8 +198,13 @@ async def import_records(
         if owned:
             client = build_client(opts)
         summary = Summary(opts.entity, opts.mode, name, results_path, state.dry_run)
+        _name_target(summary, opts, client, checked)
+        if from_file:  # the bytes read, as they are on disk (importer.runinfo)
+            summary.input_fingerprint = await anyio.to_thread.run_sync(fingerprint, name)
         if watch is not None:
             watch(summary)
+        if (monitor := watching()) is not None:
+            monitor.watch(summary, client, counter)
         failed = None
         if failed_path is not None and not state.dry_run:  # a dry run leaves a real run's failed file be
             failed = FailedRecords(failed_path, source=opened)
@@ -234,7 +241,7 @@ async def import_records(
             stack.enter_context(LiveProgress(summary, counter, client))  # stopped with the stack
         # A client shared with other runs (a plan's or a fleet company's steps) counts for
         # all of them: this run's share is what its counters gained while it ran.
-        before = _counters(client) if client is not None and not owned else (0, 0, 0, 0, 0)
+        before = _counters(client) if client is not None and not owned else (0, 0, 0, 0, 0, 0)
         try:
             # The collector set for the requests in flight; the caller's settings come back after.
             with tuned_collector(0 if state.dry_run else opts.pace.concurrency):
@@ -248,7 +255,7 @@ async def import_records(
                 summary.failed_path = str(failed.path)  # unless the run stopped short (see _settle_failed)
             summary.elapsed = time.monotonic() - summary.started_at
             if client is not None:
-                calls, tokens, retries, throttled, lookups = (
+                calls, tokens, retries, throttled, lookups, waits = (
                     now - then for now, then in zip(_counters(client), before, strict=True))
                 listed = pipeline.preflight.calls if pipeline.preflight is not None else 0
                 summary.calls = calls + tokens - listed  # the preflight's are its own
@@ -257,13 +264,25 @@ async def import_records(
                 summary.retries = retries
                 summary.throttled = throttled
                 summary.lookups += lookups
+                summary.window_waits = waits
+            summary.finished_wall = time.time()
     _log_finished(summary)
     return summary
 
 
-def _counters(client: ApiClient) -> tuple[int, int, int, int, int]:
+def _counters(client: ApiClient) -> tuple[int, int, int, int, int, int]:
     stats = client.stats
-    return stats.calls, client.token_calls, stats.retries, stats.throttled, stats.lookups
+    return stats.calls, client.token_calls, stats.retries, stats.throttled, stats.lookups, client.pacer.waits
+
+
+def _name_target(summary: Summary, opts: ImportOptions, client: ApiClient | None, checked: Company | None) -> None:
+    """Where the run sends (never a secret: the URL without user info or query) and to which company:
+    the tenant signed in for, else the company the records are checked against (a fleet names its own)."""
+    if not opts.state.dry_run:
+        summary.base_url = safe_url(client.base_url if client is not None else opts.connection.base_url)
+    conn = opts.connection
+    summary.company = conn.tenant_id if conn.client_id and conn.tenant_id else (
+        checked.name if checked is not None and checked.name else None)
 
 
 def _log_started(summary: Summary, opts: ImportOptions, client: ApiClient | None) -> None:
@@ -271,7 +290,7 @@ def _log_started(summary: Summary, opts: ImportOptions, client: ApiClient | None
     dry_run = opts.state.dry_run
     target = "nowhere (dry run)" if dry_run else safe_url(client.base_url if client is not None else opts.connection.base_url)
     log.info("started: %s from %s, mode %s, to %s", summary.entity, summary.input, summary.mode, target,
-             extra={"event": "started", "entity": summary.entity, "input": summary.input, "mode": summary.mode,
+             extra={"event": "started", "run_id": summary.run_id, "entity": summary.entity, "input": summary.input, "mode": summary.mode,
                     "base_url": None if dry_run else target, "dry_run": dry_run,
                     "results": summary.results_path})
 
@@ -283,7 +302,7 @@ def _log_finished(summary: Summary) -> None:
              summary.entity, summary.input, f"{summary.records:,}",
              ", ".join(f"{count:,} {name}" for name, count in outcomes.items()) or "none",
              f"{summary.calls:,}", f"{summary.retries:,}", f"{summary.throttled:,}", summary.elapsed,
-             extra={"event": "finished", "entity": summary.entity, "input": summary.input,
+             extra={"event": "finished", "run_id": summary.run_id, "entity": summary.entity, "input": summary.input,
                     "records_read": summary.records, "outcomes": outcomes, "calls": summary.calls,
                     "retries": summary.retries, "throttled": summary.throttled,
                     "elapsed_s": round(summary.elapsed, 3), "exit_code": summary.exit_code,

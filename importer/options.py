@@ -101,7 +101,9 @@ class Behaviour:
     set_external_reference: bool = True  # for auto-numbered documents, so they can be found again
     release: bool = False  # release each document after it is created or updated
     background: bool = False  # send with erp-api-background and poll for the outcome
-    grace: float = 30.0  # seconds in-flight requests get to finish after a stop is asked for
+    # Seconds in-flight requests get to finish after a stop is asked for: less than a scheduler's
+    # usual grace period (Kubernetes' 30 s), so the last results lines are written before a SIGKILL.
+    grace: float = 20.0
     numbering: NumberingMode | None = None  # company | manual | override; None: the map's, else chosen per record
     numbering_field: str | None = None  # where "company" numbering keeps the legacy number (documents: customerRefNumber)
     # What every record is checked against before it is sent (importer.load.preflight): a company

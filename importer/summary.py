@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from importer.runinfo import run_id, utc
+from importer.version import __version__
 from importer.vocabulary import OUTCOMES, SUCCESS, Mode, ReleaseOutcome
 
 __all__ = ["Summary", "SETTLE_UNKNOWN", "counted"]
@@ -81,6 +83,18 @@ class Summary:
     error: str | None = None  # why the run ended early, if it did
     started_at: float = field(default_factory=time.monotonic)
     elapsed: float = 0.0
+    # What names the run for whoever watches it unattended (importer.runinfo): its id (a plan's
+    # steps and a fleet's companies share their command's), wall-clock start and finish, where it
+    # sent (the base URL without user info or query, the company: never a secret), the input's
+    # fingerprint, and when a record last succeeded.
+    run_id: str = field(default_factory=run_id)
+    started_wall: float = field(default_factory=time.time)
+    finished_wall: float | None = None
+    base_url: str | None = None
+    company: str | None = None  # the fleet company, the tenant, or the company checked against
+    input_fingerprint: dict[str, Any] | None = None
+    window_waits: int = 0  # waits of a second or more for the rate-limit window or a 429's Retry-After
+    last_success: float | None = None  # epoch seconds
 
     sent_units: int = 0  # units that went to the API (invalid and dry-run ones do not)
 
@@ -100,6 +114,8 @@ class Summary:
         """A unit of ``count`` records got its final outcome in this run."""
         self.outcomes[outcome] += count
         self.unit_outcomes[outcome] += 1
+        if outcome in SUCCESS:
+            self.last_success = time.time()
 
     def pass_done(self, count: int, *, failed: bool = False) -> None:
         """A unit a ``--resume`` found finished (``failed``: its earlier outcome was a failure) and does not send."""
@@ -172,6 +188,12 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "run_id": self.run_id,
+            "version": __version__,
+            "started": utc(self.started_wall),
+            "finished": utc(self.finished_wall),
+            "target": {"base_url": self.base_url, "company": self.company},
+            "input_fingerprint": self.input_fingerprint,
             "entity": self.entity,
             "mode": self.mode,
             "input": self.input,
@@ -206,6 +228,8 @@ class Summary:
             "calls_per_record": round(self.calls_per_record, 4),
             "retries": self.retries,
             "throttled": self.throttled,
+            "window_waits": self.window_waits,
+            "last_success": utc(self.last_success),
             "lookups": self.lookups,
             "released": self.released,
             "release_failed": self.release_failed,

@@ -39,12 +39,13 @@ LAYERS: list[set[str]] = [
     {"plans", "report", "mapinit", "sandbox", "undo"},    # features (report's CSV writes as ledger does)
     {"ledger"},                                           # export, verify, reconcile
     {"api"},                                              # import_records, build_client
+    {"monitor"},                                          # progress events and the metrics file
     {"load", "saft", "progress"},                         # the load stage; SAF-T input; the live display
     {"options"},                                          # ImportOptions (checks a date format as mapping reads it)
     {"mapping"},                                          # records → API payloads
     {"sources", "client"},                                # input readers; talking to the API
     {"entities", "outputs", "summary", "company"},  # company: a company's reference data
-    {"errors", "schema", "keys", "lazy", "logs", "pace", "stopping", "version", "vocabulary"},
+    {"errors", "schema", "keys", "lazy", "logs", "pace", "runinfo", "stopping", "version", "vocabulary"},
 ]
 SANDBOX_USERS = {"cli"}
 

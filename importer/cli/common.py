@@ -19,14 +19,15 @@ from importer.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 from importer.client import ApiClient
 from importer.errors import ConfigError
 from importer.load.results_reader import probe_results
-from importer.logs import safe_url
+from importer.logs import json_lines, safe_url
+from importer.monitor import DEFAULT_PROGRESS_EVERY, Monitor
 from importer.options import DEFAULT_BASE_URL, WHOLE_RUN, ImportOptions, Pace, group_names
 
 if TYPE_CHECKING:  # the sandbox itself is imported only when a command starts one
     from importer.sandbox import SandboxConfig
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "client_for", "common_options",
-           "connection_options", "sandbox_company", "sandbox_state", "with_sandbox"]
+           "connection_options", "monitor_for", "sandbox_company", "sandbox_state", "with_sandbox"]
 
 
 def connection_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -131,3 +132,11 @@ def company_name(options: dict[str, Any], sandbox: SandboxConfig | None = None) 
     if tenant and options.get("client_id"):
         return f"tenant {tenant}"
     return safe_url(options.get("base_url") or DEFAULT_BASE_URL) or ""
+
+
+def monitor_for(args: argparse.Namespace) -> Monitor:
+    """What ``--progress-every``, ``--metrics-file`` and ``--log-format json`` ask the run to tell as it goes."""
+    every = args.progress_every
+    if every is None:
+        every = DEFAULT_PROGRESS_EVERY if json_lines() else 0.0
+    return Monitor(progress_every=every or None, metrics_file=args.metrics_file, metrics_every=args.metrics_every)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["CommandParser", "Flag", "Section", "delimiter", "positive_float"]
+__all__ = ["CommandParser", "Flag", "Section", "delimiter", "positive_float", "seconds"]
 
 Kind = Literal["switch", "count", "value"]  # on/off (true, yes, 1, on); how many (-vv); text, maybe typed
 
@@ -91,6 +91,13 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not above zero")
     return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds that may be 0: finite and not below zero."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return positive_float(text)
 
 
 def delimiter(text: str) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 
-from importer.cli.flags import CommandParser, Section, delimiter, positive_float
-from importer.options import MODES, Connection, ImportOptions, InputFormat, Pace
+from importer.cli.flags import CommandParser, Section, delimiter, positive_float, seconds
+from importer.monitor import DEFAULT_METRICS_EVERY, DEFAULT_PROGRESS_EVERY
+from importer.options import MODES, Behaviour, Connection, ImportOptions, InputFormat, Pace
 from importer.vocabulary import NUMBERING_MODES
 
-__all__ = ["add_sheet", "add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
+__all__ = ["add_sheet", "add_unattended", "add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
            "add_sandbox_company", "add_send_valid", "add_speed", "add_state"]
 
 
@@ -189,3 +190,21 @@ def add_saft_documents(group: Section) -> None:
     group.add_argument("--saft-documents", choices=("balances", "invoices"), default=None,
                        help="invoices and credit notes: balances (default) is one document per customer; "
                             "invoices is each open invoice of SourceDocuments/SalesInvoices with its lines")
+
+
+def add_unattended(p: CommandParser) -> None:
+    """``run``, ``plan`` and ``fleet``: how a run stops, and what it tells whoever watches it unattended."""
+    watch = p.section("unattended runs")
+    watch.add_argument("--grace", type=seconds, default=None, metavar="SECONDS",
+                       help="once SIGTERM or Ctrl-C asks for a stop, the seconds requests in flight get to "
+                            "finish before the run writes its last lines and exits 130; give a scheduler's "
+                            f"grace period more than this (default {Behaviour.grace:g})")
+    watch.add_argument("--progress-every", type=seconds, default=None, metavar="SECONDS",
+                       help="a progress event on stderr every SECONDS (done, left, rate, ETA, the window), "
+                            f"terminal or not; 0 for none (default: every {DEFAULT_PROGRESS_EVERY:g} with "
+                            "--log-format json, else none)")
+    watch.add_argument("--metrics-file", metavar="PATH", default=None,
+                       help="keep PATH (e.g. a node-exporter textfile folder's importer.prom) in the Prometheus "
+                            "text format: records by outcome, calls, 429s, window waits, last success")
+    watch.add_argument("--metrics-every", type=positive_float, default=DEFAULT_METRICS_EVERY, metavar="SECONDS",
+                       help="with --metrics-file: rewrite it every SECONDS, and at the end (default %(default)g)")

@@ -24,6 +24,7 @@ from importer.cli.groups import (
     add_sheet,
     add_speed,
     add_state,
+    add_unattended,
 )
 from importer.entities import ENTITIES
 from importer.options import MODES, ImportOptions, InputFormat
@@ -104,6 +105,7 @@ def _run(run: CommandParser) -> None:
     add_input(run)
     add_state(run, per_file=True)
     add_saft(run)
+    add_unattended(run)
     add_output(run)
 
 
@@ -124,6 +126,7 @@ def _plan(plan: CommandParser) -> None:
     add_connection(plan, checks=True)
     add_send_valid(plan)
     add_state(plan, per_file=False)
+    add_unattended(plan)
     add_output(plan)
 
 
@@ -144,6 +147,7 @@ def _fleet(fleet: CommandParser) -> None:
     # A fleet's folder holds a folder per company.
     add_state(fleet, per_file=False,
               results_dir_help="where each company's results folder goes (default: results/ beside the manifest)")
+    add_unattended(fleet)
     add_output(fleet)
 
 

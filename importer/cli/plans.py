@@ -23,7 +23,7 @@ from rich import box
 from rich.table import Table
 
 from importer.api import default_results_path
-from importer.cli.common import EXIT_INTERRUPTED, common_options, sandbox_company, with_sandbox
+from importer.cli.common import EXIT_INTERRUPTED, common_options, monitor_for, sandbox_company, with_sandbox
 from importer.cli.config import config_path
 from importer.cli.printing import console, report_summaries, write_summary_json
 from importer.errors import ConfigError
@@ -43,6 +43,8 @@ async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
     overrides = {k: v for k, v in common_options(args).items() if v not in (None, False)}
     if args.send_valid:
         overrides["send_valid"] = True
+    if args.grace is not None:
+        overrides["grace"] = args.grace  # 0 too: no grace at all
     checks = args.preflight_company
     if args.sandbox and checks != "live":
         args.sandbox_company = checks  # one --company: the sandbox's, and what the records are checked against
@@ -51,18 +53,20 @@ async def plan_command(args: argparse.Namespace, argv: list[str]) -> int:
     first = _check_plan_outputs(plan, args, argv, overrides)
     async with AsyncExitStack() as stack:
         sandbox = await with_sandbox(stack, args, overrides, company=plan.sandbox_company, results=first)
+        monitor = await stack.enter_async_context(monitor_for(args))
         done = await run_plan(
             plan, overrides=overrides, results_dir=args.results_dir,
             handle_signals=True, progress=not json_lines(),
             company=sandbox.company if sandbox is not None else None,  # checked against; its numbering decides
             live_company=sandbox is None,  # else the live company, read once at the start
         )
-    summaries = [summary for _, summary in done]
+        summaries = [summary for _, summary in done]
+        codes = [s.exit_code for s in summaries]
+        code = monitor.exit_code = EXIT_INTERRUPTED if EXIT_INTERRUPTED in codes else max(codes, default=0)
     report_summaries(summaries, args, argv, names=[step.name for step, _ in done])
     if len(done) < len(plan.steps):
         tell(f"{len(plan.steps) - len(done)} step(s) not run.", logging.WARNING)
-    codes = [s.exit_code for s in summaries]
-    return EXIT_INTERRUPTED if EXIT_INTERRUPTED in codes else max(codes, default=0)
+    return code
 
 
 def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], overrides: dict[str, Any]) -> str | None:
@@ -70,7 +74,7 @@ def _check_plan_outputs(plan: Plan, args: argparse.Namespace, argv: list[str], o
     an input or a map of any step: checked before any step runs. The first step's results file
     (where a ``--sandbox`` plan keeps its ledger), None without steps."""
     inputs: dict[str, Any] = {"plan": args.plan, "config": config_path(argv)}
-    outputs: dict[str, Any] = {"--summary-json": args.summary_json}
+    outputs: dict[str, Any] = {"--summary-json": args.summary_json, "--metrics-file": args.metrics_file}
     chosen = _outputs(plan, overrides, args.results_dir)
     for step, options in zip(plan.steps, chosen, strict=True):
         inputs[f"input of step {step.name!r}"] = step.input
@@ -101,8 +105,10 @@ async def fleet_command(args: argparse.Namespace, argv: list[str]) -> int:
                                   sandbox_company(args) or manifest.sandbox_company)
             running = await stack.enter_async_context(serve(config))
             sandbox, snapshot = running.url, config.company
+        monitor = await stack.enter_async_context(monitor_for(args))
         result = await run_fleet(manifest, sandbox=sandbox, parallel=args.parallel, handle_signals=True,
                                  progress=not json_lines(), snapshot=snapshot, **flags)
+        monitor.exit_code = result.exit_code
     to_stdout = args.summary_json == "-"
     if args.summary_json:
         write_summary_json(args.summary_json, result.to_dict())
@@ -184,7 +190,7 @@ def _check_fleet_outputs(manifest: Manifest, args: argparse.Namespace) -> None:
     """No company's results or failed-records file, nor --summary-json, is the manifest, a plan,
     a secrets file, an input or a map of any company: checked before any company runs."""
     inputs: dict[str, Any] = {"manifest": args.manifest}
-    outputs: dict[str, Any] = {"--summary-json": args.summary_json}
+    outputs: dict[str, Any] = {"--summary-json": args.summary_json, "--metrics-file": args.metrics_file}
     for company in manifest.companies:
         where = f"company {company.name!r}"
         inputs[f"plan of {where}"] = company.plan.path if os.path.isfile(company.plan.path) else None

@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from importer.api import CompanyReader, default_results_path, import_records
-from importer.cli.common import common_options, with_sandbox
+from importer.cli.common import common_options, monitor_for, with_sandbox
 from importer.cli.config import config_path
 from importer.cli.printing import report_summaries
 from importer.company import Company
@@ -51,13 +51,15 @@ async def run_command(args: argparse.Namespace, argv: list[str]) -> int:
     # Every file the run reads is an input, and is never written (before anything is opened).
     results = args.results or (default_results_path(args.input, args.dry_run) if args.input != "-" else None)
     check_outputs({"input": args.input, "--map": args.map, "config": config_path(argv)},
-                  {"--results": results, "--failed": args.failed, "--summary-json": args.summary_json})
+                  {"--results": results, "--failed": args.failed, "--summary-json": args.summary_json,
+                   "--metrics-file": args.metrics_file})
     checks = args.preflight_company
     if args.sandbox and checks != "live":
         args.sandbox_company = checks  # one --company: the sandbox's, and what the records are checked against
     async with AsyncExitStack() as stack:
         sandbox = await with_sandbox(stack, args, options, results=results)
         company = run_company(args, options, sandbox.company if sandbox is not None else None)
+        await stack.enter_async_context(monitor_for(args))  # closed first: its last write counts everything
         summary = await import_records(  # JSON logs: no progress line among them
             args.input, entity=args.entity, handle_signals=True, progress=not json_lines(),
             company=company,  # checked against, and its numbering decides the default

@@ -89,6 +89,8 @@ class Pacer:
         self._unpaced = False
         self._changed: anyio.Event | None = None  # made only while someone waits
         self._announced = 0.0  # the wake-up time last logged
+        self._counted = 0.0  # the wake-up time last counted in ``waits``
+        self.waits = 0  # waits of over a second (the window spent, a 429's Retry-After), one per wake-up time
         self._policy: str | None = None  # the last X-RateLimit-Policy text read
         self._limit_text: str | None = None  # the last X-RateLimit-Limit text read, and its value:
         self._limit: int | None = None
@@ -116,7 +118,10 @@ class Pacer:
             await changed.wait()
 
     def _announce(self, until: float) -> None:
-        """Log a wait worth telling about, once per wake-up time."""
+        """Count and log a wait worth telling about, once per wake-up time."""
+        if until - time.monotonic() > 1.0 and until != self._counted:
+            self._counted = until
+            self.waits += 1
         if until - time.monotonic() > 1.0 and until != self._announced and log.isEnabledFor(logging.INFO):
             self._announced = until
             waiting = self.waiting

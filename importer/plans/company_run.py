@@ -42,6 +42,37 @@ class CompanyRun:
 
     def watch(self, step: Step, summary: Summary) -> None:
         self.step, self.current = step, summary
+        summary.company = self.name  # the target its summary names: the manifest's company
+
+    @property
+    def why(self) -> str | None:
+        """Why the company did not end well, in words (None when it did): its own error, else its
+        first step that stopped short, failed records or was stopped, and the steps not run."""
+        if self.error:
+            return self.error
+        if self.exit_code == 0:
+            return None
+        said: list[str] = []
+        for step, summary in self.steps:
+            o = summary.outcomes
+            if summary.error:
+                said.append(f"step {step.name!r}: {summary.error}")
+            elif summary.interrupted:
+                said.append(f"step {step.name!r} was stopped")
+            elif summary.exit_code:
+                parts = [f"{o[name]:,} {name}" for name in ("failed", "invalid", "skipped") if o[name]]
+                if summary.unrecorded:
+                    parts.append(f"{summary.unrecorded:,} unrecorded")
+                if summary.earlier_failed:
+                    parts.append(f"{summary.earlier_failed:,} failed in an earlier run")
+                if summary.release_failed or summary.release_queued:
+                    parts.append(f"{summary.release_failed + summary.release_queued:,} releases not done")
+                said.append(f"step {step.name!r}: " + (", ".join(parts) or f"exit code {summary.exit_code}"))
+        if self.state == "not started":
+            said.append("stopped before it started")
+        elif self.not_run:
+            said.append(f"{self.not_run} step(s) not run")
+        return "; ".join(said) or f"exit code {self.exit_code}"
 
     @property
     def summaries(self) -> list[Summary]:
@@ -91,7 +122,7 @@ class CompanyRun:
             "results_dir": self.company.results_dir,
             "state": self.state,
             "exit_code": self.exit_code,
-            "error": self.error,
+            "error": self.why,
             "steps_not_run": self.not_run,
             "elapsed_s": round(self.elapsed, 3),
             "steps": [{"step": step.name, **summary.to_dict()} for step, summary in self.steps],

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -36,6 +36,7 @@ from importer.plans.company_run import CompanyRun
 from importer.plans.manifest import Manifest, load_manifest, select
 from importer.plans.plan import run_plan
 from importer.plans.preflight import PlanRefused
+from importer.runinfo import command_run_id, run_id, utc
 from importer.stopping import StopRequest
 from importer.vocabulary import CompanyState
 
@@ -44,7 +45,7 @@ __all__ = ["run_fleet", "run_fleet_sync", "FleetResult", "CompanyRun", "RUN_OPTI
 log = logging.getLogger("importer.fleet")
 
 # What a fleet run may be told for every company at once (the command line's flags).
-RUN_OPTIONS = (*WHOLE_RUN, "send_valid")
+RUN_OPTIONS = (*WHOLE_RUN, "send_valid", "grace")
 _FILES_PER_COMPANY = 8  # descriptors a company holds besides its sockets (input, results, failed, state)
 
 
@@ -53,6 +54,9 @@ class FleetResult:
     manifest: str
     companies: list[CompanyRun]
     elapsed: float = 0.0
+    run_id: str = field(default_factory=run_id)  # every company's steps carry it too
+    started_wall: float = field(default_factory=time.time)
+    finished_wall: float | None = None
 
     @property
     def exit_code(self) -> int:
@@ -69,7 +73,13 @@ class FleetResult:
     def to_dict(self) -> dict[str, Any]:
         totals = {name: self.total(name) for name in (
             "records", "failed", "invalid", "skipped", "calls", "token_calls", "retries", "throttled")}
+        from importer.version import __version__
+
         return {
+            "run_id": self.run_id,
+            "version": __version__,
+            "started": utc(self.started_wall),
+            "finished": utc(self.finished_wall),
             "manifest": self.manifest,
             "companies": [company.to_dict() for company in self.companies],
             "total": {"companies": len(self.companies),
@@ -114,7 +124,7 @@ async def run_fleet(
                                  check_credentials=sandbox is None)
     manifest = select(manifest, only)
     env = os.environ if environ is None else environ
-    overrides = {k: v for k, v in run_options.items() if v}
+    overrides = {k: v for k, v in run_options.items() if v is not None and v is not False}  # a grace of 0 too
     if not overrides.get("dry_run"):
         # Every credential now, before any company sends: a typo in one stops the run whole.
         connections = {c.name: c.connection(env, sandbox) for c in manifest.companies}
@@ -122,10 +132,11 @@ async def run_fleet(
         connections = {c.name: {} for c in manifest.companies}
     runs = [CompanyRun(company) for company in manifest.companies]
     _allow_descriptors(manifest)
-    started = time.monotonic()
+    started, result = time.monotonic(), FleetResult(manifest.path, runs)
     limiter = anyio.CapacityLimiter(parallel or len(runs))
     async with AsyncExitStack() as stack:
         stack.enter_context(tuned_collector(0))  # each company's runs add their requests in flight
+        stack.enter_context(command_run_id(result.run_id))  # each company's steps take the fleet's run id
         if progress and sys.stderr.isatty():
             from importer.plans.progress import FleetProgress
 
@@ -139,7 +150,8 @@ async def run_fleet(
                     tg.start_soon(_run_company, run, connections[run.name], overrides, limiter, stop, on_company,
                                   snapshot, sandbox is None)
             signals.cancel_scope.cancel()
-    return FleetResult(manifest.path, runs, time.monotonic() - started)
+    result.elapsed, result.finished_wall = time.monotonic() - started, time.time()
+    return result
 
 
 def run_fleet_sync(manifest: Manifest | str | os.PathLike[str], **kwargs: Any) -> FleetResult:
@@ -216,9 +228,9 @@ def _final_state(run: CompanyRun) -> CompanyState:
 def _log_company(run: CompanyRun) -> None:
     log.info("company %s %s: %s records, %s succeeded, exit code %d%s", run.name, run.state,
              f"{run.total('records'):,}", f"{sum(s.succeeded for s in run.summaries):,}", run.exit_code,
-             f": {run.error}" if run.error else "",
-             extra={"event": "company finished", "state": run.state, "exit_code": run.exit_code,
-                    "records_read": run.total("records"), "error": run.error, "elapsed_s": round(run.elapsed, 3)})
+             f": {run.why}" if run.why else "",
+             extra={"event": "company finished", "state": run.state, "error": run.why, "exit_code": run.exit_code,
+                    "records_read": run.total("records"), "elapsed_s": round(run.elapsed, 3)})
 
 
 def _allow_descriptors(manifest: Manifest) -> None:

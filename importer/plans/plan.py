@@ -54,6 +54,7 @@ from importer.load.gate import CustomerGate
 from importer.mapping.mapfile import resolve_entity
 from importer.options import OPTION_NAMES, ImportOptions
 from importer.plans.preflight import PlanCheck, live_results, plan_company, preflight_plan
+from importer.runinfo import command_run_id, run_id
 from importer.sources import detect_format
 from importer.stopping import StopRequest
 from importer.summary import Summary
@@ -251,6 +252,7 @@ async def run_plan(
         Path(results_dir).mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
         stack.enter_context(tuned_collector(0))  # frozen from one step to the next; each adds its requests
+        stack.enter_context(command_run_id(run_id()))  # every step takes the plan's run id (a fleet's, in one)
         if client is None and (shared := _shared_client(plan, steps)) is not None:
             client = await stack.enter_async_context(shared)
         check = await _check_plan(plan, steps, overrides or {}, results_dir, company, client, live_company)

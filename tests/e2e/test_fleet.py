@@ -91,6 +91,12 @@ async def test_bureau_run_keeps_companies_apart(start_sandbox, tmp_path: Path) -
         (step,) = by_name["down"]["steps"]
         assert step["halted"] and "HTTP 503" in step["error"]  # stopped: the rest not sent in vain
         assert step["outcomes"]["failed"] == 5 and by_name["down"]["exit_code"] == 2
+        assert "step 'customers'" in by_name["down"]["error"] and "HTTP 503" in by_name["down"]["error"]
+        assert by_name["north"]["error"] is None
+        # One run id for the fleet and every company's steps; each step names its target.
+        assert {s["run_id"] for c in data["companies"] for s in c["steps"]} == {data["run_id"]}
+        assert by_name["north"]["steps"][0]["target"] == {"base_url": sandbox.url, "company": "north"}
+        assert data["started"] < data["finished"]
         assert by_name["down"]["state"] == "failed" and by_name["north"]["state"] == "done"
         assert down.count("POST", "/v1/customer") >= 1
         assert code == 2 == data["exit_code"]  # the worst company's
