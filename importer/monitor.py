@@ -63,6 +63,7 @@ class _Watched:
     counter: ByteCounter | None
     before: tuple[int, int, int]  # the client's calls (tokens included), 429s and waits when the run began
     paces: deque[tuple[float, int]] = field(default_factory=deque)
+    shown: tuple[int, int, int] = (0, 0, 0)  # the highest counts told so far: a counter never goes down
 
     @property
     def finished(self) -> bool:
@@ -72,9 +73,14 @@ class _Watched:
         """Calls, 429s and window waits so far: the summary's once it is over, else its client's since it began."""
         s = self.summary
         if self.finished or self.client is None:
-            return s.calls, s.throttled, s.window_waits
-        now = _client_counters(self.client)
-        return now[0] - self.before[0], now[1] - self.before[1], now[2] - self.before[2]
+            now = (s.calls, s.throttled, s.window_waits)
+        else:
+            counted = _client_counters(self.client)
+            now = (counted[0] - self.before[0], counted[1] - self.before[1], counted[2] - self.before[2])
+        # The summary leaves out what the client spent before sending (a company's reference
+        # reads): the counters keep the highest count told, as Prometheus needs of a counter.
+        self.shown = (max(now[0], self.shown[0]), max(now[1], self.shown[1]), max(now[2], self.shown[2]))
+        return self.shown
 
 
 def _client_counters(client: ApiClient) -> tuple[int, int, int]:

@@ -118,3 +118,16 @@ def test_a_large_file_is_fingerprinted_by_size_mtime_and_its_first_mib(tmp_path)
     assert said["method"] == "size-mtime-head" and said["bytes"] == len(head) + 4
     assert said["head_sha256"] == hashlib.sha256(head).hexdigest()
     assert fingerprint(str(path))["sha256"] == hashlib.sha256(head + b"tail").hexdigest()
+
+
+def test_a_counter_never_goes_down_when_the_summary_counts_fewer_calls_than_were_seen(tmp_path: Path) -> None:
+    from importer.summary import Summary
+
+    summary = Summary(entity="customer", mode="create", input="c.csv", results_path=None)
+    monitor = Monitor(metrics_file=tmp_path / "m.prom")
+    monitor.watch(summary)
+    summary.calls = 7  # seen while the run went (a company's reference reads among them)
+    assert monitor.totals()["calls"] == 7
+    summary.calls = 5  # what the finished summary counts: the records' calls only
+    families = {f.name: f for f in text_string_to_metric_families(monitor.metrics_text(final=True))}
+    assert families["importer_calls"].samples[0].value == 7
