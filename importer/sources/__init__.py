@@ -17,15 +17,32 @@ A CSV row that repeats the header (two exports joined) is an invalid record.
 
 from __future__ import annotations
 
-from importer.sources._open import ByteCounter, detect_format, is_regular_file
-from importer.sources.base import Source, SourceRecord
-from importer.sources.csv import CsvSource
-from importer.sources.inputs import Input, open_input
-from importer.sources.kinds import InputKind, kind_named
-from importer.sources.ndjson import NdjsonSource
-from importer.sources.opening import SourceOptions, open_source
+from typing import TYPE_CHECKING
+
+from importer.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from importer.sources._open import ByteCounter, detect_format, is_regular_file
+    from importer.sources.base import Source, SourceRecord
+    from importer.sources.csv import CsvSource
+    from importer.sources.inputs import Input, open_input
+    from importer.sources.kinds import InputKind, kind_named
+    from importer.sources.ndjson import NdjsonSource
+    from importer.sources.opening import open_source
+    from importer.sources.options import SourceOptions
 
 __all__ = [
     "Source", "SourceRecord", "SourceOptions", "open_source", "detect_format", "ByteCounter",
     "Input", "open_input", "CsvSource", "NdjsonSource", "InputKind", "kind_named", "is_regular_file",
 ]
+
+# Imported when first used: the options (and ``importer --help``) read SourceOptions' defaults
+# without the readers, the encodings and the event loop's helpers.
+__getattr__, __dir__ = lazy_exports(globals(), {
+    "ByteCounter": "importer.sources._open", "detect_format": "importer.sources._open",
+    "is_regular_file": "importer.sources._open", "Source": "importer.sources.base",
+    "SourceRecord": "importer.sources.base", "CsvSource": "importer.sources.csv", "Input": "importer.sources.inputs",
+    "open_input": "importer.sources.inputs", "InputKind": "importer.sources.kinds",
+    "kind_named": "importer.sources.kinds", "NdjsonSource": "importer.sources.ndjson",
+    "open_source": "importer.sources.opening", "SourceOptions": "importer.sources.options",
+})
