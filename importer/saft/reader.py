@@ -162,15 +162,12 @@ class _Stream:
         if known is _LEAF:
             self.path.append(known)
             return
-        skipped = None
         if known is None:
-            skipped = (parent, name)
+            self.skipped = (parent, name)
         elif known.amounts and self._nobodys_line():
-            self.unread_amounts = True
-            known = None
+            self.unread_amounts, self.skipped, known = True, None, None
         if known is None:  # not read: until it ends, the parser only counts the elements inside it
             self.skipping = 1
-            self.skipped = skipped
             self.parser.StartElementHandler = self._skip_start
             self.parser.EndElementHandler = self._skip_end
             return
@@ -204,9 +201,7 @@ class _Stream:
         self.skipping -= 1
         if not self.skipping:  # the element not read has ended
             if self.skipped is not None:  # a leaf: from now on it costs no handler swaps
-                parent, name = self.skipped
-                parent.children[name] = _LEAF
-                self.skipped = None
+                self.skipped[0].children[self.skipped[1]] = _LEAF
             self.depth -= 1
             self.parser.StartElementHandler = self._start
             self.parser.EndElementHandler = self._end
