@@ -34,7 +34,7 @@ from importer.logs import json_lines, tell
 from importer.runinfo import utc
 from importer.summary import Summary
 from importer.version import __version__
-from importer.vocabulary import OUTCOMES
+from importer.vocabulary import DEFAULT_METRICS_EVERY, DEFAULT_PROGRESS_EVERY, OUTCOMES
 
 if TYPE_CHECKING:  # not at run time: the command line's --help reads this module's defaults
     from anyio.abc import TaskGroup
@@ -44,8 +44,6 @@ if TYPE_CHECKING:  # not at run time: the command line's --help reads this modul
 
 __all__ = ["Monitor", "watching", "DEFAULT_PROGRESS_EVERY", "DEFAULT_METRICS_EVERY"]
 
-DEFAULT_PROGRESS_EVERY = 60.0  # seconds between progress events when JSON logs are on and nothing is said
-DEFAULT_METRICS_EVERY = 15.0  # seconds between writes of the metrics file
 _PACE_WINDOW = 30.0  # seconds: the ETA's pace is that of the records finished in the last this many
 
 _current: ContextVar[Monitor | None] = ContextVar("importer_monitor", default=None)

@@ -23,7 +23,6 @@ seconds or a rate go. TOML reads ``nan`` and ``inf`` as numbers; neither is a ti
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from importer.entities import entity as find_entity
 from importer.errors import ConfigError
 from importer.pace import Pace
-from importer.sources import SourceOptions
+from importer.sources.options import SourceOptions
 from importer.vocabulary import MODES, NUMBERING_MODES, SAFT_DOCUMENTS, Mode, NumberingMode, SaftDocuments
 
 __all__ = ["ImportOptions", "ImportOptionsKwargs", "MODES", "DEFAULT_BASE_URL", "Connection", "Pace",
@@ -297,6 +296,8 @@ def _unknown(names: list[str]) -> str:
     """``unknown option(s): concurency (did you mean concurrency?)``."""
     said = []
     for name in names:
+        import difflib  # only for a misspelt option
+
         close = difflib.get_close_matches(name, list(OPTION_NAMES), n=1)
         said.append(f"{name} (did you mean {close[0]}?)" if close else name)
     return f"unknown option(s): {', '.join(said)}"

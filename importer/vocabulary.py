@@ -15,7 +15,7 @@ __all__ = [
     "ReleaseOutcome", "Mode", "MODES", "OutcomeName", "OUTCOMES", "SUCCESS", "EventName", "EVENTS", "Action", "ACTIONS",
     "ActionOutcome", "ACTION_OUTCOMES", "LoadState", "LOAD_STATES", "How", "HOWS",
     "VerifyStatus", "VERIFY_STATUSES", "CompanyState", "COMPANY_STATES", "SaftDocuments", "SAFT_DOCUMENTS",
-    "NumberingMode", "NUMBERING_MODES", "is_outcome", "is_event",
+    "NumberingMode", "NUMBERING_MODES", "is_outcome", "is_event", "DEFAULT_PROGRESS_EVERY", "DEFAULT_METRICS_EVERY",
 ]
 
 # What a run does with a record that names a key: POST it, PUT it, or PUT or POST by what the API holds.
@@ -84,3 +84,7 @@ class ReleaseOutcome(TypedDict):
     error: str | None
     already_released: NotRequired[bool]  # the ledger showed it released before this release was sent
     status: NotRequired[str]  # the document's status then
+
+# An unattended run's reports (importer.monitor), here so that --help prints them without the monitor.
+DEFAULT_PROGRESS_EVERY = 60.0  # seconds between progress events when JSON logs are on and nothing is said
+DEFAULT_METRICS_EVERY = 15.0  # seconds between writes of the metrics file

@@ -91,7 +91,7 @@ def test_each_default_is_written_once_in_the_package():
     literals = {name: repr(getattr(Pace, name)) for name in ("concurrency", "timeout", "max_attempts", "retry_base")}
     literals["max_field_size"] = "1 << 20"
     homes = {"concurrency": "pace.py", "timeout": "pace.py", "max_attempts": "pace.py",
-             "retry_base": "pace.py", "max_field_size": "sources/opening.py"}
+             "retry_base": "pace.py", "max_field_size": "sources/options.py"}
     assert InputFormat.max_field_size == 1 << 20
     again = []
     for path in sorted((ROOT / "importer").rglob("*.py")):

@@ -19,33 +19,42 @@ command and turns every error into one line and an exit code.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import anyio
-
-from importer.cli.config import apply_defaults, config_file
 from importer.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
-from importer.cli.parser import build_parser
-from importer.errors import AuthError, ConfigError, ImporterError
-from importer.logs import setup_logging, tell
+
+if TYPE_CHECKING:
+    import argparse
+
+    from importer.cli.parser import build_parser
 
 __all__ = ["main", "build_parser"]
 
-Command = Callable[[argparse.Namespace, list[str]], Awaitable[int]]
+Command = Callable[["argparse.Namespace", list[str]], Awaitable[int]]
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(sys.argv[1:] if argv is None else argv)
-    except KeyboardInterrupt:  # Ctrl-C before the run began (while it started up): nothing was sent
+    except KeyboardInterrupt:  # Ctrl-C while the command starts up: nothing was sent
         print("importer: stopped (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
 def _main(argv: list[str]) -> int:
+    if argv == ["--version"]:  # what the parser would print, without building it
+        from importer.version import __version__
+
+        print(f"importer {__version__}")
+        return 0
+    import logging
+
+    from importer.cli.config import apply_defaults, config_file
+    from importer.cli.parser import build_parser
+    from importer.errors import AuthError, ConfigError, ImporterError
+
     parser = build_parser()
     try:
         apply_defaults(parser, config_file(argv))
@@ -59,6 +68,10 @@ def _main(argv: list[str]) -> int:
         from importer.sandbox import main as sandbox_main
 
         return sandbox_main(argv[argv.index("sandbox") + 1:])
+    import anyio  # the event loop and the logs: for the commands that talk to the API (not for --help)
+
+    from importer.logs import setup_logging, tell
+
     setup_logging(args.verbose, args.log_format)
     command = _api_command(args.command)
     from importer.api import event_loop_options
@@ -132,6 +145,14 @@ def _api_command(name: str) -> Command:
     from importer.cli.ledger import export_command, reconcile_command, verify_command
 
     return {"export": export_command, "verify": verify_command, "reconcile": reconcile_command}[name]
+
+
+def __getattr__(name: str) -> object:
+    if name == "build_parser":  # imported when asked for: ``importer --version`` builds no parser
+        from importer.cli.parser import build_parser
+
+        return build_parser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:

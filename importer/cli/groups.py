@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 
 from importer.cli.flags import CommandParser, Section, delimiter, positive_float, seconds
-from importer.monitor import DEFAULT_METRICS_EVERY, DEFAULT_PROGRESS_EVERY
 from importer.options import MODES, Behaviour, Connection, ImportOptions, InputFormat, Pace
-from importer.vocabulary import NUMBERING_MODES
+from importer.vocabulary import DEFAULT_METRICS_EVERY, DEFAULT_PROGRESS_EVERY, NUMBERING_MODES
 
 __all__ = ["add_sheet", "add_unattended", "add_behaviour", "add_check_company", "add_connection", "add_input", "add_output", "add_saft", "add_saft_documents",
            "add_sandbox_company", "add_send_valid", "add_speed", "add_state"]

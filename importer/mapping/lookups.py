@@ -81,7 +81,7 @@ def read_lookups(section: Any, map_path: str, problem: Problem) -> dict[str, Loo
 def _read(
     where: str, path: Path, key: str, value: str, options: SourceOptions, problem: Problem,
 ) -> dict[str, Any] | None:
-    from importer.sources.inputs import open_input  # the readers, only for a map with lookups
+    from importer.sources import open_input  # the readers, only for a map with lookups
 
     table: dict[str, Any] = {}
     first: dict[str, int] = {}  # key -> the record it was first read from

@@ -14,7 +14,14 @@ from decimal import Decimal
 from importer.saft.model import SaftEvent, SaftInvoice, SaftInvoiceLine, SaftProblem, SaftSettlement
 from importer.saft.records import Node
 
-__all__ = ["build_invoice", "build_settlement"]
+__all__ = ["build_invoice", "build_settlement", "INVOICE_TEXTS"]
+
+# What of an invoice only its documents carry (texts, quantities, prices, period), not its
+# gross total nor its check: the open items' first pass leaves these unread and the second
+# reads them (a value among them that does not fit its type is found there). As problems name them.
+INVOICE_TEXTS = frozenset(("Invoice/Period", "Invoice/PeriodYear", "Invoice/DocumentTotals/NetTotal",
+                           *(f"Invoice/Line/{leaf}" for leaf in
+                             ("LineNumber", "ProductCode", "Quantity", "UnitPrice", "Description"))))
 
 _ZERO = Decimal(0)
 _SIGNS = {"C": 1, "D": -1}

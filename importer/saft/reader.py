@@ -10,7 +10,9 @@ are skipped once the line has given its AccountID and no CustomerID (the schema 
 ``SourceDocuments`` are read only when asked for (``events(documents=True)``): the balances
 do not need them. Nor do they need a customer's address, contact, tax registration or party
 info: the balances' pass (``events(purpose="balances")``) skips those as it skips any unread
-element, so a customer costs it its id, Name and balances only. A DOCTYPE is refused
+element, so a customer costs it its id, Name and balances only; and with the documents, an
+invoice its number, customer, date and amounts (``invoice_records.INVOICE_TEXTS`` are left for the second
+pass, ``purpose="invoices"``, which reads the sales invoices and nothing else). A DOCTYPE is refused
 outright: SAF-T has none, and its entities (billion laughs, external files) are the classic
 ways an XML file hangs or leaks a reader.
 
@@ -35,7 +37,7 @@ from importer.errors import SourceError
 from importer.saft._schema import SCHEMAS
 from importer.saft.detect import NAMESPACE, ROOT, open_bytes, schema_for
 from importer.saft.facts import FieldFact
-from importer.saft.invoice_records import build_invoice, build_settlement
+from importer.saft.invoice_records import INVOICE_TEXTS, build_invoice, build_settlement
 from importer.saft.model import SaftCustomer, SaftEvent, SaftHeader
 from importer.saft.records import Flaw, Node, build_account, build_customer, build_header, build_movement
 from importer.saft.values import BadValue, Converter, converter
@@ -60,14 +62,18 @@ _ROOT = "AuditFile"
 _VERSION = "Header/AuditFileVersion"
 _LINE_AMOUNTS = frozenset(f"{_LINE}/{side}" for side in ("DebitAmount", "CreditAmount"))
 _LINE_CUSTOMER = f"{_LINE}/CustomerID"
-Purpose = Literal["all", "balances"]
+Purpose = Literal["all", "balances", "invoices"]
 # What a pass leaves unread, beyond what the schema facts leave out. The balances (and the
 # open items' first pass) use of a customer only its id, its balances and its Name (read so
-# that a Name the schema does not allow keeps the customer a problem, as in every pass).
+# that a Name the schema does not allow keeps the customer a problem, as in every pass), and
+# of an invoice what its gross total needs. The open items' second pass (``invoices``) reads
+# the sales invoices alone: the customers, the ledger and the payments were the first's.
 _SKIPS: dict[str, frozenset[str]] = {
     "all": frozenset(),
     "balances": frozenset(f"{_CUSTOMER}/{name}" for name in
-                          ("RegistrationNumber", "Address", "Contact", "TaxRegistration", "PartyInfo")),
+                          ("RegistrationNumber", "Address", "Contact", "TaxRegistration", "PartyInfo"))
+                | frozenset(f"{_INVOICE}{path.removeprefix('Invoice')}" for path in INVOICE_TEXTS),
+    "invoices": frozenset(("MasterFiles", "GeneralLedgerEntries", "SourceDocuments/Payments")),
 }
 
 
@@ -90,6 +96,9 @@ class _Open:
 
 
 _UNSEEN = _Open("", "", FieldFact("group"))  # what a parent's ``children`` gives for an element not met before
+# An element not read that has had no children: met again, it only goes on the path, and off it at its end,
+# without the handlers swapped in and out (most elements not read are such leaves: a line's texts, its tax codes).
+_LEAF = _Open("", "", FieldFact("string"))
 
 
 class _Stream:
@@ -111,6 +120,7 @@ class _Stream:
         self.root = _Open("", _ROOT, FieldFact("group"))
         self.path: list[_Open] = []  # the open elements we read
         self.skipping = 0  # depth inside an element we do not read (then only _skip_start and _skip_end run)
+        self.skipped: tuple[_Open, str] | None = None  # that element's parent and name, while it may be a leaf
         self.depth = 0
         self.nodes: list[Node] = []  # open groups inside the current record
         self.text: list[str] = []
@@ -149,9 +159,13 @@ class _Stream:
         known = parent.children.get(name, _UNSEEN)
         if known is _UNSEEN:
             known = self._resolve(parent, name)
-        if known is not None and known.amounts and self._nobodys_line():
-            self.unread_amounts = True
-            known = None
+        if known is _LEAF:
+            self.path.append(known)
+            return
+        if known is None:
+            self.skipped = (parent, name)
+        elif known.amounts and self._nobodys_line():
+            self.unread_amounts, self.skipped, known = True, None, None
         if known is None:  # not read: until it ends, the parser only counts the elements inside it
             self.skipping = 1
             self.parser.StartElementHandler = self._skip_start
@@ -181,10 +195,13 @@ class _Stream:
 
     def _skip_start(self, _name: str, _attrs: dict[str, str]) -> None:
         self.skipping += 1
+        self.skipped = None  # it has children: not a leaf
 
     def _skip_end(self, _name: str) -> None:
         self.skipping -= 1
         if not self.skipping:  # the element not read has ended
+            if self.skipped is not None:  # a leaf: from now on it costs no handler swaps
+                self.skipped[0].children[self.skipped[1]] = _LEAF
             self.depth -= 1
             self.parser.StartElementHandler = self._start
             self.parser.EndElementHandler = self._end
@@ -199,6 +216,8 @@ class _Stream:
 
     def _resolve(self, parent: _Open, name: str) -> _Open | None:
         """The path and facts of an element met below ``parent``; cached, as the same few recur."""
+        if parent is _LEAF:  # below an element taken for a leaf: not read either
+            return _LEAF
         local = name.rpartition(" ")[2]
         path = f"{parent.path}/{local}" if parent.path else local
         fact = self.fields.get(path)
@@ -213,6 +232,8 @@ class _Stream:
         if not self.path:
             return  # the root
         known = self.path.pop()
+        if known is _LEAF:
+            return
         if known.group:
             if known.record:
                 self._record(known.path, self.nodes[0])

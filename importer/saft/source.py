@@ -42,6 +42,7 @@ from importer.options import SaftSettings
 from importer.saft.balances import DOCUMENT_ENTITIES, BalanceBook, BalanceCheck, DocumentText, opening_documents
 from importer.saft.customers import CUSTOMER_COLUMNS, check_payment_terms, customer_map, customer_record
 from importer.saft.invoice_documents import invoice_documents, open_item_checks
+from importer.saft.invoice_records import INVOICE_TEXTS
 from importer.saft.model import (
     SaftAccount,
     SaftCustomer,
@@ -68,7 +69,8 @@ class SaftFile(Protocol):
 
     header: SaftHeader
 
-    def events(self, documents: bool = False, purpose: Literal["all", "balances"] = "all") -> Iterator[SaftEvent]: ...
+    def events(self, documents: bool = False, purpose: Literal["all", "balances", "invoices"] = "all"
+               ) -> Iterator[SaftEvent]: ...
 
 
 Opener = Callable[[str, int], AbstractContextManager[SaftFile]]  # (path, max_field_size)
@@ -213,8 +215,11 @@ class SaftSource:
             number += 1
             yield _problem_record(number, problem)
         with self._open() as file:
-            for event in file.events(documents=True):
+            for event in file.events(documents=True, purpose="invoices"):
                 if not isinstance(event, SaftInvoice):
+                    if isinstance(event, SaftProblem) and event.element in INVOICE_TEXTS:
+                        number += 1  # a value only this pass reads: the first counted the invoice in, unsent
+                        yield _problem_record(number, event)
                     continue
                 for row in invoice_documents(event, invoices, self.entity, self.document,
                                              default_currency=header.default_currency, period_end=header.period_end,

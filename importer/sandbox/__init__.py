@@ -41,8 +41,9 @@ from importer.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from importer.sandbox.app import create_app
-    from importer.sandbox.cli import add_arguments, main, run
+    from importer.sandbox.cli import main, run
     from importer.sandbox.config import SandboxConfig
+    from importer.sandbox.flags import add_arguments
     from importer.sandbox.server import RunningSandbox, serve
 
 __all__ = ["SandboxConfig", "create_app", "serve", "RunningSandbox", "add_arguments", "run", "main"]
@@ -50,7 +51,7 @@ __all__ = ["SandboxConfig", "create_app", "serve", "RunningSandbox", "add_argume
 # Imported when first used: the command line's parser reads add_arguments without
 # starting up the server's modules (aiohttp.web and the ledger).
 __getattr__, __dir__ = lazy_exports(globals(), {
-    "create_app": "importer.sandbox.app", "add_arguments": "importer.sandbox.cli",
+    "create_app": "importer.sandbox.app", "add_arguments": "importer.sandbox.flags",
     "main": "importer.sandbox.cli", "run": "importer.sandbox.cli", "SandboxConfig": "importer.sandbox.config",
     "RunningSandbox": "importer.sandbox.server", "serve": "importer.sandbox.server",
 })

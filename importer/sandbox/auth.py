@@ -31,17 +31,12 @@ from typing import Any
 from urllib.parse import unquote
 
 from importer.sandbox.answers import ApiError, message_error
+from importer.sandbox.scopes import SCOPES
 
 __all__ = ["Auth", "Caller", "STATIC_CLIENT", "STATIC_TENANT", "SCOPES", "caller", "scope_for"]
 
 STATIC_CLIENT = "(static token)"  # client identity of the static token
 STATIC_TENANT = "sandbox"  # the company the static token acts for
-SCOPES = (
-    "vismanet_erp_service_api:create",
-    "vismanet_erp_service_api:read",
-    "vismanet_erp_service_api:update",
-    "vismanet_erp_service_api:delete",
-)
 _DEFAULT_SCOPES = SCOPES[:3]  # what a token request without ``scope`` asks for
 _SCOPE_OF_METHOD = {"GET": SCOPES[1], "HEAD": SCOPES[1], "POST": SCOPES[0], "PUT": SCOPES[2],
                     "PATCH": SCOPES[2], "DELETE": SCOPES[3]}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from importer.company import Company, load_company
-from importer.company.demo import demo_company
-from importer.sandbox.auth import SCOPES
+from importer.sandbox.scopes import SCOPES
+
+if TYPE_CHECKING:
+    from importer.company import Company
 
 __all__ = [
     "SandboxConfig", "with_company", "FAULT_KINDS", "DEFAULT_FAULTS", "DEFAULT_CLIENTS", "PROFILES", "parse_rate_limit",
@@ -27,6 +29,18 @@ FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "reset", "slow", "store-the
 DEFAULT_FAULTS: tuple[str, ...] = ("500", "502", "503", "reset", "store-then-fail")
 DEFAULT_CLIENTS: dict[str, str] = {"sandbox": "sandbox-secret"}
 DEFAULT_STATIC_TOKEN = "sandbox-token"
+
+
+def _demo_company() -> Company:
+    from importer.company.demo import demo_company  # built when a config is made without a company
+
+    return demo_company()
+
+
+def _load_company(path: str) -> Company:
+    from importer.company import load_company
+
+    return load_company(path)
 
 
 @dataclass(slots=True)
@@ -63,7 +77,7 @@ class SandboxConfig:
     # The company behind the API: its reference data, VAT, periods and numbering (see
     # importer.company); by default the built-in demo company. None: no company, anything
     # the schema allows is accepted.
-    company: Company | None = field(default_factory=demo_company, compare=False)
+    company: Company | None = field(default_factory=_demo_company, compare=False)
     # Monotonic clock behind token expiry and rate windows; tests may swap in a fake one.
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
@@ -147,5 +161,5 @@ def with_company(config: SandboxConfig, value: str | None) -> SandboxConfig:
     """``config`` with ``--company FILE|none`` applied: a loaded snapshot, no company at all
     ("none"), or, when not given, its default; ConfigError naming the file when it cannot be used."""
     if value:
-        config.company = None if value.strip().lower() == "none" else load_company(value)
+        config.company = None if value.strip().lower() == "none" else _load_company(value)
     return config

@@ -10,36 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from importer.sources._open import detect_format, is_regular_file, open_binary
 from importer.sources.base import Source
 from importer.sources.encoding import check_utf8, codec_name
 from importer.sources.mojibake import check_encoding
+from importer.sources.options import SourceOptions
 from importer.sources.stream import reader_of
 from importer.sources.utf16 import Utf16AsUtf8, utf16_codec
 
 __all__ = ["SourceOptions", "open_source"]
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """How a file is read; its defaults are the run's (``importer.options.InputFormat`` reads them here).
-
-    ``entity`` and ``settings`` are for the input kinds that read one file as more than one
-    entity (:mod:`importer.sources.kinds`): what to read it as, and the kind's own settings
-    (a SAF-T file's ``SaftSettings``); CSV and NDJSON ignore both. ``sheet`` and ``header_row``
-    are a workbook's (:mod:`importer.sources.xlsx`).
-    """
-
-    format: str | None = None  # "csv" | "ndjson", or a registered kind's; None: by extension
-    delimiter: str | None = None  # None: sniffed among , ; TAB |
-    max_field_size: int = 1 << 20  # bytes of a line, a field or a CSV record; see the README ("Input files")
-    encoding: str | None = None  # None: UTF-8, checked whole before a file is read (see open_source)
-    entity: str | None = None
-    settings: object = None
-    sheet: str | None = None  # a workbook's sheet, by name or 1-based place; None: the first
-    header_row: int | None = None  # a workbook's header row; None: found (see importer.sources.xlsx)
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import importer.cli as cli
+import importer.cli.parser as parser
 from importer.cli.exits import EXIT_INTERRUPTED
 
 pytestmark = pytest.mark.one_profile
@@ -15,7 +16,7 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(monkeypatch, capsys):
     def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "build_parser", interrupted)
+    monkeypatch.setattr(parser, "build_parser", interrupted)
     assert cli.main(["run", "x.csv", "-e", "customer"]) == EXIT_INTERRUPTED == 130
     err = capsys.readouterr().err
     assert err == "importer: stopped (Ctrl-C)\n"

@@ -152,6 +152,24 @@ def test_an_invoice_paid_twice_over_and_a_duplicate_number_are_told_not_sent(tmp
     assert [row.data["line.description"] for row in rows if row.data] == ["Widget (P1)", "Frakt (P2)"]
 
 
+def test_a_bad_value_only_the_documents_need_is_told_by_the_second_pass_once(tmp_path):
+    # The first pass leaves a line's quantity unread: F1 counts towards K00001's check (which agrees),
+    # and the pass that writes the documents tells F1's quantity; F2 and K00002's invoices still go.
+    good = _write(tmp_path / "good.xml", closing={**CLOSING, "K00003": ODD.owed})
+    bad = broken(good, tmp_path / "bad.xml", "<Quantity>2</Quantity>", "<Quantity>two</Quantity>")
+    source = SaftSource(bad, SaftSettings("invoice", documents="invoices"))
+    assert source.disagreements() == []
+    rows = list(source)
+    [problem] = [row.error for row in rows if not row.data]
+    assert problem is not None and "Invoice/Line/Quantity" in problem and "invoice F1" in problem
+    assert "customer K00001" in problem
+    assert {row.data["documentKey"] for row in rows if row.data} == {"SI-F3", "SI-F4"}
+    assert all(row.error is None for row in rows if row.data)
+    with open_saft(bad) as file:  # read whole, the invoice is the same one problem
+        [again] = [e for e in file.events(documents=True) if isinstance(e, SaftProblem)]
+    assert again.element == "Invoice/Line/Quantity"
+
+
 def test_invoices_and_their_lines_stream_through_with_flat_memory(tmp_path):
     def write(name: str, lines: int) -> Path:
         specs = tuple(InvoiceSpec(f"N{n}", f"K{n % 3 + 1:05d}",

@@ -140,6 +140,26 @@ def test_events_can_be_walked_twice(tmp_path: Path) -> None:
         assert list(saft.events()) == list(saft.events())
 
 
+@pytest.mark.parametrize("purpose", ["all", "balances"])
+def test_an_unread_element_empty_once_and_with_children_later_reads_nothing_of_them(
+        good: Path, tmp_path: Path, purpose: str) -> None:
+    # The reader takes an unread element with no children for a leaf; met again with children
+    # (a Name, an Amount among them), those are not read either, and the records around it are whole.
+    once = make_broken(good, tmp_path / "once.xml", "<CustomerID>K00001</CustomerID>",
+                       "<Extra/><CustomerID>K00001</CustomerID>")
+    path = make_broken(once, tmp_path / "later.xml", "<CustomerID>K00002</CustomerID>",
+                       "<Extra><Name>Nobody</Name><Amount>1.00</Amount></Extra><CustomerID>K00002</CustomerID>")
+    with open_saft(good) as saft:
+        expected = list(saft.events(purpose=purpose))  # type: ignore[arg-type]
+    with open_saft(path) as saft:
+        found = list(saft.events(purpose=purpose))  # type: ignore[arg-type]
+    assert [type(e) for e in found] == [type(e) for e in expected]
+    assert [(c.customer_id, c.name, c.balances) for c in found if isinstance(c, SaftCustomer)] == \
+        [(c.customer_id, c.name, c.balances) for c in expected if isinstance(c, SaftCustomer)]
+    assert [m.amount for m in found if isinstance(m, SaftMovement)] == \
+        [m.amount for m in expected if isinstance(m, SaftMovement)]
+
+
 def test_a_large_file_streams_with_flat_memory(tmp_path: Path) -> None:
     small, large = tmp_path / "small.xml", tmp_path / "large.xml"
     write_saft(small, customers=20, lines_per_customer=10)

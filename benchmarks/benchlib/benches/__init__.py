@@ -18,6 +18,7 @@ from . import (
     preflight,
     reconcile_memory,
     saft_reading,
+    startup,
     sweep,
     throttled,
     unthrottled,
@@ -42,6 +43,7 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "l": (collector.TITLE, collector.run),
     "m": (saft_reading.TITLE, saft_reading.run),
     "n": (reconcile_memory.TITLE, reconcile_memory.run),
+    "o": (startup.TITLE, startup.run),
     "s": (sweep.TITLE, sweep.run),
     "x": (workbook.TITLE, workbook.run),
 }
