@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from yarl import URL
-
 from importer.api import build_client
 from importer.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from importer.cli.rehearsal import hold_rehearsal, sandbox_state
 from importer.client import ApiClient
 from importer.errors import ConfigError
-from importer.load.results_reader import probe_results
 from importer.logs import json_lines, safe_url
-from importer.monitor import DEFAULT_PROGRESS_EVERY, Monitor
+from importer.monitor import Monitor
 from importer.options import DEFAULT_BASE_URL, WHOLE_RUN, ImportOptions, Pace, group_names
+from importer.vocabulary import DEFAULT_PROGRESS_EVERY
 
 if TYPE_CHECKING:  # the sandbox itself is imported only when a command starts one
     from importer.sandbox import SandboxConfig
@@ -54,8 +52,8 @@ async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options:
 
     Its company is ``--company`` (FILE or none), else ``company`` (a plan's
     ``sandbox_company``), else the sandbox's default. With ``results`` (the run's results
-    file; a plan's first step's) its ledger is kept beside it (:func:`sandbox_state`), so
-    the ``--resume`` the run prints finds what it sent.
+    file; a plan's first step's) its ledger is kept beside it, held by this run alone
+    (:mod:`importer.cli.rehearsal`), so the ``--resume`` the run prints finds what it sent.
     """
     if args.sandbox_profile != "standard" and not args.sandbox:
         raise ConfigError("--sandbox-profile needs --sandbox (for a sandbox of your own: importer sandbox --profile)")
@@ -69,41 +67,14 @@ async def with_sandbox(stack: AsyncExitStack, args: argparse.Namespace, options:
 
         config = with_company(SandboxConfig(profile=args.sandbox_profile), chosen or company)
         if results and not getattr(args, "dry_run", False):
-            config.state_path, config.port = sandbox_state(
-                results, resume=bool(getattr(args, "resume", False)), restart=bool(getattr(args, "restart", False)))
+            config.state_path, config.port = hold_rehearsal(
+                stack, results, resume=bool(getattr(args, "resume", False)),
+                restart=bool(getattr(args, "restart", False)))
+            config.durable = True  # what it answered stays in the ledger, however the run ends
         running = await stack.enter_async_context(serve(config))
         options.update(base_url=running.url, token=config.static_token, client_id=None, client_secret=None)
         return config
     return None
-
-
-def sandbox_state(results: str, *, resume: bool, restart: bool = False) -> tuple[str, int]:
-    """Where a ``--sandbox`` run keeps its ledger, and the port to serve it on.
-
-    The ledger is ``<results>.sandbox.sqlite``. A run that starts anew starts it empty; a
-    ``--resume`` reads it again and serves it on the port the results file names (its
-    lines record the API they went to, and a resume goes to the same one). A port taken
-    since is refused, naming it.
-    """
-    path = f"{results}.sandbox.sqlite"
-    about = probe_results(results) if resume and os.path.isfile(results) else None
-    api = URL(about["api"]) if about and about.get("api") else None
-    if api is None or api.host != "127.0.0.1" or not api.port or not os.path.isfile(path):
-        if resume or restart or not os.path.isfile(results):  # else the run is refused: left as it is
-            for stale in (path, f"{path}-wal", f"{path}-shm"):  # a ledger of no run this one continues
-                if os.path.isfile(stale):
-                    os.remove(stale)
-        return path, 0
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", api.port))
-        except OSError as exc:
-            raise ConfigError(
-                f"--sandbox --resume: {results} was sent to the sandbox on port {api.port}, and that port "
-                f"is taken now ({exc.strerror or exc}); nothing was sent. Free the port and resume again, "
-                "or pass --restart to start the rehearsal over"
-            ) from None
-    return path, api.port
 
 
 def sandbox_company(args: argparse.Namespace) -> str | None:

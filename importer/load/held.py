@@ -21,6 +21,14 @@ What a record whose number is held becomes (:meth:`Held.find`, used by the worke
   upsert updates it (or finds it holds what the file says).
 - a number two records of the ledger carry: ``failed``, naming them.
 
+A file re-saved by a spreadsheet may have lost the leading zeros of its numbers (``00123``
+saved as ``123``), or gained padding. A number the ledger does not hold as it is spelled is
+looked for with those left out (:func:`loose`): the one record carrying it so is the record
+(compared as above, its number as the ledger spells it); where several do, the one holding
+what the create would send (customer, date, amounts, lines) is, and if none or more than one
+does, the record is ``failed``, naming them, and not sent. Only a listed ledger is looked at
+so; a number asked of the list GET's filter is matched as it is.
+
 A record whose number is not held is new: an upsert creates it without asking the API
 for the file's number, which, the company numbering, may be another record's key.
 
@@ -44,7 +52,7 @@ from importer.load.prefetch import PAGE_SIZE, count_records
 from importer.load.references import PREFIX
 from importer.schema import unwrap_value
 
-__all__ = ["Held", "Found", "read_held"]
+__all__ = ["Held", "Found", "read_held", "loose"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,7 @@ class Found:
     key: str | None = None  # the ledger's key of the one record carrying it
     answer: Response | None = None  # a create's: the record as read, when it holds what is sent
     error: str | None = None  # why the record cannot go on (other values, several records, no read)
+    other_values: bool = False  # the error: the record holds other values than the create sends
 
 
 class Held:
@@ -68,6 +77,7 @@ class Held:
         self.field = field
         self.keys = keys
         self.calls = calls
+        self._loose: dict[str, list[str]] | None = None  # by loose(number): the ledger's numbers, made on first use
 
     async def keys_of(self, lookups: Lookups, number: str) -> list[str]:
         """The ledger's keys of the records carrying ``number`` (LookupUnavailable: cannot tell)."""
@@ -75,6 +85,18 @@ class Held:
             return self.keys.get(number, [])
         found = await lookups.carrying(self.field, number)
         return [key for item in found if (key := _text(item.get(self.entity.key_field or ""))) is not None]
+
+    def _spelled_otherwise(self, number: str) -> list[tuple[str, str]]:
+        """(the ledger's number, its key) of the records carrying ``number`` but for leading zeros
+        and padding, spelled otherwise than ``number``; none where the ledger was not listed."""
+        if self.keys is None:
+            return []
+        if self._loose is None:
+            self._loose = {}
+            for held in self.keys:
+                self._loose.setdefault(loose(held), []).append(held)
+        return [(held, key) for held in self._loose.get(loose(number), ()) if held != number
+                for key in self.keys[held]]
 
     async def find(self, lookups: Lookups, number: str, payload: dict[str, Any] | None) -> Found:
         """Whether the ledger holds ``number``; with ``payload`` (a create's, as it would be
@@ -89,8 +111,49 @@ class Held:
             return Found(error=f"the ledger already holds {len(keys)} {self._plural} with {where} "
                                f"({', '.join(keys[:5])}): it is not sent; keep one of them")
         if not keys:
-            return Found()
-        key = keys[0]
+            otherwise = self._spelled_otherwise(number)
+            return await self._by_content(lookups, number, otherwise, payload) if otherwise else Found()
+        return await self._compared(lookups, keys[0], where, payload)
+
+    async def _by_content(self, lookups: Lookups, number: str, otherwise: list[tuple[str, str]],
+                          payload: dict[str, Any] | None) -> Found:
+        """The record among ``otherwise`` (numbers like ``number`` but for leading zeros or padding)
+        that ``number`` stands for: the only one, or the only one holding what ``payload`` sends."""
+        if len(otherwise) == 1:
+            held, key = otherwise[0]
+            where = f"{self.field} {held!r} (the file's {number!r}, but for leading zeros or padding)"
+            return await self._compared(lookups, key, where, self._as_held(payload, held))
+        named = ", ".join(f"{key} ({held!r})" for held, key in otherwise[:5])
+        where = f"{self.field} {number!r} but for leading zeros or padding"
+        if payload is None:
+            return Found(error=f"the ledger already holds {len(otherwise)} {self._plural} with {where} "
+                               f"({named}): it is not sent; keep one of them, or give the file's numbers as "
+                               "the ledger spells them")
+        same: list[Found] = []
+        for held, key in otherwise:
+            found = await self._compared(lookups, key, where, self._as_held(payload, held))
+            if found.answer is not None:
+                same.append(found)
+            elif found.key is None and found.error is None:
+                continue  # gone since it was listed
+            elif found.error is not None and not found.other_values:
+                return found  # could not be read: cannot tell which it is
+        if len(same) == 1:
+            return same[0]
+        holding = f"{len(same)} of them hold" if same else "none of them holds"
+        return Found(error=f"the ledger already holds {len(otherwise)} {self._plural} with {where} ({named}), "
+                           f"and {holding} what the file gives: it is not sent; give the file's numbers as "
+                           "the ledger spells them")
+
+    def _as_held(self, payload: dict[str, Any] | None, held: str) -> dict[str, Any] | None:
+        """``payload`` with the number as the ledger spells it: compared on the rest of what it sends."""
+        if payload is None or self.field not in payload:
+            return payload
+        sent = payload[self.field]
+        return {**payload, self.field: {**sent, "value": held} if isinstance(sent, dict) else held}
+
+    async def _compared(self, lookups: Lookups, key: str, where: str, payload: dict[str, Any] | None) -> Found:
+        """The record ``key`` (carrying the number ``where`` says), read and compared with ``payload``."""
         if payload is None:
             return Found(key)
         try:
@@ -106,7 +169,7 @@ class Held:
         if differences:
             return Found(key, error=f"the ledger already holds {self.entity.name} {key} with {where}, with other "
                                     f"values: {difference(differences[0])}; it is not created again (run with "
-                                    "--mode upsert to update it)")
+                                    "--mode upsert to update it)", other_values=True)
         return Found(key, answer)
 
     @property
@@ -141,6 +204,12 @@ async def read_held(client: ApiClient, entity: Entity, field: str, input_path: s
         raise ApiError(exc.status, f"company numbering: cannot list the {entity.name} records already in the "
                                    f"ledger, to find those whose {field} holds a number of the file: {exc}") from None
     return Held(entity, field, keys, client.stats.calls - before)
+
+
+def loose(number: str) -> str:
+    """``number`` as a spreadsheet may have saved it: without padding and leading zeros."""
+    trimmed = number.strip()
+    return trimmed.lstrip("0") or ("0" if trimmed else "")
 
 
 def _text(value: Any) -> str | None:

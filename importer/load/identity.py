@@ -34,8 +34,9 @@ record of its own wherever it stands, and two rows of the same bytes are one rec
     identity_key("key:  c1 ") == identity_key("key:C1")      # True
 
 A second unit of one input with an identity met before is invalid, for the reason
-:func:`duplicate_error` gives; :func:`duplicate_of` reads it back, so a report counts it
-as the record of its own it is, not as a later word on the first.
+:func:`duplicate_error` gives; its results line names the first in ``duplicate_of``, so a
+report counts it as the record of its own it is, not as a later word on the first.
+:func:`duplicate_of` reads the first back from the reason, for lines written before that field.
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ class Pipeline(Workers):
             if first is not None:  # a record of its own, whatever else is wrong with it
                 work.error = duplicate_error(work.records[0], self._same(identity), first, work.error)
                 work.payload = None
+                job.duplicate_of = first
             if self.resume is not None:
                 job.how = decide(job, self.resume, self.options, self.entity, self.summary, self.sink)
             else:

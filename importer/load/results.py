@@ -19,6 +19,11 @@ the line. The latest line of an identity is its outcome::
      "location": "https://…/v1/customerinvoice/156589", "error": null, "elapsed_ms": 41.2, …,
      "at": "2026-12-01T11:02:03.123Z", "throttled": null, "waited": null}
 
+An ``invalid`` line of a record whose identity an earlier record of the same input had
+says which record that was (``duplicate_of``): the record is one of its own, refused,
+not a later word on the first. Lines written before the field read it from the error
+text (:func:`importer.load.identity.duplicate_of`).
+
 A ``renamed`` line is a success that sent nothing: an auto-numbered document created
 before under another documentKey (``renamed_from``), with that line's ``key`` and
 ``location``, so a later resume finds it done under its new identity.
@@ -120,6 +125,7 @@ class Outcome:
     sent_key: str | None = None  # the key the file gave, where the ledger keeps it under another (``key``)
     renamed_from: str | None = None  # "renamed": the identity it was created under
     waited: float | None = None  # seconds it waited for a write whose answer was lost to land; None: no such wait
+    duplicate_of: int | None = None  # "invalid": the record of the input that had its identity first
     sent: dict[str, Any] | None = None  # a created document: what it was sent as, in brief (importer.load.sent)
 
     def as_dict(self) -> dict[str, Any]:

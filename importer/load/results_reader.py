@@ -147,6 +147,7 @@ class ResultsLine:
     company: str | None = None  # a started line's company (tenant), where the run knew it
     reference_key: str | None = None  # started lines of documents: what the file's references are made with
     sent: dict[str, Any] | None = None  # a created document's final line: what it was sent as, in brief
+    duplicate_of: int | None = None  # an invalid line: the record of the input that had its identity first
 
 
 def iter_results(path: str | os.PathLike[str],
@@ -257,11 +258,16 @@ def _checked(path: str | os.PathLike[str], number: int, raw: bytes) -> ResultsLi
         _text_or_none(line.get("company")),
         _text_or_none(line.get("reference_key")),
         line.get("sent") if isinstance(line.get("sent"), dict) else None,
+        _record_or_none(line.get("duplicate_of")),
     )
 
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _record_or_none(value: Any) -> int | None:
+    return value if type(value) is int and 0 < value < _MAX_RECORD else None  # noqa: E721 - bool is no record
 
 
 def _int_or_none(value: Any) -> int | None:

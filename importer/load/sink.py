@@ -41,6 +41,7 @@ class Job:
     started: bool = False  # its started line is written
     reference: str | None = None  # the document's externalReference, recorded in its started line
     ledger_key: str | None = None  # the key the ledger gave it in an earlier run, where not the file's
+    duplicate_of: int | None = None  # the record of this input that had its identity first
 
 
 class ResultSink:

@@ -128,7 +128,7 @@ class Stage:
         key, sent_key = (job.ledger_key, job.work.key) if job.ledger_key is not None else (job.work.key, None)
         return Outcome(job.work.records, job.entity, job.identity, job.fingerprint, key,
                        action or self._default_action, outcome, error=error, reference=job.reference,
-                       sent_key=sent_key)
+                       sent_key=sent_key, duplicate_of=job.duplicate_of if outcome == "invalid" else None)
 
     def _final(self, job: Job, line: Outcome) -> None:
         if line.outcome in FAILURES and log.isEnabledFor(logging.WARNING):

@@ -16,7 +16,6 @@ out, so one cause is one line however many records it hit.
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +25,10 @@ from typing import Any
 
 from importer.entities import ENTITIES
 from importer.errors import ConfigError
-from importer.load.identity import duplicate_of
 from importer.load.results import ResultsLine, iter_results
 from importer.load.state import temporary_db
 from importer.outputs import printable
+from importer.report.reasons import Reason, add_reason, line_identity, normalise_reason
 
 __all__ = ["Report", "Group", "Reason", "build_report", "normalise_reason", "results_files", "percentile",
            "reason_examples", "step_name", "OUTCOME_ORDER"]
@@ -40,34 +39,6 @@ OUTCOME_ORDER = ("created", "updated", "done", "renamed", "queued", "valid", "fa
 SUCCESSES = frozenset({"created", "updated", "done", "renamed"})
 PROBLEMS = frozenset({"queued", "failed", "unknown", "invalid", "skipped", "in_flight"})
 RESULTS_SUFFIXES = (".results.ndjson", ".dry-run.ndjson")
-EXAMPLES_PER_REASON = 3
-_REASON_LIMIT = 240  # a reason longer than this is cut: it still groups on its start
-
-
-@dataclass(slots=True)
-class Example:
-    file: str
-    records: list[int]
-    key: str | None
-
-
-# Who must act on a reason: the file's owner (the record cannot be sent as it is) or
-# whoever looks after the API side (it was sent, and the API said no or nothing).
-INPUT_OUTCOMES = frozenset({"invalid", "skipped"})
-
-
-@dataclass(slots=True)
-class Reason:
-    """Records that failed the same way: ``reason`` is the template (what differs per record
-    taken out), ``example`` the first record's own message, shown once for the group."""
-
-    entity: str
-    reason: str
-    side: str = "input"  # "input" (invalid, skipped) or "API" (failed, unknown, queued)
-    example: str = ""
-    records: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    examples: list[Example] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -262,7 +233,7 @@ def _final_lines(path: Path) -> Iterator[ResultsLine]:
         db.execute("CREATE TABLE last (identity TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID")
         db.executemany(
             "INSERT INTO last VALUES (?, ?) ON CONFLICT (identity) DO UPDATE SET line = excluded.line",
-            ((_identity(line), n) for n, line in enumerate(iter_results(path))),
+            ((line_identity(line), n) for n, line in enumerate(iter_results(path))),
         )
         db.execute("CREATE INDEX last_line ON last (line)")
         finals = (row[0] for row in db.execute("SELECT line FROM last ORDER BY line"))
@@ -275,14 +246,6 @@ def _final_lines(path: Path) -> Iterator[ResultsLine]:
         db.close()
 
 
-def _identity(line: ResultsLine) -> str:
-    """What a line is the word on: its identity, or, for a second record of one input with an
-    identity met before (refused as a duplicate), that record."""
-    first = duplicate_of(line.error) if line.outcome == "invalid" else None
-    suffix = "" if first is None or not line.records else f"\0duplicate {line.records[0]}"
-    return f"{line.entity or ''}\0{line.identity}{suffix}"
-
-
 def _read_file(path: Path, label: str, reasons: dict[tuple[str, str, str], Reason]) -> list[Group]:
     by_entity: dict[str, Group] = {}
     for line in _final_lines(path):
@@ -293,7 +256,7 @@ def _read_file(path: Path, label: str, reasons: dict[tuple[str, str, str], Reaso
         _count(group, line)
         kind = _kind(line)
         if line.error is not None and kind in PROBLEMS:
-            _add_reason(reasons, entity, kind, line, str(path))
+            add_reason(reasons, entity, kind, line, str(path))
     return list(by_entity.values())
 
 
@@ -333,20 +296,6 @@ def _count(group: Group, line: ResultsLine) -> None:
         group.undated += 1
 
 
-def _add_reason(reasons: dict[tuple[str, str, str], Reason], entity: str, kind: str, line: ResultsLine,
-                file: str) -> None:
-    text = normalise_reason(line.error or "", line.key)
-    side = "input" if kind in INPUT_OUTCOMES else "API"
-    reason = reasons.get((entity, side, text))
-    if reason is None:
-        example = _SPACE.sub(" ", line.error or "").strip()
-        reason = reasons[(entity, side, text)] = Reason(entity, text, side, example[:_REASON_LIMIT])
-    reason.records += len(line.records)
-    reason.outcomes[kind] += len(line.records)
-    if len(reason.examples) < EXAMPLES_PER_REASON:
-        reason.examples.append(Example(file, list(line.records), line.key))
-
-
 def _epoch(text: str) -> float | None:
     try:
         return datetime.fromisoformat(text).timestamp()
@@ -360,30 +309,7 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
 
 
-# -- reasons -----------------------------------------------------------------------------
-
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|«[^»]*»|‘[^’]*’|“[^”]*”")
-_HEX = re.compile(r"\b(?=[0-9a-fA-F-]*\d)[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*\b")  # ids, UUIDs
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d.,:]*(?<![.,:])")
-_URL = re.compile(r"https?://\S+")
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_reason(error: str, key: str | None = None) -> str:
-    """The reason with what differs per record taken out.
-
-    "Customer '10023' already exists" and "Customer '10077' already exists" are one
-    reason, and so are "record 7: ..." and "record 12: ...".
-    """
-    text = error
-    if key:  # the record's own key, quoted or not, wherever the message names it
-        text = re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", "#", text)
-    text = _URL.sub("<url>", text)
-    text = _QUOTED.sub("'…'", text)
-    text = _HEX.sub("#", text)
-    text = _NUMBER.sub("#", text)
-    text = _SPACE.sub(" ", text).strip()
-    return text[:_REASON_LIMIT] + ("…" if len(text) > _REASON_LIMIT else "")
+# -- figures -----------------------------------------------------------------------------
 
 
 def percentile(values: Sequence[float] | Counter[float], q: float) -> float | None:

@@ -336,4 +336,11 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
     app[SANDBOX] = sandbox
     app.router.add_route("*", "/{tail:.*}", sandbox.handle)
     app.on_cleanup.append(sandbox.close)
+    if sandbox.config.durable and sandbox.config.state_path:
+        app.on_response_prepare.append(_kept_before_answering)
     return app
+
+
+async def _kept_before_answering(request: web.Request, response: web.StreamResponse) -> None:
+    """What the request changed goes to the state file before its answer does."""
+    request.app[SANDBOX].store.flush_pending()

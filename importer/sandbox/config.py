@@ -58,6 +58,9 @@ class SandboxConfig:
     faults: tuple[str, ...] = DEFAULT_FAULTS  # kinds the RNG picks from
     slow_ms: float = 30000.0  # how long a "slow" fault holds the request
     state_path: str | None = None  # SQLite file; None keeps everything in memory
+    # With state_path: every change is in the file before the answer that reports it goes
+    # out, so a rehearsal killed mid-run keeps each record it answered (importer --sandbox).
+    durable: bool = False
     token_ttl: float = 3600.0  # seconds a token from /connect/token lives
     clients: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLIENTS))
     # The scopes a client may be given (full names, e.g. "vismanet_erp_service_api:read"); a

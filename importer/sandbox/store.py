@@ -8,7 +8,9 @@ counters (``Stats``) are the server's, shared by every tenant.
 Memory is the source of truth while the server runs. With a state file (state_file.py),
 every write is also queued and flushed to SQLite shortly after (one upsert per changed
 record, one transaction per flush), so a rehearsal can be stopped and continued. A clean
-stop flushes everything; a hard kill loses at most the last ``flush_delay`` seconds.
+stop flushes everything; a hard kill loses at most the last ``flush_delay`` seconds, unless
+the server flushes what a request changed before answering it (:meth:`Store.flush_pending`,
+``SandboxConfig.durable``): then nothing it answered is lost.
 
 Records are replaced, never changed in place, once stored: a queued flush always writes
 the latest version, and readers may hold on to a record they fetched. Each entity's index
@@ -215,6 +217,14 @@ class Store:
             self.flush()
             return
         self._flush_handle = loop.call_later(self._flush_delay, self.flush)
+
+    def flush_pending(self) -> None:
+        """Write what is queued now, if anything is (before an answer that reports it goes out)."""
+        if not self._pending and not self._pending_sequences:
+            return
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self.flush()
 
     def flush(self) -> None:
         """Write queued records, sequences and counters in one transaction."""
