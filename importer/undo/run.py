@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,8 +36,8 @@ from importer.errors import ConfigError
 from importer.keys import encode_key
 from importer.load.identity import identity_key
 from importer.load.results import ResultsWriter, probe_results, utc_now
-from importer.undo.plan import Target, intended, read_targets, remedy_of
-from importer.undo.results import Earlier, default_undo_path, read_undone
+from importer.undo.plan import Target, Targets, intended, remedy_of
+from importer.undo.results import Undone, default_undo_path
 
 __all__ = ["UndoSummary", "undo_results", "UNRELEASED"]
 
@@ -84,8 +85,8 @@ async def undo_results(
 ) -> UndoSummary:
     """Undo what ``results`` says its run created (see the module doc); ``tenant``: the company
     the client acts for, where known: a results file of another company is refused."""
-    targets = read_targets(results)
-    about = probe_results(results) or {}
+    about = probe_results(results) if os.path.isfile(results) else None
+    about = about or {}
     if tenant and about.get("company") and about["company"] != tenant:
         raise ConfigError(f"{results} was written for company {about['company']}, and this undo acts for "
                           f"{tenant}: nothing was sent")
@@ -95,8 +96,10 @@ async def undo_results(
     if os.path.abspath(path) == os.path.abspath(results):
         raise ConfigError(f"the undo file cannot be the results file it undoes ({path})")
     summary = UndoSummary(dry_run=not yes, paths=[(results, path)])
-    earlier = read_undone(path) if yes else {}
-    with ResultsWriter(path, fresh=not yes, dry_run=not yes, stamp={"company": tenant}) as writer:
+    with ExitStack() as stack:
+        targets = stack.enter_context(Targets(results))
+        earlier = stack.enter_context(Undone(path if yes else None))
+        writer = stack.enter_context(ResultsWriter(path, fresh=not yes, dry_run=not yes, stamp={"company": tenant}))
         run = _Undo(client, writer, summary, earlier, yes=yes, inactivate=inactivate_customers)
         pending = iter(targets)  # shared by the workers: each takes the next record when it is free
 
@@ -112,7 +115,7 @@ async def undo_results(
 
 class _Undo:
     def __init__(self, client: ApiClient, writer: ResultsWriter, summary: UndoSummary,
-                 earlier: dict[str, Earlier], *, yes: bool, inactivate: bool) -> None:
+                 earlier: Undone, *, yes: bool, inactivate: bool) -> None:
         self.client = client
         self.writer = writer
         self.summary = summary
