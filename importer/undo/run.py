@@ -188,8 +188,30 @@ class _Undo:
                         request=request, status=done.status, attempts=sent.attempts)
             return
         why = sent.error or (done.error_text() if done is not None else "no answer")
+        if what == "delete" and done is not None and 400 <= done.status < 500:
+            told = await self._refused(target, path, why)
+            if told is None:
+                return
+            why = told
         self._final(target, "failed", "failed", action, request=request, error=why,
                     status=done.status if done is not None else None, attempts=sent.attempts)
+
+    async def _refused(self, target: Target, path: str, why: str) -> str | None:
+        """A DELETE refused (400) of a document that read as unreleased: looked up again. A release
+        the API had queued shows only once it is done: released now, it is listed as released (None);
+        else what to tell of the failure."""
+        again = await self.client.request("GET", path, optional=True)
+        self.summary.calls += again.attempts
+        answer = again.response
+        record = answer.json() if answer is not None and answer.status == 200 else None
+        status = record.get("status") if isinstance(record, dict) else None
+        if status is not None and status not in UNRELEASED:
+            self._final(target, "skipped", "released", "delete", remedy=remedy_of(target),
+                        error=f"released while undo ran (its status is now {status}): the ledger refused the "
+                              f"DELETE: {why}")
+            return None
+        return (f"{why} (it still reads as {status or 'unknown'}: a release the API has queued shows only when "
+                "it is done; run undo again in a moment)")
 
     def _final(self, target: Target, outcome: str, undo: str, action: str, *, request: str | None = None,
                error: str | None = None, remedy: str | None = None, status: int | None = None,
