@@ -60,10 +60,15 @@ class UndoSummary:
     left: list[dict[str, Any]] = field(default_factory=list)  # what is left, first _LEFT_KEPT
     planned: list[dict[str, Any]] = field(default_factory=list)  # a dry run's requests, first _LEFT_KEPT
     calls: int = 0
+    halted: str | None = None  # why the client stopped sending (its token refused, the API down), if it did
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts["failed"] else 0
+        """2 when the client stopped sending and nothing was undone (the run, not a record, was wrong),
+        1 when a request failed, else 0."""
+        if self.halted and not (self.counts["deleted"] or self.counts["inactivated"] or self.earlier):
+            return 2
+        return 1 if self.counts["failed"] or self.halted else 0
 
     def add(self, other: UndoSummary) -> None:
         self.paths += other.paths
@@ -72,11 +77,12 @@ class UndoSummary:
         self.left += other.left[: max(0, _LEFT_KEPT - len(self.left))]
         self.planned += other.planned[: max(0, _LEFT_KEPT - len(self.planned))]
         self.calls += other.calls
+        self.halted = self.halted or other.halted
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "files": [{"results": r, "undo": u} for r, u in self.paths],
                 "counts": dict(sorted(self.counts.items())), "done_earlier": self.earlier, "calls": self.calls,
-                "left": self.left, "planned": self.planned}
+                "left": self.left, "planned": self.planned, "halted": self.halted}
 
 
 async def undo_results(
@@ -105,11 +111,14 @@ async def undo_results(
 
         async def worker() -> None:
             for target in pending:
+                if client.halted is not None:
+                    return  # the rest is not looked at in vain: run undo again once what stopped it is put right
                 await run.one(target)
 
         async with anyio.create_task_group() as tg:
             for _ in range(max(1, concurrency)):
                 tg.start_soon(worker)
+    summary.halted = client.halted
     return summary
 
 
