@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from importer.cli import main
 from importer.cli.undo import fleet_exit_code, undo_fleet
 from importer.plans.fleet import run_fleet
 from importer.plans.manifest import load_manifest
@@ -87,3 +88,20 @@ async def test_a_company_whose_credentials_are_refused_fails_alone(start_sandbox
         assert [(u.name, u.state) for u in done] == [("north", "done"), ("south", "failed")]
         assert fleet_exit_code(done) == 2 and "not-the-token" not in str(done[1].error)
         assert (await _ledger(north))[0] == [] and (await _ledger(south))[0] == ["S-1", "S-2"]
+
+
+def test_fleet_flags_are_checked_before_any_call(tmp_path, monkeypatch, capsys):
+    """Flags that do not go with --fleet, and a fleet with no results file anywhere, are named; exit 2."""
+    manifest = tmp_path / "bureau.toml"
+    manifest.write_text(_company(tmp_path, "north", "http://127.0.0.1:9"), encoding="utf-8")  # never called
+    monkeypatch.setenv("NORTH_TOKEN", TOKEN)
+    cases = [
+        (["undo", "x.results.ndjson", "--only", "north"], "--only goes with --fleet"),
+        (["undo", "--fleet", str(manifest), "--token", "t"], "leave out --token"),
+        (["undo", "--fleet", str(manifest), "--plan", "p.toml"], "leave out --plan"),
+        (["undo", "--fleet", str(manifest), "--only", "west"], "no company 'west'"),
+        (["undo", "--fleet", str(manifest)], "no company has a results file"),
+    ]
+    for argv, said in cases:
+        assert main(argv) == 2, argv
+        assert said in capsys.readouterr().err, argv
