@@ -328,8 +328,15 @@ def _undo(undo: CommandParser) -> None:
                            "undone last run first")
     undo.add_argument("--plan", metavar="PLAN.toml", default=None,
                       help="undo a plan's steps, last step first (their results files as the plan names them)")
+    undo.add_argument("--fleet", metavar="MANIFEST.toml", default=None,
+                      help="undo a fleet's companies, each with its own connection as the manifest says, "
+                           "each plan last step first")
+    undo.add_argument("--only", metavar="NAME[,NAME]", default=None, help="with --fleet: these companies only")
+    undo.add_argument("--parallel", type=int, default=None, metavar="N",
+                      help="with --fleet: at most N companies at a time (default: all)")
     undo.add_argument("--results-dir", metavar="DIR", default=None,
-                      help="with --plan: where the plan's results files are (as run with plan --results-dir)")
+                      help="with --plan: where the plan's results files are (as run with plan --results-dir); "
+                           "with --fleet: the folder that holds a folder per company (as run with fleet --results-dir)")
     undo.add_argument("--yes", action="store_true",
                       help="do it: without it nothing is deleted or changed, and the undo file says what would be")
     undo.add_argument("--inactivate-customers", action="store_true",

@@ -29,6 +29,7 @@ is its outcome, and an undo run again on a settled file adds no line.
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 
 import orjson
@@ -36,8 +37,9 @@ import orjson
 from importer.errors import ConfigError
 from importer.load.identity import identity_key
 from importer.load.results import RESULTS_LINE_LIMIT
+from importer.load.tempdb import temporary_db
 
-__all__ = ["default_undo_path", "Earlier", "read_undone", "UNDO_KINDS"]
+__all__ = ["default_undo_path", "Earlier", "Undone", "read_undone", "UNDO_KINDS"]
 
 UNDO_KINDS = ("deleted", "inactivated", "absent", "inactive", "released", "different", "left", "failed",
               "delete", "inactivate")
@@ -62,38 +64,70 @@ class Earlier:
     error: str | None = None
 
 
-def read_undone(path: str | os.PathLike[str]) -> dict[str, Earlier]:
-    """The last word on each identity (by :func:`identity_key`) of an undo file; {} when there is none.
+class Undone:
+    """The last word on each identity (by :func:`identity_key`) of an undo file, kept in a temporary
+    SQLite database (:func:`~importer.load.tempdb.temporary_db`): a record costs disk, not memory.
 
     A line cut short at the end (the process was killed while writing it) is not read; any
     other line that is not JSON is an error naming it (the writer has checked the file is ours).
+    Without a file there is no word on any record.
     """
-    found: dict[str, Earlier] = {}
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        return found
-    except OSError as exc:
-        raise ConfigError(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
-    with f:
-        number = 0
-        while raw := f.readline(RESULTS_LINE_LIMIT):
-            number += 1
-            if not raw.endswith(b"\n"):
-                break  # torn: written halfway when the process died
-            if not raw.strip():
-                continue
-            try:
-                line = orjson.loads(raw)
-                identity, outcome = line["identity"], line["outcome"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                raise ConfigError(f"{os.fspath(path)}: line {number} is not an undo line; was the file edited? "
-                                  "Restore it, or pass --undo-results with a new file") from None
-            if outcome == "unsent":
-                found.pop(identity_key(identity), None)
-                continue
-            undo, remedy, error = line.get("undo"), line.get("remedy"), line.get("error")
-            found[identity_key(identity)] = Earlier(
-                outcome, undo if isinstance(undo, str) else None, remedy if isinstance(remedy, str) else None,
-                error if isinstance(error, str) else None)
-    return found
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            self._read(path)
+
+    def __enter__(self) -> Undone:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def get(self, ident: str) -> Earlier | None:
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT outcome, undo, remedy, error FROM word WHERE ident = ?", (ident,)).fetchone()
+        return None if row is None else Earlier(*row)
+
+    def _read(self, path: str | os.PathLike[str]) -> None:
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise ConfigError(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
+        db = self._db = temporary_db("the records an earlier undo of the file took back")
+        db.execute("CREATE TABLE word (ident TEXT PRIMARY KEY, outcome TEXT, undo TEXT, remedy TEXT, error TEXT) "
+                   "WITHOUT ROWID")
+        with f:
+            number = 0
+            while raw := f.readline(RESULTS_LINE_LIMIT):
+                number += 1
+                if not raw.endswith(b"\n"):
+                    break  # torn: written halfway when the process died
+                if not raw.strip():
+                    continue
+                try:
+                    line = orjson.loads(raw)
+                    identity, outcome = line["identity"], line["outcome"]
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    raise ConfigError(f"{os.fspath(path)}: line {number} is not an undo line; was the file edited? "
+                                      "Restore it, or pass --undo-results with a new file") from None
+                if outcome == "unsent":
+                    db.execute("DELETE FROM word WHERE ident = ?", (identity_key(identity),))
+                    continue
+                db.execute("INSERT OR REPLACE INTO word VALUES (?, ?, ?, ?, ?)",
+                           (identity_key(identity), outcome, *(_text(line.get(name))
+                                                               for name in ("undo", "remedy", "error"))))
+
+
+def read_undone(path: str | os.PathLike[str]) -> Undone:
+    """The last word on each identity of the undo file at ``path`` (see :class:`Undone`)."""
+    return Undone(path)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

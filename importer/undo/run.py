@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,8 +36,8 @@ from importer.errors import ConfigError
 from importer.keys import encode_key
 from importer.load.identity import identity_key
 from importer.load.results import ResultsWriter, probe_results, utc_now
-from importer.undo.plan import Target, intended, read_targets, remedy_of
-from importer.undo.results import Earlier, default_undo_path, read_undone
+from importer.undo.plan import Target, Targets, intended, remedy_of
+from importer.undo.results import Undone, default_undo_path
 
 __all__ = ["UndoSummary", "undo_results", "UNRELEASED"]
 
@@ -59,10 +60,15 @@ class UndoSummary:
     left: list[dict[str, Any]] = field(default_factory=list)  # what is left, first _LEFT_KEPT
     planned: list[dict[str, Any]] = field(default_factory=list)  # a dry run's requests, first _LEFT_KEPT
     calls: int = 0
+    halted: str | None = None  # why the client stopped sending (its token refused, the API down), if it did
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts["failed"] else 0
+        """2 when the client stopped sending and nothing was undone (the run, not a record, was wrong),
+        1 when a request failed, else 0."""
+        if self.halted and not (self.counts["deleted"] or self.counts["inactivated"] or self.earlier):
+            return 2
+        return 1 if self.counts["failed"] or self.halted else 0
 
     def add(self, other: UndoSummary) -> None:
         self.paths += other.paths
@@ -71,11 +77,12 @@ class UndoSummary:
         self.left += other.left[: max(0, _LEFT_KEPT - len(self.left))]
         self.planned += other.planned[: max(0, _LEFT_KEPT - len(self.planned))]
         self.calls += other.calls
+        self.halted = self.halted or other.halted
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "files": [{"results": r, "undo": u} for r, u in self.paths],
                 "counts": dict(sorted(self.counts.items())), "done_earlier": self.earlier, "calls": self.calls,
-                "left": self.left, "planned": self.planned}
+                "left": self.left, "planned": self.planned, "halted": self.halted}
 
 
 async def undo_results(
@@ -84,8 +91,8 @@ async def undo_results(
 ) -> UndoSummary:
     """Undo what ``results`` says its run created (see the module doc); ``tenant``: the company
     the client acts for, where known: a results file of another company is refused."""
-    targets = read_targets(results)
-    about = probe_results(results) or {}
+    about = probe_results(results) if os.path.isfile(results) else None
+    about = about or {}
     if tenant and about.get("company") and about["company"] != tenant:
         raise ConfigError(f"{results} was written for company {about['company']}, and this undo acts for "
                           f"{tenant}: nothing was sent")
@@ -95,24 +102,29 @@ async def undo_results(
     if os.path.abspath(path) == os.path.abspath(results):
         raise ConfigError(f"the undo file cannot be the results file it undoes ({path})")
     summary = UndoSummary(dry_run=not yes, paths=[(results, path)])
-    earlier = read_undone(path) if yes else {}
-    with ResultsWriter(path, fresh=not yes, dry_run=not yes, stamp={"company": tenant}) as writer:
+    with ExitStack() as stack:
+        targets = stack.enter_context(Targets(results))
+        earlier = stack.enter_context(Undone(path if yes else None))
+        writer = stack.enter_context(ResultsWriter(path, fresh=not yes, dry_run=not yes, stamp={"company": tenant}))
         run = _Undo(client, writer, summary, earlier, yes=yes, inactivate=inactivate_customers)
         pending = iter(targets)  # shared by the workers: each takes the next record when it is free
 
         async def worker() -> None:
             for target in pending:
+                if client.halted is not None:
+                    return  # the rest is not looked at in vain: run undo again once what stopped it is put right
                 await run.one(target)
 
         async with anyio.create_task_group() as tg:
             for _ in range(max(1, concurrency)):
                 tg.start_soon(worker)
+    summary.halted = client.halted
     return summary
 
 
 class _Undo:
     def __init__(self, client: ApiClient, writer: ResultsWriter, summary: UndoSummary,
-                 earlier: dict[str, Earlier], *, yes: bool, inactivate: bool) -> None:
+                 earlier: Undone, *, yes: bool, inactivate: bool) -> None:
         self.client = client
         self.writer = writer
         self.summary = summary
@@ -185,8 +197,30 @@ class _Undo:
                         request=request, status=done.status, attempts=sent.attempts)
             return
         why = sent.error or (done.error_text() if done is not None else "no answer")
+        if what == "delete" and done is not None and 400 <= done.status < 500:
+            told = await self._refused(target, path, why)
+            if told is None:
+                return
+            why = told
         self._final(target, "failed", "failed", action, request=request, error=why,
                     status=done.status if done is not None else None, attempts=sent.attempts)
+
+    async def _refused(self, target: Target, path: str, why: str) -> str | None:
+        """A DELETE refused (400) of a document that read as unreleased: looked up again. A release
+        the API had queued shows only once it is done: released now, it is listed as released (None);
+        else what to tell of the failure."""
+        again = await self.client.request("GET", path, optional=True)
+        self.summary.calls += again.attempts
+        answer = again.response
+        record = answer.json() if answer is not None and answer.status == 200 else None
+        status = record.get("status") if isinstance(record, dict) else None
+        if status is not None and status not in UNRELEASED:
+            self._final(target, "skipped", "released", "delete", remedy=remedy_of(target),
+                        error=f"released while undo ran (its status is now {status}): the ledger refused the "
+                              f"DELETE: {why}")
+            return None
+        return (f"{why} (it still reads as {status or 'unknown'}: a release the API has queued shows only when "
+                "it is done; run undo again in a moment)")
 
     def _final(self, target: Target, outcome: str, undo: str, action: str, *, request: str | None = None,
                error: str | None = None, remedy: str | None = None, status: int | None = None,

@@ -1,6 +1,9 @@
 """``undo`` against the sandbox, in process: a run, then undo leaving the ledger as before; what
 undo may not delete (released, changed since, debit notes) listed and left as it was; a
-second undo sends nothing again."""
+second undo sends nothing again; a DELETE refused of a document being released.
+
+The released documents' test runs on the live profile as well: there a release is queued, and
+the document reads as it was until the release is done."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
@@ -18,11 +22,10 @@ from importer.options import ImportOptions
 from importer.plans.plan import load_plan, run_plan
 from importer.undo import undo_results
 from importer.undo.plan import read_targets
+from tests.support.hostile_server import error, hostile, json_answer, sequence
 from tests.support.runs import TOKEN, read_lines
 from tests.support.sandbox_api import w
 from tests.support.stored import stored_records
-
-pytestmark = pytest.mark.one_profile
 
 INVOICES = ("referenceNumber,customerNumber,documentDate,line.inventoryNumber,line.quantity,line.unitPriceInCurrency\n"
             "INV-1,K1,2026-01-05,222,2,10\nINV-1,K1,2026-01-05,222,1,5\nINV-2,K2,2026-01-06,222,3,10\n"
@@ -63,6 +66,7 @@ def _last_words(path: Path) -> dict[str, dict[str, Any]]:
     return {line["key"]: line for line in finals}
 
 
+@pytest.mark.one_profile
 async def test_a_run_then_undo_leaves_the_ledger_as_before(sandbox, tmp_path):
     results = await _load(sandbox.url, tmp_path)
     written = {entity: path.read_bytes() for entity, path in results.items()}
@@ -86,6 +90,9 @@ async def test_released_and_changed_documents_are_listed_and_left_as_they_are(sa
     results = await _load(sandbox.url, tmp_path)
     async with _client(sandbox.url) as client:
         assert (await client.request("POST", "/v1/customerinvoice/INV-2/action/release")).response.status == 200
+        with anyio.fail_after(5):  # the live profile's release is queued: done a moment later
+            while (await stored_records(sandbox, "invoice"))["INV-2"]["status"] != "Open":
+                await anyio.sleep(0.02)
         changed = orjson.dumps({"documentDate": w("2026-02-01")})
         assert (await client.request("PUT", "/v1/customerinvoice/INV-3", changed)).response.status == 204
     before = await stored_records(sandbox, "invoice")
@@ -118,6 +125,7 @@ async def test_released_and_changed_documents_are_listed_and_left_as_they_are(sa
     _last_words(tmp_path / "invoices.csv.undo.ndjson")  # still one final line per record
 
 
+@pytest.mark.one_profile
 async def test_a_document_the_ledger_holds_otherwise_is_not_deleted(sandbox, tmp_path):
     """Deleted and made again under the same number by someone else: another reference, not ours."""
     results = await _load(sandbox.url, tmp_path)
@@ -132,6 +140,7 @@ async def test_a_document_the_ledger_holds_otherwise_is_not_deleted(sandbox, tmp
     assert sorted(await stored_records(sandbox, "credit-note")) == ["CN-2"]
 
 
+@pytest.mark.one_profile
 def test_the_import_records_what_each_document_was_sent_as(tmp_path):
     """What undo checks the ledger by is in the import's results lines (written by a real run above)."""
     path = tmp_path / "r.ndjson"
@@ -146,6 +155,7 @@ def test_the_import_records_what_each_document_was_sent_as(tmp_path):
     assert (target.key, target.reference, target.sent["amount"], target.created) == ("A", "imp-x", "10.00", True)
 
 
+@pytest.mark.one_profile
 async def test_a_plan_is_undone_last_step_first(sandbox, tmp_path):
     (tmp_path / "customers.csv").write_text("number,name\nC1,En\nC2,To\n", encoding="utf-8")
     (tmp_path / "invoices.csv").write_text(INVOICES.replace("K1", "C1").replace("K2", "C2").replace("K3", "C2"),
@@ -162,3 +172,35 @@ async def test_a_plan_is_undone_last_step_first(sandbox, tmp_path):
         await _undo(sandbox.url, Path(path), yes=True, inactivate_customers=True)
     assert await stored_records(sandbox, "invoice") == {}
     assert {c["status"] for c in (await stored_records(sandbox, "customer")).values()} == {"Inactive"}
+
+
+def _created_invoice(path: Path) -> None:
+    path.write_bytes(orjson.dumps({"records": [1], "entity": "invoice", "identity": "key:INV-9", "fingerprint": "f",
+                                   "key": "INV-9", "action": "create", "outcome": "created", "reference": "imp-9",
+                                   "sent": {"customer": "K1", "date": "2026-01-05", "lines": 1}}) + b"\n")
+
+
+def _invoice(status: str) -> Any:
+    return json_answer({"referenceNumber": "INV-9", "status": status, "externalReference": "imp-9",
+                        "customer": {"number": "K1"}, "documentDate": "2026-01-05T00:00:00", "invoiceLines": [{}]})
+
+
+@pytest.mark.one_profile
+@pytest.mark.parametrize(("after", "undo", "said"), [
+    ("Open", "released", "released while undo ran (its status is now Open)"),
+    ("Balanced", "failed", "it still reads as Balanced: a release the API has queued"),
+])
+async def test_a_delete_refused_is_looked_up_again(tmp_path, after, undo, said):
+    """A document whose release the API had queued reads as unreleased; its DELETE is refused.
+    Released by then, it is listed as released; else the failure says to run undo again."""
+    results = tmp_path / "i.results.ndjson"
+    _created_invoice(results)
+    refused = error(400, "Invoice 'INV-9' is released and cannot be deleted.")
+    async with hostile({"GET /v1/customerinvoice/INV-9": sequence(_invoice("Balanced"), _invoice(after)),
+                        "DELETE /v1/customerinvoice/INV-9": refused}) as server:
+        summary = await _undo(server.url, results, yes=True)
+        assert server.count("DELETE", "/v1/customerinvoice/INV-9") == 1
+        assert server.count("GET", "/v1/customerinvoice/INV-9") == 2
+    assert summary.counts == Counter({undo: 1}) and summary.exit_code == (0 if undo == "released" else 1)
+    (line,) = _last_words(tmp_path / "i.undo.ndjson").values()
+    assert line["undo"] == undo and said in line["error"] and "cannot be deleted" in line["error"]
