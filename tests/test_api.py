@@ -4,6 +4,8 @@ import io
 import json
 import os
 
+import pytest
+
 import importer
 from tests.support.runs import TOKEN, get_json, run_cli
 
@@ -74,6 +76,7 @@ def test_sync_wrapper_with_the_embedded_sandbox_in_a_thread(tmp_path):
     assert summary.ok and summary.calls == 1
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_summary_json_on_stdout_and_json_logs(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name,creditLimit\n1,A,1\n2,B,mye\n", encoding="utf-8")
@@ -92,6 +95,7 @@ async def test_summary_json_on_stdout_and_json_logs(sandbox, tmp_path):
     assert TOKEN not in err  # never the token
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_quiet_by_default(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name,creditLimit\n2,B,mye\n", encoding="utf-8")
@@ -102,6 +106,7 @@ async def test_quiet_by_default(sandbox, tmp_path):
         f"1 records were not sent (see input errors above): fix them in {tmp_path / 'c.failed.csv'} and import that file"]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_environment_and_config_file_precedence(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number|name\n1|A\n", encoding="utf-8")
@@ -130,6 +135,7 @@ async def test_environment_and_config_file_precedence(sandbox, tmp_path):
     assert code == 2 and "token may not be kept in a file" in err and "kept-in-a-file" not in err
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_tab_delimiter_can_be_named_in_the_environment(sandbox, tmp_path):
     path = tmp_path / "c.txt"
     path.write_text("number\tname\n1\tA\n", encoding="utf-8")
@@ -173,6 +179,7 @@ async def test_the_nightly_sample_sends_nothing_twice(sandbox, tmp_path):
     assert await asyncio.wait_for(proc_missing.wait(), 60) == 2
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_stdin_without_a_results_file_is_refused_before_anything_is_sent(sandbox):
     code, _, err = await run_cli("run", "-", "--format", "csv", "--entity", "customer",
                                  "--base-url", sandbox.url, "--token", TOKEN, stdin=b"number,name\n1,A\n")

@@ -68,6 +68,7 @@ def no_secret_in(*texts: str) -> None:
 # -- the token endpoint: down for a moment -------------------------------------------------------
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_token_endpoint_down_at_the_first_fetch_and_at_a_renewal_costs_no_record(start_sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name\n" + "".join(f"C{i},Kunde {i}\n" for i in range(1, 41)), encoding="utf-8")

@@ -3,6 +3,8 @@
 import gzip
 import json
 
+import pytest
+
 from tests.support.runs import (
     SAMPLES,
     TOKEN,
@@ -106,6 +108,7 @@ async def test_every_guide_example_is_produced_from_a_csv_row_and_accepted(sandb
 DUNNING_DONE = {"standard": "done", "live": "queued"}
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_samples_import_cleanly_in_order(sandbox, profile, tmp_path):
     # (sample, entity, records in it); invoices and debit notes have multi-line documents
     steps = [("customers.csv", "customer", 6), ("customers-semicolon.csv", "customer", 3),
@@ -130,6 +133,7 @@ async def test_samples_import_cleanly_in_order(sandbox, profile, tmp_path):
     assert semicolon["10010"]["name"] == "Østfold Trelast AS"
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_an_unknown_column_stops_before_anything_is_sent(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name,mainAdress.city\n1,A,Oslo\n")
@@ -141,6 +145,7 @@ async def test_an_unknown_column_stops_before_anything_is_sent(sandbox, tmp_path
     assert stats["requests"] == 0
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_bad_values_are_invalid_and_the_rest_goes_in(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name,creditLimit\n1,A,100\n2,B,mye\n3,C,\n4,D,5\n")
@@ -165,6 +170,7 @@ async def test_api_errors_carry_the_api_text(sandbox, tmp_path):
     assert "nobody" in line["error"]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_client_credentials_from_the_environment_and_no_secret_leaks(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("number,name\n1,A\n2,B\n")
@@ -191,6 +197,7 @@ async def test_missing_credentials_is_a_usage_error(tmp_path):
     assert code == 2 and "--token" in err
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_stdin_and_gzip_inputs(sandbox, tmp_path):
     body = b"number,name\n1,A\n2,B\n"
     code, _, err = await run_cli("run", "-", "--format", "csv", "--entity", "customer",
@@ -205,6 +212,7 @@ async def test_stdin_and_gzip_inputs(sandbox, tmp_path):
     assert len(await get_json(f"{sandbox.url}/sandbox/records/customer")) == 3
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_dry_run_sends_nothing_and_writes_every_payload(sandbox, tmp_path):
     code, _, err = await run_cli("run", str(SAMPLES / "invoices.csv"), "--entity", "invoice",
                                  "--dry-run", "--results", str(tmp_path / "dry.ndjson"),

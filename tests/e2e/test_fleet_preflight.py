@@ -12,6 +12,7 @@ import csv
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.support.runs import assert_one_final_line_per_record, get_json, run_cli
 
@@ -45,6 +46,7 @@ async def stored(url: str, entity: str, tenant: str) -> list[str]:
     return sorted(r[key] for r in await get_json(f"{url}/sandbox/records/{entity}?tenant={tenant}"))
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_one_companys_bad_file_stops_only_that_company(start_sandbox, tmp_path: Path) -> None:
     async with start_sandbox(clients={"bureau": SECRET}) as sandbox:
         manifest = tmp_path / "bureau.toml"

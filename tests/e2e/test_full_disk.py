@@ -9,10 +9,13 @@ from __future__ import annotations
 import subprocess
 from collections import Counter
 
+import pytest
+
 from importer.company import load_company
 from tests.support.runs import TOKEN, get_json, read_lines, run_cli
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_full_disk_stops_the_run_and_the_resume_creates_nothing_twice(sandbox, tmp_path, small_disk):
     count = 600
     path = tmp_path / "c.csv"

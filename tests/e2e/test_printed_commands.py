@@ -17,6 +17,7 @@ COUNT = 150
 
 
 @pytest.mark.parametrize("command", ["run", "plan"])
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_stopped_sandbox_rehearsal_resumes_as_printed(command, start_sandbox, tmp_path: Path) -> None:
     source = tmp_path / "customers.csv"
     source.write_text("number,name\n" + "".join(f"{i},Kunde {i}\n" for i in range(1, COUNT + 1)), encoding="utf-8")
@@ -48,6 +49,7 @@ async def test_a_stopped_sandbox_rehearsal_resumes_as_printed(command, start_san
     assert numbers == list(range(1, COUNT + 1))  # every record once: none lost, none sent twice
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_run_that_leaves_records_says_how_and_the_printed_retry_runs(sandbox, tmp_path: Path) -> None:
     first = tmp_path / "first.csv"
     first.write_text("number,name,creditLimit\n1,Kunde 1,10\n2,Kunde 2,20\n", encoding="utf-8")

@@ -120,7 +120,7 @@ async def _start_sandbox_process(*args: str) -> tuple[asyncio.subprocess.Process
 
 
 async def test_kill_9_at_random_moments_then_resume_creates_each_record_once(tmp_path):
-    count = 1500  # about 4 s of work at this latency, so every kill lands mid-run
+    count = 1200  # about 3 s of work at this latency, so every kill lands mid-run
     path = tmp_path / "c.csv"
     customers_csv(path, count)
     results = tmp_path / "r.ndjson"
@@ -137,7 +137,7 @@ async def test_kill_9_at_random_moments_then_resume_creates_each_record_once(tmp
             resume = ["--resume"] if round_ else []
             proc = await asyncio.create_subprocess_exec(
                 *args, *resume, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env)
-            if kills < 5:
+            if kills < 4:
                 await asyncio.sleep(rng.uniform(0.8, 1.4))
                 if proc.returncode is None:
                     proc.kill()
@@ -145,7 +145,7 @@ async def test_kill_9_at_random_moments_then_resume_creates_each_record_once(tmp
             code = await asyncio.wait_for(proc.wait(), 60)
             if code == 0:
                 break
-        assert kills == 5, "every kill must have hit a running import"
+        assert kills == 4, "every kill must have hit a running import"
         assert code == 0
         numbers = Counter(c["number"] for c in await get_json(f"{url}/sandbox/records/customer"))
     finally:
@@ -223,6 +223,7 @@ async def test_resume_skips_done_and_retry_failed_sends_failed_again(sandbox, tm
 
 
 @pytest.mark.parametrize("case", ["truncated-gzip", "cut-mid-row", "undecodable", "big-field", "header-only", "empty"])
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_bad_input_files_end_clearly_and_account_for_every_record_read(sandbox, tmp_path, case):
     import gzip
 

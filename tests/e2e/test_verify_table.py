@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 import importer
 from importer.ledger.differences import first_differences
 from tests.support.runs import TOKEN, read_lines, run_cli
@@ -59,6 +61,7 @@ async def _loaded(sandbox, tmp_path: Path) -> tuple[Path, list[str]]:
     return changed, ["--entity", "customer", "--base-url", sandbox.url, "--token", TOKEN]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_verify_prints_counts_then_the_differences(sandbox, tmp_path):
     changed, args = await _loaded(sandbox, tmp_path)
     report = tmp_path / "v.ndjson"
@@ -81,6 +84,7 @@ async def test_verify_prints_counts_then_the_differences(sandbox, tmp_path):
     assert lines["10003"]["status"] == "missing"
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_verify_lists_only_the_first_and_says_where_the_rest_are(sandbox, tmp_path):
     changed, args = await _loaded(sandbox, tmp_path)
     report = tmp_path / "v.ndjson"
@@ -92,6 +96,7 @@ async def test_verify_lists_only_the_first_and_says_where_the_rest_are(sandbox, 
     assert f"2 more in {report}" in out
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_verify_summary_json_is_for_tools(sandbox, tmp_path):
     changed, args = await _loaded(sandbox, tmp_path)
     report = tmp_path / "v.ndjson"

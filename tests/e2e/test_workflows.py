@@ -3,6 +3,8 @@
 import csv
 import io
 
+import pytest
+
 import importer
 from tests.support.runs import TOKEN, final_lines, get_json, run_cli
 
@@ -101,6 +103,7 @@ async def test_background_requests_are_polled_to_their_outcome(start_sandbox, tm
     assert len(stored) == 2 and summary.calls > 2  # polls are calls too
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_failed_records_file_can_be_fixed_and_imported_again(sandbox, tmp_path):
     path = tmp_path / "kunder.csv"
     path.write_text("number;name;creditLimit\n1;Ærlig AS;100\n2;Blåbær AS;mye\n3;Ok AS;5\n3;Dobbel AS;7\n",
@@ -150,6 +153,7 @@ async def test_upsert_and_release_refuse_what_does_not_apply(tmp_path):
         await importer.import_records([], entity="customer", release=True, dry_run=True)
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_legacy_export_with_a_mapping_file_through_the_cli(sandbox, tmp_path):
     import shutil
 
@@ -178,6 +182,7 @@ async def test_legacy_export_with_a_mapping_file_through_the_cli(sandbox, tmp_pa
     assert row["Kundenr"] == "29001" and row["Land"] == "Atlantis" and "Atlantis" in row["error"]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_an_unmapped_legacy_column_stops_before_sending(sandbox, tmp_path):
     path = tmp_path / "k.csv"
     path.write_text("Kundenr;Navn;Fritekst\n1;A;x\n", encoding="utf-8")

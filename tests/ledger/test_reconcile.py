@@ -291,6 +291,7 @@ async def test_dunning_letters_have_no_totals(sandbox, tmp_path: Path) -> None:
 # -- the command line -----------------------------------------------------------------------
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_cli_table_csv_json_and_exit_codes(sandbox, tmp_path: Path) -> None:
     invoices = await _load(sandbox, tmp_path)
     conn = ("--base-url", sandbox.url, "--token", TOKEN)
@@ -332,6 +333,7 @@ async def test_cli_refuses_before_any_call(sandbox, tmp_path: Path) -> None:
     assert sandbox.sandbox.stats.requests == before  # not even a list call
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_cli_takes_the_entity_from_the_map(sandbox, tmp_path: Path) -> None:
     legacy = _write(tmp_path / "kunder.csv", "Kundenr;Navn;Valuta;Kreditt\n20000;Fjell AS;NOK;1 500,50\n"
                                               "20001;Dal AB;SEK;200\n")

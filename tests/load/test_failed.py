@@ -231,6 +231,7 @@ async def test_after_a_resume_the_file_holds_each_still_failing_record_once(sand
     assert stored == ["1", "2"]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_run_where_everything_succeeds_leaves_no_failed_file(sandbox, tmp_path):
     path = tmp_path / "kunder.csv"
     path.write_text("number,name\n1,A\n2,B\n", encoding="utf-8")
@@ -256,6 +257,7 @@ async def test_an_ndjson_run_leaves_the_records_json_with_their_error(sandbox, t
     assert "creditLimit" in json.loads(line)["error"]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_cp1252_crlf_run_leaves_a_failed_file_in_the_inputs_own_bytes(sandbox, tmp_path):
     path = tmp_path / "kunder.csv"
     path.write_bytes(CP1252)

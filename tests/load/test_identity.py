@@ -125,6 +125,7 @@ async def stats_duplicates(sandbox) -> int:
     return (await get_json(f"{sandbox.url}/sandbox/stats"))["duplicates_refused"]
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_rerun_without_resume_is_refused_and_restart_keeps_the_old_file(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, ROWS[:2])
@@ -147,6 +148,7 @@ async def test_a_rerun_without_resume_is_refused_and_restart_keeps_the_old_file(
     assert await stored(sandbox) == Counter({"C1": 1, "C2": 1})
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_two_processes_on_one_results_file(start_sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, [(f"C{i}", f"Kunde {i}") for i in range(200)])
@@ -171,6 +173,7 @@ async def test_two_processes_on_one_results_file(start_sandbox, tmp_path):
 
 
 @pytest.mark.parametrize("flag", ["--results", "--failed", "--summary-json"])
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_an_output_that_is_the_input_is_refused(sandbox, tmp_path, flag):
     path = tmp_path / "c.csv"
     write_customers(path, ROWS[:2])
@@ -184,6 +187,7 @@ async def test_an_output_that_is_the_input_is_refused(sandbox, tmp_path, flag):
     assert path.read_bytes() == before and await posts(sandbox) == 0
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_results_and_failed_may_not_be_one_file(sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, ROWS[:1])
@@ -228,6 +232,7 @@ async def test_each_results_line_names_identity_and_fingerprint(sandbox, tmp_pat
     assert final["fingerprint"] == importer.load.identity.fingerprint_of(orjson.loads(body))
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_the_failed_file_of_a_cp1252_map_run_goes_back_through_the_same_map(sandbox, tmp_path):
     from tests.support.runs import SAMPLES
 
@@ -257,6 +262,7 @@ async def test_the_failed_file_of_a_cp1252_map_run_goes_back_through_the_same_ma
     assert len(stored_names) == 3
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_rehearsals_results_are_not_resumed_against_another_api(start_sandbox, tmp_path):
     path = tmp_path / "c.csv"
     write_customers(path, ROWS[:3])

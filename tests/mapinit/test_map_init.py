@@ -148,6 +148,7 @@ def test_the_skeleton_of_a_legacy_sample_loads_and_binds_its_header(source, enti
     assert bound.missing == ()
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_map_init_skeletons_import_the_legacy_samples(start_sandbox, tmp_path):
     """The skeletons as written, no line edited, import every legacy record into the sandbox.
 

@@ -100,6 +100,7 @@ def test_iso_dates_stay_as_they_are():
         read("27.01.2020", None)
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_the_cli_stops_with_exit_2_on_a_spelled_out_format(sandbox, tmp_path):
     path = tmp_path / "i.csv"
     path.write_text("referenceNumber,customerNumber,documentDate,line.description\n1,10000,27.01.2020,a\n")

@@ -80,6 +80,7 @@ def test_every_refusal_reason_is_worded_for_its_field_type():
                 assert "this field" not in cannot_clear(spec), spec
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_the_cli_refuses_the_null_before_sending_and_sends_the_rest(sandbox, tmp_path):
     path = tmp_path / "customers.ndjson"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in (

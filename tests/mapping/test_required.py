@@ -174,6 +174,7 @@ SEMICOLON = (
 )
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_a_semicolon_file_goes_in_read_one_way_and_the_rest_is_invalid(sandbox, tmp_path):
     path = tmp_path / "kunder.csv"
     path.write_text(SEMICOLON, encoding="utf-8")

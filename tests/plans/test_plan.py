@@ -66,6 +66,7 @@ async def test_a_plan_skips_documents_whose_customer_failed(sandbox, profile, tm
     assert len(await get_json(f"{sandbox.url}/sandbox/records/invoice")) == 2
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_fixing_the_customer_and_resuming_the_plan_sends_what_waited(sandbox, tmp_path):
     write_migration(tmp_path)
     plan = write_plan(tmp_path, PLAN)
@@ -193,6 +194,7 @@ def test_a_steps_map_is_checked_when_the_plan_is_loaded(tmp_path, map_text, step
         load_plan(plan)
 
 
+@pytest.mark.one_profile  # what it checks is decided in the files and the CLI, not by the API
 async def test_steps_share_one_client_one_token_and_the_window(start_sandbox, tmp_path):
     """Step 1 spends 10 of a window of 12; step 2 sends the 2 left, then waits: no 429s, one token."""
     from importer.plans.plan import run_plan
