@@ -49,7 +49,7 @@ from importer.monitor import watching
 from importer.options import ImportOptions, ImportOptionsKwargs
 from importer.outputs import check_outputs
 from importer.runinfo import fingerprint
-from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
+from importer.saft import kind as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, detect_format, kind_named, open_input
 from importer.stopping import StopRequest
 from importer.summary import Summary

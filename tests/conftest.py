@@ -30,6 +30,13 @@ from importer.sandbox import RunningSandbox, SandboxConfig, serve
 from tests.support.runs import tmpfs
 
 TESTS = Path(__file__).resolve().parent
+
+# Every request of the suite goes to loopback over plain HTTP: no certificate is ever checked.
+# aiohttp reads the system's CA bundle when it is imported (about 60 ms in each of the
+# hundreds of CLI subprocesses the suite starts); an empty bundle spares that and changes
+# nothing a test can see. A test of TLS would set its own.
+os.environ.setdefault("SSL_CERT_FILE", os.devnull)
+os.environ.setdefault("SSL_CERT_DIR", str(TESTS / "no-certificates"))
 E2E = TESTS / "e2e"
 FUZZ_EXAMPLES = TESTS / "fuzz-examples"
 

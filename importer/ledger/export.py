@@ -82,7 +82,7 @@ from importer.ledger.legacy import LegacyLayout, column_map
 from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, field_for_column, ledger_totals, valid_columns
 from importer.mapping.flatten import FlatRecord, RecordFlattener
 from importer.mapping.mapfile import ColumnMap
-from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
+from importer.saft import kind as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import detect_format
 
 __all__ = [

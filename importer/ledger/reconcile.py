@@ -71,7 +71,7 @@ from importer.load.identity import identify
 from importer.load.ledger_keys import LedgerKeys
 from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.mapfile import ColumnMap
-from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
+from importer.saft import kind as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.schema import unwrap_value
 from importer.sources import SourceOptions, open_input
 

@@ -73,7 +73,7 @@ from importer.mapping import CoerceOptions, RecordMapper, Work
 from importer.mapping.compare import Comparer, expected_record
 from importer.mapping.mapfile import BoundMap, ColumnMap
 from importer.outputs import check_outputs
-from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
+from importer.saft import kind as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, open_input
 
 __all__ = ["VerifySummary", "verify_records", "default_report_path",

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import xlsxwriter
-
 from importer.load.failed_layout import SourceLayout
 from importer.mapping.columns import ERROR_COLUMN
 from importer.sources.base import SourceRecord
@@ -36,6 +34,8 @@ class XlsxFailed:
         self.columns = list(layout.columns or ())
         self.error_at = self.columns.index(ERROR_COLUMN) if ERROR_COLUMN in self.columns else None
         names = self.columns + ([ERROR_COLUMN] if self.error_at is None else [])
+        import xlsxwriter  # only when a workbook's records fail: a CSV run never loads it
+
         self._book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False,
                                                 "strings_to_formulas": False, "strings_to_urls": False})
         self._sheet = self._book.add_worksheet((sheet or SHEET_NAME)[:31])
@@ -63,9 +63,11 @@ class XlsxFailed:
 
     def close(self) -> None:
         """Put the workbook together on disk (OSError when it cannot be written)."""
+        from xlsxwriter.exceptions import FileCreateError
+
         try:
             self._book.close()
-        except xlsxwriter.exceptions.FileCreateError as exc:
+        except FileCreateError as exc:
             raise OSError(str(exc)) from None
 
 

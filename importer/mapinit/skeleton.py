@@ -45,7 +45,7 @@ from importer.mapinit.valuemaps import company_values, open_values
 from importer.mapping.columns import ERROR_COLUMN, describe_columns, field_for_column, valid_columns
 from importer.mapping.mapfile import parse_map
 from importer.outputs import written_whole
-from importer.saft import source as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
+from importer.saft import kind as _saft_input  # noqa: F401  registers the SAF-T input kind (.xml)
 from importer.sources import Input, SourceOptions, open_input
 
 __all__ = ["Guess", "Skeleton", "ValueSuggestion", "match_headers", "suggest_map", "render", "write_skeleton",

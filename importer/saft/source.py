@@ -56,11 +56,11 @@ from importer.saft.model import (
 from importer.saft.open_items import InvoiceBook, OpenItemsCheck
 from importer.saft.subledger import SubledgerCheck, subledger_check
 from importer.sources import ByteCounter, Input, SourceOptions, SourceRecord, is_regular_file
-from importer.sources.kinds import InputKind, register
 
-__all__ = ["SaftSettings", "SaftSource", "SaftFile", "FORMAT", "SAFT_INPUT"]
+__all__ = ["SaftSettings", "SaftSource", "SaftFile", "FORMAT", "open_input"]
 
-FORMAT = "saft"
+FORMAT = "saft"  # the input kind's name, as importer.saft.kind registers it (a test holds the two equal)
+
 ENTITIES = ("customer", *DOCUMENT_ENTITIES)
 
 
@@ -274,7 +274,7 @@ def _problem_record(number: int, problem: SaftProblem, data: dict[str, str] | No
     return SourceRecord(number, data or {}, f"{who}line {problem.line}: <{problem.element}>: {problem.message}")
 
 
-def _open_input(path: str, options: SourceOptions) -> Input:
+def open_input(path: str, options: SourceOptions) -> Input:
     """A SAF-T file as an import's input, read as ``options.entity`` with ``options.settings``."""
     is_regular_file(path)  # a missing file or a folder: ConfigError now, as for CSV
     settings = options.settings if isinstance(options.settings, SaftSettings) else SaftSettings()
@@ -283,7 +283,3 @@ def _open_input(path: str, options: SourceOptions) -> Input:
     reader = SaftSource(path, settings, max_field_size=options.max_field_size)
     return Input(reader, path, path, reader.format, reader.columns, None, reader.progress)
 
-
-# One file, read once as customers and once as their documents: each run names its outputs after its entity.
-SAFT_INPUT = register(InputKind(FORMAT, (".xml",), "a SAF-T file ends in .xml or .xml.gz", _open_input,
-                                per_entity=True))
