@@ -16,44 +16,22 @@ from typing import Any
 
 import pytest
 
-import importer
 from importer.sandbox import SandboxConfig, serve
 from importer.schema import unwrap_value
-from tests.support.numbering_company import FIRST, company_with, write_files
-from tests.support.runs import TOKEN, final_lines, get_json
+from tests.support.numbering_company import FIRST, company_with, creates, run_numbered, stored_invoices, write_files
+from tests.support.runs import final_lines, get_json
 
 NUMBERS = ["INV-1", "INV-2", "INV-3"]
 LEDGER = {FIRST: "INV-1", "AR000043": "INV-2", "AR000044": "INV-3"}  # what the first run leaves
 
 
-async def _run(sb: Any, path: Path, entity: str, **options: Any) -> importer.Summary:
-    options.setdefault("retry_base", 0.01)
-    return await importer.import_records(path, entity=entity, base_url=sb.url, token=TOKEN,
-                                         company=company_with("automatic"), **options)
-
-
-async def _invoices(sb: Any) -> dict[str, tuple[Any, Any]]:
-    """The ledger's invoices: number -> (customerRefNumber, the first line's unit price)."""
-    stored = await get_json(f"{sb.url}/sandbox/records/invoice")
-    assert isinstance(stored, list)
-    return {str(unwrap_value(d["referenceNumber"])): (unwrap_value(d.get("customerRefNumber")),
-                                                      unwrap_value(d["invoiceLines"][0]["unitPriceInCurrency"]))
-            for d in stored}
-
-
-async def _posts(sb: Any) -> int:
-    stats = await get_json(f"{sb.url}/sandbox/stats")
-    assert isinstance(stats, dict)
-    return int(stats["by_status"].get("201", 0))
-
-
 async def _first_run(sb: Any, tmp_path: Path) -> Path:
     customers, invoices = write_files(tmp_path, NUMBERS)
-    assert (await _run(sb, customers, "customer")).ok
-    summary = await _run(sb, invoices, "invoice")
+    assert (await run_numbered(sb, customers, "customer")).ok
+    summary = await run_numbered(sb, invoices, "invoice")
     assert summary.outcomes["created"] == 3 and summary.numbering is not None
     assert summary.numbering.startswith("company for invoices with a number")
-    assert {k: v[0] for k, v in (await _invoices(sb)).items()} == LEDGER
+    assert {k: v[0] for k, v in (await stored_invoices(sb)).items()} == LEDGER
     return invoices
 
 
@@ -61,12 +39,12 @@ async def _first_run(sb: Any, tmp_path: Path) -> Path:
 async def test_a_rerun_finds_every_document_and_creates_none(tmp_path, again):
     async with serve(SandboxConfig(seed=1, company=company_with("automatic"))) as sb:
         invoices = await _first_run(sb, tmp_path)
-        before, posts = await _invoices(sb), await _posts(sb)
+        before, posts = await stored_invoices(sb), await creates(sb)
         results = tmp_path / "again.results.ndjson"
         options = {"restart": True} if again == "restart" else {"results": str(results)}
-        summary = await _run(sb, invoices, "invoice", **options)
-        assert await _invoices(sb) == before  # each document once, as it was
-        assert await _posts(sb) == posts  # not one create
+        summary = await run_numbered(sb, invoices, "invoice", **options)
+        assert await stored_invoices(sb) == before  # each document once, as it was
+        assert await creates(sb) == posts  # not one create
     lines = final_lines(results if again != "restart" else f"{invoices}.results.ndjson")
     assert [(line["outcome"], line["key"], line["sent_key"], line["recovered"]) for line in lines] == [
         ("created", key, legacy, True) for key, legacy in LEDGER.items()]
@@ -78,11 +56,11 @@ async def test_a_rerun_finds_every_document_and_creates_none(tmp_path, again):
 async def test_a_rerun_with_a_changed_price_fails_that_document_and_sends_nothing(tmp_path):
     async with serve(SandboxConfig(seed=1, company=company_with("automatic"))) as sb:
         invoices = await _first_run(sb, tmp_path)
-        before, posts = await _invoices(sb), await _posts(sb)
+        before, posts = await stored_invoices(sb), await creates(sb)
         invoices.write_text(invoices.read_text(encoding="utf-8").replace(",102\n", ",250\n"), encoding="utf-8")
-        summary = await _run(sb, invoices, "invoice", results=str(tmp_path / "again.ndjson"))
-        assert await _invoices(sb) == before
-        assert await _posts(sb) == posts
+        summary = await run_numbered(sb, invoices, "invoice", results=str(tmp_path / "again.ndjson"))
+        assert await stored_invoices(sb) == before
+        assert await creates(sb) == posts
     lines = final_lines(tmp_path / "again.ndjson")
     assert [(line["outcome"], line["key"]) for line in lines] == [
         ("created", FIRST), ("failed", "AR000043"), ("created", "AR000044")]
@@ -96,11 +74,11 @@ async def test_a_rerun_with_a_changed_price_fails_that_document_and_sends_nothin
 async def test_an_upsert_after_a_price_changed_updates_that_document(tmp_path):
     async with serve(SandboxConfig(seed=1, company=company_with("automatic"))) as sb:
         invoices = await _first_run(sb, tmp_path)
-        posts = await _posts(sb)
+        posts = await creates(sb)
         invoices.write_text(invoices.read_text(encoding="utf-8").replace(",102\n", ",250\n"), encoding="utf-8")
-        summary = await _run(sb, invoices, "invoice", mode="upsert", restart=True)
-        after = await _invoices(sb)
-        assert await _posts(sb) == posts  # an update, no create
+        summary = await run_numbered(sb, invoices, "invoice", mode="upsert", restart=True)
+        after = await stored_invoices(sb)
+        assert await creates(sb) == posts  # an update, no create
     assert after == {FIRST: ("INV-1", 101), "AR000043": ("INV-2", 250), "AR000044": ("INV-3", 103)}
     lines = final_lines(f"{invoices}.results.ndjson")
     assert [(line["outcome"], line["action"], line["key"], line["sent_key"]) for line in lines] == [
@@ -115,8 +93,8 @@ async def test_an_upsert_creates_a_new_document_without_asking_for_the_files_num
         invoices = await _first_run(sb, tmp_path)
         text = invoices.read_text(encoding="utf-8")
         invoices.write_text(text + f"{FIRST},DOC-4,K1,2024-02-01,Vare 4,1,104\n", encoding="utf-8")
-        await _run(sb, invoices, "invoice", mode="upsert", restart=True)
-        after = await _invoices(sb)
+        await run_numbered(sb, invoices, "invoice", mode="upsert", restart=True)
+        after = await stored_invoices(sb)
     assert after == {**{k: (v, 100 + i) for i, (k, v) in enumerate(LEDGER.items(), 1)},
                      "AR000045": (FIRST, 104)}  # AR000042 itself is left as it was
 
@@ -130,8 +108,8 @@ async def test_a_customer_whose_answer_was_lost_is_found_by_its_field(tmp_path, 
     customers.write_text("number,name,customerClassId\nK1,Kunde 1,1\nK2,Kunde 2,1\n", encoding="utf-8")
     config = SandboxConfig(seed=3, company=company_with("automatic"), fault_rate=1.0, faults=("store-then-fail",))
     async with serve(config) as sb:
-        summary = await _run(sb, customers, "customer", numbering="company", numbering_field=field)
-        again = await _run(sb, customers, "customer", numbering="company", numbering_field=field, restart=True)
+        summary = await run_numbered(sb, customers, "customer", numbering="company", numbering_field=field)
+        again = await run_numbered(sb, customers, "customer", numbering="company", numbering_field=field, restart=True)
         stored = await get_json(f"{sb.url}/sandbox/records/customer")
     assert isinstance(stored, list)
     ledger = {str(unwrap_value(c["number"])): unwrap_value(c.get(field)) for c in stored}

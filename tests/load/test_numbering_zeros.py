@@ -10,39 +10,15 @@ stores: each document once, nothing created again.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-import importer
 from importer.load.held import loose
 from importer.sandbox import SandboxConfig, serve
-from importer.schema import unwrap_value
-from tests.support.numbering_company import company_with, write_files
-from tests.support.runs import TOKEN, assert_one_final_line_per_record, final_lines, get_json, read_lines
+from tests.support.numbering_company import company_with, creates, run_numbered, stored_invoices, write_files
+from tests.support.runs import assert_one_final_line_per_record, final_lines, read_lines
 
 pytestmark = pytest.mark.one_profile
-
-
-async def _run(sb: Any, path: Path, entity: str, **options: Any) -> importer.Summary:
-    options.setdefault("retry_base", 0.01)
-    return await importer.import_records(path, entity=entity, base_url=sb.url, token=TOKEN,
-                                         company=company_with("automatic"), **options)
-
-
-async def _ledger(sb: Any) -> dict[str, tuple[Any, Any]]:
-    """The ledger's invoices: number -> (customerRefNumber, the first line's unit price)."""
-    stored = await get_json(f"{sb.url}/sandbox/records/invoice")
-    assert isinstance(stored, list)
-    return {str(unwrap_value(d["referenceNumber"])): (unwrap_value(d.get("customerRefNumber")),
-                                                      unwrap_value(d["invoiceLines"][0]["unitPriceInCurrency"]))
-            for d in stored}
-
-
-async def _posts(sb: Any) -> int:
-    stats = await get_json(f"{sb.url}/sandbox/stats")
-    assert isinstance(stats, dict)
-    return int(stats["by_status"].get("201", 0))
 
 
 def _resave(path: Path, numbers: dict[str, str] | None = None) -> None:
@@ -62,17 +38,17 @@ async def test_numbers_that_lost_their_zeros_are_the_documents_created_before(tm
     numbers = ["00101", "00102", "0103", "104"]
     async with serve(SandboxConfig(seed=1, company=company_with("automatic"))) as sb:
         customers, invoices = write_files(tmp_path, numbers)  # type: ignore[arg-type]
-        assert (await _run(sb, customers, "customer")).ok
-        assert (await _run(sb, invoices, "invoice")).outcomes["created"] == 4
-        before, posts = await _ledger(sb), await _posts(sb)
+        assert (await run_numbered(sb, customers, "customer")).ok
+        assert (await run_numbered(sb, invoices, "invoice")).outcomes["created"] == 4
+        before, posts = await stored_invoices(sb), await creates(sb)
         assert sorted(ref for ref, _ in before.values()) == sorted(numbers)
 
         results = Path(f"{invoices}.results.ndjson")
         written = len(read_lines(results)) if again == "resume" else 0  # a restart starts the file anew
         _resave(invoices, {"0103": "  103 "})  # one padded, as a fixed-width export pads
-        summary = await _run(sb, invoices, "invoice", **{again: True})
-        assert await _ledger(sb) == before  # each document once, as it was
-        assert await _posts(sb) == posts  # not one create
+        summary = await run_numbered(sb, invoices, "invoice", **{again: True})
+        assert await stored_invoices(sb) == before  # each document once, as it was
+        assert await creates(sb) == posts  # not one create
     by_ref = {ref: key for key, (ref, _) in before.items()}
     lines = read_lines(results)[written:]
     # Found in the ledger by their numbers less the zeros, nothing sent; 104, unchanged, is
@@ -91,15 +67,15 @@ async def test_numbers_alike_but_for_zeros_are_told_apart_by_their_content(tmp_p
     numbers = ["0101", "00101", "0201", "00201"]
     async with serve(SandboxConfig(seed=1, company=company_with("automatic"))) as sb:
         customers, invoices = write_files(tmp_path, numbers)  # type: ignore[arg-type]
-        assert (await _run(sb, customers, "customer")).ok
-        assert (await _run(sb, invoices, "invoice")).outcomes["created"] == 4
-        before, posts = await _ledger(sb), await _posts(sb)
+        assert (await run_numbered(sb, customers, "customer")).ok
+        assert (await run_numbered(sb, invoices, "invoice")).outcomes["created"] == 4
+        before, posts = await stored_invoices(sb), await creates(sb)
         # the rows of 00101 (its content, price 102) and of 0201 with a price neither holds
         header, *rows = invoices.read_text(encoding="utf-8").splitlines()
         invoices.write_text("\n".join([header, rows[1], rows[2].replace(",103", ",999")]) + "\n", encoding="utf-8")
         _resave(invoices)
-        summary = await _run(sb, invoices, "invoice", results=str(tmp_path / "again.ndjson"))
-        assert await _ledger(sb) == before and await _posts(sb) == posts
+        summary = await run_numbered(sb, invoices, "invoice", results=str(tmp_path / "again.ndjson"))
+        assert await stored_invoices(sb) == before and await creates(sb) == posts
     by_ref = {ref: key for key, (ref, _) in before.items()}
     found, refused = final_lines(tmp_path / "again.ndjson")
     assert (found["outcome"], found["key"], found["recovered"]) == ("created", by_ref["00101"], True)

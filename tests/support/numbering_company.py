@@ -11,9 +11,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import importer
 from importer.company import Company
 from importer.company.demo import demo_company
 from importer.company.file import company_document, company_from_document
+from importer.schema import unwrap_value
+from tests.support.runs import TOKEN, get_json
 
 FIRST = "AR000042"  # the next number of the automatic series
 
@@ -42,3 +45,26 @@ def write_files(folder: Path, numbers: list[str | None]) -> tuple[Path, Path]:
     invoices.write_text("referenceNumber,documentKey,customerNumber,documentDate,line.description,line.quantity,"
                         "line.unitPriceInCurrency\n" + rows, encoding="utf-8")
     return customers, invoices
+
+
+async def run_numbered(sb: Any, path: Path, entity: str, **options: Any) -> importer.Summary:
+    """An import into ``sb`` for a company that numbers invoices itself."""
+    options.setdefault("retry_base", 0.01)
+    return await importer.import_records(path, entity=entity, base_url=sb.url, token=TOKEN,
+                                         company=company_with("automatic"), **options)
+
+
+async def stored_invoices(sb: Any) -> dict[str, tuple[Any, Any]]:
+    """The ledger's invoices: number -> (customerRefNumber, the first line's unit price)."""
+    stored = await get_json(f"{sb.url}/sandbox/records/invoice")
+    assert isinstance(stored, list)
+    return {str(unwrap_value(d["referenceNumber"])): (unwrap_value(d.get("customerRefNumber")),
+                                                      unwrap_value(d["invoiceLines"][0]["unitPriceInCurrency"]))
+            for d in stored}
+
+
+async def creates(sb: Any) -> int:
+    """How many creates the sandbox answered 201."""
+    stats = await get_json(f"{sb.url}/sandbox/stats")
+    assert isinstance(stats, dict)
+    return int(stats["by_status"].get("201", 0))
