@@ -61,8 +61,9 @@ class _Tally:
                 if held:
                     self.left[name] = self.left.get(name, 0) + held
             return
+        records = set(owners) if plan.left else ()
         for name in plan.left:  # once per record, however many of its lines hold it
-            self.line_left.setdefault(name, set()).update(owners)
+            self.line_left.setdefault(name, set()).update(records)
         for me, pos, name in plan.maybe:
             holding = {owner for owner, row in zip(owners, values[me]) if row[pos]}
             if holding:
