@@ -28,6 +28,10 @@ Paging: ``pageNumber`` from 1 with a large ``pageSize``; the first page's
 size and the end, so an export costs ``ceil(total / maxPageSize)`` calls. A short or empty
 page ends it too. Pages are read one ahead (:mod:`.ahead`): page N+1 is asked for while
 page N is flattened and written in a worker thread, so at most two pages are in memory.
+A CSV in the import's columns is written a page at a time by a plan per record shape
+(:mod:`.csvplans`), the same bytes as record by record at a fraction of the cost; while the
+pages come, the collector is set as for a run (:func:`~importer.client.collector.tuned_collector`,
+the records held counted as requests in flight).
 
 CSV columns: a CSV needs its header before the first row, so the first page is flattened
 before anything is written and the header is the key column, then every column of
@@ -69,12 +73,14 @@ from typing import IO, Any
 import anyio
 
 from importer.client import ApiClient
+from importer.client.collector import tuned_collector
 from importer.client.pages import ListError, Page, list_pages
 from importer.company import Company
 from importer.entities import Entity
 from importer.entities import entity as resolve
 from importer.errors import ConfigError
 from importer.ledger.ahead import read_ahead
+from importer.ledger.csvplans import PlannedCsvWriter
 from importer.ledger.expand import expand_params
 from importer.ledger.files import DEFAULT_PLACES, EXCEL, CsvStyle, CsvWriter, NdjsonWriter, Sink
 from importer.ledger.filters import DOCUMENT_STATUSES, ExportFilters, parse_condition, parse_last_modified
@@ -89,6 +95,8 @@ __all__ = [
     "ExportFilters", "ExportSummary", "export_records", "parse_condition", "parse_last_modified",
     "DOCUMENT_STATUSES", "MONEY_COLUMNS",
 ]
+
+HELD_RECORDS = 1_000  # records of the pages in memory, for the collector's thresholds (tuned_collector)
 
 # Columns that hold amounts of money: written with their currency's decimals (1250.00).
 MONEY_COLUMNS = frozenset({
@@ -293,10 +301,11 @@ async def export_records(
         return layout.header if layout is not None else _header(ent, first, columns)
 
     def csv_writer() -> CsvWriter:
-        # A map's layout has its numbers formatted already, in the map's own convention.
-        numbers = number_columns(ent, summary.columns) if layout is None else frozenset()
-        return CsvWriter(sink, summary.columns, style, summary.dropped, numbers, MONEY_COLUMNS,
-                         currency_places(company))
+        if layout is not None:  # a map's layout has its numbers formatted already, in the map's own convention
+            return CsvWriter(sink, summary.columns, style, summary.dropped)
+        return PlannedCsvWriter(sink, summary.columns, style, summary.dropped, number_columns(ent, summary.columns),
+                                MONEY_COLUMNS, currency_places(company), flattener, summary.left_out,
+                                company=company is not None)
 
     writer: CsvWriter | NdjsonWriter | None = None
     if fmt == "ndjson":
@@ -305,11 +314,17 @@ async def export_records(
     def write(page: Page) -> None:
         """One page flattened and written (in a worker thread, while the next page is on its way)."""
         nonlocal writer
-        flat = [flattener.flatten(item) for item in page.items]
         if writer is None:
-            summary.columns = header(flat)
+            # Only a header of the columns seen needs the first page flattened before it is written.
+            seen = columns == "seen" and layout is None
+            summary.columns = header([flattener.flatten(item) for item in page.items] if seen else [])
             writer = csv_writer()
-        for record in flat:
+        if isinstance(writer, PlannedCsvWriter):  # by a plan per record shape (.csvplans)
+            records, rows = writer.write_items(page.items)
+            summary.records += records
+            summary.rows += rows
+            return
+        for record in (flattener.flatten(item) for item in page.items):
             if layout is not None:
                 summary.rows += writer.write(layout.rows(record))
             elif isinstance(writer, CsvWriter):
@@ -323,13 +338,15 @@ async def export_records(
 
     success = False
     try:
-        async with read_ahead(list_pages(client, ent, params, page_size=page_size)) as pages:
-            async for page in pages:
-                summary.pages += 1
-                if page.number == 1:
-                    summary.total_count = page.total_count
-                summary.page_size = page.page_size
-                await anyio.to_thread.run_sync(write, page)
+        # The records of the two pages held are to the collector what a run's requests in flight are.
+        with tuned_collector(HELD_RECORDS):
+            async with read_ahead(list_pages(client, ent, params, page_size=page_size)) as pages:
+                async for page in pages:
+                    summary.pages += 1
+                    if page.number == 1:
+                        summary.total_count = page.total_count
+                    summary.page_size = page.page_size
+                    await anyio.to_thread.run_sync(write, page)
         if writer is None:  # not even a first page: still a valid (empty) CSV
             summary.columns = header([])
             writer = csv_writer()

@@ -24,6 +24,11 @@ For each customer and currency:
 Documents match on their type and key: the key the ledger gave (the import's results file,
 ``INPUT.results.ndjson``), else the file's own, else the ``externalReference`` the import set.
 Every call is counted. ``exit_code`` is 0 when every row agrees and no document differs.
+
+Memory: the documents of both sides are read one at a time (the file's) and a page at a time
+(the ledger's) and wait on disk (:mod:`.receivables_store`) until they are compared; what
+stays in memory is a row per customer and currency, the documents that differ, and the
+ledger's customers' VAT zones and classes.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -44,6 +50,7 @@ from importer.ledger.amounts import ZERO, carries_vat, cents, document_amount, l
 from importer.ledger.legacy import column_map
 from importer.ledger.receivables_files import read_aged, read_documents
 from importer.ledger.receivables_ledger import SIGN, Doc, ledger_balances, ledger_customers, ledger_documents
+from importer.ledger.receivables_store import DocStore
 from importer.schema import unwrap_value
 
 __all__ = ["Doc", "Owed", "Receivables", "reconcile_receivables", "fingerprint", "plain"]
@@ -202,22 +209,27 @@ async def reconcile_receivables(
         prepared.append((ent, path, column_map((maps or {}).get(os.fspath(path)), ent)))
     await client.authenticate()
     customers = await ledger_customers(client)
-    file_docs: dict[tuple[str, str], Doc] = {}
-    for ent, path, cmap in prepared:
-        docs = await read_documents(path, ent, cmap, decimal_comma, result.problems)
-        entry: dict[str, Any] = {"path": os.fspath(path), "entity": ent.name, "sha256": fingerprint(path),
-                                 "documents": 0}
-        for key, records, payload in docs:
-            try:
-                doc = _file_doc(ent.name, key, records, plain(payload), company, customers, base, today)
-            except RecordError as exc:
-                result.problems.append(f"{os.fspath(path)} record {records[0]}: {exc}")
-                continue
-            entry["documents"] += 1
-            file_docs[(ent.name, doc.key)] = doc
-        result.inputs.append(entry)
-    ledger_docs = await ledger_documents(client, base, result.problems)
-    _compare(result, file_docs, ledger_docs)
+    store = DocStore()  # both sides' documents wait on disk, not in memory
+    try:
+        for ent, path, cmap in prepared:
+            entry: dict[str, Any] = {"path": os.fspath(path), "entity": ent.name, "sha256": fingerprint(path),
+                                     "documents": 0}
+            async with aclosing(read_documents(path, ent, cmap, decimal_comma, result.problems)) as docs:
+                async for key, records, payload in docs:
+                    try:
+                        doc = _file_doc(ent.name, key, records, plain(payload), company, customers, base, today)
+                    except RecordError as exc:
+                        result.problems.append(f"{os.fspath(path)} record {records[0]}: {exc}")
+                        continue
+                    entry["documents"] += 1
+                    store.add("file", doc)
+            result.inputs.append(entry)
+        async with aclosing(ledger_documents(client, base, result.problems)) as ledger:
+            async for doc in ledger:
+                store.add("ledger", doc)
+        _compare(result, store)
+    finally:
+        store.close()
     balances = await ledger_balances(client)
     for (customer, currency), owed in result.rows.items():
         if customer in balances and currency == base:
@@ -260,26 +272,24 @@ def _today() -> str:
     return date.today().isoformat()
 
 
-def _compare(result: Receivables, file_docs: dict[tuple[str, str], Doc],
-             ledger_docs: dict[tuple[str, str], Doc]) -> None:
-    for ident, doc in file_docs.items():
+def _compare(result: Receivables, store: DocStore) -> None:
+    for doc, found in store.side("file"):
         owed = result.row(doc.customer, doc.currency)
         owed.file_net += doc.net
         owed.file_vat += doc.vat
         owed.file_gross += doc.gross
         result.counts.setdefault(doc.entity, {"file": 0, "ledger": 0})["file"] += 1
-        found = ledger_docs.get(ident)
         if found is None:
             owed.documents.append(_difference("missing", doc, None))
         elif cents(found.gross) != cents(doc.gross) or cents(found.net) != cents(doc.net):
             owed.documents.append(_difference("different", doc, found))
-    for ident, doc in ledger_docs.items():
+    for doc, in_file in store.side("ledger"):
         owed = result.row(doc.customer, doc.currency)
         owed.ledger_net += doc.net
         owed.ledger_vat += doc.vat
         owed.ledger_gross += doc.gross
         result.counts.setdefault(doc.entity, {"file": 0, "ledger": 0})["ledger"] += 1
-        if ident not in file_docs:
+        if in_file is None:
             owed.documents.append(_difference("extra", None, doc))
         if doc.status != "Open":
             result.open_items.append({"entity": doc.entity, "key": doc.key, "customer": doc.customer,

@@ -1,6 +1,6 @@
 """The files ``reconcile --per-customer`` reads: the imported documents, and an aged-receivables list.
 
-Documents are read as the import read them (:func:`open_input`, the same ``--map`` and
+Documents are read one at a time, as the import read them (:func:`open_input`, the same ``--map`` and
 :class:`RecordMapper` in mode create), and each is keyed as the ledger knows it: the key
 the import's results file recorded (``INPUT.results.ndjson``), else the file's own key,
 else the ``externalReference`` the import set on an auto-numbered document.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,26 @@ Found = tuple[str, list[int], dict[str, Any]]  # (key, records, payload)
 
 
 async def read_documents(path: str | os.PathLike[str], entity: Entity, cmap: ColumnMap | None,
-                         decimal_comma: bool | None, problems: list[str]) -> list[Found]:
-    """Every document of ``path`` with the key the ledger knows it by; unreadable ones go to ``problems``."""
-    found: list[Found] = []
+                         decimal_comma: bool | None, problems: list[str]) -> AsyncGenerator[Found, None]:
+    """Every document of ``path`` with the key the ledger knows it by, as it is read; unreadable
+    ones go to ``problems``."""
     prefix = Path(path).stem[:24]
     keys = LedgerKeys.beside(path, None)
+
+    def found(work: Work) -> Found | None:
+        if work.error is not None or work.payload is None:
+            problems.append(f"{os.fspath(path)} record {work.records[0]}: {work.error or 'unreadable'}")
+            return None
+        identity = identify(entity, work)[0]
+        key = keys.key(identity) if keys is not None else None
+        if not key:
+            key = str(work.key).strip() if work.key else ""
+        if not key:
+            given = unwrap_value(work.payload.get("externalReference"))
+            recorded = keys.reference(identity) if keys is not None else None
+            key = str(given or recorded or f"{prefix}:{identity.split(':', 1)[1][:40]}")
+        return key.strip(), work.records, work.payload
+
     try:
         with open_input(path, SourceOptions()) as opened:
             comma = opened.delimiter == ";" if decimal_comma is None else decimal_comma
@@ -51,30 +66,19 @@ async def read_documents(path: str | os.PathLike[str], entity: Entity, cmap: Col
                 bound = cmap.bind(columns, coerce)
                 coerce, columns = bound.options, bound.columns
             mapper = RecordMapper(entity, mode="create", options=coerce, columns=columns, check_required=False)
-            works: list[Work] = []
             try:
                 async for record in opened.records():
-                    works.extend(mapper.feed(bound.map_record(record) if bound is not None else record))
+                    for work in mapper.feed(bound.map_record(record) if bound is not None else record):
+                        if (done := found(work)) is not None:
+                            yield done
             except SourceError as exc:
                 problems.append(f"{os.fspath(path)}: {exc}")
-            works.extend(mapper.finish())
-        for work in works:
-            if work.error is not None or work.payload is None:
-                problems.append(f"{os.fspath(path)} record {work.records[0]}: {work.error or 'unreadable'}")
-                continue
-            identity = identify(entity, work)[0]
-            key = keys.key(identity) if keys is not None else None
-            if not key:
-                key = str(work.key).strip() if work.key else ""
-            if not key:
-                given = unwrap_value(work.payload.get("externalReference"))
-                recorded = keys.reference(identity) if keys is not None else None
-                key = str(given or recorded or f"{prefix}:{identity.split(':', 1)[1][:40]}")
-            found.append((key.strip(), work.records, work.payload))
+            for work in mapper.finish():
+                if (done := found(work)) is not None:
+                    yield done
     finally:
         if keys is not None:
             keys.close()
-    return found
 
 
 def read_aged(path: str | os.PathLike[str], columns: Mapping[str, str],

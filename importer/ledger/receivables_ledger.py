@@ -8,7 +8,7 @@ notes negative).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -52,10 +52,9 @@ async def _get(client: ApiClient, what: str, path: str, params: Mapping[str, str
     return [item for item in data if isinstance(item, dict)]
 
 
-async def _paged(client: ApiClient, path: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Every element of a ``pageNumber``/``pageSize`` list (metadata says the size and the total)."""
-    rows: list[dict[str, Any]] = []
-    size = 10_000
+async def _paged(client: ApiClient, path: str, params: Mapping[str, str]) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Every page of a ``pageNumber``/``pageSize`` list (metadata says the size and the total), as it comes."""
+    size, seen = 10_000, 0
     for number in range(1, _MAX_PAGES + 1):
         items = await _get(client, f"{path} page {number}", path,
                            {**params, "pageNumber": str(number), "pageSize": str(size)})
@@ -64,31 +63,31 @@ async def _paged(client: ApiClient, path: str, params: Mapping[str, str]) -> lis
             size = min(size, meta["maxPageSize"])
         elif number == 1 and items:
             size = min(size, len(items))
-        rows.extend(items)
+        seen += len(items)
+        yield items
         total = meta.get("totalCount") if isinstance(meta, dict) else None
-        if not items or len(items) < size or (isinstance(total, int) and len(rows) >= total):
-            return rows
+        if not items or len(items) < size or (isinstance(total, int) and seen >= total):
+            return
     raise ApiError(200, f"{path}: more than {_MAX_PAGES} pages")
 
 
-async def ledger_documents(client: ApiClient, base: str, problems: list[str]) -> dict[tuple[str, str], Doc]:
-    """Every customer document the ledger holds (``/v1/customerdocument``, paged), signed."""
-    out: dict[tuple[str, str], Doc] = {}
-    for item in await _paged(client, "/v1/customerdocument", {}):
-        entity = _TYPES.get(str(item.get("documentType")))
-        if entity is None:
-            continue
-        key = str(item.get("referenceNumber") or "").strip()
-        customer = item.get("customer")
-        number = str(customer.get("number") or "") if isinstance(customer, Mapping) else ""
-        gross, vat = _number(item.get("amount")), _number(item.get("vatTotal"))
-        if gross is None:
-            problems.append(f"{entity} {key}: the ledger answers no amount: counted as 0")
-        sign = SIGN[entity]
-        g, v = gross or ZERO, vat or ZERO
-        out[(entity, key)] = Doc(entity, key, number, str(item.get("currencyId") or base), sign * (g - v),
-                                 sign * v, sign * g, status=str(item.get("status") or ""))
-    return out
+async def ledger_documents(client: ApiClient, base: str, problems: list[str]) -> AsyncGenerator[Doc, None]:
+    """Every customer document the ledger holds (``/v1/customerdocument``, paged), signed, a page at a time."""
+    async for page in _paged(client, "/v1/customerdocument", {}):
+        for item in page:
+            entity = _TYPES.get(str(item.get("documentType")))
+            if entity is None:
+                continue
+            key = str(item.get("referenceNumber") or "").strip()
+            customer = item.get("customer")
+            number = str(customer.get("number") or "") if isinstance(customer, Mapping) else ""
+            gross, vat = _number(item.get("amount")), _number(item.get("vatTotal"))
+            if gross is None:
+                problems.append(f"{entity} {key}: the ledger answers no amount: counted as 0")
+            sign = SIGN[entity]
+            g, v = gross or ZERO, vat or ZERO
+            yield Doc(entity, key, number, str(item.get("currencyId") or base), sign * (g - v), sign * v, sign * g,
+                      status=str(item.get("status") or ""))
 
 
 async def ledger_balances(client: ApiClient) -> dict[str, Decimal]:
@@ -113,12 +112,13 @@ async def ledger_balances(client: ApiClient) -> dict[str, Decimal]:
 async def ledger_customers(client: ApiClient) -> dict[str, dict[str, Any]]:
     """Every customer's VAT zone and class, in the request's names (what the VAT needs)."""
     out: dict[str, dict[str, Any]] = {}
-    for item in await _paged(client, "/v1/customer", {}):
-        zone, cls = item.get("vatZone"), item.get("customerClass")
-        out[str(item.get("number") or "")] = {
-            "vatZoneId": zone.get("id") if isinstance(zone, Mapping) else None,
-            "customerClassId": cls.get("id") if isinstance(cls, Mapping) else None,
-        }
+    async for page in _paged(client, "/v1/customer", {}):
+        for item in page:
+            zone, cls = item.get("vatZone"), item.get("customerClass")
+            out[str(item.get("number") or "")] = {
+                "vatZoneId": zone.get("id") if isinstance(zone, Mapping) else None,
+                "customerClassId": cls.get("id") if isinstance(cls, Mapping) else None,
+            }
     return out
 
 

@@ -20,6 +20,7 @@ from importer.client.http import ApiClient, LookupUnavailable
 from importer.entities import ENTITIES
 from importer.load.lookups import Lookups
 from importer.load.results import SUCCESS, iter_results
+from importer.load.results_reader import ResultsLine
 
 __all__ = ["CustomerGate"]
 
@@ -28,25 +29,44 @@ _ALREADY_THERE = re.compile(r"already exists?|duplicate|is not unique", re.IGNOR
 
 
 class CustomerGate:
+    """Which customers hold their documents back (``waiting``: customer -> why).
+
+    Only customers whose create did not succeed are kept, never every customer a step
+    created: a plan of 100,000 customers keeps its failures, not 100,000 keys. ``exists``
+    holds the few of them the API was asked about and has after all.
+    """
+
     def __init__(self, waiting: dict[str, str] | None = None, *, ask_api: bool = True) -> None:
         self.exists: set[str] = set()
         self.waiting: dict[str, str] = dict(waiting or {})  # customer -> why its documents wait
         self.ask_api = ask_api
         self._answers: dict[str, bool] = {}  # what the API said, per customer asked about
         self._asking: dict[str, anyio.Event] = {}  # customers being asked about right now
+        self._learned: list[str] = []  # the customer steps' results files taken in, in order
 
     def learn(self, results_path: str | os.PathLike[str], step: str) -> None:
-        """Take in a customer step's results: who exists now, who holds documents back."""
+        """Take in a customer step's results: who holds documents back now, who no longer does.
+
+        A customer holds them back when the step failed it (or it was invalid, or skipped)
+        and no line of this step or of an earlier one created it (or was refused because it
+        is there already). The file is read once; again, with the earlier steps', only for
+        the customers that failed, so memory follows the failures.
+        """
         failed: dict[str, str] = {}
         for line in iter_results(results_path):
             if line.key is None or line.outcome in ("started", "unsent", "valid"):
                 continue
-            if line.outcome in SUCCESS or (line.outcome == "failed" and _ALREADY_THERE.search(line.error or "")):
-                self.exists.add(line.key)
+            if _created(line):
+                self.waiting.pop(line.key, None)
                 failed.pop(line.key, None)
             elif line.outcome in ("failed", "invalid", "skipped") and line.key not in self.exists:
                 failed[line.key] = f"customer {line.key} {line.outcome} in step {step!r}" + (
                     f": {line.error}" if line.error else "")
+        for path in (*self._learned, results_path) if failed else ():
+            for line in iter_results(path):  # created before it failed, here or in an earlier step
+                if line.key in failed and _created(line):
+                    del failed[line.key]
+        self._learned.append(os.fspath(results_path))
         for key in self.exists:
             self.waiting.pop(key, None)
         self.waiting.update(failed)
@@ -75,3 +95,8 @@ class CustomerGate:
             if there:
                 self.exists.add(customer)
         return None if there else f"{reason}; the API does not have it either"
+
+
+def _created(line: ResultsLine) -> bool:
+    """The line made its customer exist: created, or refused because it is there already."""
+    return line.outcome in SUCCESS or (line.outcome == "failed" and bool(_ALREADY_THERE.search(line.error or "")))

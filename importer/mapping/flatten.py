@@ -50,7 +50,8 @@ from importer.mapping.columns import DOCUMENT_KEY, LINE_PREFIX, ledger_totals, v
 
 __all__ = [
     "DTO_RENAMES", "LINE_RENAMES", "WRITE_ONLY", "SKIPPED_FIELDS", "READ_AS_YYYYMM", "FlatRecord",
-    "RecordFlattener", "flatten_object", "unwrap", "period_parts", "as_mmyyyy",
+    "RecordFlattener", "Place", "COLUMN", "RENAMED", "OTHER", "SKIP", "flatten_object", "unwrap", "period_parts",
+    "as_mmyyyy",
 ]
 
 # -- the rename tables: response-DTO path -> import column ---------------------------------
@@ -232,7 +233,7 @@ class RecordFlattener:
     An export flattens every record it writes, so this is the part of its cost that grows
     with the data: each object is walked once, and what a field name at a place becomes
     (a column, a DTO path to rename, a field no column takes) is worked out the first time
-    it is seen and kept (:class:`_Place`), so a record costs a lookup per field.
+    it is seen and kept (:class:`Place`), so a record costs a lookup per field.
     """
 
     def __init__(self, entity: Entity, *, totals: bool = False) -> None:
@@ -246,10 +247,15 @@ class RecordFlattener:
         self.renames = DTO_RENAMES.get(entity.name, {})
         self.line_renames = LINE_RENAMES.get(entity.name, {})
         skip = {*SKIPPED_FIELDS, *((entity.line_field,) if entity.line_field else ())}
-        self._header = _Place("", "", self.header_columns, self.renames, "", frozenset(skip))
+        self._header = Place("", "", self.header_columns, self.renames, "", frozenset(skip))
         # An answer's lines are stored lines, not operations: their ``operation`` is dropped.
-        self._line = _Place("", f"{entity.line_field}[].", self.line_columns, self.line_renames, LINE_PREFIX,
+        self._line = Place("", f"{entity.line_field}[].", self.line_columns, self.line_renames, LINE_PREFIX,
                             frozenset({"operation"}))
+
+    @property
+    def places(self) -> tuple[Place, Place]:
+        """Where a record's header fields and its lines' fields are looked up (the top of each)."""
+        return self._header, self._line
 
     def flatten(self, record: Mapping[str, Any]) -> FlatRecord:
         line_field = self.entity.line_field
@@ -267,11 +273,11 @@ class RecordFlattener:
         return FlatRecord(key, header, lines, list(dict.fromkeys(left_out)) if left_out else left_out)
 
 
-_COLUMN, _RENAMED, _OTHER, _SKIP = 0, 1, 2, 3
+COLUMN, RENAMED, OTHER, SKIP = 0, 1, 2, 3  # what a field name at a place becomes (Place.step)
 _MAX_NAMES = 2048  # names kept per place; an answer with endless distinct keys is walked uncached
 
 
-class _Place:
+class Place:
     """One place in a record's objects (the top, ``mainAddress``, a line...): what each field
     name found there becomes, worked out once. ``out_prefix`` goes before every column put
     out (``line.`` for a line's)."""
@@ -282,23 +288,23 @@ class _Place:
                  out_prefix: str, skip: frozenset[str] = frozenset()) -> None:
         self.prefix, self.where, self.accepted, self.renames = prefix, where, accepted, renames
         self.out_prefix, self.skip = out_prefix, skip
-        self.steps: dict[str, tuple[int, str, str, _Place | None]] = {}
+        self.steps: dict[str, tuple[int, str, str, Place | None]] = {}
 
-    def step(self, name: str) -> tuple[int, str, str, _Place | None]:
+    def step(self, name: str) -> tuple[int, str, str, Place | None]:
         """(what it is, its path, its column, the place below it) for field ``name`` here."""
         found = self.steps.get(name)
         if found is None:
             path = self.prefix + name
-            below = _Place(path + ".", self.where, self.accepted, self.renames, self.out_prefix)
+            below = Place(path + ".", self.where, self.accepted, self.renames, self.out_prefix)
             target = self.renames.get(path)
             if name in self.skip:
-                found = (_SKIP, path, "", None)
+                found = (SKIP, path, "", None)
             elif target is not None:
-                found = (_RENAMED, path, target, below)
+                found = (RENAMED, path, target, below)
             elif path in self.accepted:
-                found = (_COLUMN, path, self.out_prefix + path, below)
+                found = (COLUMN, path, self.out_prefix + path, below)
             else:
-                found = (_OTHER, path, "", below)
+                found = (OTHER, path, "", below)
             if len(self.steps) < _MAX_NAMES:
                 self.steps[name] = found
         return found
@@ -323,7 +329,7 @@ class _Place:
             if value is None:
                 continue
             kind, path, column, below = self.step(name)
-            if kind == _SKIP:
+            if kind == SKIP:
                 continue
             if type(value) is dict:
                 if len(value) == 1 and "value" in value:  # a request-style wrapper
@@ -333,9 +339,9 @@ class _Place:
                 if type(value) is dict and below is not None:
                     below.walk(value, out, renamed, left_out)
                     continue
-            if kind == _COLUMN and type(value) is not list and type(value) is not dict:
+            if kind == COLUMN and type(value) is not list and type(value) is not dict:
                 out[column] = value
-            elif kind == _RENAMED:
+            elif kind == RENAMED:
                 renamed.append((path, column, value))
             elif value != "" and value != [] and value != {}:
                 left_out.append(self.where + path)
