@@ -120,7 +120,7 @@ def _both(name: str, pages: Sequence[list[dict[str, Any]]], columns: Sequence[st
             (planned_out.getvalue(), planned_left, planned_dropped, planned_rows))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages=st.lists(st.lists(invoices(), min_size=1, max_size=12), min_size=1, max_size=3),
        choice=st.sampled_from(["all", "seen", "some", "mixed"]), excel=st.booleans(), company=st.booleans())
 def test_planned_invoice_rows_are_the_long_ways(pages: list[list[dict[str, Any]]], choice: str, excel: bool,
