@@ -52,16 +52,10 @@ PROFILE ?= standard
 demo: $(STAMP)
 	IMPORTER=$(VENV)/bin/importer PROFILE=$(PROFILE) OUT=build/demo samples/rehearse.sh
 
-# .venv-3.12 is installed in the background while the checks and the suite run (its install
-# is mostly waiting on the package index); its log is shown once it is done.
-test: $(STAMP) browser
-	@( $(MAKE) --no-print-directory $(STAMP312) > $(VENV312).log 2>&1 ) & installing=$$!; status=0; \
-	echo "$(VENV)/bin/ruff check importer tests benchmarks samples" && \
-	$(VENV)/bin/ruff check importer tests benchmarks samples && \
-	echo "$(PY) -m mypy importer" && $(PY) -m mypy importer && \
-	echo "$(PY) -m pytest -q -n 4" && $(PY) -m pytest -q -n 4 || status=$$?; \
-	wait $$installing || true; cat $(VENV312).log; rm -f $(VENV312).log; \
-	[ $$status -eq 0 ] || exit $$status
+test: $(STAMP) $(STAMP312) browser
+	$(VENV)/bin/ruff check importer tests benchmarks samples
+	$(PY) -m mypy importer
+	$(PY) -m pytest -q -n 4
 	$(MAKE) --no-print-directory test-3.12
 
 bench: $(STAMP)
