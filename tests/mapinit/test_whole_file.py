@@ -6,6 +6,8 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 import importer
 from importer.entities import ENTITIES
 from importer.mapinit.scan import DISTINCT_CAP
@@ -30,6 +32,7 @@ def _customers(path: Path, rows: int, late: dict[int, str] | None = None) -> Pat
     return path
 
 
+@pytest.mark.one_profile  # what it checks is decided before anything is sent
 async def test_a_value_first_written_at_row_5000_gets_its_value_map(start_sandbox, tmp_path):
     source = _customers(tmp_path / "kunder.csv", 5000, {5000: _customer(5000, "Sverige", "Sperret")})
     out = tmp_path / "kunder.map.toml"

@@ -135,6 +135,7 @@ def test_the_causes_always_make_the_difference(customers, unnamed, strangers, le
 
 
 @needs_examples
+@pytest.mark.one_profile  # what it checks is decided before anything is sent
 async def test_the_cli_reports_it_before_sending_and_in_a_dry_run(sandbox, tmp_path):
     source = shutil.copy(V110, tmp_path / "export.xml")
     terms = tmp_path / "terms.map.toml"
