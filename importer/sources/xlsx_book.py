@@ -27,6 +27,8 @@ __all__ = ["Workbook", "MAIN", "SheetRef"]
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# What reading a damaged or foreign workbook can raise; zipfile raises NotImplementedError
+# for a compression method it has no codec for (a workbook saved by an unusual writer).
 _BAD_ZIP = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ET.ParseError, KeyError,
             NotImplementedError, ValueError)
 
