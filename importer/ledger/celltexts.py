@@ -33,6 +33,11 @@ PLAIN, PERIOD, BOOL, TEXT_NUMBER, NUMBER, MONEY = range(6)
 _BOOLS = ("false", "true")
 _QUOTED = "\"\r\n"  # what makes the csv module quote a cell, besides the delimiter
 _RISKY_START = re.compile("\x00[" + re.escape("".join(sorted(_RISKY))) + "]")  # searched in "\x00" + joined
+# Whether this orjson writes floats as repr does where that matters here: an exponent from
+# 1e16 up, none below, the same shortest digits (a release that wrote otherwise would send
+# every column value by value).
+_PROBE = [1e16, 1e22, 9999999999999998.0, 123456789012345.67, 0.1 + 0.2, 5e-324, -0.0, 2.5, 100.0]
+_LIKE_REPR = orjson.dumps(_PROBE).decode() == "[" + ",".join(map(repr, _PROBE)) + "]"
 _ONE_DECIMAL = [(f".{d},".encode(), f".{d}0,".encode()) for d in "0123456789"]  # padded to two decimals
 
 
@@ -100,6 +105,8 @@ def money_texts(column: Sequence[Any], places: int | Sequence[int], comma: bool)
 
 def _dumped(column: Sequence[Any]) -> bytes | None:
     """The column as a JSON list, when every value in it is written as ``repr`` writes its digits."""
+    if not _LIKE_REPR:
+        return None
     try:
         written = orjson.dumps(column)
     except TypeError:  # an int past 64 bits

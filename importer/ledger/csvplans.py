@@ -39,7 +39,7 @@ from importer.mapping.flatten import READ_AS_YYYYMM, Place, RecordFlattener
 __all__ = ["PlannedCsvWriter", "MAX_SHAPES"]
 
 _QUOTED = "\"\r\n"  # what makes the csv module quote a cell, besides the delimiter
-_NUMBER_CHARS = frozenset("0123456789.-truefals")  # what a number's or a boolean's cell is written with
+_NUMBER_CHARS = frozenset("0123456789.-truefalsNaIinity")  # what a number's or a boolean's cell is written with (NaN, Infinity too)
 _Items = Sequence[Mapping[str, Any]]
 _NO_LINES = (None,)  # a record without lines still has a row
 

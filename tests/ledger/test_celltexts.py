@@ -69,3 +69,12 @@ def test_a_text_column_says_whether_a_cell_may_need_quoting() -> None:
     assert column_texts(["a", "b,c", "=1+1"], PLAIN, 2, False, alarm) == (["a", "b,c", "'=1+1"], False)
     for odd in ("a;b", 'say "hi"', "two\nlines", "cr\r"):
         assert column_texts(["a", odd], PLAIN, 2, False, alarm)[1] is True
+
+
+def test_the_installed_orjson_writes_columns_in_one_call() -> None:
+    """Else every column goes value by value: the same cells, at several times the cost."""
+    from importer.ledger import celltexts
+
+    assert celltexts._LIKE_REPR
+    assert celltexts._dumped([8907.25, 1, -0.0]) == b"[8907.25,1,-0.0]"
+    assert celltexts._dumped([1e16]) is None and celltexts._dumped([2**64]) is None
