@@ -7,12 +7,14 @@ records of a list have few shapes, though: the same fields in the same order, wi
 the same types, nested objects (``customer``, a line's ``vatCode``) of the same shapes. So
 :class:`PlannedCsvWriter` sorts a page's records, and then their lines, by shape, and works
 out for each shape, once, all that does not depend on the values (:mod:`.rowplan`): which
-value goes to which cell, which fields no column takes, how each value is written, and a
-``str.format`` template that lays the cells out between their delimiters. The values are then handled
-a column at a time by calls that run in C (taken by position with ``operator.itemgetter``,
-converted with ``repr`` or ``"%.2f" %`` where that is what :func:`money_cell` writes,
-searched once per column for a start a spreadsheet would run), laid out by the template, and
-the page is written in one piece.
+value goes to which cell, which fields no column takes, how each value is written, and the
+text (delimiters of empty cells) between the cells it fills. The values are then handled a
+column at a time by calls that run in C: each field's values are taken once, by name, and
+both typed (the shape) and converted from that one list (:mod:`.celltexts`: numbers by
+``orjson.dumps``, a text column searched once for a start a spreadsheet would run and for
+a character to quote), each row is one ``str.join`` of its pieces, and the page is written
+in one piece. Only when a text column holds a character to quote (or a number's cell could
+hold the delimiter) is the page's text searched for the rows that hold one.
 
 Whatever a shape does not settle goes the long way, through the flattener and ``CsvWriter``,
 record by record and in its place, so the file is the same byte for byte: a cell the CSV
@@ -24,18 +26,20 @@ column the record fills already, a shape beyond the :data:`MAX_SHAPES` kept.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from itertools import chain, repeat
-from operator import add, itemgetter
+from itertools import chain, compress, repeat
+from operator import add
 from typing import Any
 
+from importer.ledger.celltexts import Alarm
 from importer.ledger.files import CsvStyle, CsvWriter, Sink
-from importer.ledger.rowplan import MAX_SHAPES, Compiler, Plan, shapes
+from importer.ledger.rowplan import MAX_SHAPES, Compiler, Plan, in_order, shapes
 from importer.mapping.columns import LINE_PREFIX
 from importer.mapping.flatten import READ_AS_YYYYMM, Place, RecordFlattener
 
 __all__ = ["PlannedCsvWriter", "MAX_SHAPES"]
 
 _QUOTED = "\"\r\n"  # what makes the csv module quote a cell, besides the delimiter
+_NUMBER_CHARS = frozenset("0123456789.-truefalsNaIinity")  # what a number's or a boolean's cell is written with (NaN, Infinity too)
 _Items = Sequence[Mapping[str, Any]]
 _NO_LINES = (None,)  # a record without lines still has a row
 
@@ -47,17 +51,17 @@ class _Tally:
         self.left: dict[str, int] = {}
         self.line_left: dict[str, set[int]] = {}  # a line's field: the records whose lines held data in it
         self.dropped: dict[str, int] = {}
+        self.quoting = False  # whether a text cell may need quoting (a delimiter, a quote, a line break)
 
-    def count(self, plan: Plan, values: list[list[tuple[Any, ...]]], owners: list[int] | None) -> None:
-        """A group of headers (``owners`` None) or of lines (``owners``: each line's record)."""
-        n = len(values[0])
+    def count(self, plan: Plan, objects: list[list[Sequence[Any]]], n: int, owners: Sequence[int] | None) -> None:
+        """A group of ``n`` headers (``owners`` None) or lines (``owners``: each line's record)."""
         for name in plan.dropped:
             self.dropped[name] = self.dropped.get(name, 0) + n
         if owners is None:
             for name in plan.left:
                 self.left[name] = self.left.get(name, 0) + n
             for me, pos, name in plan.maybe:  # text or lists: data unless empty
-                held = sum(map(bool, map(itemgetter(pos), values[me])))
+                held = sum(map(bool, objects[me][pos]))
                 if held:
                     self.left[name] = self.left.get(name, 0) + held
             return
@@ -65,7 +69,7 @@ class _Tally:
         for name in plan.left:  # once per record, however many of its lines hold it
             self.line_left.setdefault(name, set()).update(records)
         for me, pos, name in plan.maybe:
-            holding = {owner for owner, row in zip(owners, values[me]) if row[pos]}
+            holding = set(compress(owners, objects[me][pos]))
             if holding:
                 self.line_left.setdefault(name, set()).update(holding)
 
@@ -93,6 +97,9 @@ class PlannedCsvWriter(CsvWriter):
                          and all(c.startswith(LINE_PREFIX) for c in self._columns[split:]))
         kinds = {name: kind for name, (_, kind) in self._slots.items()}
         self._eol, self._per_row = style.line_end, len(self._columns) - 1
+        self._alarm = Alarm(delimiter)
+        written = _NUMBER_CHARS | {","} if self._comma else _NUMBER_CHARS
+        self._plain_numbers = not set(delimiter) & written  # no number's or boolean's cell holds it
         self._no_line = delimiter * (widths[1] - 1) if widths[1] else ""
         self._places_at: tuple[Place, Place] = flattener.places
         self._compilers = (
@@ -152,33 +159,42 @@ class PlannedCsvWriter(CsvWriter):
         record; or the records that must go the long way too (then nothing is kept)."""
         tally = _Tally()
         ok = [i for i in range(len(items)) if i not in flagged]
-        headers: list[Any] = [None] * len(items)
-        places: list[int] = [0] * len(items)
-        self._segments(0, [items[i] for i in ok], ok, headers, places, tally, None)
-        if None in map(headers.__getitem__, ok):
-            return {i for i in ok if headers[i] is None}
-        lists = self._lines([items[i] for i in ok])
+        records = [items[i] for i in ok] if flagged else items
+        headers: list[Any] = [None] * len(records)
+        places: list[int] = [0] * len(records)
+        self._segments(0, records, headers, places, 0, tally, None)
+        if None in headers:
+            return {ok[k] for k, text in enumerate(headers) if text is None}
+        lists = self._lines(records)
         if isinstance(lists, set):
             return {ok[k] for k in lists}
         counts = list(map(len, lists))
-        owners = list(chain.from_iterable(map(repeat, ok, counts)))
+        owners = list(chain.from_iterable(map(repeat, range(len(records)), counts)))  # each line's record
         lines = list(chain.from_iterable(lists))
+        real: list[int] | None = None
         if None in lines:  # records without lines: their rows' line cells are empty
-            real: Sequence[int] = [j for j, line in enumerate(lines) if line is not None]
-            segments: list[Any] = [self._no_line] * len(lines)
-            for j in real:
-                segments[j] = None
+            real = [j for j, line in enumerate(lines) if line is not None]
             lines, mine = [lines[j] for j in real], [owners[j] for j in real]
         else:
-            real, mine, segments = range(len(lines)), owners, [None] * len(lines)
-        self._segments(1, lines, real, segments, [places[o] for o in mine], tally, mine)
+            mine = owners
+        kinds = set(places)
+        decimals = kinds.pop() if len(kinds) == 1 else [places[o] for o in mine]
+        segments: list[Any] = [None] * len(lines)
+        self._segments(1, lines, segments, None, decimals, tally, mine)
         if None in segments:
-            return {owners[j] for j in real if segments[j] is None}
-        rows = list(map(add, chain.from_iterable(map(repeat, map(headers.__getitem__, ok), counts)), segments))
-        joined, d, per_row = "".join(rows), self._delimiter, self._per_row
-        if any(c in joined for c in _QUOTED) or joined.count(d) != per_row * len(rows):
-            return {o for o, row in zip(owners, rows) if any(c in row for c in _QUOTED) or row.count(d) != per_row}
-        return self._eol.join(rows) + self._eol, tally, (ok, counts)
+            return {ok[o] for o, text in zip(mine, segments) if text is None}
+        if real is not None:
+            texts, segments = segments, [self._no_line] * len(owners)
+            for j, text in zip(real, texts):
+                segments[j] = text
+        rows = list(map(add, chain.from_iterable(map(repeat, headers, counts)), segments))
+        n, eol, d = len(rows), self._eol, self._delimiter
+        text = eol.join(rows) + eol if rows else ""
+        if (tally.quoting or not self._plain_numbers) and (
+                any(text.count(c) != n * eol.count(c) for c in _QUOTED)
+                or text.count(d) != n * (self._per_row + eol.count(d))):
+            return {ok[o] for o, row in zip(owners, rows) if any(c in row for c in _QUOTED) or row.count(d) != self._per_row}
+        return text, tally, (ok, counts)
 
     def _lines(self, records: _Items) -> list[Sequence[Any]] | set[int]:
         """Each record's lines (``(None,)`` for none: its row has empty line cells); or the
@@ -192,45 +208,52 @@ class PlannedCsvWriter(CsvWriter):
         return {k for k, lines in enumerate(found)
                 if lines is not None and (type(lines) is not list or any(type(x) is not dict for x in lines))}
 
-    def _segments(self, part: int, objs: _Items, where: Sequence[int], out: list[Any], places: list[int],
-                  tally: _Tally, owners: list[int] | None) -> None:
-        """``out[where[k]]``: the text of ``objs[k]``'s cells (the header's, ``part`` 0, or a
-        line's, 1), left None where no plan has it. A header sets ``places[where[k]]``, its
-        amounts' decimals; a line's are ``places[k]``."""
+    def _segments(self, part: int, objs: _Items, out: list[Any], places: list[int] | None,
+                  decimals: int | list[int], tally: _Tally, owners: list[int] | None) -> None:
+        """``out[k]``: the text of ``objs[k]``'s cells (the header's, ``part`` 0, or a line's,
+        1), left None where no plan has it. A header sets ``places[k]``, its amounts' decimals;
+        a line's are ``decimals``, for all or each."""
         if not objs:
             return
         plans, compiler, place = self._plans[part], self._compilers[part], self._places_at[part]
-        for signature, idx, top in shapes(objs, place):
+        for signature, idx, tables in shapes(objs, place):
             plan = plans.get(signature, False)
             if plan is False:
-                plan = compiler.compile(place, objs[idx[0]])
+                plan = compiler.compile(place, in_order(objs[idx[0]], signature))
                 if len(plans) < MAX_SHAPES:
                     plans[signature] = plan
             if not isinstance(plan, Plan):
                 continue
-            group = objs if len(idx) == len(objs) else [objs[k] for k in idx]
-            values = plan.values(group, top)
-            if part == 0:
-                decimals = self._header_places(plan, values)
-                for k, d in zip(idx, decimals):
-                    places[where[k]] = d
+            n, objects = len(idx), plan.objects(tables)
+            everyone = n == len(objs)
+            if places is not None:
+                mine: Sequence[int] | None = None
+                amounts = self._header_places(plan, objects)
+                if everyone:
+                    places[:] = [amounts] * n if isinstance(amounts, int) else amounts
+                else:
+                    for k, dec in zip(idx, repeat(amounts) if isinstance(amounts, int) else amounts):
+                        places[k] = dec
             else:
-                decimals = [places[k] for k in idx]
-            for k, text in zip(idx, plan.rows(values, decimals, self._comma)):
-                out[where[k]] = text
-            tally.count(plan, values, None if owners is None else [owners[k] for k in idx])
+                mine = owners if everyone or owners is None else [owners[k] for k in idx]
+                amounts = decimals if everyone or isinstance(decimals, int) else [decimals[k] for k in idx]
+            texts, quoting = plan.rows(objects, n, amounts, self._comma, self._alarm)
+            tally.quoting |= quoting
+            if everyone:
+                out[:] = texts
+            else:
+                for k, text in zip(idx, texts):
+                    out[k] = text
+            tally.count(plan, objects, n, mine)
 
-    def _header_places(self, plan: Plan, values: list[list[tuple[Any, ...]]]) -> list[int]:
-        """Each header's amount decimals: its currency's (by ``places``), or the default for all."""
+    def _header_places(self, plan: Plan, objects: list[list[Sequence[Any]]]) -> int | list[int]:
+        """The headers' amount decimals: their currencies' (by ``places``), one for all where
+        they agree, or the default for all."""
         if not self._company or plan.currency is None:
-            return [self._places({})] * len(values[0])
+            return self._places({})
         me, pos = plan.currency
-        known: dict[Any, int] = {}
-        out = []
-        for row in values[me]:
-            currency = row[pos]
-            found = known.get(currency)
-            if found is None:
-                found = known[currency] = self._places({"currencyId": currency})
-            out.append(found)
-        return out
+        column = objects[me][pos]
+        known = {currency: self._places({"currencyId": currency}) for currency in dict.fromkeys(column)}
+        if len(set(known.values())) == 1:
+            return next(iter(known.values()))
+        return list(map(known.__getitem__, column))

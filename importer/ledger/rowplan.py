@@ -5,169 +5,162 @@ every nested object (``customer``, ``vatCode``). :class:`Compiler` turns one rec
 into a :class:`Plan`, following the rules of :class:`~importer.mapping.flatten.Place` field by
 field: what the flattener would make a column, a renamed DTO path, a field no column takes
 (``left``: always data; ``maybe``: data unless empty), or skip. A plan then writes any number
-of records of that shape a column at a time (:func:`column_texts`), the way
-:class:`~importer.ledger.files.CsvWriter` writes each value. A shape it cannot settle
+of records of that shape a column at a time (:func:`~.celltexts.column_texts`), the way
+:class:`~importer.ledger.files.CsvWriter` writes each value, from the columns :func:`shapes`
+took to sort them. A shape it cannot settle
 (a ``{"value": ...}`` wrapper, a DTO path renamed onto a column the record fills already)
 compiles to None.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from importer.ledger.files import _MONEY, _RISKY, _TEXT, money_cell, number_cell
-from importer.mapping.flatten import COLUMN, RENAMED, SKIP, Place, as_mmyyyy
-from importer.sources.cells import neutralise
+from importer.ledger.celltexts import BOOL, MONEY, NUMBER, PERIOD, PLAIN, TEXT_NUMBER, Alarm, column_texts
+from importer.ledger.files import _MONEY, _TEXT
+from importer.mapping.flatten import COLUMN, RENAMED, SKIP, Place
 
-__all__ = ["MAX_SHAPES", "Compiler", "Plan", "column_texts", "shapes"]
+__all__ = ["MAX_SHAPES", "Compiler", "Plan", "Columns", "shapes", "in_order"]
 
 MAX_SHAPES = 256  # plans kept for headers and for lines each; a new shape past that goes the long way
 _LEAVES = frozenset({str, int, float, bool, list})
-_RISKY_START = re.compile("\x00[" + re.escape("".join(sorted(_RISKY))) + "]")  # searched in "\x00" + joined
-# How a column's values are written: text as it is (a start a spreadsheet would run quoted),
-# a period, a boolean, a number in a text column, a number, an amount.
-PLAIN, PERIOD, BOOL, TEXT_NUMBER, NUMBER, MONEY = range(6)
-_BOOLS = ("false", "true")
 _NUMBERS = frozenset({int, float})  # written and counted alike: one shape
 _DICT = frozenset({dict})
-_EXACT_CENTS = 2.0**46  # below this a double is within half a cent of its shortest repr
+_SKIPPED: frozenset[type] = frozenset()  # the types of a field the place skips: not looked at
+# The values of a group of objects of one shape, a column per field: the records' own under
+# ``()``, a nested object's under the positions that lead to it (``(1,)``: the field at 1).
+Columns = dict[tuple[int, ...], list[Sequence[Any]]]
 
 
-def shapes(objs: Sequence[Mapping[str, Any]], place: Place) -> list[tuple[Any, list[int], list[tuple[Any, ...]]]]:
-    """``objs`` by full shape, in the order shapes first appear: (shape, indexes, their values)."""
-    keys = list(map(tuple, objs))
-    values: list[tuple[Any, ...]] = list(map(tuple, map(dict.values, objs)))  # type: ignore[arg-type]
-    groups: list[tuple[Any, list[int]]] | None = None
-    if keys.count(keys[0]) == len(keys):  # the same names: which types vary, if any?
-        columns = list(zip(*values))
-        kinds = [_NUMBERS if k == _NUMBERS else k for k in (frozenset(map(type, c)) for c in columns)]
-        varying = [p for p, k in enumerate(kinds) if len(k) > 1 and k is not _NUMBERS]
-        if not varying:
-            groups = [((keys[0], tuple(kinds)), list(range(len(objs))))]
-        else:
-            found: dict[Any, list[int]] = {}
-            for i, own in enumerate(zip(*(map(type, columns[p]) for p in varying))):
-                found.setdefault(own, []).append(i)
-            groups = []
-            for own, idx in found.items():
-                types = list(kinds)
-                for p, t in zip(varying, own):
-                    types[p] = frozenset((t,))
-                groups.append(((keys[0], tuple(types)), idx))
+def shapes(objs: Sequence[Mapping[str, Any]], place: Place) -> list[tuple[Any, Sequence[int], Columns]]:
+    """``objs`` by full shape, in the order shapes first appear: (shape, indexes, their columns).
+
+    Where every object has the first one's fields, their values are taken a field at a time
+    by name (the order of the fields changes no cell, and a field the place skips is neither
+    taken nor typed); otherwise an object at a time, its shape including its fields' order."""
+    names = tuple(objs[0])
+    groups = _alike(objs, names, place) if list(map(len, objs)).count(len(names)) == len(objs) else None
     if groups is None:
-        found = {}
-        for i, (k, v) in enumerate(zip(keys, values)):
+        values: list[tuple[Any, ...]] = list(map(tuple, map(dict.values, objs)))  # type: ignore[arg-type]
+        found: dict[Any, list[int]] = {}
+        for i, (k, v) in enumerate(zip(map(tuple, objs), values)):
             found.setdefault((k, tuple(frozenset((t,)) for t in map(type, v))), []).append(i)
-        groups = list(found.items())
-    out: list[tuple[Any, list[int], list[tuple[Any, ...]]]] = []
-    for shape, idx in groups:
-        parts = [(shape, idx)]
+        groups = [(shape, idx, list(zip(*[values[i] for i in idx]))) for shape, idx in found.items()]
+    out: list[tuple[Any, Sequence[int], Columns]] = []
+    for shape, group, columns in groups:
+        parts: list[tuple[Any, Sequence[int] | None, Columns]] = [(shape, None, {(): columns})]
         for pos, vtype in enumerate(shape[1]):
             kind, _, _, below = place.step(shape[0][pos]) if vtype == _DICT else (SKIP, "", "", None)
             if kind == SKIP or below is None:
                 continue
-            refined = []
-            for signature, members in parts:
-                for inner, at, _ in shapes([values[i][pos] for i in members], below):
-                    refined.append((signature + ((pos, inner),),
-                                    members if len(at) == len(members) else [members[j] for j in at]))
+            refined: list[tuple[Any, Sequence[int] | None, Columns]] = []
+            for signature, members, tables in parts:
+                nested = tables[()][pos]
+                for inner, at, below_tables in shapes(nested, below):
+                    if len(at) == len(nested):
+                        kept, mine = members, dict(tables)
+                    else:  # some of this part: its columns cut to them
+                        kept = at if members is None else [members[j] for j in at]
+                        mine = {path: [_cut(c, at) for c in cols] for path, cols in tables.items()}
+                    mine.update(((pos, *path), cols) for path, cols in below_tables.items())
+                    refined.append((signature + ((pos, inner),), kept, mine))
             parts = refined
-        out.extend((signature, members, values if len(members) == len(values) else [values[i] for i in members])
-                   for signature, members in parts)
+        out.extend((signature, group if members is None else [group[j] for j in members], tables)
+                   for signature, members, tables in parts)
     return out
+
+
+def _alike(objs: Sequence[Mapping[str, Any]], names: tuple[str, ...],
+           place: Place) -> list[tuple[Any, Sequence[int], list[Sequence[Any]]]] | None:
+    """The groups of ``objs``, each of the same field names as ``names``, by the types of their
+    values; None if one lacks a name (it has another instead)."""
+    try:
+        columns: list[Sequence[Any]] = [() if place.step(name)[0] == SKIP else list(map(itemgetter(name), objs))
+                                        for name in names]
+    except KeyError:
+        return None
+    kinds = [_SKIPPED if not c else _NUMBERS if k == _NUMBERS else k
+             for c, k in zip(columns, map(frozenset, map(map, repeat(type), columns)))]
+    varying = [p for p, k in enumerate(kinds) if len(k) > 1 and k is not _NUMBERS]
+    if not varying:
+        return [((names, tuple(kinds)), range(len(objs)), columns)]
+    found: dict[Any, list[int]] = {}
+    for i, own in enumerate(zip(*(map(type, columns[p]) for p in varying))):
+        found.setdefault(own, []).append(i)
+    groups: list[tuple[Any, Sequence[int], list[Sequence[Any]]]] = []
+    for own, idx in found.items():
+        types = list(kinds)
+        for p, t in zip(varying, own):
+            types[p] = frozenset((t,))
+        groups.append(((names, tuple(types)), idx, [_cut(c, idx) for c in columns]))
+    return groups
+
+
+def in_order(obj: Mapping[str, Any], shape: Any) -> dict[str, Any]:
+    """``obj`` (of ``shape``, as :func:`shapes` names it) with its fields, and those of its
+    nested objects, in the shape's order: the positions its plan takes values from."""
+    names, _, *nested = shape
+    out = {name: obj[name] for name in names}
+    for pos, inner in nested:
+        out[names[pos]] = in_order(out[names[pos]], inner)
+    return out
+
+
+def _cut(column: Sequence[Any], idx: Sequence[int]) -> Sequence[Any]:
+    return [column[i] for i in idx] if column else column
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A shape's cells: ``takes`` are (object, position, how) in the order of their cells."""
 
-    objects: tuple[tuple[int, str], ...]  # (parent, field) of each nested object; object 0 is the record
+    paths: tuple[tuple[int, ...], ...]  # the positions leading to each object; object 0, ``()``, is the record
     takes: tuple[tuple[int, int, int], ...]
-    template: str  # the row's cells between their delimiters, ``{}`` for each take (str.format)
+    between: tuple[str, ...]  # the row's text before each take's cell, and after the last
     left: tuple[str, ...]  # fields no column takes that always hold data (numbers, booleans)
     maybe: tuple[tuple[int, int, str], ...]  # (object, position, field) no column takes: data unless empty
     dropped: tuple[str, ...]  # columns the CSV header lacks
     currency: tuple[int, int] | None  # (object, position) of the header's currencyId
 
-    def values(self, group: Sequence[Mapping[str, Any]], top: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
-        """Each object's values, as tuples, for every record of ``group`` (``top``: the records' own)."""
-        objs: list[Sequence[Any]] = [group]
-        for parent, key in self.objects:
-            objs.append(list(map(itemgetter(key), objs[parent])))
-        return [top, *(list(map(tuple, map(dict.values, o))) for o in objs[1:])]
+    def objects(self, tables: Columns) -> list[list[Sequence[Any]]]:
+        """Each object's columns (by its index in the plan) out of a group's ``tables``."""
+        return list(map(tables.__getitem__, self.paths))
 
-    def rows(self, values: list[list[tuple[Any, ...]]], decimals: list[int], comma: bool) -> list[str]:
-        """The text of each record's cells."""
-        columns = [column_texts(list(map(itemgetter(pos), values[me])), how, decimals, comma)
-                   for me, pos, how in self.takes]
-        if not columns:
-            return [self.template.format()] * len(values[0])
-        return list(map(self.template.format, *columns))
-
-
-def column_texts(column: list[Any], how: int, decimals: list[int], comma: bool) -> list[str]:
-    """A column's values as :class:`CsvWriter` writes them; ``decimals``: each row's amount decimals."""
-    if how == BOOL:
-        return list(map(_BOOLS.__getitem__, column))
-    if how == NUMBER:
-        texts = list(map(repr, column))
-        if "e" in "\x00".join(texts):  # an exponent: no number the import reads
-            texts = [number_cell(v, False) for v in column]
-        return _commas(texts) if comma else texts
-    if how == MONEY:
-        cents = _cents(column) if set(decimals) == {2} else None
-        if cents is None:
-            cents = [money_cell(v, d, False) for v, d in zip(column, decimals)]
-        return _commas(cents) if comma else cents
-    if how == PERIOD:
-        table = {v: as_mmyyyy(v) for v in dict.fromkeys(column)}
-        texts = list(map(table.__getitem__, column))
-    elif how == TEXT_NUMBER:
-        texts = list(map(str, column))
-    else:
-        texts = column
-    if _RISKY_START.search("\x00" + "\x00".join(texts)):
-        texts = [neutralise(t) if t[:1] in _RISKY else t for t in texts]
-    return texts
-
-
-def _cents(column: list[Any]) -> list[str] | None:
-    """Amounts with two decimals, when ``"%.2f"`` writes each as money_cell does (a value with
-    at most two decimals, small enough that its double is within half a cent); else None."""
-    if max(map(abs, column)) >= _EXACT_CENTS:
-        return None
-    texts = list(map("%.2f".__mod__, column))
-    if list(map(float, texts)) != column or "n" in "\x00".join(texts):  # more decimals; nan or inf
-        return None
-    return texts
-
-
-def _literal(text: str) -> str:
-    """``text`` as it stands in a str.format template."""
-    return text.replace("{", "{{").replace("}", "}}")
-
-
-def _commas(texts: list[str]) -> list[str]:
-    return "\x00".join(texts).replace(".", ",").split("\x00")
+    def rows(self, objects: list[list[Sequence[Any]]], count: int, places: int | Sequence[int], comma: bool,
+             alarm: Alarm) -> tuple[list[str], bool]:
+        """The text of each of ``count`` records' cells, and whether a cell among them may need quoting."""
+        if not self.takes:
+            return [self.between[0]] * count, False
+        pieces: list[Iterable[str]] = []
+        quoting = False
+        for (me, pos, how), text in zip(self.takes, self.between):
+            if text:
+                pieces.append(repeat(text))
+            texts, odd = column_texts(objects[me][pos], how, places, comma, alarm)
+            pieces.append(texts)
+            quoting |= odd
+        if self.between[-1]:
+            pieces.append(repeat(self.between[-1]))
+        return list(map("".join, zip(*pieces))), quoting
 
 
 class Compiler:
     """Makes the :class:`Plan` of one record (or line) for the header part or the line part of
     a row: ``index`` maps that part's columns to their cells, ``kinds`` how a column's numbers
-    are written (``CsvWriter``'s), ``joiner`` ends the template (the delimiter before the lines'
+    are written (``CsvWriter``'s), ``joiner`` ends the row's text (the delimiter before the lines'
     cells), ``periods`` are the columns read as ``YYYYMM``."""
 
     def __init__(self, index: Mapping[str, int], kinds: Mapping[str, int], width: int, delimiter: str,
                  joiner: str, periods: Collection[str]) -> None:
         self.index, self.kinds, self.width, self.periods = index, kinds, width, periods
-        self.delimiter, self.joiner = _literal(delimiter), _literal(joiner)
+        self.delimiter, self.joiner = delimiter, joiner
 
     def compile(self, place: Place, root: Mapping[str, Any]) -> Plan | None:
-        objects: list[tuple[int, str]] = []
+        objects: list[tuple[int, ...]] = [()]
         takes: list[tuple[int, int, str, type]] = []
         renamed: list[tuple[int, int, str, str, type]] = []
         maybe: list[tuple[int, int, str]] = []
@@ -184,8 +177,8 @@ class Compiler:
                 if vtype is dict:
                     if below is None or (len(value) == 1 and "value" in value):
                         return False
-                    objects.append((me, name))
-                    if not visit(below, value, len(objects)):
+                    objects.append((*objects[me], pos))
+                    if not visit(below, value, len(objects) - 1):
                         return False
                 elif vtype not in _LEAVES:
                     return False
@@ -214,12 +207,12 @@ class Compiler:
             else:
                 left.append(place.where + path)
         kept = sorted((self.index[t[2]], t) for t in takes if t[2] in self.index)
-        cells = [""] * self.width
-        for cell, _ in kept:
-            cells[cell] = "{}"
+        at = [cell for cell, _ in kept]
+        between = [self.delimiter * (here - before) for before, here in zip([0, *at], at)]
+        between.append(self.delimiter * (self.width - 1 - (at[-1] if at else 0)) + self.joiner)
         currency = next(((me, pos) for me, pos, column, _ in takes if column == "currencyId"), None)
         return Plan(tuple(objects), tuple((me, pos, self._how(column, vtype)) for _, (me, pos, column, vtype) in kept),
-                    self.delimiter.join(cells) + self.joiner, tuple(left), tuple(maybe),
+                    tuple(between), tuple(left), tuple(maybe),
                     tuple(t[2] for t in takes if t[2] not in self.index), currency)
 
     def _how(self, column: str, vtype: type) -> int:

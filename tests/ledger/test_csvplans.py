@@ -174,3 +174,29 @@ def test_a_page_of_one_shape_is_planned_and_only_the_odd_record_goes_the_long_wa
     text = out.getvalue().decode()
     assert text.count("\r\n") == 1001
     assert '"a, b"' in text and "INV-499," in text.splitlines()[-1]
+
+
+def test_pages_of_other_shapes_and_field_orders_come_out_as_the_long_ways() -> None:
+    """A page of one shape after a page of another, the same fields in other orders (the
+    first record's and a later one's), types that split a page, and amounts of every kind."""
+    line = {"inventoryNumber": "TIME", "description": "Arbeid", "quantity": 7.5, "unitPriceInCurrency": 950.0,
+            "vatCode": {"id": "3"}, "lineNumber": 1, "amount": 7125.0}
+    amounts = [8907.25, 12.5, 12.345, 100, -0.0, 1e16, 0.1 + 0.2, 0.0, -7.125, 1e-5]
+
+    def invoice(n: int, amount: Any, **more: Any) -> dict[str, Any]:
+        return {"referenceNumber": f"INV-{n}", "customer": {"number": "10000", "name": "Kunde AS"},
+                "currencyId": "NOK", "postPeriod": "202002", "amount": amount, "balance": amount,
+                "invoiceLines": [line, {**line, "quantity": 1, "lineNumber": 2}], **more}
+
+    first = [invoice(n, amounts[n % len(amounts)]) for n in range(20)]
+    reordered = [dict(reversed(list(item.items()))) for item in first]
+    reordered[0]["customer"] = {"name": "Kunde AS", "number": "10001"}
+    mixed = [invoice(n, amounts[n % len(amounts)], invoiceText="Faktura" if n % 3 else None) for n in range(20)]
+    mixed[1] = dict(reversed(list(mixed[1].items())))  # the first of its type group, in another order
+    mixed[7]["invoiceLines"] = [{**line, "vatCode": None, "description": "a;b"}]  # a cell Excel quotes
+    columns = _header(entity("invoice"), [], "all")
+    for style in (CsvStyle(), EXCEL):
+        for places in (lambda row: 2, _places):
+            expected, got = _both("invoice", [first, reordered, mixed, first], columns, style, places, True)
+            assert got == expected
+            assert b"INV-19" in got[0] and got[3] == 2 * 20 * 3 + 2 * 19 + 1
