@@ -1,16 +1,22 @@
 """Child processes measured from the outside, and CPU time of any process by PID.
 
-``run_measured`` reaps its child with ``wait4``, which gives that one child's own peak
-RSS and CPU time (``RUSAGE_CHILDREN`` would mix in every other child, the sandbox
-included). Output goes to temporary files rather than pipes, so a chatty child can never
+``run_measured`` has its command reaped with ``wait4``, which gives that one process's own
+peak RSS and CPU time (``RUSAGE_CHILDREN`` would mix in every other child, the sandbox
+included). It is reaped by a small launcher (:mod:`.launch`), not by this process: Linux
+starts an exec'd child's peak RSS at its parent's high-water mark, so a runner that has
+grown (a full ``make bench`` holds more after each benchmark) would lend every child its
+own size. Output goes to temporary files rather than pipes, so a chatty child can never
 block on a full pipe, and the wait is bounded by a timeout.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +26,7 @@ from pathlib import Path
 __all__ = ["Finished", "run_measured", "cpu_seconds", "machine_busy_seconds", "CpuMeter", "wait_for_quiet"]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+_LAUNCH = Path(__file__).with_name("launch.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,28 +54,42 @@ def run_measured(
     env: dict[str, str] | None = None,
 ) -> Finished:
     """Run ``cmd`` to completion (killed after ``timeout`` seconds: TimeoutError)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, cwd=cwd, env=env)
-        reaped = _reap(proc.pid, timeout)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as report:
+        proc = subprocess.Popen([sys.executable, "-S", "-E", str(_LAUNCH), report.name, *cmd], stdout=out,
+                                stderr=err, cwd=cwd, env=env, start_new_session=True)
+        try:
+            reaped = _reap(proc.pid, timeout)
+        except BaseException:
+            _kill_group(proc.pid)
+            raise
         if reaped is None:
-            proc.kill()  # our own child, by its PID
+            _kill_group(proc.pid)  # the launcher and the command: a group of their own
             _reap(proc.pid, 10.0)
             proc.returncode = -9
             raise TimeoutError(f"{cmd[0]} {' '.join(cmd[1:3])} ... did not finish in {timeout:.0f} s")
-        wall = time.perf_counter() - started
-        status, usage = reaped
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        proc.returncode = os.waitstatus_to_exitcode(reaped[0])  # reaped here, not by Popen
+        figures = json.loads(Path(report.name).read_text(encoding="utf-8") or "null")
+        if figures is None:
+            raise RuntimeError(f"the launcher of {cmd[0]} {' '.join(cmd[1:3])} ... reported nothing "
+                               f"(exit {proc.returncode})")
         out.seek(0)
         err.seek(0)
         return Finished(
-            returncode=proc.returncode,
-            wall_s=wall,
-            cpu_s=usage.ru_utime + usage.ru_stime,
-            peak_rss_mb=usage.ru_maxrss / 1024.0,  # Linux reports KiB
+            returncode=os.waitstatus_to_exitcode(figures["status"]),
+            wall_s=figures["wall_s"],
+            cpu_s=figures["cpu_s"],
+            peak_rss_mb=figures["maxrss_kb"] / 1024.0,  # Linux reports KiB
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
         )
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _reap(pid: int, timeout: float) -> tuple[int, os.struct_rusage] | None:  # type: ignore[name-defined]

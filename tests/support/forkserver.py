@@ -98,7 +98,8 @@ def serve(path: str) -> None:
                 if pid == 0:
                     sel.close()
                     listener.close()
-                    conn.close()
+                    for each in (conn, *waiting.values()):
+                        each.close()
                     for fd in (wake_r, wake_w):
                         os.close(fd)
                     _child(request, fds)  # runs the command and exits, through SystemExit
@@ -148,6 +149,8 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     import random
     import runpy
 
+    # What start-up allocated stays frozen, as the importer's own collector tuning would
+    # freeze it (importer/client/collector.py): unfreezing cost each child tens of milliseconds.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for target, fd in enumerate(fds):
