@@ -104,7 +104,7 @@ async def preflight_plan(
     async with AsyncExitStack() as stack:
         known: set[str] = set()  # customers a customers step of the plan creates
         ledger: set[str] | None = None
-        for name, source, opts in steps:
+        for at, (name, source, opts) in enumerate(steps):
             try:
                 company = step_company(opts, check.company)
             except ConfigError:
@@ -115,12 +115,13 @@ async def preflight_plan(
             if client is None:
                 client = await stack.enter_async_context(build_client(opts))
                 await client.authenticate()
-            preflight = Preflight(company, entity, opts.mode, known=set(known))
+            preflight = Preflight(company, entity, opts.mode, known=known)  # a copy: known as of this step
             preflight.ledger = ledger
             before = client.stats.calls
             try:
-                found = await scan(_noting(mapped_work(source, opts, on_bound=preflight.bind), known,
-                                           opts.entity == "customer"), preflight, client)
+                noting = opts.entity == "customer" and _documents_after(steps, at)
+                found = await scan(_noting(mapped_work(source, opts, on_bound=preflight.bind), known, noting),
+                                   preflight, client)
             except ImporterError as exc:  # an unreadable input: the step says so when its turn comes
                 log.info("plan step %r not checked before sending: %s", name, exc)
                 continue
@@ -130,6 +131,13 @@ async def preflight_plan(
             check.scans.append((name, found, opts.behaviour.send_valid))
     if any(not found.clean and not send_valid for _, found, send_valid in check.scans):
         raise PlanRefused(plan, check)
+
+
+def _documents_after(steps: list[tuple[str, str, ImportOptions]], at: int) -> bool:
+    """Whether a step after ``at`` sends documents, the only steps that ask which customers the
+    plan creates: without one the keys are not kept (a fleet's hundred companies of customers
+    alone would hold every key of every company at once)."""
+    return any(opts.entity in ENTITIES and ENTITIES[opts.entity].is_document for _, _, opts in steps[at + 1:])
 
 
 async def _noting(works: AsyncIterator[Work], known: set[str], customers: bool) -> AsyncIterator[Work]:
