@@ -9,6 +9,8 @@ database (:func:`~importer.load.tempdb.temporary_db`): a million records cost di
     held = HeldUnits()                   # units that wait for the end of the input, on disk
     held.hold(job); list(held)           # in the order they came
 
+    known = KnownKeys()                  # keys as written, on disk: known.add("K1"); "K1" in known
+
 Identities are kept as :func:`~importer.load.identity.identity_key` makes them, so ``C1``
 and ``c1`` are one customer, as they are to the API.
 """
@@ -22,7 +24,7 @@ from collections.abc import Iterator
 from importer.load.identity import identity_key
 from importer.load.tempdb import temporary_db
 
-__all__ = ["SeenIdentities", "HeldUnits"]
+__all__ = ["SeenIdentities", "HeldUnits", "KnownKeys"]
 
 
 class SeenIdentities:
@@ -68,6 +70,30 @@ class HeldUnits:
             for n, blob in rows:
                 after = n
                 yield pickle.loads(blob)  # noqa: S301 - written by this process, to its own temporary file
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class KnownKeys:
+    """A set of keys, exactly as written, kept on disk (``add``, ``in``); made at the first key."""
+
+    def __init__(self, what: str = "the keys it has noted") -> None:
+        self._what = what
+        self._db: sqlite3.Connection | None = None
+
+    def add(self, key: str) -> None:
+        if self._db is None:
+            self._db = temporary_db(self._what)
+            self._db.execute("CREATE TABLE known (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        self._db.execute("INSERT OR IGNORE INTO known VALUES (?)", (key,))
+
+    def __contains__(self, key: object) -> bool:
+        if self._db is None or not isinstance(key, str):
+            return False
+        return self._db.execute("SELECT 1 FROM known WHERE key = ?", (key,)).fetchone() is not None
 
     def close(self) -> None:
         if self._db is not None:

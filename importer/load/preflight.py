@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Container
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,17 +66,17 @@ class Preflight:
     """The checks of one run: its company, how its records' columns are named, the customers known.
 
     ``known``: customers a document may name without the ledger's word (a plan's customer
-    step's); ``waiting``: customers whose documents the plan holds back (its gate answers
+    step's; the caller's own, which a scan only reads); ``waiting``: customers whose documents the plan holds back (its gate answers
     those); ``ledger``: the ledger's customer numbers, once listed (None: not asked, so a
     document's customer is not checked).
     """
 
     def __init__(self, company: Company, entity: Entity, mode: str, bound: BoundMap | None = None, *,
-                 known: Collection[str] = (), waiting: Collection[str] = ()) -> None:
+                 known: Container[str] = frozenset(), waiting: Collection[str] = ()) -> None:
         self.company = company
         self.entity = entity
         self.mode = mode
-        self.known = set(known)
+        self.known = known  # read, never changed here
         self.waiting = set(waiting)
         self.ledger: set[str] | None = None
         self._sources = _sources_of(bound)

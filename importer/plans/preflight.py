@@ -34,6 +34,7 @@ from importer.company import Company, load_company
 from importer.entities import ENTITIES
 from importer.errors import ConfigError, ImporterError
 from importer.ledger.run_company import company_for_run
+from importer.load.input_state import KnownKeys
 from importer.load.preflight import Preflight, Scan, grouped, scan
 from importer.mapping import Work
 from importer.options import ImportOptions
@@ -102,7 +103,8 @@ async def preflight_plan(
     """Scan every step's input (name, input, options) before any step sends; :class:`PlanRefused`
     when a step not told ``send_valid`` has records the company would refuse."""
     async with AsyncExitStack() as stack:
-        known: set[str] = set()  # customers a customers step of the plan creates
+        known = KnownKeys("the customers a step of the plan creates")  # on disk: a fleet checks every company at once
+        stack.callback(known.close)
         ledger: set[str] | None = None
         for at, (name, source, opts) in enumerate(steps):
             try:
@@ -115,7 +117,7 @@ async def preflight_plan(
             if client is None:
                 client = await stack.enter_async_context(build_client(opts))
                 await client.authenticate()
-            preflight = Preflight(company, entity, opts.mode, known=known)  # a copy: known as of this step
+            preflight = Preflight(company, entity, opts.mode, known=known)  # only customers steps add to it
             preflight.ledger = ledger
             before = client.stats.calls
             try:
@@ -135,12 +137,11 @@ async def preflight_plan(
 
 def _documents_after(steps: list[tuple[str, str, ImportOptions]], at: int) -> bool:
     """Whether a step after ``at`` sends documents, the only steps that ask which customers the
-    plan creates: without one the keys are not kept (a fleet's hundred companies of customers
-    alone would hold every key of every company at once)."""
+    plan creates: without one the keys are not noted at all."""
     return any(opts.entity in ENTITIES and ENTITIES[opts.entity].is_document for _, _, opts in steps[at + 1:])
 
 
-async def _noting(works: AsyncIterator[Work], known: set[str], customers: bool) -> AsyncIterator[Work]:
+async def _noting(works: AsyncIterator[Work], known: KnownKeys, customers: bool) -> AsyncIterator[Work]:
     """``works`` as they are; a customers step's keys noted in ``known`` on the way."""
     async for work in works:
         if customers and work.key is not None:  # an invalid one too: its documents wait (the gate)
