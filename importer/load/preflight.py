@@ -37,6 +37,7 @@ from importer.company.columns import one, usable
 from importer.company.kinds import kind
 from importer.entities import ENTITIES, Entity
 from importer.errors import ApiError, ConfigError
+from importer.load.input_state import KnownKeys
 from importer.load.prefetch import PAGE_SIZE
 from importer.mapping import Work
 from importer.mapping.columns import LINE_PREFIX
@@ -78,7 +79,7 @@ class Preflight:
         self.mode = mode
         self.known = known  # read, never changed here
         self.waiting = set(waiting)
-        self.ledger: set[str] | None = None
+        self.ledger: Container[str] | None = None
         self._sources = _sources_of(bound)
         self._near: dict[tuple[str, str], str] = {}
         self.refused = 0  # records refused before any call: at least one call saved each
@@ -126,7 +127,9 @@ class Preflight:
 
     def unknown_customer(self, work: Work) -> str | None:
         customer = self.customer_of(work) if self.ledger is not None else None
-        return customer if customer is not None and customer not in self.ledger else None  # type: ignore[operator]
+        if customer is None or self.ledger is None or customer in self.ledger:
+            return None
+        return customer
 
     # -- one problem ----------------------------------------------------------------------
 
@@ -252,10 +255,11 @@ async def scan(works: AsyncIterator[Work], preflight: Preflight, client: ApiClie
     return result
 
 
-async def ledger_customers(client: ApiClient) -> set[str]:
-    """Every customer number the ledger holds: one paged listing."""
+async def ledger_customers(client: ApiClient) -> KnownKeys:
+    """Every customer number the ledger holds: one paged listing, kept on disk (a fleet's
+    companies are checked at once, and a company may hold tens of thousands of customers)."""
     entity = ENTITIES["customer"]
-    numbers: set[str] = set()
+    numbers = KnownKeys("the customer numbers the ledger holds")
     try:
         async with aclosing(list_pages(client, entity, {}, page_size=PAGE_SIZE)) as pages:
             async for page in pages:

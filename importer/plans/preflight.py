@@ -23,7 +23,7 @@ turn comes, as it did before the plan had a preflight.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Container
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +105,7 @@ async def preflight_plan(
     async with AsyncExitStack() as stack:
         known = KnownKeys("the customers a step of the plan creates")  # on disk: a fleet checks every company at once
         stack.callback(known.close)
-        ledger: set[str] | None = None
+        ledger: Container[str] | None = None  # the ledger's customers, listed once for every step
         for at, (name, source, opts) in enumerate(steps):
             try:
                 company = step_company(opts, check.company)
