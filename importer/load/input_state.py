@@ -78,24 +78,39 @@ class HeldUnits:
 
 
 class KnownKeys:
-    """A set of keys, exactly as written, kept on disk (``add``, ``in``); made at the first key."""
+    """A set of keys, exactly as written, kept on disk (``add``, ``in``); made at the first key.
+
+    Keys are written a thousand at a time; a question (``in``) writes those waiting first.
+    """
+
+    _BATCH = 1000
 
     def __init__(self, what: str = "the keys it has noted") -> None:
         self._what = what
         self._db: sqlite3.Connection | None = None
+        self._waiting: list[tuple[str]] = []
 
     def add(self, key: str) -> None:
-        if self._db is None:
-            self._db = temporary_db(self._what)
-            self._db.execute("CREATE TABLE known (key TEXT PRIMARY KEY) WITHOUT ROWID")
-        self._db.execute("INSERT OR IGNORE INTO known VALUES (?)", (key,))
+        self._waiting.append((key,))
+        if len(self._waiting) >= self._BATCH:
+            self._write()
 
     def __contains__(self, key: object) -> bool:
+        if self._waiting:
+            self._write()
         if self._db is None or not isinstance(key, str):
             return False
         return self._db.execute("SELECT 1 FROM known WHERE key = ?", (key,)).fetchone() is not None
 
+    def _write(self) -> None:
+        if self._db is None:
+            self._db = temporary_db(self._what)
+            self._db.execute("CREATE TABLE known (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        self._db.executemany("INSERT OR IGNORE INTO known VALUES (?)", self._waiting)
+        self._waiting = []
+
     def close(self) -> None:
+        self._waiting = []
         if self._db is not None:
             self._db.close()
             self._db = None
