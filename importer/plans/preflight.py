@@ -36,6 +36,7 @@ from importer.errors import ConfigError, ImporterError
 from importer.ledger.run_company import company_for_run
 from importer.load.input_state import KnownKeys
 from importer.load.preflight import Preflight, Scan, grouped, scan
+from importer.load.tempdb import TemporarySpaceError
 from importer.mapping import Work
 from importer.options import ImportOptions
 
@@ -124,6 +125,8 @@ async def preflight_plan(
                 noting = opts.entity == "customer" and _documents_after(steps, at)
                 found = await scan(_noting(mapped_work(source, opts, on_bound=preflight.bind), known, noting),
                                    preflight, client)
+            except TemporarySpaceError:  # no room for the plan's customers: no step could keep its indexes
+                raise
             except ImporterError as exc:  # an unreadable input: the step says so when its turn comes
                 log.info("plan step %r not checked before sending: %s", name, exc)
                 continue
