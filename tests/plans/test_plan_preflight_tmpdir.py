@@ -17,18 +17,6 @@ from tests.support.ledger_proxy import proxied
 from tests.support.runs import TOKEN, run_cli, tmpfs
 from tests.support.stored import stored_records
 
-PLAN = """
-[[step]]
-name = "customers"
-input = "customers.csv"
-entity = "customer"
-
-[[step]]
-name = "invoices"
-input = "invoices.csv"
-entity = "invoice"
-"""
-
 
 async def test_no_room_for_the_plans_customers_stops_the_plan_before_anything_is_sent(tmp_path: Path) -> None:
     # Long names make the index of the plan's customers outgrow its memory (2 MiB) after ~1,000 customers.
@@ -41,7 +29,9 @@ async def test_no_room_for_the_plans_customers_stops_the_plan_before_anything_is
         "line.unitPriceInCurrency,line.uom,line.vatCodeId\n"
         f"I1,K00000{'k' * 2000},2024-01-27,NOK,222,2,100,STK,3\n", encoding="utf-8")
     plan = tmp_path / "plan.toml"
-    plan.write_text(PLAN, encoding="utf-8")
+    plan.write_text("".join(f'[[step]]\nname = "{name}"\ninput = "{name}.csv"\nentity = "{entity}"\n\n'
+                            for name, entity in (("customers", "customer"), ("invoices", "invoice"))),
+                    encoding="utf-8")
     with tmpfs(tmp_path / "tmp", "4k") as small:
         async with serve(SandboxConfig(seed=1)) as sb, proxied(sb.url) as proxy:
             code, out, err = await run_cli("plan", str(plan), "--base-url", proxy.url, "--token", TOKEN,
