@@ -67,9 +67,9 @@ class Preflight:
     """The checks of one run: its company, how its records' columns are named, the customers known.
 
     ``known``: customers a document may name without the ledger's word (a plan's customer
-    step's; the caller's own, which a scan only reads); ``waiting``: customers whose documents the plan holds back (its gate answers
-    those); ``ledger``: the ledger's customer numbers, once listed (None: not asked, so a
-    document's customer is not checked).
+    step's; the caller's own, which a scan only reads); ``waiting``: customers whose documents
+    the plan holds back (its gate answers those); ``ledger``: the ledger's customer numbers,
+    once listed (None: not asked, so a document's customer is not checked).
     """
 
     def __init__(self, company: Company, entity: Entity, mode: str, bound: BoundMap | None = None, *,

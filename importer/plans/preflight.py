@@ -141,7 +141,7 @@ async def preflight_plan(
 def _documents_after(steps: list[tuple[str, str, ImportOptions]], at: int) -> bool:
     """Whether a step after ``at`` sends documents, the only steps that ask which customers the
     plan creates: without one the keys are not noted at all."""
-    return any(opts.entity in ENTITIES and ENTITIES[opts.entity].is_document for _, _, opts in steps[at + 1:])
+    return any(ENTITIES[opts.entity].is_document for _, _, opts in steps[at + 1:])
 
 
 async def _noting(works: AsyncIterator[Work], known: KnownKeys, customers: bool) -> AsyncIterator[Work]:
