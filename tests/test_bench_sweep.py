@@ -95,9 +95,26 @@ def test_a_partial_run_keeps_the_other_benchmarks_rows_of_latest() -> None:
     current = render_markdown([_result("s", "new s", "new s note")], "importer benchmarks 20260202T000000Z: cpu",
                               machine, ["WARNING: a run note"])
     merged = merge_markdown(previous, current, ["s"])
-    assert merged.startswith("# importer benchmarks 20260202T000000Z: cpu (s; the other rows from "
-                             "importer benchmarks 20260101T000000Z)")
+    assert merged.startswith("# importer benchmarks 20260202T000000Z: cpu (rows by run: 20260202T000000Z: s; "
+                             "20260101T000000Z: a)\n")
     rows = [ln for ln in merged.splitlines() if ln.startswith("| a ") or ln.startswith("| s ")]
     assert [r.split(" | ")[1] for r in rows] == ["old a", "new s"]
     assert "- (a) a's note" in merged and "- (s) new s note" in merged and "old s" not in merged
     assert "- WARNING: a run note" in merged and merged.rstrip().endswith("- cores: 2")
+
+
+def test_merges_in_a_row_keep_which_run_each_benchmarks_rows_came_from() -> None:
+    machine = {"cores": 2}
+    full = render_markdown([_result(k, f"full {k}", "") for k in "abgn"],
+                           "importer benchmarks 20260101T000000Z: Intel(R) cpu", machine)
+    g = render_markdown([_result("g", "g again", "")], "importer benchmarks 20260102T000000Z: Intel(R) cpu", machine)
+    n = render_markdown([_result("n", "n quick", "")], "importer benchmarks 20260103T000000Z (quick): Intel(R) cpu",
+                        machine)
+    a = render_markdown([_result("a", "a again", "")], "importer benchmarks 20260104T000000Z: Intel(R) cpu", machine)
+    merged = merge_markdown(merge_markdown(merge_markdown(full, g, ["g"]), n, ["n"]), a, ["a"])
+    assert merged.splitlines()[0] == (
+        "# importer benchmarks 20260104T000000Z: Intel(R) cpu (rows by run: 20260104T000000Z: a; "
+        "20260103T000000Z (quick): n; 20260102T000000Z: g; 20260101T000000Z: b)")
+    rows = [ln.split(" | ")[1] for ln in merged.splitlines() if ln.startswith("| ") and not ln.startswith("| bench")]
+    assert rows == ["a again", "full b", "g again", "n quick"]
+

@@ -7,6 +7,7 @@ verdict and the margin to the target are computed in one place for every output.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -183,11 +184,15 @@ def write_json(
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
 
 
+_STAMP = re.compile(r"\d{8}T\d{6}Z(?: \(quick\))?")  # a run's stamp in its title
+
+
 def merge_markdown(previous: str, current: str, keys: Iterable[str]) -> str:
     """``current`` (a run of only ``keys``) with the rows and notes of every other benchmark
     kept from ``previous``, so a partial run does not drop the rest of the table.
 
-    The rows kept say which run they came from in the title; the machine section is the
+    The title says which run each benchmark's rows came from (``rows by run: STAMP: a, n;
+    STAMP: b, c, ...``), carried over from merge to merge; the machine section is the
     current run's.
     """
     ran = set(keys)
@@ -209,9 +214,33 @@ def merge_markdown(previous: str, current: str, keys: Iterable[str]) -> str:
     lettered = [n for n in notes if n.startswith("- (")]
     kept_notes = [n for n in old_notes if n.startswith("- (") and letter(n) not in ran]
     notes = [n for n in notes if not n.startswith("- (")] + sorted(lettered + kept_notes, key=letter)
-    kept = old_title.removeprefix("# ").split(":", 1)[0]
-    lines = [f"{title} ({', '.join(sorted(ran))}; the other rows from {kept})", "",
+    origin = _origins(old_title, {letter(r) for r in old_rows})
+    origin.update(dict.fromkeys(ran, _stamp(title)))
+    by_run: dict[str, list[str]] = {}
+    for key in sorted({letter(r) for r in rows}):
+        by_run.setdefault(origin.get(key, "an earlier run"), []).append(key)
+    runs = "; ".join(f"{stamp}: {', '.join(letters)}" for stamp, letters in
+                     sorted(by_run.items(), key=lambda item: item[0] if item[0][:1].isdigit() else "", reverse=True))
+    lines = [f"{title} (rows by run: {runs})", "",
              "| " + " | ".join(h or "bench" for h in _HEADER) + " |", "|" + "---|" * len(_HEADER), *rows]
     if notes:
         lines += ["", "Notes:", "", *notes]
     return "\n".join(lines + ([""] + machine if machine else [])) + "\n"
+
+
+def _stamp(title: str) -> str:
+    """The run a results title names: its stamp, and `` (quick)`` for a quick run."""
+    found = _STAMP.search(title)
+    return found.group(0) if found else "an earlier run"
+
+
+def _origins(title: str, letters: set[str]) -> dict[str, str]:
+    """Which run each benchmark's rows in a results file came from, as its title says
+    (a title that lists none: all of them from its own run)."""
+    if " (rows by run: " not in title:
+        return dict.fromkeys(letters, _stamp(title))
+    origin = {}
+    for part in title.rsplit(" (rows by run: ", 1)[1].removesuffix(")").split("; "):
+        stamp, _, keys = part.partition(": ")
+        origin.update(dict.fromkeys((k.strip() for k in keys.split(",")), stamp))
+    return origin
