@@ -14,6 +14,7 @@ from . import (
     headroom,
     latency,
     longline,
+    mapinit,
     memory,
     preflight,
     reconcile_memory,
@@ -44,6 +45,7 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "m": (saft_reading.TITLE, saft_reading.run),
     "n": (reconcile_memory.TITLE, reconcile_memory.run),
     "o": (startup.TITLE, startup.run),
+    "p": (mapinit.TITLE, mapinit.run),
     "s": (sweep.TITLE, sweep.run),
     "x": (workbook.TITLE, workbook.run),
 }
