@@ -227,7 +227,7 @@ async def import_records(
         if checked is not None:
             pipeline.preflight = Preflight(
                 checked, ent, opts.mode, bound,
-                known=set(customer_gate.exists) if customer_gate is not None else frozenset(),
+                known=customer_gate if customer_gate is not None else frozenset(),
                 waiting=customer_gate.waiting if customer_gate is not None else ())
             option = opts.behaviour.preflight_company
             if read_from is None and option not in (None, "live"):

@@ -23,7 +23,7 @@ from .sandbox import SandboxProcess
 
 __all__ = [
     "CLIENT_ID", "CLIENT_SECRET", "Company", "FleetRun", "Allowance",
-    "companies", "write_inputs", "manifest_text", "run_fleet", "allowance_used", "windows_spanned", "company_elapsed",
+    "companies", "write_inputs", "write_invoices", "INVOICE_HEADER", "manifest_text", "run_fleet", "allowance_used", "windows_spanned", "company_elapsed",
     "company_created", "company_calls", "company_throttled",
 ]
 
@@ -36,22 +36,42 @@ class Company:
     name: str  # also its tenant id
     first: int  # its first customer number
     records: int
+    invoices: int = 0  # invoices of its customers, a step after theirs (one customer each, in turn)
 
     @property
     def csv_name(self) -> str:
         return f"{self.name}.csv"
 
+    @property
+    def invoices_name(self) -> str:
+        return f"{self.name}-invoices.csv"
 
-def companies(count: int, records_each: int) -> list[Company]:
-    """``count`` companies ``co-01``..., each with ``records_each`` customers of its own."""
+
+INVOICE_HEADER = "referenceNumber,customerNumber,documentDate,line.description,line.quantity,line.unitPriceInCurrency\n"
+
+
+def companies(count: int, records_each: int, invoices_each: int = 0) -> list[Company]:
+    """``count`` companies ``co-01``..., each with ``records_each`` customers of its own (and
+    ``invoices_each`` invoices of them)."""
     width = max(2, len(str(count)))
-    return [Company(f"co-{i:0{width}d}", 1 + (i - 1) * records_each, records_each) for i in range(1, count + 1)]
+    return [Company(f"co-{i:0{width}d}", 1 + (i - 1) * records_each, records_each, invoices_each)
+            for i in range(1, count + 1)]
+
+
+def write_invoices(path: Path, c: Company) -> int:
+    """``c``'s invoices, each of one of its customers in turn, one line each; returns the size in bytes."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(INVOICE_HEADER)
+        for i in range(c.invoices):
+            f.write(f"{c.name}-{i + 1},{c.first + i % c.records},2024-01-31,Arbeid,2,950.5\n")
+    return path.stat().st_size
 
 
 def write_inputs(folder: Path, fleet: Sequence[Company]) -> int:
-    """Every company's CSV into ``folder``; returns their total size in bytes."""
+    """Every company's CSVs into ``folder``; returns their total size in bytes."""
     folder.mkdir(parents=True, exist_ok=True)
-    return sum(write_csv(folder / c.csv_name, c.first, c.records) for c in fleet)
+    return sum(write_csv(folder / c.csv_name, c.first, c.records)
+               + (write_invoices(folder / c.invoices_name, c) if c.invoices else 0) for c in fleet)
 
 
 def _toml(value: str | int | float | bool) -> str:
@@ -64,7 +84,8 @@ def _toml(value: str | int | float | bool) -> str:
 
 
 def manifest_text(fleet: Sequence[Company], sandbox_url: str, defaults: Mapping[str, str | int | float | bool]) -> str:
-    """The fleet manifest: shared run options, then a company table with one customer step each."""
+    """The fleet manifest: shared run options, then a company table with its customers step (and its
+    invoices step, for a company with invoices)."""
     lines = ["[defaults]"]
     settings = {"base_url": sandbox_url, "token_url": f"{sandbox_url}/connect/token", **defaults}
     lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
@@ -74,6 +95,9 @@ def manifest_text(fleet: Sequence[Company], sandbox_url: str, defaults: Mapping[
             f"client_id_env = {_toml(_ID_ENV)}", f"client_secret_env = {_toml(_SECRET_ENV)}",
             "", "[[company.step]]", 'name = "customers"', f"input = {_toml(c.csv_name)}", 'entity = "customer"',
         ]
+        if c.invoices:
+            lines += ["", "[[company.step]]", 'name = "invoices"', f"input = {_toml(c.invoices_name)}",
+                      'entity = "invoice"']
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,11 @@ documents back: before skipping such a document the gate asks the API once per
 customer (cached, counted in the run's calls), since the customer may be there
 after all; a document still without its customer is ``skipped``, naming why, and
 goes into the step's failed-records file, to be sent by a later ``--resume``.
+
+The gate also knows the customers the plan's steps created (``customer in gate``), kept on
+disk as it reads their results: a document step's own check before sending takes them as
+known, so it lists the ledger's customers only for a document naming one the plan did not
+create, not for every document step of every company of a fleet at once.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import anyio
 
 from importer.client.http import ApiClient, LookupUnavailable
 from importer.entities import ENTITIES
+from importer.load.input_state import KnownKeys
 from importer.load.lookups import Lookups
 from importer.load.results import SUCCESS, iter_results
 from importer.load.results_reader import ResultsLine
@@ -31,13 +37,15 @@ _ALREADY_THERE = re.compile(r"already exists?|duplicate|is not unique", re.IGNOR
 class CustomerGate:
     """Which customers hold their documents back (``waiting``: customer -> why).
 
-    Only customers whose create did not succeed are kept, never every customer a step
-    created: a plan of 100,000 customers keeps its failures, not 100,000 keys. ``exists``
-    holds the few of them the API was asked about and has after all.
+    Only customers whose create did not succeed are kept in memory, never every customer a
+    step created: a plan of 100,000 customers keeps its failures, not 100,000 keys. ``exists``
+    holds the few of them the API was asked about and has after all. Those the steps created
+    are kept on disk, for ``customer in gate``. ``close`` when the plan ends.
     """
 
     def __init__(self, waiting: dict[str, str] | None = None, *, ask_api: bool = True) -> None:
         self.exists: set[str] = set()
+        self._created = KnownKeys("the customers the plan's steps created")
         self.waiting: dict[str, str] = dict(waiting or {})  # customer -> why its documents wait
         self.ask_api = ask_api
         self._answers: dict[str, bool] = {}  # what the API said, per customer asked about
@@ -59,6 +67,7 @@ class CustomerGate:
             if _created(line):
                 self.waiting.pop(line.key, None)
                 failed.pop(line.key, None)
+                self._created.add(line.key)
             elif line.outcome in ("failed", "invalid", "skipped") and line.key not in self.exists:
                 failed[line.key] = f"customer {line.key} {line.outcome} in step {step!r}" + (
                     f": {line.error}" if line.error else "")
@@ -70,6 +79,13 @@ class CustomerGate:
         for key in self.exists:
             self.waiting.pop(key, None)
         self.waiting.update(failed)
+
+    def __contains__(self, customer: object) -> bool:
+        """Whether the plan knows ``customer`` exists: a step created it, or the API said it has it."""
+        return customer in self.exists or customer in self._created
+
+    def close(self) -> None:
+        self._created.close()
 
     async def reason_to_wait(self, customer: str, client: ApiClient | None) -> str | None:
         """Why a document for ``customer`` must not be sent yet; None when it may."""

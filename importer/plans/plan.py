@@ -290,30 +290,33 @@ async def _run_steps(
     watch: Callable[[Step, Summary], None] | None, check: PlanCheck,
 ) -> list[tuple[Step, Summary]]:
     done: list[tuple[Step, Summary]] = []
-    company = check.company
     gate = CustomerGate()  # which customers exist, and which hold their documents back
-    for number, (step, options) in enumerate(zip(plan.steps, steps, strict=True), 1):
-        where = {"plan": plan.path, "step": step.name, "step_number": number, "steps": len(plan.steps)}
-        log.info("plan step %d/%d %r started: %s from %s", number, len(plan.steps), step.name, step.entity,
-                 step.input, extra={"event": "step started", "entity": step.entity, "input": step.input, **where})
-        summary = await import_records(
-            step.input, entity=step.entity, customer_gate=gate, company=company,
-            handle_signals=handle_signals, progress=progress, client=client, stop=stop,
-            watch=None if watch is None else partial(watch, step), **options,
-        )
-        log.info("plan step %d/%d %r finished: %s of %s records succeeded, exit code %d", number,
-                 len(plan.steps), step.name, f"{summary.succeeded:,}", f"{summary.records:,}", summary.exit_code,
-                 extra={"event": "step finished", "entity": step.entity, "records_read": summary.records,
-                        "succeeded": summary.succeeded, "exit_code": summary.exit_code, **where})
-        if not done:  # the plan's preflight, before any step: counted with the first
-            summary.preflight_calls += check.calls
-        done.append((step, summary))
-        if on_step is not None:
-            on_step(step, summary)
-        if summary.interrupted or summary.api_down or summary.halted:
-            break
-        if step.entity == "customer" and summary.results_path and not summary.dry_run:
-            gate.learn(summary.results_path, step.name)
+    try:
+        company = check.company
+        for number, (step, options) in enumerate(zip(plan.steps, steps, strict=True), 1):
+            where = {"plan": plan.path, "step": step.name, "step_number": number, "steps": len(plan.steps)}
+            log.info("plan step %d/%d %r started: %s from %s", number, len(plan.steps), step.name, step.entity,
+                     step.input, extra={"event": "step started", "entity": step.entity, "input": step.input, **where})
+            summary = await import_records(
+                step.input, entity=step.entity, customer_gate=gate, company=company,
+                handle_signals=handle_signals, progress=progress, client=client, stop=stop,
+                watch=None if watch is None else partial(watch, step), **options,
+            )
+            log.info("plan step %d/%d %r finished: %s of %s records succeeded, exit code %d", number,
+                     len(plan.steps), step.name, f"{summary.succeeded:,}", f"{summary.records:,}", summary.exit_code,
+                     extra={"event": "step finished", "entity": step.entity, "records_read": summary.records,
+                            "succeeded": summary.succeeded, "exit_code": summary.exit_code, **where})
+            if not done:  # the plan's preflight, before any step: counted with the first
+                summary.preflight_calls += check.calls
+            done.append((step, summary))
+            if on_step is not None:
+                on_step(step, summary)
+            if summary.interrupted or summary.api_down or summary.halted:
+                break
+            if step.entity == "customer" and summary.results_path and not summary.dry_run:
+                gate.learn(summary.results_path, step.name)
+    finally:
+        gate.close()  # its index of the customers the steps created
     return done
 
 

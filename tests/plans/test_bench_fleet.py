@@ -95,3 +95,22 @@ def test_cpu_ratio_pairs_each_round_with_its_own_bare_run() -> None:
     importer = [_sample(200.0), _sample(250.0)]
     bare = [_sample(160.0), _sample(150.0)]
     assert _paired_cpu_ratios(importer, bare) == pytest.approx([0.8, 0.6])
+
+
+def test_a_fleet_with_invoices_names_only_its_own_customers_in_a_second_step(tmp_path: Path) -> None:
+    fleet = companies(2, 4, invoices_each=10)
+    write_inputs(tmp_path, fleet)
+    path = tmp_path / "fleet.toml"
+    path.write_text(manifest_text(fleet, "http://127.0.0.1:9", {"concurrency": 4}))
+    environ = {"BENCH_CLIENT_ID": "sandbox", "BENCH_CLIENT_SECRET": "sandbox-secret"}
+    manifest = load_manifest(path, results_dir=tmp_path / "results", environ=environ)
+    for company, spec in zip(manifest.companies, fleet):
+        customers, invoices = company.plan.steps
+        assert (customers.entity, invoices.entity) == ("customer", "invoice")
+        assert Path(invoices.input) == tmp_path / f"{company.name}-invoices.csv"
+        with open(tmp_path / spec.csv_name, newline="", encoding="utf-8") as f:
+            own = {row["number"] for row in csv.DictReader(f)}
+        with open(invoices.input, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 10 and len({row["referenceNumber"] for row in rows}) == 10
+        assert {row["customerNumber"] for row in rows} == own  # each of its customers, none of another's

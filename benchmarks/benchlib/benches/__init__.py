@@ -46,6 +46,7 @@ BENCHES: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "n": (reconcile_memory.TITLE, reconcile_memory.run),
     "o": (startup.TITLE, startup.run),
     "p": (mapinit.TITLE, mapinit.run),
+    "q": (fleet_memory.DOCUMENTS_TITLE, fleet_memory.run_documents),
     "s": (sweep.TITLE, sweep.run),
     "x": (workbook.TITLE, workbook.run),
 }
