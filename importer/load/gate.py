@@ -52,13 +52,15 @@ class CustomerGate:
         self._asking: dict[str, anyio.Event] = {}  # customers being asked about right now
         self._learned: list[str] = []  # the customer steps' results files taken in, in order
 
-    def learn(self, results_path: str | os.PathLike[str], step: str) -> None:
+    def learn(self, results_path: str | os.PathLike[str], step: str, *, note_created: bool = True) -> None:
         """Take in a customer step's results: who holds documents back now, who no longer does.
 
         A customer holds them back when the step failed it (or it was invalid, or skipped)
         and no line of this step or of an earlier one created it (or was refused because it
         is there already). The file is read once; again, with the earlier steps', only for
-        the customers that failed, so memory follows the failures.
+        the customers that failed, so memory follows the failures. ``note_created``: keep
+        the customers it created for ``customer in gate`` (a plan with no document step
+        after this one asks nothing of them).
         """
         failed: dict[str, str] = {}
         for line in iter_results(results_path):
@@ -67,7 +69,8 @@ class CustomerGate:
             if _created(line):
                 self.waiting.pop(line.key, None)
                 failed.pop(line.key, None)
-                self._created.add(line.key)
+                if note_created:
+                    self._created.add(line.key)
             elif line.outcome in ("failed", "invalid", "skipped") and line.key not in self.exists:
                 failed[line.key] = f"customer {line.key} {line.outcome} in step {step!r}" + (
                     f": {line.error}" if line.error else "")

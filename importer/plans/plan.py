@@ -314,7 +314,8 @@ async def _run_steps(
             if summary.interrupted or summary.api_down or summary.halted:
                 break
             if step.entity == "customer" and summary.results_path and not summary.dry_run:
-                gate.learn(summary.results_path, step.name)
+                documents_after = any(ENTITIES[later.entity].is_document for later in plan.steps[number:])
+                gate.learn(summary.results_path, step.name, note_created=documents_after)
     finally:
         gate.close()  # its index of the customers the steps created
     return done

@@ -67,3 +67,20 @@ def test_the_gate_holds_back_only_customers_that_no_step_created(tmp_path: Path)
     gate.learn(tmp_path / "second.ndjson", "more customers")
     assert gate.waiting.keys() == {"F2", "N1"}
     assert gate.waiting["N1"] == "customer N1 invalid in step 'more customers': no name"
+
+
+def test_the_gate_knows_the_customers_the_steps_created_when_documents_follow(tmp_path: Path) -> None:
+    first = _results(tmp_path / "first.ndjson", 3, failed=("F1",), already=("A1",))
+    gate = CustomerGate()
+    try:
+        gate.learn(first, "customers")
+        assert "100000" in gate and "100002" in gate and "A1" in gate  # created, or there already
+        assert "F1" not in gate and "100003" not in gate and "100000 " not in gate  # exact, as written
+    finally:
+        gate.close()
+    quiet = CustomerGate()
+    try:
+        quiet.learn(first, "customers", note_created=False)  # no document step after it: nothing kept
+        assert "100000" not in quiet and quiet.waiting.keys() == {"F1"}
+    finally:
+        quiet.close()
