@@ -53,7 +53,7 @@ from importer.load.failed import default_failed_path
 from importer.load.gate import CustomerGate
 from importer.mapping.mapfile import resolve_entity
 from importer.options import OPTION_NAMES, ImportOptions
-from importer.plans.preflight import PlanCheck, live_results, plan_company, preflight_plan
+from importer.plans.preflight import PlanCheck, documents_follow, live_results, plan_company, preflight_plan
 from importer.runinfo import command_run_id, run_id
 from importer.sources import detect_format
 from importer.stopping import StopRequest
@@ -314,8 +314,8 @@ async def _run_steps(
             if summary.interrupted or summary.api_down or summary.halted:
                 break
             if step.entity == "customer" and summary.results_path and not summary.dry_run:
-                documents_after = any(ENTITIES[later.entity].is_document for later in plan.steps[number:])
-                gate.learn(summary.results_path, step.name, note_created=documents_after)
+                gate.learn(summary.results_path, step.name,
+                           note_created=documents_follow(later.entity for later in plan.steps[number:]))
     finally:
         gate.close()  # its index of the customers the steps created
     return done

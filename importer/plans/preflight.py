@@ -23,7 +23,7 @@ turn comes, as it did before the plan had a preflight.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Container
+from collections.abc import AsyncIterator, Container, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +40,7 @@ from importer.load.tempdb import TemporarySpaceError
 from importer.mapping import Work
 from importer.options import ImportOptions
 
-__all__ = ["PlanCheck", "PlanRefused", "plan_company", "preflight_plan"]
+__all__ = ["PlanCheck", "PlanRefused", "documents_follow", "plan_company", "preflight_plan"]
 
 log = logging.getLogger("importer.plan")
 
@@ -122,7 +122,7 @@ async def preflight_plan(
             preflight.ledger = ledger
             before = client.stats.calls
             try:
-                noting = opts.entity == "customer" and _documents_after(steps, at)
+                noting = opts.entity == "customer" and documents_follow(o.entity for _, _, o in steps[at + 1:])
                 found = await scan(_noting(mapped_work(source, opts, on_bound=preflight.bind), known, noting),
                                    preflight, client)
             except TemporarySpaceError:  # no room for the plan's customers: no step could keep its indexes
@@ -138,10 +138,10 @@ async def preflight_plan(
         raise PlanRefused(plan, check)
 
 
-def _documents_after(steps: list[tuple[str, str, ImportOptions]], at: int) -> bool:
-    """Whether a step after ``at`` sends documents, the only steps that ask which customers the
-    plan creates: without one the keys are not noted at all."""
-    return any(ENTITIES[opts.entity].is_document for _, _, opts in steps[at + 1:])
+def documents_follow(later: Iterable[str]) -> bool:
+    """Whether any of the ``later`` steps' entities is a document: only those ask which customers
+    the plan creates, so without one a customers step's keys are not noted at all."""
+    return any(ENTITIES[entity].is_document for entity in later)
 
 
 async def _noting(works: AsyncIterator[Work], known: KnownKeys, customers: bool) -> AsyncIterator[Work]:

@@ -21,7 +21,7 @@ from ..sandbox import TOKEN, SandboxProcess
 
 __all__ = [
     "Context", "Sample", "run_worker", "run_cli", "spread", "rate_text", "median_of", "warn_suspect", "warm_up",
-    "startup_cpu_s",
+    "startup_cpu_s", "further_cost_us",
 ]
 
 STARTUP_RUNS = 3  # ``importer --version`` runs whose median CPU is one interpreter start
@@ -186,6 +186,15 @@ def spread(samples: list[Sample]) -> str:
 
 def rate_text(value: float, unit: str = "rec/s") -> str:
     return f"{value:,.0f} {unit}"
+
+
+def further_cost_us(smaller: tuple[int, float], larger: tuple[int, float]) -> float:
+    """What each further record cost between two sizes, in µs: (count, CPU seconds) at each.
+
+    A fixed cost (imports, a first page) falls out, so flatness judged on it is not flattered
+    by the small size's share of that cost.
+    """
+    return (larger[1] - smaller[1]) / (larger[0] - smaller[0]) * 1e6
 
 
 def median_of(samples: list[Sample], attr: str) -> float:

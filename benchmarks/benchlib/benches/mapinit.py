@@ -25,7 +25,7 @@ from pathlib import Path
 from ..paths import PYTHON, REPO, child_env
 from ..procs import Finished, run_measured
 from ..report import BenchResult, Row, Target, median
-from .common import Context, startup_cpu_s
+from .common import Context, further_cost_us, startup_cpu_s
 
 TITLE = "map init: CPU per row and peak RSS, 10,000 to 300,000 rows, and ÷ a dry run of the same rows"
 FLAT_TARGET = Target("<=", 1.5)  # the issue's: time per record grows no more than 1.5×
@@ -74,11 +74,6 @@ def _dry_run(source: Path, map_path: Path, rows: int) -> Finished:
     return done
 
 
-def _slope(a: tuple[int, float], b: tuple[int, float]) -> float:
-    """CPU per row between two sizes (µs): what each further row cost."""
-    return (b[1] - a[1]) / (b[0] - a[0]) * 1e6
-
-
 def run(ctx: Context) -> BenchResult:
     sizes = (1_000, 10_000, 30_000) if ctx.quick else (10_000, 100_000, 300_000)
     startup = startup_cpu_s(ctx)
@@ -107,7 +102,8 @@ def run(ctx: Context) -> BenchResult:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     small, middle, large = sizes
-    low, high = _slope((small, cpu[small]), (middle, cpu[middle])), _slope((middle, cpu[middle]), (large, cpu[large]))
+    low = further_cost_us((small, cpu[small]), (middle, cpu[middle]))
+    high = further_cost_us((middle, cpu[middle]), (large, cpu[large]))
     flat, grown, versus = high / low, rss[large] / rss[small], cpu[middle] / dry_cpu
     per_row = " / ".join(f"{1e6 * cpu[n] / n:.1f}" for n in sizes)
     shown = " / ".join(f"{n:,}" for n in sizes)

@@ -29,7 +29,7 @@ from ..paths import PYTHON, REPO, child_env
 from ..procs import Finished, run_measured
 from ..report import BenchResult, Row, Target, median
 from ..sandbox import TOKEN, running_sandbox
-from .common import Context, startup_cpu_s
+from .common import Context, further_cost_us, startup_cpu_s
 
 TITLE = "reconcile and verify: peak RSS and CPU per document, 10,000 to 300,000 invoices"
 RSS_TARGET = Target("<", 150.0, " MB")
@@ -148,8 +148,11 @@ def _measure(ctx: Context, count: int, startup: float) -> dict[str, dict[str, fl
 
 
 def _slope(a: dict[str, float], b: dict[str, float]) -> float:
-    """CPU per invoice between two sizes (µs): what each further invoice cost, fixed costs left out."""
-    return (b["cpu_us"] * b["count"] - a["cpu_us"] * a["count"]) / (b["count"] - a["count"])
+    """CPU per further invoice between two measured sizes (µs)."""
+    def measured(size: dict[str, float]) -> tuple[int, float]:
+        return int(size["count"]), size["cpu_us"] * size["count"] / 1e6  # CPU seconds at that size
+
+    return further_cost_us(measured(a), measured(b))
 
 
 def _rows(name: str, by_size: list[dict[str, float]]) -> list[Row]:
